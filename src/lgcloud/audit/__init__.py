@@ -1,0 +1,1 @@
+"""The tamper-evident audit trail: who did what to whom, hash-chained per town."""

@@ -1,0 +1,123 @@
+"""Appending to, verifying and querying the audit trail of one town."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lgcloud.audit.chain import GENESIS_HASH, HASHED_FIELDS, ChainReport, entry_hash, verify_chain
+from lgcloud.audit.models import AuditEntry, AuditHead, AuditSubject
+from lgcloud.core.clock import utcnow
+from lgcloud.core.context import RequestContext
+
+
+def lock_head(session: Session) -> AuditHead:
+    """Lock the chain head for this transaction (serialises all writers of the town)."""
+    head = session.get(AuditHead, 1, with_for_update=True)
+    if head is None:
+        head = AuditHead(id=1, seq=0, entry_hash=GENESIS_HASH)
+        session.add(head)
+    return head
+
+
+def append_entry(
+    session: Session,
+    ctx: RequestContext,
+    action: str,
+    *,
+    subjects: Sequence[str] = (),
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (the same one as the change it records)."""
+    head = lock_head(session)
+    fields: dict[str, Any] = {
+        "seq": head.seq + 1,
+        "at": at or utcnow(),
+        "town_code": ctx.town_code,
+        "clerk_id": ctx.actor.clerk_id,
+        "clerk_name": ctx.actor.name,
+        "staff_number": ctx.actor.staff_number,
+        "action": action,
+        "subjects": list(dict.fromkeys(subjects)),
+        "purpose": ctx.purpose,
+        "request_id": ctx.request_id,
+        "node": ctx.node,
+        "mode": ctx.mode,
+        "detail": detail or {},
+        "prev_hash": head.entry_hash,
+    }
+    digest = entry_hash(fields)
+    entry = AuditEntry(**fields, entry_hash=digest)
+    session.add(entry)
+    session.add_all(
+        AuditSubject(entry_seq=fields["seq"], addressee_number=s) for s in fields["subjects"]
+    )
+    head.seq = fields["seq"]
+    head.entry_hash = digest
+    return entry
+
+
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    row = {name: getattr(entry, name) for name in HASHED_FIELDS}
+    row["entry_hash"] = entry.entry_hash
+    return row
+
+
+def verify(session: Session) -> ChainReport:
+    """Verify the whole chain of this town's database."""
+    rows = [
+        _row(e)
+        for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq, AuditEntry.id))
+    ]
+    head = session.get(AuditHead, 1)
+    return verify_chain(rows, head=(head.seq, head.entry_hash) if head else None)
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    seq: int
+    at: datetime
+    clerk_name: str
+    staff_number: str
+    action: str
+    subjects: list[str]
+    purpose: str | None
+    node: str
+    mode: str
+    request_id: str
+
+
+def _line(e: AuditEntry) -> AuditLine:
+    return AuditLine(
+        e.seq, e.at, e.clerk_name, e.staff_number, e.action, e.subjects, e.purpose, e.node,
+        e.mode, e.request_id,
+    )
+
+
+def who_viewed(session: Session, addressee_number: str, *, limit: int = 1000) -> list[AuditLine]:
+    """Every entry concerning a person (views, searches that listed them, changes), newest first."""
+    seqs = select(AuditSubject.entry_seq).where(AuditSubject.addressee_number == addressee_number)
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.seq.in_(seqs))
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit)
+    )
+    return [_line(e) for e in session.scalars(stmt)]
+
+
+def by_clerk(session: Session, staff_number: str, *, limit: int = 1000) -> list[AuditLine]:
+    """Everything a clerk did, newest first."""
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.staff_number == staff_number)
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit)
+    )
+    return [_line(e) for e in session.scalars(stmt)]

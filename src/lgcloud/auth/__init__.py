@@ -1,0 +1,1 @@
+"""Clerks, roles, logins, lockout, quick switch at shared counters, sessions."""

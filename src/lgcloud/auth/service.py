@@ -1,0 +1,283 @@
+"""Clerk accounts, login with lockout, quick switch with staff number + PIN, sessions.
+
+Passwords and PINs are hashed with argon2id. Sessions live in the platform database and
+store only a hash of their token; the town is fixed when the session is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+
+from lgcloud.auth.models import Clerk
+from lgcloud.auth.roles import Permission, Role, parse_roles, permissions_of
+from lgcloud.continuity.journal import finish_write
+from lgcloud.core.clock import utcnow
+from lgcloud.core.context import Actor, RequestContext
+from lgcloud.core.errors import (
+    AccountLockedError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RuleViolationError,
+)
+from lgcloud.tenancy.models import LoginSession
+from lgcloud.tenancy.platform import Platform, Town
+
+MAX_FAILURES = 5
+LOCK_DURATION = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=12)
+MIN_PASSWORD_LENGTH = 10
+PIN_LENGTHS = range(4, 9)
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# A hash to verify against when the staff number is unknown, so timing does not reveal it.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+GENERIC_FAILURE = "職員番号またはパスワードが正しくありません"
+
+
+@dataclass(frozen=True)
+class ClerkInfo:
+    id: int
+    staff_number: str
+    name: str
+    roles: frozenset[Role]
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.roles)
+
+    def actor(self) -> Actor:
+        return Actor(self.id, self.name, self.staff_number)
+
+    def require(self, permission: Permission) -> None:
+        if permission not in self.permissions:
+            raise PermissionDeniedError("この操作を行う権限がありません")
+
+
+def _info(c: Clerk) -> ClerkInfo:
+    return ClerkInfo(c.id, c.staff_number, c.name, parse_roles(c.roles))
+
+
+def _verify(hash_: str | None, secret: str) -> bool:
+    try:
+        return _hasher.verify(hash_ or _DUMMY_HASH, secret) and hash_ is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_clerk(
+    town: Town,
+    ctx: RequestContext,
+    *,
+    staff_number: str,
+    name: str,
+    roles: set[Role] | frozenset[Role],
+    password: str,
+    pin: str | None = None,
+) -> ClerkInfo:
+    """Create a clerk of ``town`` (audited)."""
+    if not staff_number.isascii() or not staff_number.isalnum():
+        raise RuleViolationError("職員番号は英数字です", field="staff_number")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise RuleViolationError(
+            f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください", field="password"
+        )
+    if pin is not None and not (pin.isdigit() and len(pin) in PIN_LENGTHS):
+        raise RuleViolationError("PINは数字4〜8桁です", field="pin")
+    if not roles:
+        raise RuleViolationError("役割を1つ以上指定してください", field="roles")
+    if town.session.scalar(select(Clerk).where(Clerk.staff_number == staff_number)):
+        raise RuleViolationError(f"職員番号 {staff_number} は既に使われています", field="staff_number")
+    clerk = Clerk(
+        staff_number=staff_number,
+        name=name,
+        roles=" ".join(sorted(r.value for r in roles)),
+        password_hash=_hasher.hash(password),
+        pin_hash=_hasher.hash(pin) if pin else None,
+        active=True,
+        failed_attempts=0,
+        created_at=utcnow(),
+    )
+    town.session.add(clerk)
+    town.session.flush()
+    finish_write(
+        town.session,
+        ctx,
+        "clerk_created",
+        detail={"staff_number": staff_number, "roles": sorted(r.value for r in roles)},
+    )
+    return _info(clerk)
+
+
+def get_clerk(town: Town, clerk_id: int) -> ClerkInfo:
+    clerk = town.session.get(Clerk, clerk_id)
+    if clerk is None or not clerk.active:
+        raise AuthenticationError("ログインし直してください")
+    return _info(clerk)
+
+
+def list_clerks(town: Town) -> list[ClerkInfo]:
+    return [_info(c) for c in town.session.scalars(select(Clerk).order_by(Clerk.staff_number))]
+
+
+def _check_secret(
+    town: Town, ctx: RequestContext, staff_number: str, secret: str, *, kind: str
+) -> ClerkInfo | AuthenticationError:
+    """Verify a password or PIN, count failures and lock; audited either way.
+
+    Returns the error instead of raising so the caller commits the failure count.
+    """
+    clerk = town.session.scalar(
+        select(Clerk).where(Clerk.staff_number == staff_number).with_for_update()
+    )
+    now = utcnow()
+    hash_ = None if clerk is None else (clerk.password_hash if kind == "password" else clerk.pin_hash)
+    ok = _verify(hash_, secret)  # always runs argon2, even for an unknown staff number
+    anon = RequestContext(
+        town_code=ctx.town_code,
+        actor=Actor(clerk.id if clerk else None, clerk.name if clerk else "(不明)", staff_number),
+        request_id=ctx.request_id,
+        node=ctx.node,
+        mode=ctx.mode,
+    )
+    action = "login" if kind == "password" else "quick_switch"
+    if clerk is None or not clerk.active:
+        finish_write(town.session, anon, f"{action}_failed", detail={"reason": "unknown_or_inactive"})
+        return AuthenticationError(GENERIC_FAILURE)
+    if clerk.locked_until is not None and clerk.locked_until > now:
+        finish_write(town.session, anon, f"{action}_refused", detail={"reason": "locked"})
+        return AccountLockedError(
+            "失敗が続いたためこのアカウントは一時的にロックされています。しばらく待つか、"
+            "情報システム担当に解除を依頼してください"
+        )
+    if not ok:
+        clerk.failed_attempts += 1
+        locked = clerk.failed_attempts >= MAX_FAILURES
+        if locked:
+            clerk.locked_until = now + LOCK_DURATION
+            clerk.failed_attempts = 0
+        finish_write(
+            town.session,
+            anon,
+            f"{action}_failed",
+            detail={"reason": "bad_secret", "locked": locked},
+        )
+        if locked:
+            return AccountLockedError(
+                f"{MAX_FAILURES}回続けて失敗したため、アカウントを"
+                f"{int(LOCK_DURATION.total_seconds() // 60)}分間ロックしました"
+            )
+        return AuthenticationError(GENERIC_FAILURE)
+    clerk.failed_attempts = 0
+    clerk.locked_until = None
+    if kind == "password" and _hasher.check_needs_rehash(clerk.password_hash):
+        clerk.password_hash = _hasher.hash(secret)
+    return _info(clerk)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login(platform: Platform, ctx: RequestContext, staff_number: str, password: str) -> tuple[str, ClerkInfo]:
+    """Log a clerk in to ``ctx.town_code``; returns a new session token. Raises on failure."""
+    with platform.town(ctx.town_code) as town:
+        result = _check_secret(town, ctx, staff_number, password, kind="password")
+        if isinstance(result, ClerkInfo):
+            finish_write(town.session, _as(ctx, result), "login")
+    if isinstance(result, AuthenticationError):
+        raise result
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with platform.platform_session() as s:
+        s.add(
+            LoginSession(
+                token_hash=token_hash(token),
+                town_code=ctx.town_code,
+                clerk_id=result.id,
+                logged_in_clerk_id=result.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
+        )
+    return token, result
+
+
+def _as(ctx: RequestContext, clerk: ClerkInfo) -> RequestContext:
+    return RequestContext(ctx.town_code, clerk.actor(), ctx.request_id, ctx.node, ctx.mode, ctx.purpose)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    town_code: str
+    clerk_id: int
+    token_hash: str
+
+
+def resolve_session(platform: Platform, token: str) -> SessionInfo:
+    """The session for ``token``, or AuthenticationError if missing or expired."""
+    h = token_hash(token)
+    now = utcnow()
+    with platform.platform_session() as s:
+        row = s.get(LoginSession, h)
+        if row is None or row.expires_at <= now:
+            if row is not None:
+                s.delete(row)
+            raise AuthenticationError("ログインしてください")
+        return SessionInfo(row.town_code, row.clerk_id, h)
+
+
+def quick_switch(
+    platform: Platform, ctx: RequestContext, token: str, staff_number: str, pin: str
+) -> ClerkInfo:
+    """At a shared terminal, hand the session to another clerk of the same town.
+
+    From then on every action of the session is attributed to the new clerk.
+    """
+    session_info = resolve_session(platform, token)
+    if session_info.town_code != ctx.town_code:
+        raise AuthenticationError(GENERIC_FAILURE)
+    with platform.town(ctx.town_code) as town:
+        result = _check_secret(town, ctx, staff_number, pin, kind="pin")
+        if isinstance(result, ClerkInfo):
+            finish_write(
+                town.session,
+                _as(ctx, result),
+                "quick_switch",
+                detail={"from_clerk_id": ctx.actor.clerk_id, "from_staff_number": ctx.actor.staff_number},
+            )
+    if isinstance(result, AuthenticationError):
+        raise result
+    with platform.platform_session() as s:
+        row = s.get(LoginSession, session_info.token_hash)
+        if row is None:
+            raise AuthenticationError("ログインしてください")
+        row.clerk_id = result.id
+        row.last_seen_at = utcnow()
+    return result
+
+
+def logout(platform: Platform, ctx: RequestContext, token: str) -> None:
+    h = token_hash(token)
+    with platform.platform_session() as s:
+        s.execute(delete(LoginSession).where(LoginSession.token_hash == h))
+    with platform.town(ctx.town_code) as town:
+        finish_write(town.session, ctx, "logout")
+
+
+def unlock(town: Town, ctx: RequestContext, staff_number: str) -> None:
+    clerk = town.session.scalar(select(Clerk).where(Clerk.staff_number == staff_number))
+    if clerk is None:
+        raise NotFoundError("該当する職員はいません")
+    clerk.locked_until = None
+    clerk.failed_attempts = 0
+    finish_write(town.session, ctx, "clerk_unlocked", detail={"staff_number": staff_number})

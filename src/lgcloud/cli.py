@@ -1,0 +1,241 @@
+"""The ``lgcloud`` command (Typer)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import TypeAdapter, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from lgcloud import settings
+from lgcloud.audit import service as audit_service
+from lgcloud.auth import service as auth_service
+from lgcloud.auth.roles import Role
+from lgcloud.core.context import Actor, RequestContext
+from lgcloud.core.errors import LgcloudError
+from lgcloud.core.logging import configure_logging
+from lgcloud.register.domain import LifeEvent
+from lgcloud.register.service import record_event
+from lgcloud.tenancy.platform import Platform
+
+app = typer.Typer(help="lgcloud 自治体クラウド: shared municipal core system", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit trail: verify the chain, answer investigation questions")
+clerk_app = typer.Typer(help="Clerk accounts")
+app.add_typer(audit_app, name="audit")
+app.add_typer(clerk_app, name="clerk")
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="default: $LGCLOUD_DATA_DIR or ./var")]
+TownOpt = Annotated[str, typer.Option("--town", help="団体コード (6 digits)")]
+
+
+def _platform(data_dir: Path | None) -> Platform:
+    return Platform(data_dir or settings.data_dir(), node=settings.node_name())
+
+
+def operator_ctx(town_code: str, platform: Platform) -> RequestContext:
+    """CLI actions are attributed to the operating-system user who ran them."""
+    user = getpass.getuser()
+    return RequestContext(town_code, Actor(None, f"operator:{user}", ""), node=platform.node, mode=platform.mode)
+
+
+def _fail(e: LgcloudError) -> None:
+    err.print(f"[red]エラー:[/red] {e.message}" + (f" (項目: {e.field})" if e.field else ""))
+    raise typer.Exit(2)
+
+
+@app.command("init-town")
+def init_town(
+    code: str, name: str, kana: str = "", prefecture: str = "", data_dir: DataDir = None
+) -> None:
+    """Onboard a town: validate its code and create its database."""
+    try:
+        t = _platform(data_dir).create_town(code, name, kana=kana, prefecture=prefecture)
+    except (LgcloudError, ValueError) as e:
+        _fail(e if isinstance(e, LgcloudError) else LgcloudError(str(e)))
+        return
+    console.print(f"created {t.code} {t.name}: {t.database_url}")
+
+
+@app.command("towns")
+def towns(data_dir: DataDir = None) -> None:
+    """List hosted towns."""
+    table = Table("code", "name", "database")
+    for t in _platform(data_dir).towns():
+        table.add_row(t.code, t.name, t.database_url)
+    console.print(table)
+
+
+@app.command("generate")
+def generate(
+    town: TownOpt,
+    residents: Annotated[int, typer.Option(help="number of current residents")] = 1000,
+    seed: Annotated[int, typer.Option(help="random seed: same seed, same town")] = 1,
+    name: Annotated[str, typer.Option(help="town name, if the town is new")] = "",
+    today: Annotated[str, typer.Option(help="reference date YYYY-MM-DD (default: today)")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Generate a realistic synthetic town (creates the town if needed)."""
+    from lgcloud.generate.town import generate_town  # noqa: PLC0415  (heavy import, CLI only)
+
+    platform = _platform(data_dir)
+    try:
+        summary = generate_town(
+            platform, town, residents=residents, seed=seed, name=name or None,
+            today=date.fromisoformat(today) if today else None, progress=True,
+        )  # fmt: skip
+    except LgcloudError as e:
+        _fail(e)
+        return
+    console.print(summary.describe())
+
+
+@app.command("event")
+def event(
+    town: TownOpt,
+    file: Annotated[Path, typer.Argument(help="JSON life event, or - for stdin")],
+    data_dir: DataDir = None,
+) -> None:
+    """Record one life event (JSON as in the API's /api/events)."""
+    raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    try:
+        ev = TypeAdapter(LifeEvent).validate_python(json.loads(raw))
+    except (ValidationError, json.JSONDecodeError) as e:
+        err.print(f"[red]入力エラー:[/red] {e}")
+        raise typer.Exit(2) from e
+    platform = _platform(data_dir)
+    try:
+        with platform.town(town) as t:
+            result = record_event(t, operator_ctx(town, platform), ev)
+    except LgcloudError as e:
+        _fail(e)
+        return
+    console.print_json(data={"event_id": result.event_id, "subjects": list(result.subjects)})
+
+
+@clerk_app.command("add")
+def clerk_add(
+    town: TownOpt,
+    staff_number: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[list[Role], typer.Option(help="repeat for several roles")],
+    pin: Annotated[str | None, typer.Option(help="PIN for quick switch (4-8 digits)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a clerk; the password is read from LGCLOUD_PASSWORD or asked for."""
+    import os  # noqa: PLC0415
+
+    password = os.environ.get("LGCLOUD_PASSWORD") or getpass.getpass("password: ")
+    platform = _platform(data_dir)
+    try:
+        with platform.town(town) as t:
+            c = auth_service.create_clerk(
+                t, operator_ctx(town, platform), staff_number=staff_number, name=name,
+                roles=set(role), password=password, pin=pin,
+            )  # fmt: skip
+    except LgcloudError as e:
+        _fail(e)
+        return
+    console.print(f"created clerk {c.staff_number} {c.name} roles={sorted(c.roles)}")
+
+
+@clerk_app.command("unlock")
+def clerk_unlock(town: TownOpt, staff_number: str, data_dir: DataDir = None) -> None:
+    """Lift a lockout."""
+    platform = _platform(data_dir)
+    try:
+        with platform.town(town) as t:
+            auth_service.unlock(t, operator_ctx(town, platform), staff_number)
+    except LgcloudError as e:
+        _fail(e)
+
+
+@audit_app.command("verify")
+def audit_verify(town: TownOpt, data_dir: DataDir = None) -> None:
+    """Verify the town's audit chain; exit 1 and name the first broken entry if tampered."""
+    platform = _platform(data_dir)
+    with platform.town(town) as t:
+        report = audit_service.verify(t.session)
+    if report.ok:
+        console.print(f"OK: {report.entries} entries, head {report.head_seq} {report.head_hash[:16]}…")
+        return
+    for p in report.problems:
+        console.print(f"[red]{p.kind}[/red] position {p.position} seq {p.seq}: {p.message}")
+    raise typer.Exit(1)
+
+
+def _print_lines(lines: list[audit_service.AuditLine]) -> None:
+    table = Table("seq", "time (UTC)", "clerk", "staff", "action", "purpose", "node/mode", "subjects")
+    for x in lines:
+        table.add_row(
+            str(x.seq), x.at.isoformat(timespec="seconds"), x.clerk_name, x.staff_number, x.action,
+            x.purpose or "", f"{x.node}/{x.mode}", ",".join(x.subjects[:5]) + ("…" if len(x.subjects) > 5 else ""),
+        )  # fmt: skip
+    console.print(table)
+
+
+@audit_app.command("who-viewed")
+def audit_who_viewed(
+    town: TownOpt, person: Annotated[str, typer.Option(help="宛名番号")], data_dir: DataDir = None
+) -> None:
+    """Every audited action concerning a person (views, searches listing them, changes)."""
+    platform = _platform(data_dir)
+    with platform.town(town) as t:
+        lines = audit_service.who_viewed(t.session, person)
+        from lgcloud.continuity.journal import finish_write  # noqa: PLC0415
+
+        finish_write(t.session, operator_ctx(town, platform), "audit_report", detail={"person": person})
+    _print_lines(lines)
+
+
+@audit_app.command("by-clerk")
+def audit_by_clerk(
+    town: TownOpt, clerk: Annotated[str, typer.Option(help="職員番号")], data_dir: DataDir = None
+) -> None:
+    """Everything one clerk did."""
+    platform = _platform(data_dir)
+    with platform.town(town) as t:
+        lines = audit_service.by_clerk(t.session, clerk)
+        from lgcloud.continuity.journal import finish_write  # noqa: PLC0415
+
+        finish_write(t.session, operator_ctx(town, platform), "audit_report", detail={"clerk": clerk})
+    _print_lines(lines)
+
+
+@app.command("serve")
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, data_dir: DataDir = None
+) -> None:
+    """Run the web server for the towns in the data directory."""
+    import uvicorn  # noqa: PLC0415
+
+    from lgcloud.web.app import create_app  # noqa: PLC0415
+
+    configure_logging()
+    uvicorn.run(create_app(_platform(data_dir)), host=host, port=port, log_level="warning")
+
+
+@app.command("demo")
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: Annotated[Path, typer.Option(help="demo data (recreated)")] = Path("var/demo"),
+    seed: int = 2026,
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """Generate the three towns of seed 003 with clerks and start the server."""
+    from lgcloud.demo import run_demo  # noqa: PLC0415
+
+    run_demo(data_dir=data_dir, host=host, port=port, seed=seed, serve=serve_, console=console)
+
+
+if __name__ == "__main__":
+    app()

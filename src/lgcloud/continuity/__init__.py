@@ -1,0 +1,1 @@
+"""Continuity: the replication journal now; snapshots, replication and drills build on it."""

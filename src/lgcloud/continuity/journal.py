@@ -1,0 +1,89 @@
+"""The single write path's tail: capture row images, write the audit and journal entries.
+
+Every committed change of a town's database is one journal entry holding the images of
+the rows it inserted, updated or deleted, in commit order. A town node replays them to
+keep its replica current (the continuity issue); here they are produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.orm import Session
+
+from lgcloud.audit.models import AuditEntry
+from lgcloud.audit.service import append_entry
+from lgcloud.continuity.models import JournalEntry
+from lgcloud.core.clock import utcnow
+from lgcloud.core.context import RequestContext
+from lgcloud.db.base import TownBase
+
+CAPTURE_KEY = "lgcloud_journal_changes"
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def row_image(obj: Any) -> dict[str, Any]:
+    mapper = inspect(obj).mapper
+    return {col.key: jsonable(getattr(obj, col.key)) for col in mapper.column_attrs}
+
+
+def enable_capture(session: Session) -> None:
+    """Start collecting row images for the journal in ``session``."""
+    session.info[CAPTURE_KEY] = []
+
+
+@event.listens_for(Session, "after_flush")
+def _capture(session: Session, _flush_context: Any) -> None:
+    changes: list[dict[str, Any]] | None = session.info.get(CAPTURE_KEY)
+    if changes is None:
+        return
+    for op, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objs:
+            if not isinstance(obj, TownBase) or isinstance(obj, JournalEntry):
+                continue
+            if op == "update" and not session.is_modified(obj):
+                continue
+            changes.append({"table": obj.__tablename__, "op": op, "row": row_image(obj)})
+
+
+def finish_write(
+    session: Session,
+    ctx: RequestContext,
+    action: str,
+    *,
+    subjects: Sequence[str] = (),
+    detail: dict[str, Any] | None = None,
+    extra_changes: Sequence[dict[str, Any]] = (),
+) -> AuditEntry:
+    """Append the audit entry and the journal entry for everything written so far.
+
+    Call as the last step of a write, inside its transaction; the caller commits. Reads that
+    must be audited (a search, a view) use it too, so their audit rows replicate as well.
+    """
+    if CAPTURE_KEY not in session.info:
+        enable_capture(session)
+    entry = append_entry(session, ctx, action, subjects=subjects, detail=detail)
+    session.flush()
+    changes: list[dict[str, Any]] = session.info[CAPTURE_KEY]
+    next_seq = (session.scalar(select(func.max(JournalEntry.seq))) or 0) + 1
+    session.add(
+        JournalEntry(
+            seq=next_seq,
+            committed_at=utcnow(),
+            action=action,
+            request_id=ctx.request_id,
+            audit_seq=entry.seq,
+            changes=[*extra_changes, *changes],
+        )
+    )
+    session.flush()
+    session.info[CAPTURE_KEY] = []
+    return entry

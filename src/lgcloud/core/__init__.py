@@ -1,0 +1,1 @@
+"""Shared building blocks: identifiers and check digits, errors, clock, logging, contexts."""

@@ -1,0 +1,1 @@
+"""Database plumbing: declarative bases, portable column types, engines and migrations."""

@@ -1,0 +1,20 @@
+"""Import every model module so the metadata is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from lgcloud.audit import models as audit_models
+from lgcloud.auth import models as auth_models
+from lgcloud.continuity import models as continuity_models
+from lgcloud.db.base import PlatformBase, TownBase
+from lgcloud.register import models as register_models
+from lgcloud.tenancy import models as tenancy_models
+
+__all__ = [
+    "PlatformBase",
+    "TownBase",
+    "audit_models",
+    "auth_models",
+    "continuity_models",
+    "register_models",
+    "tenancy_models",
+]

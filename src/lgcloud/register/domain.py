@@ -1,0 +1,619 @@
+"""The resident register's rules (pure: no I/O).
+
+A life event (異動) is validated and applied to the current states of the people and
+households it touches, giving their new states; the invariants are then checked on every
+household it touched. The service layer loads the states, calls :func:`apply_event` and
+writes the result; nothing is written when this module raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from enum import IntEnum, StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lgcloud.core.errors import RuleViolationError
+from lgcloud.core.ids import InvalidIdentifierError, validate_resident_code
+
+HEAD = "世帯主"
+
+#: 続柄 values accepted (relationship to the head of household), as printed on 住民票.
+RELATIONSHIPS = (
+    HEAD, "妻", "夫", "子", "長男", "長女", "二男", "二女", "三男", "三女", "父", "母",
+    "祖父", "祖母", "孫", "兄", "弟", "姉", "妹", "子の妻", "子の夫", "妻の父", "妻の母",
+    "夫の父", "夫の母", "兄の妻", "弟の妻", "叔父", "叔母", "伯父", "伯母", "甥", "姪",
+    "曾孫", "同居人", "縁故者", "妻(未届)", "夫(未届)",
+)  # fmt: skip
+
+
+class Sex(IntEnum):
+    MALE = 1
+    FEMALE = 2
+
+
+class Status(StrEnum):
+    RESIDENT = "resident"
+    REMOVED = "removed"
+
+
+class EventKind(StrEnum):
+    BIRTH = "birth"
+    DOMESTIC_MOVE_IN = "domestic_move_in"
+    FOREIGN_MOVE_IN = "foreign_move_in"
+    MOVE_WITHIN = "move_within"
+    DOMESTIC_MOVE_OUT = "domestic_move_out"
+    FOREIGN_MOVE_OUT = "foreign_move_out"
+    DEATH = "death"
+    HOUSEHOLD_SPLIT = "household_split"
+    HOUSEHOLD_MERGE = "household_merge"
+    HEAD_CHANGE = "head_change"
+    EX_OFFICIO_ENTRY = "ex_officio_entry"
+    EX_OFFICIO_REMOVAL = "ex_officio_removal"
+    CORRECTION = "correction"
+    #: Initial load of a register (generator, migration from another system).
+    INITIAL_LOAD = "initial_load"
+
+
+EVENT_LABELS: dict[EventKind, str] = {
+    EventKind.BIRTH: "出生",
+    EventKind.DOMESTIC_MOVE_IN: "転入",
+    EventKind.FOREIGN_MOVE_IN: "国外転入",
+    EventKind.MOVE_WITHIN: "転居",
+    EventKind.DOMESTIC_MOVE_OUT: "転出",
+    EventKind.FOREIGN_MOVE_OUT: "国外転出",
+    EventKind.DEATH: "死亡",
+    EventKind.HOUSEHOLD_SPLIT: "世帯分離",
+    EventKind.HOUSEHOLD_MERGE: "世帯合併",
+    EventKind.HEAD_CHANGE: "世帯主変更",
+    EventKind.EX_OFFICIO_ENTRY: "職権記載",
+    EventKind.EX_OFFICIO_REMOVAL: "職権消除",
+    EventKind.CORRECTION: "職権修正",
+    EventKind.INITIAL_LOAD: "初期登録",
+}
+
+REMOVING_EVENTS = {
+    EventKind.DOMESTIC_MOVE_OUT,
+    EventKind.FOREIGN_MOVE_OUT,
+    EventKind.DEATH,
+    EventKind.EX_OFFICIO_REMOVAL,
+}
+
+
+@dataclass(frozen=True)
+class PersonState:
+    """One person's register record at a point in time (a row of person_versions)."""
+
+    addressee_number: str
+    status: Status
+    name: str
+    kana: str
+    birth_date: date
+    sex: Sex
+    resident_code: str | None
+    household_number: str
+    relationship: str
+    address: str
+    address_detail: str
+    postal_code: str
+    district: str
+    resident_since: date
+    settled_on: date
+    notified_on: date | None
+    last_event: EventKind
+    valid_from: date
+    removed_on: date | None = None
+    removal_reason: str | None = None
+    previous_address: str | None = None
+    destination_address: str | None = None
+    honseki: str | None = None
+    hittousha: str | None = None
+
+    @property
+    def is_resident(self) -> bool:
+        return self.status is Status.RESIDENT
+
+
+# ---------------------------------------------------------------------------- event payloads
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_relationship(value: str) -> str:
+    if value not in RELATIONSHIPS:
+        raise ValueError(f"続柄「{value}」は使えません")
+    return value
+
+
+Relationship = Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class NewPerson(_Model):
+    """A person entering the register (birth, move-in, ex-officio entry)."""
+
+    name: str = Field(min_length=1, max_length=80, description="漢字氏名 (氏 U+3000 名)")
+    kana: str = Field(default="", max_length=120, description="カナ氏名")
+    birth_date: date
+    sex: Sex
+    relationship: Relationship
+    resident_code: str | None = None
+    honseki: str | None = None
+    hittousha: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("氏名が空です")
+        return v
+
+    @field_validator("relationship")
+    @classmethod
+    def _rel(cls, v: str) -> str:
+        return _check_relationship(v)
+
+    @field_validator("resident_code")
+    @classmethod
+    def _code(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        try:
+            return validate_resident_code(v)
+        except InvalidIdentifierError as e:
+            raise ValueError(str(e)) from e
+
+
+class AddressIn(_Model):
+    address: str = Field(min_length=1, max_length=200, description="住所 (大字・字・番地)")
+    address_detail: str = Field(default="", max_length=200, description="方書")
+    postal_code: str = Field(default="", pattern=r"^([0-9]{7})?$")
+    district: str = Field(default="", max_length=60, description="行政区")
+
+
+class _EventBase(_Model):
+    effective_date: date = Field(description="異動日")
+    notified_date: date | None = Field(default=None, description="届出日")
+    note: str = Field(default="", max_length=500)
+
+
+class Birth(_EventBase):
+    kind: Literal[EventKind.BIRTH] = EventKind.BIRTH
+    household_number: str
+    person: NewPerson
+
+
+class MoveIn(_EventBase):
+    """国内転入 / 国外転入 / 職権記載: people enter, into an existing or a new household."""
+
+    kind: Literal[EventKind.DOMESTIC_MOVE_IN, EventKind.FOREIGN_MOVE_IN, EventKind.EX_OFFICIO_ENTRY]
+    persons: list[NewPerson] = Field(min_length=1)
+    household_number: str | None = Field(default=None, description="既存世帯に入る場合")
+    address: AddressIn | None = Field(default=None, description="新しい世帯の住所")
+    previous_address: str = Field(default="", max_length=200, description="転入前住所")
+    relationships: dict[str, Relationship] = Field(default_factory=dict)
+
+
+class MoveWithin(_EventBase):
+    """転居: members move to a new address, keeping or joining a household."""
+
+    kind: Literal[EventKind.MOVE_WITHIN] = EventKind.MOVE_WITHIN
+    members: list[str] = Field(min_length=1)
+    address: AddressIn
+    into_household: str | None = Field(default=None, description="転居先の既存世帯")
+    relationships: dict[str, Relationship] = Field(default_factory=dict)
+
+
+class Removal(_EventBase):
+    """国内転出 / 国外転出 / 死亡 / 職権消除: members leave the register (除票 kept)."""
+
+    kind: Literal[
+        EventKind.DOMESTIC_MOVE_OUT,
+        EventKind.FOREIGN_MOVE_OUT,
+        EventKind.DEATH,
+        EventKind.EX_OFFICIO_REMOVAL,
+    ]
+    members: list[str] = Field(min_length=1)
+    destination_address: str = Field(default="", max_length=200, description="転出先")
+    relationships: dict[str, Relationship] = Field(
+        default_factory=dict, description="残る世帯員の新しい続柄 (世帯主が抜ける場合など)"
+    )
+
+
+class HouseholdSplit(_EventBase):
+    """世帯分離: members leave their household and form a new one at the same address."""
+
+    kind: Literal[EventKind.HOUSEHOLD_SPLIT] = EventKind.HOUSEHOLD_SPLIT
+    members: list[str] = Field(min_length=1)
+    address_detail: str | None = None
+    relationships: dict[str, Relationship]
+
+
+class HouseholdMerge(_EventBase):
+    """世帯合併: every member of one household joins another at the same address."""
+
+    kind: Literal[EventKind.HOUSEHOLD_MERGE] = EventKind.HOUSEHOLD_MERGE
+    from_household: str
+    into_household: str
+    relationships: dict[str, Relationship]
+
+
+class HeadChange(_EventBase):
+    """世帯主変更: a new head, with everyone's relationship to them."""
+
+    kind: Literal[EventKind.HEAD_CHANGE] = EventKind.HEAD_CHANGE
+    household_number: str
+    relationships: dict[str, Relationship]
+
+
+class CorrectionFields(_Model):
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    kana: str | None = Field(default=None, max_length=120)
+    birth_date: date | None = None
+    sex: Sex | None = None
+    resident_code: str | None = None
+    relationship: Relationship | None = None
+    honseki: str | None = None
+    hittousha: str | None = None
+    postal_code: str | None = Field(default=None, pattern=r"^([0-9]{7})?$")
+    district: str | None = None
+
+
+class Correction(_EventBase):
+    """職権修正: correct recorded facts of one person (not where they live)."""
+
+    kind: Literal[EventKind.CORRECTION] = EventKind.CORRECTION
+    member: str
+    fields: CorrectionFields
+    reason: str = Field(min_length=1, max_length=500, description="修正理由")
+
+
+LifeEvent = Annotated[
+    Birth | MoveIn | MoveWithin | Removal | HouseholdSplit | HouseholdMerge | HeadChange | Correction,
+    Field(discriminator="kind"),
+]
+
+
+# ------------------------------------------------------------------------- applying events
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an event produced: new states, new households, and who it concerns."""
+
+    changed: tuple[PersonState, ...]
+    new_households: tuple[str, ...]
+    subjects: tuple[str, ...]
+    households: tuple[str, ...]
+
+
+class Register:
+    """The current states an event needs: the people and households it touches.
+
+    ``households`` maps every relevant household number to its current resident members.
+    """
+
+    def __init__(self, households: Mapping[str, Iterable[PersonState]], today: date) -> None:
+        self.households = {h: list(m) for h, m in households.items()}
+        self.today = today
+        self.people = {p.addressee_number: p for ms in self.households.values() for p in ms}
+
+    def person(self, number: str, field: str = "members") -> PersonState:
+        p = self.people.get(number)
+        if p is None or not p.is_resident:
+            raise RuleViolationError(
+                f"宛名番号 {number} の住民は現在この町の住民ではありません", field=field
+            )
+        return p
+
+    def members(self, household: str, field: str = "household_number") -> list[PersonState]:
+        ms = [p for p in self.households.get(household, []) if p.is_resident]
+        if not ms:
+            raise RuleViolationError(f"世帯番号 {household} の世帯に現在の世帯員がいません", field=field)
+        return ms
+
+
+def _check_dates(event: _EventBase, states: Iterable[PersonState], today: date) -> None:
+    if event.effective_date > today:
+        raise RuleViolationError("異動日が未来の日付です", field="effective_date")
+    if event.notified_date is not None:
+        if event.notified_date > today:
+            raise RuleViolationError("届出日が未来の日付です", field="notified_date")
+        if event.notified_date < event.effective_date:
+            raise RuleViolationError("届出日が異動日より前です", field="notified_date")
+    for p in states:
+        if event.effective_date < p.valid_from:
+            raise RuleViolationError(
+                f"異動日 {event.effective_date} が {p.name} の最後の異動日 {p.valid_from} より前です",
+                field="effective_date",
+            )
+
+
+def _relabel(
+    reg: Register, states: dict[str, PersonState], relationships: Mapping[str, str]
+) -> None:
+    """Apply relationship changes to people in ``states`` or in the loaded households."""
+    for number, rel in relationships.items():
+        _check_relationship(rel)
+        current = states.get(number) or reg.person(number, field="relationships")
+        states[number] = replace(current, relationship=rel)
+
+
+def apply_event(
+    event: Birth | MoveIn | MoveWithin | Removal | HouseholdSplit | HouseholdMerge | HeadChange | Correction,
+    reg: Register,
+    *,
+    issue_addressee_number: Callable[[], str],
+    issue_household_number: Callable[[], str],
+) -> Outcome:
+    """Validate ``event`` against the loaded register and return the new states.
+
+    Raises :class:`RuleViolationError` (with the offending field) if the event is not
+    allowed or if any invariant would break; the caller then writes nothing.
+    """
+    d = event.effective_date
+    kind = EventKind(event.kind)
+    notified = event.notified_date or d
+    changed: dict[str, PersonState] = {}
+    new_households: list[str] = []
+    touched: set[str] = set()
+
+    def enter(np: NewPerson, household: str, addr: AddressIn, previous: str | None) -> None:
+        number = issue_addressee_number()
+        changed[number] = PersonState(
+            addressee_number=number,
+            status=Status.RESIDENT,
+            name=np.name,
+            kana=np.kana,
+            birth_date=np.birth_date,
+            sex=np.sex,
+            resident_code=np.resident_code,
+            household_number=household,
+            relationship=np.relationship,
+            address=addr.address,
+            address_detail=addr.address_detail,
+            postal_code=addr.postal_code,
+            district=addr.district,
+            resident_since=d,
+            settled_on=d,
+            notified_on=notified,
+            last_event=kind,
+            valid_from=d,
+            previous_address=previous or None,
+            honseki=np.honseki,
+            hittousha=np.hittousha,
+        )
+
+    def household_address(members: list[PersonState]) -> AddressIn:
+        h = members[0]
+        return AddressIn(
+            address=h.address,
+            address_detail=h.address_detail,
+            postal_code=h.postal_code,
+            district=h.district,
+        )
+
+    if isinstance(event, Birth):
+        members = reg.members(event.household_number)
+        _check_dates(event, members, reg.today)
+        if event.person.birth_date != d:
+            raise RuleViolationError("出生の異動日は生年月日と同じ日です", field="effective_date")
+        enter(event.person, event.household_number, household_address(members), None)
+        touched.add(event.household_number)
+
+    elif isinstance(event, MoveIn):
+        if (event.household_number is None) == (event.address is None):
+            raise RuleViolationError(
+                "既存の世帯番号か新しい世帯の住所のどちらか一方を指定してください", field="address"
+            )
+        if kind is not EventKind.EX_OFFICIO_ENTRY and not event.previous_address.strip():
+            raise RuleViolationError("転入前住所を入力してください", field="previous_address")
+        if event.household_number is not None:
+            members = reg.members(event.household_number)
+            _check_dates(event, members, reg.today)
+            household, addr = event.household_number, household_address(members)
+        else:
+            assert event.address is not None
+            _check_dates(event, [], reg.today)
+            household, addr = issue_household_number(), event.address
+            new_households.append(household)
+        for np in event.persons:
+            if np.birth_date > d:
+                raise RuleViolationError(
+                    f"{np.name} の生年月日が異動日より後です", field="persons.birth_date"
+                )
+            enter(np, household, addr, event.previous_address)
+        _relabel(reg, changed, event.relationships)
+        touched.add(household)
+
+    elif isinstance(event, MoveWithin):
+        movers = [reg.person(n) for n in dict.fromkeys(event.members)]
+        _check_dates(event, movers, reg.today)
+        sources = {p.household_number for p in movers}
+        if event.into_household is not None:
+            target_members = reg.members(event.into_household, field="into_household")
+            _check_dates(event, target_members, reg.today)
+            target = event.into_household
+            if household_address(target_members).address != event.address.address:
+                raise RuleViolationError(
+                    "転居先の世帯の住所と入力した住所が違います", field="address"
+                )
+        elif len(sources) == 1 and {p.addressee_number for p in movers} == {
+            p.addressee_number for p in reg.members(next(iter(sources)))
+        }:
+            target = next(iter(sources))  # the whole household moves
+        else:
+            target = issue_household_number()
+            new_households.append(target)
+        for p in movers:
+            changed[p.addressee_number] = replace(
+                p,
+                household_number=target,
+                address=event.address.address,
+                address_detail=event.address.address_detail,
+                postal_code=event.address.postal_code,
+                district=event.address.district,
+                settled_on=d,
+                notified_on=notified,
+                last_event=kind,
+                valid_from=d,
+            )
+        _relabel(reg, changed, event.relationships)
+        touched |= sources | {target}
+
+    elif isinstance(event, Removal):
+        leavers = [reg.person(n) for n in dict.fromkeys(event.members)]
+        _check_dates(event, leavers, reg.today)
+        if kind in (EventKind.DOMESTIC_MOVE_OUT, EventKind.FOREIGN_MOVE_OUT) and not (
+            event.destination_address.strip()
+        ):
+            raise RuleViolationError("転出先を入力してください", field="destination_address")
+        reason = EVENT_LABELS[kind]
+        for p in leavers:
+            changed[p.addressee_number] = replace(
+                p,
+                status=Status.REMOVED,
+                removed_on=d,
+                removal_reason=reason,
+                destination_address=event.destination_address or None,
+                notified_on=notified,
+                last_event=kind,
+                valid_from=d,
+            )
+        _relabel(reg, changed, event.relationships)
+        touched |= {p.household_number for p in leavers}
+
+    elif isinstance(event, HouseholdSplit):
+        movers = [reg.person(n) for n in dict.fromkeys(event.members)]
+        _check_dates(event, movers, reg.today)
+        sources = {p.household_number for p in movers}
+        if len(sources) != 1:
+            raise RuleViolationError("世帯分離は同じ世帯の世帯員だけを指定してください", field="members")
+        source = next(iter(sources))
+        if len(movers) == len(reg.members(source)):
+            raise RuleViolationError(
+                "世帯員全員の分離はできません (転居または世帯主変更を使ってください)", field="members"
+            )
+        target = issue_household_number()
+        new_households.append(target)
+        for p in movers:
+            changed[p.addressee_number] = replace(
+                p,
+                household_number=target,
+                address_detail=p.address_detail if event.address_detail is None else event.address_detail,
+                notified_on=notified,
+                last_event=kind,
+                valid_from=d,
+            )
+        _relabel(reg, changed, event.relationships)
+        touched |= {source, target}
+
+    elif isinstance(event, HouseholdMerge):
+        if event.from_household == event.into_household:
+            raise RuleViolationError("同じ世帯どうしは合併できません", field="into_household")
+        joining = reg.members(event.from_household, field="from_household")
+        staying = reg.members(event.into_household, field="into_household")
+        _check_dates(event, [*joining, *staying], reg.today)
+        target_addr = household_address(staying)
+        if joining[0].address != target_addr.address:
+            raise RuleViolationError(
+                "世帯合併は同じ住所の世帯どうしで行います (別の住所なら転居です)", field="into_household"
+            )
+        for p in joining:
+            changed[p.addressee_number] = replace(
+                p,
+                household_number=event.into_household,
+                address_detail=target_addr.address_detail,
+                notified_on=notified,
+                last_event=kind,
+                valid_from=d,
+            )
+        _relabel(reg, changed, event.relationships)
+        touched |= {event.from_household, event.into_household}
+
+    elif isinstance(event, HeadChange):
+        members = reg.members(event.household_number)
+        _check_dates(event, members, reg.today)
+        for number in event.relationships:
+            if reg.person(number, field="relationships").household_number != event.household_number:
+                raise RuleViolationError(
+                    f"宛名番号 {number} はこの世帯の世帯員ではありません", field="relationships"
+                )
+        _relabel(reg, changed, event.relationships)
+        touched.add(event.household_number)
+
+    else:  # Correction
+        p = reg.person(event.member, field="member")
+        _check_dates(event, [p], reg.today)
+        updates = event.fields.model_dump(exclude_none=True)
+        if not updates:
+            raise RuleViolationError("修正する項目がありません", field="fields")
+        if "resident_code" in updates:
+            try:
+                validate_resident_code(updates["resident_code"])
+            except InvalidIdentifierError as e:
+                raise RuleViolationError(str(e), field="fields.resident_code") from e
+        if "relationship" in updates:
+            _check_relationship(updates["relationship"])
+        changed[p.addressee_number] = replace(
+            p, **updates, notified_on=notified, last_event=kind, valid_from=d
+        )
+        touched.add(p.household_number)
+
+    # Everyone whose state changed gets this event as their latest, dated d.
+    for number, state in list(changed.items()):
+        if state.valid_from != d or state.last_event is not kind:
+            changed[number] = replace(state, valid_from=d, last_event=kind, notified_on=notified)
+    touched |= {s.household_number for s in changed.values()}
+    check_invariants(reg, changed, touched)
+    subjects = tuple(changed)
+    return Outcome(tuple(changed.values()), tuple(new_households), subjects, tuple(sorted(touched)))
+
+
+def check_invariants(
+    reg: Register, changed: Mapping[str, PersonState], households: Iterable[str]
+) -> None:
+    """One head per household among current members; members share the address; dates hold."""
+    for s in changed.values():
+        check_person_dates(s, reg.today)
+    for h in households:
+        members = {p.addressee_number: p for p in reg.households.get(h, []) if p.is_resident}
+        for number, s in changed.items():
+            if s.household_number == h and s.is_resident:
+                members[number] = s
+            elif number in members:
+                del members[number]
+        current = list(members.values())
+        if not current:
+            continue
+        heads = [p for p in current if p.relationship == HEAD]
+        if len(heads) != 1:
+            names = "、".join(p.name for p in heads) or "なし"
+            raise RuleViolationError(
+                f"世帯 {h} の世帯主が {len(heads)} 人になります (世帯主: {names})。"
+                "世帯主はちょうど1人です: 続柄を指定してください",
+                field="relationships",
+            )
+        addresses = {(p.address, p.address_detail) for p in current}
+        if len(addresses) != 1:
+            raise RuleViolationError(
+                f"世帯 {h} の世帯員の住所が一致しなくなります", field="address"
+            )
+
+
+def check_person_dates(s: PersonState, today: date) -> None:
+    if s.birth_date > today:
+        raise RuleViolationError(f"{s.name} の生年月日が未来です", field="birth_date")
+    if not s.birth_date <= s.resident_since <= s.settled_on <= today:
+        raise RuleViolationError(
+            f"{s.name} の日付が矛盾します (生年月日 ≤ 住民日 ≤ 住定日 ≤ 今日 が必要)",
+            field="effective_date",
+        )
+    if s.last_event is EventKind.BIRTH and s.resident_since != s.birth_date:
+        raise RuleViolationError("出生による住民日は生年月日と同じです", field="birth_date")
+    if s.removed_on is not None and s.removed_on < s.settled_on:
+        raise RuleViolationError(f"{s.name} の消除日が住定日より前です", field="effective_date")

@@ -1,0 +1,123 @@
+"""Reading the register: folded search, a person, history, and as-of questions.
+
+Audited reads (search, view) call :func:`lgcloud.continuity.journal.finish_write` from the
+layer that knows the purpose (web or CLI); these functions only read.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, or_, select
+
+from lgcloud.core.errors import NotFoundError
+from lgcloud.register import folding
+from lgcloud.register.domain import PersonState, Status
+from lgcloud.register.models import PersonVersion
+from lgcloud.register.service import state_of
+from lgcloud.tenancy.platform import Town
+
+#: Upper bound for a prefix range: ``key >= p AND key < p + MAX`` uses the index on every
+#: engine (LIKE 'p%' does not on SQLite without case-sensitive LIKE).
+_MAX_CHAR = "\U0010ffff"
+
+
+def _prefix(column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    return and_(column >= prefix, column < prefix + _MAX_CHAR)
+
+
+def search(
+    town: Town, query: str, *, include_removed: bool = False, limit: int = 50
+) -> list[PersonState]:
+    """People whose folded name or reading (full, or given name) starts with ``query``.
+
+    髙橋/高橋, 齋藤/斎藤 and ｻｲﾄｳ/さいとう/サイトウ find the same people. Digits search the
+    宛名番号. Results are current records (除票 too when ``include_removed``), by reading.
+    """
+    q = query.strip()
+    if not q:
+        return []
+    if q.isdigit() and q.isascii():
+        cond: ColumnElement[bool] = PersonVersion.addressee_number == q
+    else:
+        name_q, kana_q = folding.query_keys(q)
+        conds = []
+        if name_q:
+            conds += [_prefix(PersonVersion.name_key, name_q), _prefix(PersonVersion.given_name_key, name_q)]
+        if kana_q:
+            conds += [_prefix(PersonVersion.kana_key, kana_q), _prefix(PersonVersion.given_kana_key, kana_q)]
+        if not conds:
+            return []
+        cond = or_(*conds)
+    stmt = select(PersonVersion).where(PersonVersion.is_current.is_(True), cond)
+    if not include_removed:
+        stmt = stmt.where(PersonVersion.status == Status.RESIDENT.value)
+    stmt = stmt.order_by(PersonVersion.kana_key, PersonVersion.addressee_number).limit(limit)
+    return [state_of(v) for v in town.session.scalars(stmt)]
+
+
+def get_person(town: Town, addressee_number: str) -> PersonState:
+    """The person's current record (a 除票 for removed people). Missing → NotFoundError."""
+    row = town.session.scalar(
+        select(PersonVersion).where(
+            PersonVersion.addressee_number == addressee_number, PersonVersion.is_current.is_(True)
+        )
+    )
+    if row is None:
+        raise NotFoundError("該当する住民はいません")
+    return state_of(row)
+
+
+def history(town: Town, addressee_number: str) -> list[tuple[PersonState, date | None]]:
+    """Every version of a person, oldest first, with the date each stopped being valid."""
+    rows = list(
+        town.session.scalars(
+            select(PersonVersion)
+            .where(PersonVersion.addressee_number == addressee_number)
+            .order_by(PersonVersion.version_no)
+        )
+    )
+    if not rows:
+        raise NotFoundError("該当する住民はいません")
+    return [(state_of(r), r.valid_to) for r in rows]
+
+
+def _as_of(on: date) -> ColumnElement[bool]:
+    return and_(
+        PersonVersion.valid_from <= on,
+        or_(PersonVersion.valid_to.is_(None), PersonVersion.valid_to > on),
+        PersonVersion.status == Status.RESIDENT.value,
+    )
+
+
+def household_on(town: Town, household_number: str, on: date) -> list[PersonState]:
+    """Who lived in household ``household_number`` on date ``on``."""
+    stmt = (
+        select(PersonVersion)
+        .where(PersonVersion.household_number == household_number, _as_of(on))
+        .order_by(PersonVersion.addressee_number)
+    )
+    return [state_of(v) for v in town.session.scalars(stmt)]
+
+
+def residents_at_address_on(town: Town, address: str, on: date) -> list[PersonState]:
+    """Who lived at ``address`` (as recorded) on date ``on``."""
+    stmt = (
+        select(PersonVersion)
+        .where(PersonVersion.address == address, _as_of(on))
+        .order_by(PersonVersion.household_number, PersonVersion.addressee_number)
+    )
+    return [state_of(v) for v in town.session.scalars(stmt)]
+
+
+def current_household(town: Town, household_number: str) -> list[PersonState]:
+    stmt = (
+        select(PersonVersion)
+        .where(
+            PersonVersion.household_number == household_number,
+            PersonVersion.is_current.is_(True),
+            PersonVersion.status == Status.RESIDENT.value,
+        )
+        .order_by(PersonVersion.addressee_number)
+    )
+    return [state_of(v) for v in town.session.scalars(stmt)]

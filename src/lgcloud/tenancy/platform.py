@@ -1,0 +1,119 @@
+"""The platform: hosted towns, each with its own database, and the platform database.
+
+A town's database is the unit of backup and restore. By default it is a SQLite file at
+``<data_dir>/towns/<code>.sqlite``; any SQLAlchemy URL can be given instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lgcloud.continuity.journal import enable_capture
+from lgcloud.core.clock import utcnow
+from lgcloud.core.errors import NotFoundError, RuleViolationError
+from lgcloud.core.ids import validate_town_code
+from lgcloud.db import migrate
+from lgcloud.db.engine import make_engine, sqlite_url
+from lgcloud.register.models import NumberSequence, TownInfo
+from lgcloud.tenancy.models import HostedTown
+
+
+@dataclass
+class Town:
+    """An open unit of work on one town's database. Every repository function takes one,
+    so the tenant is always explicit in the call."""
+
+    code: str
+    session: Session
+
+
+class Platform:
+    """Hosts many towns. Thread-safe; engines are created once per town."""
+
+    def __init__(self, data_dir: Path, *, node: str = "centre", mode: str = "normal") -> None:
+        self.data_dir = data_dir
+        self.node = node
+        self.mode = mode
+        (data_dir / "towns").mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(sqlite_url(str(data_dir / "platform.sqlite")))
+        migrate.upgrade(self.engine, "platform")
+        self._platform_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._town_engines: dict[str, Engine] = {}
+        self._town_sessions: dict[str, sessionmaker[Session]] = {}
+        self._lock = threading.Lock()
+
+    # -- platform database
+    @contextmanager
+    def platform_session(self) -> Iterator[Session]:
+        with self._platform_sessions.begin() as session:
+            yield session
+
+    def towns(self) -> list[HostedTown]:
+        with self.platform_session() as s:
+            return list(s.scalars(select(HostedTown).order_by(HostedTown.code)))
+
+    def hosted(self, code: str) -> HostedTown:
+        with self.platform_session() as s:
+            town = s.get(HostedTown, code)
+        if town is None:
+            raise NotFoundError(f"団体コード {code} の町村はこの基盤にありません")
+        return town
+
+    def create_town(
+        self, code: str, name: str, *, kana: str = "", prefecture: str = "", url: str | None = None
+    ) -> HostedTown:
+        """Onboard a town: validate its code, create and migrate its database."""
+        validate_town_code(code)
+        with self.platform_session() as s:
+            if s.get(HostedTown, code) is not None:
+                raise RuleViolationError(f"団体コード {code} は既に登録されています")
+        url = url or sqlite_url(str(self.data_dir / "towns" / f"{code}.sqlite"))
+        engine = make_engine(url)
+        migrate.upgrade(engine, "town")
+        with sessionmaker(engine).begin() as ts:
+            ts.add(TownInfo(code=code, name=name, kana=kana, prefecture=prefecture, created_at=utcnow()))
+            ts.add_all(
+                [NumberSequence(name="addressee", next_value=1), NumberSequence(name="household", next_value=1)]
+            )
+        engine.dispose()
+        hosted = HostedTown(
+            code=code, name=name, kana=kana, prefecture=prefecture, database_url=url, created_at=utcnow()
+        )
+        with self.platform_session() as s:
+            s.add(hosted)
+        return hosted
+
+    # -- town databases
+    def town_engine(self, code: str) -> Engine:
+        with self._lock:
+            engine = self._town_engines.get(code)
+        if engine is not None:
+            return engine
+        hosted = self.hosted(code)
+        with self._lock:
+            engine = self._town_engines.get(code)
+            if engine is None:
+                engine = make_engine(hosted.database_url)
+                self._town_engines[code] = engine
+                self._town_sessions[code] = sessionmaker(engine, expire_on_commit=False)
+            return engine
+
+    @contextmanager
+    def town(self, code: str) -> Iterator[Town]:
+        """A transaction on ``code``'s database: committed on success, rolled back on error."""
+        self.town_engine(code)
+        with self._town_sessions[code].begin() as session:
+            enable_capture(session)
+            yield Town(code, session)
+
+    def dispose(self) -> None:
+        for engine in self._town_engines.values():
+            engine.dispose()
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The web layer: JSON API (FastAPI, OpenAPI served) and server-rendered pages."""
