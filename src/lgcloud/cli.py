@@ -33,7 +33,9 @@ app.add_typer(clerk_app, name="clerk")
 console = Console()
 err = Console(stderr=True)
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="default: $LGCLOUD_DATA_DIR or ./var")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="default: $LGCLOUD_DATA_DIR or ./var")
+]
 TownOpt = Annotated[str, typer.Option("--town", help="団体コード (6 digits)")]
 
 
@@ -44,7 +46,9 @@ def _platform(data_dir: Path | None) -> Platform:
 def operator_ctx(town_code: str, platform: Platform) -> RequestContext:
     """CLI actions are attributed to the operating-system user who ran them."""
     user = getpass.getuser()
-    return RequestContext(town_code, Actor(None, f"operator:{user}", ""), node=platform.node, mode=platform.mode)
+    return RequestContext(
+        town_code, Actor(None, f"operator:{user}", ""), node=platform.node, mode=platform.mode
+    )
 
 
 def _fail(e: LgcloudError) -> None:
@@ -89,9 +93,14 @@ def generate(
     platform = _platform(data_dir)
     try:
         summary = generate_town(
-            platform, town, residents=residents, seed=seed, name=name or None,
-            today=date.fromisoformat(today) if today else None, progress=True,
-        )  # fmt: skip
+            platform,
+            town,
+            residents=residents,
+            seed=seed,
+            name=name or None,
+            today=date.fromisoformat(today) if today else None,
+            progress=True,
+        )
     except LgcloudError as e:
         _fail(e)
         return
@@ -138,9 +147,14 @@ def clerk_add(
     try:
         with platform.town(town) as t:
             c = auth_service.create_clerk(
-                t, operator_ctx(town, platform), staff_number=staff_number, name=name,
-                roles=set(role), password=password, pin=pin,
-            )  # fmt: skip
+                t,
+                operator_ctx(town, platform),
+                staff_number=staff_number,
+                name=name,
+                roles=set(role),
+                password=password,
+                pin=pin,
+            )
     except LgcloudError as e:
         _fail(e)
         return
@@ -165,7 +179,9 @@ def audit_verify(town: TownOpt, data_dir: DataDir = None) -> None:
     with platform.town(town) as t:
         report = audit_service.verify(t.session)
     if report.ok:
-        console.print(f"OK: {report.entries} entries, head {report.head_seq} {report.head_hash[:16]}…")
+        console.print(
+            f"OK: {report.entries} entries, head {report.head_seq} {report.head_hash[:16]}…"
+        )
         return
     for p in report.problems:
         console.print(f"[red]{p.kind}[/red] position {p.position} seq {p.seq}: {p.message}")
@@ -173,12 +189,20 @@ def audit_verify(town: TownOpt, data_dir: DataDir = None) -> None:
 
 
 def _print_lines(lines: list[audit_service.AuditLine]) -> None:
-    table = Table("seq", "time (UTC)", "clerk", "staff", "action", "purpose", "node/mode", "subjects")
+    table = Table(
+        "seq", "time (UTC)", "clerk", "staff", "action", "purpose", "node/mode", "subjects"
+    )
     for x in lines:
         table.add_row(
-            str(x.seq), x.at.isoformat(timespec="seconds"), x.clerk_name, x.staff_number, x.action,
-            x.purpose or "", f"{x.node}/{x.mode}", ",".join(x.subjects[:5]) + ("…" if len(x.subjects) > 5 else ""),
-        )  # fmt: skip
+            str(x.seq),
+            x.at.isoformat(timespec="seconds"),
+            x.clerk_name,
+            x.staff_number,
+            x.action,
+            x.purpose or "",
+            f"{x.node}/{x.mode}",
+            ",".join(x.subjects[:5]) + ("…" if len(x.subjects) > 5 else ""),
+        )
     console.print(table)
 
 
@@ -192,7 +216,9 @@ def audit_who_viewed(
         lines = audit_service.who_viewed(t.session, person)
         from lgcloud.continuity.journal import finish_write  # noqa: PLC0415
 
-        finish_write(t.session, operator_ctx(town, platform), "audit_report", detail={"person": person})
+        finish_write(
+            t.session, operator_ctx(town, platform), "audit_report", detail={"person": person}
+        )
     _print_lines(lines)
 
 
@@ -206,14 +232,14 @@ def audit_by_clerk(
         lines = audit_service.by_clerk(t.session, clerk)
         from lgcloud.continuity.journal import finish_write  # noqa: PLC0415
 
-        finish_write(t.session, operator_ctx(town, platform), "audit_report", detail={"clerk": clerk})
+        finish_write(
+            t.session, operator_ctx(town, platform), "audit_report", detail={"clerk": clerk}
+        )
     _print_lines(lines)
 
 
 @app.command("serve")
-def serve(
-    host: str = "127.0.0.1", port: int = 8000, data_dir: DataDir = None
-) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: DataDir = None) -> None:
     """Run the web server for the towns in the data directory."""
     import uvicorn  # noqa: PLC0415
 

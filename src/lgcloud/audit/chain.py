@@ -69,9 +69,7 @@ class ChainReport:
         return not self.problems
 
 
-def verify_chain(
-    rows: Sequence[Mapping[str, Any]], *, head: tuple[int, str] | None
-) -> ChainReport:
+def verify_chain(rows: Sequence[Mapping[str, Any]], *, head: tuple[int, str] | None) -> ChainReport:
     """Verify rows given in chain order (by ``seq``, then storage id).
 
     ``head`` is the recorded (seq, hash) of the last entry, which catches deletion at the
@@ -92,7 +90,9 @@ def verify_chain(
             )
         elif seq == last_seq:
             problems.append(
-                ChainProblem("inserted", position, seq, f"監査記録 {seq} 番が重複して挿入されています")
+                ChainProblem(
+                    "inserted", position, seq, f"監査記録 {seq} 番が重複して挿入されています"
+                )
             )
         elif seq > last_seq + 1:
             problems.append(

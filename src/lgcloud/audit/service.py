@@ -72,8 +72,7 @@ def _row(entry: AuditEntry) -> dict[str, Any]:
 def verify(session: Session) -> ChainReport:
     """Verify the whole chain of this town's database."""
     rows = [
-        _row(e)
-        for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq, AuditEntry.id))
+        _row(e) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq, AuditEntry.id))
     ]
     head = session.get(AuditHead, 1)
     return verify_chain(rows, head=(head.seq, head.entry_hash) if head else None)
@@ -95,8 +94,16 @@ class AuditLine:
 
 def _line(e: AuditEntry) -> AuditLine:
     return AuditLine(
-        e.seq, e.at, e.clerk_name, e.staff_number, e.action, e.subjects, e.purpose, e.node,
-        e.mode, e.request_id,
+        e.seq,
+        e.at,
+        e.clerk_name,
+        e.staff_number,
+        e.action,
+        e.subjects,
+        e.purpose,
+        e.node,
+        e.mode,
+        e.request_id,
     )
 
 

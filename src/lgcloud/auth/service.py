@@ -95,7 +95,9 @@ def create_clerk(
     if not roles:
         raise RuleViolationError("役割を1つ以上指定してください", field="roles")
     if town.session.scalar(select(Clerk).where(Clerk.staff_number == staff_number)):
-        raise RuleViolationError(f"職員番号 {staff_number} は既に使われています", field="staff_number")
+        raise RuleViolationError(
+            f"職員番号 {staff_number} は既に使われています", field="staff_number"
+        )
     clerk = Clerk(
         staff_number=staff_number,
         name=name,
@@ -139,7 +141,9 @@ def _check_secret(
         select(Clerk).where(Clerk.staff_number == staff_number).with_for_update()
     )
     now = utcnow()
-    hash_ = None if clerk is None else (clerk.password_hash if kind == "password" else clerk.pin_hash)
+    hash_ = (
+        None if clerk is None else (clerk.password_hash if kind == "password" else clerk.pin_hash)
+    )
     ok = _verify(hash_, secret)  # always runs argon2, even for an unknown staff number
     anon = RequestContext(
         town_code=ctx.town_code,
@@ -150,7 +154,9 @@ def _check_secret(
     )
     action = "login" if kind == "password" else "quick_switch"
     if clerk is None or not clerk.active:
-        finish_write(town.session, anon, f"{action}_failed", detail={"reason": "unknown_or_inactive"})
+        finish_write(
+            town.session, anon, f"{action}_failed", detail={"reason": "unknown_or_inactive"}
+        )
         return AuthenticationError(GENERIC_FAILURE)
     if clerk.locked_until is not None and clerk.locked_until > now:
         finish_write(town.session, anon, f"{action}_refused", detail={"reason": "locked"})
@@ -187,7 +193,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login(platform: Platform, ctx: RequestContext, staff_number: str, password: str) -> tuple[str, ClerkInfo]:
+def login(
+    platform: Platform, ctx: RequestContext, staff_number: str, password: str
+) -> tuple[str, ClerkInfo]:
     """Log a clerk in to ``ctx.town_code``; returns a new session token. Raises on failure."""
     with platform.town(ctx.town_code) as town:
         result = _check_secret(town, ctx, staff_number, password, kind="password")
@@ -213,7 +221,9 @@ def login(platform: Platform, ctx: RequestContext, staff_number: str, password: 
 
 
 def _as(ctx: RequestContext, clerk: ClerkInfo) -> RequestContext:
-    return RequestContext(ctx.town_code, clerk.actor(), ctx.request_id, ctx.node, ctx.mode, ctx.purpose)
+    return RequestContext(
+        ctx.town_code, clerk.actor(), ctx.request_id, ctx.node, ctx.mode, ctx.purpose
+    )
 
 
 @dataclass(frozen=True)
@@ -253,7 +263,10 @@ def quick_switch(
                 town.session,
                 _as(ctx, result),
                 "quick_switch",
-                detail={"from_clerk_id": ctx.actor.clerk_id, "from_staff_number": ctx.actor.staff_number},
+                detail={
+                    "from_clerk_id": ctx.actor.clerk_id,
+                    "from_staff_number": ctx.actor.staff_number,
+                },
             )
     if isinstance(result, AuthenticationError):
         raise result

@@ -45,7 +45,11 @@ def _capture(session: Session, _flush_context: Any) -> None:
     changes: list[dict[str, Any]] | None = session.info.get(CAPTURE_KEY)
     if changes is None:
         return
-    for op, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
+    for op, objs in (
+        ("insert", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
         for obj in objs:
             if not isinstance(obj, TownBase) or isinstance(obj, JournalEntry):
                 continue
@@ -73,17 +77,31 @@ def finish_write(
     entry = append_entry(session, ctx, action, subjects=subjects, detail=detail)
     session.flush()
     changes: list[dict[str, Any]] = session.info[CAPTURE_KEY]
+    append_journal(session, action, ctx.request_id, [*extra_changes, *changes], audit_seq=entry.seq)
+    session.info[CAPTURE_KEY] = []
+    return entry
+
+
+def append_journal(
+    session: Session,
+    action: str,
+    request_id: str,
+    changes: list[dict[str, Any]],
+    *,
+    audit_seq: int | None = None,
+) -> int:
+    """Append one journal entry (seq = last + 1; writers are serialised by the audit head
+    lock or SQLite's write lock). Bulk writers call it per chunk of row images."""
     next_seq = (session.scalar(select(func.max(JournalEntry.seq))) or 0) + 1
     session.add(
         JournalEntry(
             seq=next_seq,
             committed_at=utcnow(),
             action=action,
-            request_id=ctx.request_id,
-            audit_seq=entry.seq,
-            changes=[*extra_changes, *changes],
+            request_id=request_id,
+            audit_seq=audit_seq,
+            changes=changes,
         )
     )
     session.flush()
-    session.info[CAPTURE_KEY] = []
-    return entry
+    return next_seq

@@ -89,7 +89,7 @@ def format_numbered(seq: int) -> str:
 
 def validate_numbered(number: str, label: str = "番号") -> str:
     """Validate a 宛名番号 / 世帯番号 (10 digits, last is the modulus-11 check digit)."""
-    if not re.fullmatch(r"[0-9]{%d}" % (SEQUENCE_WIDTH + 1), number):
+    if not re.fullmatch(f"[0-9]{{{SEQUENCE_WIDTH + 1}}}", number):
         raise InvalidIdentifierError(f"{label}は数字{SEQUENCE_WIDTH + 1}桁です: {number!r}")
     check = mod11_check_digit(number[:-1])
     if check is None or check != int(number[-1]):

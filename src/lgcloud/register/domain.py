@@ -23,11 +23,45 @@ HEAD = "世帯主"
 
 #: 続柄 values accepted (relationship to the head of household), as printed on 住民票.
 RELATIONSHIPS = (
-    HEAD, "妻", "夫", "子", "長男", "長女", "二男", "二女", "三男", "三女", "父", "母",
-    "祖父", "祖母", "孫", "兄", "弟", "姉", "妹", "子の妻", "子の夫", "妻の父", "妻の母",
-    "夫の父", "夫の母", "兄の妻", "弟の妻", "叔父", "叔母", "伯父", "伯母", "甥", "姪",
-    "曾孫", "同居人", "縁故者", "妻(未届)", "夫(未届)",
-)  # fmt: skip
+    HEAD,
+    "妻",
+    "夫",
+    "子",
+    "長男",
+    "長女",
+    "二男",
+    "二女",
+    "三男",
+    "三女",
+    "父",
+    "母",
+    "祖父",
+    "祖母",
+    "孫",
+    "兄",
+    "弟",
+    "姉",
+    "妹",
+    "子の妻",
+    "子の夫",
+    "妻の父",
+    "妻の母",
+    "夫の父",
+    "夫の母",
+    "兄の妻",
+    "弟の妻",
+    "叔父",
+    "叔母",
+    "伯父",
+    "伯母",
+    "甥",
+    "姪",
+    "曾孫",
+    "同居人",
+    "縁故者",
+    "妻(未届)",
+    "夫(未届)",
+)
 
 
 class Sex(IntEnum):
@@ -273,7 +307,14 @@ class Correction(_EventBase):
 
 
 LifeEvent = Annotated[
-    Birth | MoveIn | MoveWithin | Removal | HouseholdSplit | HouseholdMerge | HeadChange | Correction,
+    Birth
+    | MoveIn
+    | MoveWithin
+    | Removal
+    | HouseholdSplit
+    | HouseholdMerge
+    | HeadChange
+    | Correction,
     Field(discriminator="kind"),
 ]
 
@@ -313,7 +354,9 @@ class Register:
     def members(self, household: str, field: str = "household_number") -> list[PersonState]:
         ms = [p for p in self.households.get(household, []) if p.is_resident]
         if not ms:
-            raise RuleViolationError(f"世帯番号 {household} の世帯に現在の世帯員がいません", field=field)
+            raise RuleViolationError(
+                f"世帯番号 {household} の世帯に現在の世帯員がいません", field=field
+            )
         return ms
 
 
@@ -328,7 +371,8 @@ def _check_dates(event: _EventBase, states: Iterable[PersonState], today: date) 
     for p in states:
         if event.effective_date < p.valid_from:
             raise RuleViolationError(
-                f"異動日 {event.effective_date} が {p.name} の最後の異動日 {p.valid_from} より前です",
+                f"異動日 {event.effective_date} が {p.name} の"
+                f"最後の異動日 {p.valid_from} より前です",
                 field="effective_date",
             )
 
@@ -344,7 +388,14 @@ def _relabel(
 
 
 def apply_event(
-    event: Birth | MoveIn | MoveWithin | Removal | HouseholdSplit | HouseholdMerge | HeadChange | Correction,
+    event: Birth
+    | MoveIn
+    | MoveWithin
+    | Removal
+    | HouseholdSplit
+    | HouseholdMerge
+    | HeadChange
+    | Correction,
     reg: Register,
     *,
     issue_addressee_number: Callable[[], str],
@@ -492,11 +543,14 @@ def apply_event(
         _check_dates(event, movers, reg.today)
         sources = {p.household_number for p in movers}
         if len(sources) != 1:
-            raise RuleViolationError("世帯分離は同じ世帯の世帯員だけを指定してください", field="members")
+            raise RuleViolationError(
+                "世帯分離は同じ世帯の世帯員だけを指定してください", field="members"
+            )
         source = next(iter(sources))
         if len(movers) == len(reg.members(source)):
             raise RuleViolationError(
-                "世帯員全員の分離はできません (転居または世帯主変更を使ってください)", field="members"
+                "世帯員全員の分離はできません (転居または世帯主変更を使ってください)",
+                field="members",
             )
         target = issue_household_number()
         new_households.append(target)
@@ -504,7 +558,9 @@ def apply_event(
             changed[p.addressee_number] = replace(
                 p,
                 household_number=target,
-                address_detail=p.address_detail if event.address_detail is None else event.address_detail,
+                address_detail=p.address_detail
+                if event.address_detail is None
+                else event.address_detail,
                 notified_on=notified,
                 last_event=kind,
                 valid_from=d,
@@ -521,7 +577,8 @@ def apply_event(
         target_addr = household_address(staying)
         if joining[0].address != target_addr.address:
             raise RuleViolationError(
-                "世帯合併は同じ住所の世帯どうしで行います (別の住所なら転居です)", field="into_household"
+                "世帯合併は同じ住所の世帯どうしで行います (別の住所なら転居です)",
+                field="into_household",
             )
         for p in joining:
             changed[p.addressee_number] = replace(

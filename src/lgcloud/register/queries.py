@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from lgcloud.core.errors import NotFoundError
 from lgcloud.register import folding
@@ -22,7 +23,7 @@ from lgcloud.tenancy.platform import Town
 _MAX_CHAR = "\U0010ffff"
 
 
-def _prefix(column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+def _prefix(column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < prefix + _MAX_CHAR)
 
 
@@ -43,9 +44,15 @@ def search(
         name_q, kana_q = folding.query_keys(q)
         conds = []
         if name_q:
-            conds += [_prefix(PersonVersion.name_key, name_q), _prefix(PersonVersion.given_name_key, name_q)]
+            conds += [
+                _prefix(PersonVersion.name_key, name_q),
+                _prefix(PersonVersion.given_name_key, name_q),
+            ]
         if kana_q:
-            conds += [_prefix(PersonVersion.kana_key, kana_q), _prefix(PersonVersion.given_kana_key, kana_q)]
+            conds += [
+                _prefix(PersonVersion.kana_key, kana_q),
+                _prefix(PersonVersion.given_kana_key, kana_q),
+            ]
         if not conds:
             return []
         cond = or_(*conds)

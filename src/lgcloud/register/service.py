@@ -44,7 +44,16 @@ from lgcloud.register.models import (
 )
 from lgcloud.tenancy.platform import Town
 
-AnyEvent = Birth | MoveIn | MoveWithin | Removal | HouseholdSplit | HouseholdMerge | HeadChange | Correction
+AnyEvent = (
+    Birth
+    | MoveIn
+    | MoveWithin
+    | Removal
+    | HouseholdSplit
+    | HouseholdMerge
+    | HeadChange
+    | Correction
+)
 
 
 def split_name(name: str) -> str:
@@ -216,14 +225,20 @@ def record_event(
     session.add(record)
     session.flush()
     for h in outcome.new_households:
-        session.add(Household(number=h, created_on=event.effective_date, created_event_id=record.id))
+        session.add(
+            Household(number=h, created_on=event.effective_date, created_event_id=record.id)
+        )
     write_versions(town, outcome.changed, event_id=record.id)
     finish_write(
         session,
         ctx,
         "life_event",
         subjects=outcome.subjects,
-        detail={"event_id": record.id, "kind": record.kind, "effective_date": str(event.effective_date)},
+        detail={
+            "event_id": record.id,
+            "kind": record.kind,
+            "effective_date": str(event.effective_date),
+        },
     )
     return EventResult(record.id, EventKind(event.kind), outcome.subjects, outcome.new_households)
 
@@ -233,7 +248,9 @@ def write_versions(town: Town, states: Sequence[PersonState], *, event_id: int) 
     session = town.session
     if not states:
         return
-    current = {v.addressee_number: v for v in current_versions(town, [s.addressee_number for s in states])}
+    current = {
+        v.addressee_number: v for v in current_versions(town, [s.addressee_number for s in states])
+    }
     for s in states:
         old = current.get(s.addressee_number)
         if old is None:

@@ -78,13 +78,25 @@ class Platform:
         engine = make_engine(url)
         migrate.upgrade(engine, "town")
         with sessionmaker(engine).begin() as ts:
-            ts.add(TownInfo(code=code, name=name, kana=kana, prefecture=prefecture, created_at=utcnow()))
+            ts.add(
+                TownInfo(
+                    code=code, name=name, kana=kana, prefecture=prefecture, created_at=utcnow()
+                )
+            )
             ts.add_all(
-                [NumberSequence(name="addressee", next_value=1), NumberSequence(name="household", next_value=1)]
+                [
+                    NumberSequence(name="addressee", next_value=1),
+                    NumberSequence(name="household", next_value=1),
+                ]
             )
         engine.dispose()
         hosted = HostedTown(
-            code=code, name=name, kana=kana, prefecture=prefecture, database_url=url, created_at=utcnow()
+            code=code,
+            name=name,
+            kana=kana,
+            prefecture=prefecture,
+            database_url=url,
+            created_at=utcnow(),
         )
         with self.platform_session() as s:
             s.add(hosted)

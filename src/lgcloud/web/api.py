@@ -97,7 +97,11 @@ class PersonOut(BaseModel):
 
 def _clerk_out(a: auth_service.ClerkInfo, town_code: str) -> ClerkOut:
     return ClerkOut(
-        id=a.id, staff_number=a.staff_number, name=a.name, roles=sorted(a.roles), town_code=town_code
+        id=a.id,
+        staff_number=a.staff_number,
+        name=a.name,
+        roles=sorted(a.roles),
+        town_code=town_code,
     )
 
 
@@ -106,9 +110,12 @@ def api_login(body: LoginIn, request: Request, response: Response) -> ClerkOut:
     platform = platform_of(request)
     platform.hosted(body.town_code)
     ctx = RequestContext(
-        body.town_code, Actor(None, "(未ログイン)", body.staff_number), request_id_of(request),
-        platform.node, platform.mode,
-    )  # fmt: skip
+        body.town_code,
+        Actor(None, "(未ログイン)", body.staff_number),
+        request_id_of(request),
+        platform.node,
+        platform.mode,
+    )
     token, clerk = auth_service.login(platform, ctx, body.staff_number, body.password)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
     response.headers["X-Session-Token"] = token
@@ -124,7 +131,9 @@ def api_logout(a: ActingDep, request: Request, response: Response) -> dict[str, 
 
 @router.post("/switch")
 def api_switch(body: SwitchIn, a: ActingDep, request: Request) -> ClerkOut:
-    clerk = auth_service.quick_switch(platform_of(request), a.ctx, a.token, body.staff_number, body.pin)
+    clerk = auth_service.quick_switch(
+        platform_of(request), a.ctx, a.token, body.staff_number, body.pin
+    )
     return _clerk_out(clerk, a.ctx.town_code)
 
 
@@ -144,9 +153,12 @@ def api_search(
     with platform_of(request).town(a.ctx.town_code) as town:
         found = queries.search(town, q, include_removed=include_removed)
         finish_write(
-            town.session, a.ctx, "search",
-            subjects=[p.addressee_number for p in found], detail={"query": q, "hits": len(found)},
-        )  # fmt: skip
+            town.session,
+            a.ctx,
+            "search",
+            subjects=[p.addressee_number for p in found],
+            detail={"query": q, "hits": len(found)},
+        )
     return [PersonOut.of(p) for p in found]
 
 
@@ -187,10 +199,12 @@ def api_household(
             else queries.current_household(town, household_number)
         )
         finish_write(
-            town.session, a.ctx, "view_household",
+            town.session,
+            a.ctx,
+            "view_household",
             subjects=[p.addressee_number for p in members],
             detail={"household_number": household_number, "on": str(on) if on else None},
-        )  # fmt: skip
+        )
     return [PersonOut.of(p) for p in members]
 
 
@@ -202,9 +216,12 @@ def api_address(
     with platform_of(request).town(a.ctx.town_code) as town:
         found = queries.residents_at_address_on(town, address, on)
         finish_write(
-            town.session, a.ctx, "view_address",
-            subjects=[p.addressee_number for p in found], detail={"address": address, "on": str(on)},
-        )  # fmt: skip
+            town.session,
+            a.ctx,
+            "view_address",
+            subjects=[p.addressee_number for p in found],
+            detail={"address": address, "on": str(on)},
+        )
     return [PersonOut.of(p) for p in found]
 
 
@@ -243,9 +260,14 @@ def api_new_clerk(a: ActingDep, request: Request, body: NewClerkIn) -> ClerkOut:
     a.require(Permission.MANAGE_CLERKS)
     with platform_of(request).town(a.ctx.town_code) as town:
         clerk = auth_service.create_clerk(
-            town, a.ctx, staff_number=body.staff_number, name=body.name, roles=set(body.roles),
-            password=body.password, pin=body.pin,
-        )  # fmt: skip
+            town,
+            a.ctx,
+            staff_number=body.staff_number,
+            name=body.name,
+            roles=set(body.roles),
+            password=body.password,
+            pin=body.pin,
+        )
     return _clerk_out(clerk, a.ctx.town_code)
 
 
@@ -260,10 +282,17 @@ def api_unlock(a: ActingDep, request: Request, staff_number: str) -> dict[str, s
 def _lines(lines: list[audit_service.AuditLine]) -> list[dict[str, Any]]:
     return [
         {
-            "seq": x.seq, "at": x.at.isoformat(), "clerk_name": x.clerk_name,
-            "staff_number": x.staff_number, "action": x.action, "subjects": x.subjects,
-            "purpose": x.purpose, "node": x.node, "mode": x.mode, "request_id": x.request_id,
-        }  # fmt: skip
+            "seq": x.seq,
+            "at": x.at.isoformat(),
+            "clerk_name": x.clerk_name,
+            "staff_number": x.staff_number,
+            "action": x.action,
+            "subjects": x.subjects,
+            "purpose": x.purpose,
+            "node": x.node,
+            "mode": x.mode,
+            "request_id": x.request_id,
+        }
         for x in lines
     ]
 

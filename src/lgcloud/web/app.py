@@ -46,14 +46,18 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     app.include_router(api.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
 
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok", "node": platform.node, "mode": platform.mode}
 
     @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         incoming = request.headers.get("x-request-id", "")
         rid = incoming if _RID.fullmatch(incoming) else uuid.uuid4().hex
         request.state.request_id = rid

@@ -54,9 +54,12 @@ def login_submit(
     try:
         platform.hosted(town_code)
         ctx = RequestContext(
-            town_code, Actor(None, "(未ログイン)", staff_number), request_id_of(request),
-            platform.node, platform.mode,
-        )  # fmt: skip
+            town_code,
+            Actor(None, "(未ログイン)", staff_number),
+            request_id_of(request),
+            platform.node,
+            platform.mode,
+        )
         token, _clerk = auth_service.login(platform, ctx, staff_number, password)
     except (AuthenticationError, NotFoundError) as e:
         return login_page(request, error=e.message)
@@ -101,21 +104,30 @@ def search_page(
         with platform_of(request).town(a.ctx.town_code) as town:
             results = queries.search(town, q, include_removed=include_removed)
             finish_write(
-                town.session, a.ctx, "search",
-                subjects=[p.addressee_number for p in results], detail={"query": q, "hits": len(results)},
-            )  # fmt: skip
+                town.session,
+                a.ctx,
+                "search",
+                subjects=[p.addressee_number for p in results],
+                detail={"query": q, "hits": len(results)},
+            )
     return templates.TemplateResponse(
         request,
         "search.html",
         {
-            **_base(request, a), "q": q, "results": results, "purposes": PURPOSES,
-            "purpose": purpose, "include_removed": include_removed,
-        },  # fmt: skip
+            **_base(request, a),
+            "q": q,
+            "results": results,
+            "purposes": PURPOSES,
+            "purpose": purpose,
+            "include_removed": include_removed,
+        },
     )
 
 
 @router.get("/persons/{addressee_number}", response_class=HTMLResponse)
-def person_page(request: Request, a: ActingDep, addressee_number: str, purpose: str = "") -> Response:
+def person_page(
+    request: Request, a: ActingDep, addressee_number: str, purpose: str = ""
+) -> Response:
     a.require(Permission.VIEW_RESIDENTS)
     with platform_of(request).town(a.ctx.town_code) as town:
         person = queries.get_person(town, addressee_number)
@@ -126,7 +138,10 @@ def person_page(request: Request, a: ActingDep, addressee_number: str, purpose: 
         request,
         "person.html",
         {
-            **_base(request, a), "person": person, "household": household,
-            "versions": versions, "purpose": purpose,
-        },  # fmt: skip
+            **_base(request, a),
+            "person": person,
+            "household": household,
+            "versions": versions,
+            "purpose": purpose,
+        },
     )

@@ -1,0 +1,1 @@
+"""Deterministic synthetic-town generator for the resident register."""
