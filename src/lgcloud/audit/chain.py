@@ -34,15 +34,12 @@ HASHED_FIELDS = (
 )
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def entry_hash(fields: Mapping[str, Any]) -> str:
     """SHA-256 (hex) of the canonical JSON of ``fields`` (exactly HASHED_FIELDS)."""
-    doc = [[name, _canonical(fields[name])] for name in HASHED_FIELDS]
+    doc = []
+    for name in HASHED_FIELDS:
+        value = fields[name]
+        doc.append([name, value.isoformat() if isinstance(value, datetime) else value])
     raw = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 

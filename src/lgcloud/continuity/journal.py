@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
-from lgcloud.audit.models import AuditEntry
-from lgcloud.audit.service import append_entry
+from lgcloud.audit.service import AppendedEntry, append_entry
 from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
@@ -66,7 +65,7 @@ def finish_write(
     subjects: Sequence[str] = (),
     detail: dict[str, Any] | None = None,
     extra_changes: Sequence[dict[str, Any]] = (),
-) -> AuditEntry:
+) -> AppendedEntry:
     """Append the audit entry and the journal entry for everything written so far.
 
     Call as the last step of a write, inside its transaction; the caller commits. Reads that

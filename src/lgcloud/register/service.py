@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from lgcloud.continuity.journal import finish_write
 from lgcloud.core.clock import today_jst, utcnow
@@ -73,7 +74,8 @@ def search_keys(name: str, kana: str) -> dict[str, str]:
     }
 
 
-def state_of(row: PersonVersion) -> PersonState:
+def state_of(row: PersonVersion | Row[Any]) -> PersonState:
+    """The domain state of a person_versions row (ORM object or plain row)."""
     return PersonState(
         addressee_number=row.addressee_number,
         status=Status(row.status),
