@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, or_, select, union
+from sqlalchemy import ColumnElement, and_, or_, select, true, union
 from sqlalchemy.orm import InstrumentedAttribute
 
 from lgcloud.core.errors import NotFoundError
@@ -54,13 +54,13 @@ def search(
         # scans every current row for the OR form).
         ids = union(
             *(
-                select(PersonVersion.id).where(PersonVersion.is_current.is_(True), _prefix(col, k))
+                select(PersonVersion.id).where(PersonVersion.is_current == true(), _prefix(col, k))
                 for col, k in keys
             )
         )
         cond = PersonVersion.id.in_(select(ids.subquery().c.id))
     # Plain rows, not ORM objects: this is the hottest read of the counter.
-    stmt = select(*PersonVersion.__table__.columns).where(PersonVersion.is_current.is_(True), cond)
+    stmt = select(*PersonVersion.__table__.columns).where(PersonVersion.is_current == true(), cond)
     if not include_removed:
         stmt = stmt.where(PersonVersion.status == Status.RESIDENT.value)
     stmt = stmt.order_by(PersonVersion.kana_key, PersonVersion.addressee_number).limit(limit)
@@ -71,7 +71,7 @@ def get_person(town: Town, addressee_number: str) -> PersonState:
     """The person's current record (a 除票 for removed people). Missing → NotFoundError."""
     row = town.session.scalar(
         select(PersonVersion).where(
-            PersonVersion.addressee_number == addressee_number, PersonVersion.is_current.is_(True)
+            PersonVersion.addressee_number == addressee_number, PersonVersion.is_current == true()
         )
     )
     if row is None:
@@ -126,7 +126,7 @@ def current_household(town: Town, household_number: str) -> list[PersonState]:
         select(PersonVersion)
         .where(
             PersonVersion.household_number == household_number,
-            PersonVersion.is_current.is_(True),
+            PersonVersion.is_current == true(),
             PersonVersion.status == Status.RESIDENT.value,
         )
         .order_by(PersonVersion.addressee_number)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, select, true
 
 from lgcloud.continuity.journal import finish_write
 from lgcloud.core.clock import today_jst, utcnow
@@ -153,7 +153,7 @@ def current_versions(town: Town, numbers: Iterable[str]) -> list[PersonVersion]:
     if not numbers:
         return []
     stmt = select(PersonVersion).where(
-        PersonVersion.addressee_number.in_(numbers), PersonVersion.is_current.is_(True)
+        PersonVersion.addressee_number.in_(numbers), PersonVersion.is_current == true()
     )
     return list(town.session.scalars(stmt))
 
@@ -164,7 +164,7 @@ def household_current_versions(town: Town, households: Iterable[str]) -> list[Pe
         return []
     stmt = select(PersonVersion).where(
         PersonVersion.household_number.in_(households),
-        PersonVersion.is_current.is_(True),
+        PersonVersion.is_current == true(),
         PersonVersion.status == Status.RESIDENT.value,
     )
     return list(town.session.scalars(stmt))

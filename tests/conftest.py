@@ -1,0 +1,152 @@
+"""Shared fixtures: real SQLite town databases built by the real migrations, in tmp_path."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from lgcloud.core.context import Actor, RequestContext
+from lgcloud.tenancy.platform import Platform
+
+TOWN_A = "153079"  # 聖籠町
+TOWN_B = "154059"  # 出雲崎町
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    """A platform with two empty towns."""
+    p = Platform(tmp_path / "data")
+    p.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    p.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
+    yield p
+    p.dispose()
+
+
+def make_ctx(
+    town: str = TOWN_A, clerk_id: int | None = 1, name: str = "試験 職員", staff: str = "T001"
+) -> RequestContext:
+    return RequestContext(town, Actor(clerk_id, name, staff))
+
+
+@pytest.fixture
+def ctx() -> RequestContext:
+    return make_ctx()
+
+
+# ---------------------------------------------------------------- a real PostgreSQL server
+
+
+@dataclass(frozen=True)
+class PgServer:
+    socket_dir: Path
+    port: int
+    superuser: str
+
+    def create_database(self, name: str) -> str:
+        """Create a database (C collation, so prefix ranges match byte order) and return its URL."""
+        subprocess.run(
+            [
+                *self._as_owner(),
+                str(PG_BIN / "createdb"),
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                self.superuser,
+                "--template=template0",
+                "--encoding=UTF8",
+                "--locale=C",
+                name,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return (
+            f"postgresql+psycopg://{self.superuser}@/{name}?host={self.socket_dir}&port={self.port}"
+        )
+
+    @staticmethod
+    def _as_owner() -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _find_pg_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        pytest.fail(
+            "PostgreSQL is not installed: ./scripts/test installs it (Debian package postgresql)"
+        )
+    return found[-1].parent
+
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    """A throwaway PostgreSQL server on a private socket, started and stopped by the tests."""
+    global PG_BIN  # noqa: PLW0603  (resolved once per session)
+    PG_BIN = _find_pg_bin()
+    base = Path(tempfile.mkdtemp(prefix="lgcloud-pg-"))
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    as_owner = PgServer._as_owner()
+    if as_owner:
+        shutil.chown(base, "postgres")
+        shutil.chown(sock, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    user = "postgres" if as_owner else getpass.getuser()
+    subprocess.run(
+        [
+            *as_owner,
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            user,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_owner,
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "log"),
+            "-o",
+            f"-k {sock} -p {port} -c listen_addresses='' -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield PgServer(sock, port, user)
+    finally:
+        subprocess.run(
+            [*as_owner, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(base, ignore_errors=True)
