@@ -27,6 +27,7 @@ from lgcloud.core.errors import (
     PermissionDeniedError,
     RuleViolationError,
 )
+from lgcloud.core.logging import get_logger
 from lgcloud.tenancy.models import LoginSession
 from lgcloud.tenancy.platform import Platform, Town
 
@@ -39,6 +40,8 @@ PIN_LENGTHS = range(4, 9)
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A hash to verify against when the staff number is unknown, so timing does not reveal it.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+log = get_logger("lgcloud.auth")
 
 GENERIC_FAILURE = "職員番号またはパスワードが正しくありません"
 
@@ -153,6 +156,7 @@ def _check_secret(
         mode=ctx.mode,
     )
     action = "login" if kind == "password" else "quick_switch"
+    log_fields = {"town": ctx.town_code, "request_id": ctx.request_id, "kind": kind}
     if clerk is None or not clerk.active:
         finish_write(
             town.session, anon, f"{action}_failed", detail={"reason": "unknown_or_inactive"}
@@ -176,7 +180,9 @@ def _check_secret(
             f"{action}_failed",
             detail={"reason": "bad_secret", "locked": locked},
         )
+        log.warning(f"{action}_failed", locked=locked, **log_fields)
         if locked:
+            log.warning("account_locked", **log_fields)
             return AccountLockedError(
                 f"{MAX_FAILURES}回続けて失敗したため、アカウントを"
                 f"{int(LOCK_DURATION.total_seconds() // 60)}分間ロックしました"
@@ -184,6 +190,7 @@ def _check_secret(
         return AuthenticationError(GENERIC_FAILURE)
     clerk.failed_attempts = 0
     clerk.locked_until = None
+    log.info(f"{action}_succeeded", clerk_id=clerk.id, **log_fields)
     if kind == "password" and _hasher.check_needs_rehash(clerk.password_hash):
         clerk.password_hash = _hasher.hash(secret)
     return _info(clerk)

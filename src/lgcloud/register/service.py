@@ -19,6 +19,7 @@ from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import format_numbered, is_issuable_sequence
+from lgcloud.core.logging import get_logger
 from lgcloud.register import folding
 from lgcloud.register.domain import (
     Birth,
@@ -44,6 +45,8 @@ from lgcloud.register.models import (
     PersonVersion,
 )
 from lgcloud.tenancy.platform import Town
+
+log = get_logger("lgcloud.register")
 
 AnyEvent = (
     Birth
@@ -241,6 +244,14 @@ def record_event(
             "kind": record.kind,
             "effective_date": str(event.effective_date),
         },
+    )
+    log.info(
+        "life_event_recorded",
+        town=town.code,
+        kind=record.kind,
+        event_id=record.id,
+        people=len(outcome.subjects),
+        request_id=ctx.request_id,
     )
     return EventResult(record.id, EventKind(event.kind), outcome.subjects, outcome.new_households)
 
