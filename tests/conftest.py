@@ -14,9 +14,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.tenancy.platform import Platform
+
+# CI machines are small and noisy: a property is about correctness, never about time
+# (timings live in bench/), so no per-example deadline.
+settings.register_profile(
+    "lgcloud", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("lgcloud")
 
 TOWN_A = "153079"  # 聖籠町
 TOWN_B = "154059"  # 出雲崎町

@@ -66,6 +66,19 @@ class ChainReport:
         return not self.problems
 
 
+def _moved_from(rows: Sequence[Mapping[str, Any]], position: int, dangling: str) -> bool:
+    """Whether a neighbour of ``position`` re-hashed at an adjacent seq gives ``dangling``.
+
+    Entries that swapped places (seq is hashed, so a careful forger re-hashes them) leave
+    a link to the hash one of them had at its original seq. Only computed on a break.
+    """
+    for neighbour in rows[max(0, position - 3) : position + 2]:
+        for delta in (-1, 1):
+            if entry_hash({**neighbour, "seq": int(neighbour["seq"]) + delta}) == dangling:
+                return True
+    return False
+
+
 def verify_chain(rows: Sequence[Mapping[str, Any]], *, head: tuple[int, str] | None) -> ChainReport:
     """Verify rows given in chain order (by ``seq``, then storage id).
 
@@ -104,6 +117,8 @@ def verify_chain(rows: Sequence[Mapping[str, Any]], *, head: tuple[int, str] | N
             points_to = position_of_hash.get(str(row["prev_hash"]))
             if points_to is None and position == 1 and row["prev_hash"] != GENESIS_HASH:
                 kind, what = "deleted", "先頭の記録が削除されています"
+            elif points_to is None and _moved_from(rows, position, str(row["prev_hash"])):
+                kind, what = "reordered", "前後の記録と順序が入れ替えられています"
             elif points_to is None:
                 kind, what = "deleted", "直前の記録が削除されています"
             elif points_to == position - 2:

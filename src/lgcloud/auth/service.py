@@ -246,11 +246,11 @@ def resolve_session(platform: Platform, token: str) -> SessionInfo:
     now = utcnow()
     with platform.platform_session() as s:
         row = s.get(LoginSession, h)
-        if row is None or row.expires_at <= now:
-            if row is not None:
-                s.delete(row)
-            raise AuthenticationError("ログインしてください")
-        return SessionInfo(row.town_code, row.clerk_id, h)
+        if row is not None and row.expires_at > now:
+            return SessionInfo(row.town_code, row.clerk_id, h)
+        if row is not None:
+            s.delete(row)  # expired: removed, committed when the block ends
+    raise AuthenticationError("ログインしてください")
 
 
 def quick_switch(

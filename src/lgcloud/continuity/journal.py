@@ -76,7 +76,13 @@ def finish_write(
     entry = append_entry(session, ctx, action, subjects=subjects, detail=detail)
     session.flush()
     changes: list[dict[str, Any]] = session.info[CAPTURE_KEY]
-    append_journal(session, action, ctx.request_id, [*extra_changes, *changes], audit_seq=entry.seq)
+    append_journal(
+        session,
+        action,
+        ctx.request_id,
+        [*extra_changes, *changes, *entry.changes],
+        audit_seq=entry.seq,
+    )
     session.info[CAPTURE_KEY] = []
     return entry
 

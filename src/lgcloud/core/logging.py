@@ -30,6 +30,11 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     )
 
 
+if not structlog.is_configured():
+    # Until configure_logging runs, logs still go to stderr: stdout belongs to the command.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+
+
 def get_logger(name: str) -> Any:
     """A logger; call it with a fixed event name and keyword fields."""
     return structlog.get_logger(name)

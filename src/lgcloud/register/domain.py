@@ -14,7 +14,7 @@ from datetime import date
 from enum import IntEnum, StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import InvalidIdentifierError, validate_resident_code
@@ -164,7 +164,9 @@ def _check_relationship(value: str) -> str:
     return value
 
 
-Relationship = Annotated[str, Field(min_length=1, max_length=20)]
+Relationship = Annotated[
+    str, Field(min_length=1, max_length=20), AfterValidator(_check_relationship)
+]
 
 
 class NewPerson(_Model):
@@ -378,12 +380,36 @@ def _check_dates(event: _EventBase, states: Iterable[PersonState], today: date) 
 
 
 def _relabel(
-    reg: Register, states: dict[str, PersonState], relationships: Mapping[str, str]
+    reg: Register,
+    states: dict[str, PersonState],
+    relationships: Mapping[str, str],
+    *,
+    households: set[str],
+    on: date,
 ) -> None:
-    """Apply relationship changes to people in ``states`` or in the loaded households."""
+    """Apply relationship changes, only to people of the ``households`` the event touches.
+
+    People not otherwise changed by the event are date-checked here: their new 続柄 starts
+    on ``on``, which must not precede their latest recorded event.
+    """
     for number, rel in relationships.items():
         _check_relationship(rel)
-        current = states.get(number) or reg.person(number, field="relationships")
+        current = states.get(number)
+        if current is None:
+            current = reg.person(number, field="relationships")
+            if on < current.valid_from:
+                raise RuleViolationError(
+                    f"異動日 {on} が {current.name} の最後の異動日 {current.valid_from} より前です",
+                    field="effective_date",
+                )
+        before = reg.people.get(number)
+        if current.household_number not in households and (
+            before is None or before.household_number not in households
+        ):
+            raise RuleViolationError(
+                f"宛名番号 {number} はこの異動の対象世帯の世帯員ではありません",
+                field="relationships",
+            )
         states[number] = replace(current, relationship=rel)
 
 
@@ -478,7 +504,7 @@ def apply_event(
                     f"{np.name} の生年月日が異動日より後です", field="persons.birth_date"
                 )
             enter(np, household, addr, event.previous_address)
-        _relabel(reg, changed, event.relationships)
+        _relabel(reg, changed, event.relationships, households={household}, on=d)
         touched.add(household)
 
     elif isinstance(event, MoveWithin):
@@ -513,7 +539,7 @@ def apply_event(
                 last_event=kind,
                 valid_from=d,
             )
-        _relabel(reg, changed, event.relationships)
+        _relabel(reg, changed, event.relationships, households=sources | {target}, on=d)
         touched |= sources | {target}
 
     elif isinstance(event, Removal):
@@ -535,7 +561,13 @@ def apply_event(
                 last_event=kind,
                 valid_from=d,
             )
-        _relabel(reg, changed, event.relationships)
+        _relabel(
+            reg,
+            changed,
+            event.relationships,
+            households={p.household_number for p in leavers},
+            on=d,
+        )
         touched |= {p.household_number for p in leavers}
 
     elif isinstance(event, HouseholdSplit):
@@ -565,7 +597,7 @@ def apply_event(
                 last_event=kind,
                 valid_from=d,
             )
-        _relabel(reg, changed, event.relationships)
+        _relabel(reg, changed, event.relationships, households={source, target}, on=d)
         touched |= {source, target}
 
     elif isinstance(event, HouseholdMerge):
@@ -589,7 +621,13 @@ def apply_event(
                 last_event=kind,
                 valid_from=d,
             )
-        _relabel(reg, changed, event.relationships)
+        _relabel(
+            reg,
+            changed,
+            event.relationships,
+            households={event.from_household, event.into_household},
+            on=d,
+        )
         touched |= {event.from_household, event.into_household}
 
     elif isinstance(event, HeadChange):
@@ -600,7 +638,7 @@ def apply_event(
                 raise RuleViolationError(
                     f"宛名番号 {number} はこの世帯の世帯員ではありません", field="relationships"
                 )
-        _relabel(reg, changed, event.relationships)
+        _relabel(reg, changed, event.relationships, households={event.household_number}, on=d)
         touched.add(event.household_number)
 
     else:  # Correction

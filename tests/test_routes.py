@@ -1,0 +1,571 @@
+"""Route-walking security test: every route needs a session, and no route crosses towns.
+
+Every (method, path) of the application is discovered from the app itself and must be
+listed in :func:`route_calls` below, with the requests that exercise it. Adding a route
+without adding it here fails :func:`test_every_route_is_exercised`, so a new route cannot
+ship without being checked for (a) refusing anonymous callers and (b) never showing one
+town's data to a clerk of another town.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import func, select
+from starlette.routing import Mount
+
+from conftest import TODAY, TOWN_A, TOWN_B
+from lgcloud.audit.models import AuditEntry
+from lgcloud.auth.roles import Role
+from lgcloud.auth.service import create_clerk
+from lgcloud.continuity.models import JournalEntry
+from lgcloud.core.context import Actor, RequestContext
+from lgcloud.generate.town import generate_town
+from lgcloud.register.models import PersonVersion
+from lgcloud.tenancy.platform import Platform
+from lgcloud.web.app import PUBLIC_PATHS, create_app
+
+PASSWORD_A = "all-roles-pass-A1"
+PASSWORD_B = "town-b-pass-B22"
+STAFF_A = "A0001"
+STAFF_B = "B7001"  # exists only in town B
+PIN_B = "4321"
+CLERK_NAME_A = "全権\u3000試験子"
+CLERK_NAME_B = "出雲崎\u3000監査員"
+BOGUS_NUMBER = "0000000000"  # never issued: sequence 0 does not exist
+BOGUS_STAFF = "NOSUCH9"
+NEW_STAFF = "W0001"  # created in town A by the walk (POST /api/clerks)
+
+UNAUTHENTICATED_JSON = {"detail": "ログインしてください", "field": None}
+
+
+# --------------------------------------------------------------------------- route discovery
+
+
+def discovered_routes(app: FastAPI) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(authenticated routes, public routes) as (method, path) pairs, from the app itself.
+
+    FastAPI >= 0.16x keeps included routers as nested ``_IncludedRouter`` entries in
+    ``app.routes``, so a plain walk over ``app.routes`` sees only ``/health`` and the docs;
+    ``fastapi.routing.iter_route_contexts`` flattens them (older FastAPI flattens already).
+    """
+    try:
+        from fastapi.routing import iter_route_contexts  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - FastAPI before included-router contexts
+        flat: list[Any] = list(app.routes)
+    else:
+        flat = list(iter_route_contexts(app.routes))
+    authed: set[tuple[str, str]] = set()
+    public: set[tuple[str, str]] = set()
+    for route in flat:
+        original = getattr(route, "original_route", route)
+        if isinstance(original, Mount) or isinstance(route, Mount):
+            assert route.path == "/static", f"unexpected mount {route.path}"
+            continue
+        path = route.path
+        methods = route.methods or set()
+        assert methods, f"route without methods: {path}"
+        for method in methods:
+            (public if path in PUBLIC_PATHS else authed).add((method, path))
+    return authed, public
+
+
+# --------------------------------------------------------------------------- the two towns
+
+
+@dataclass
+class World:
+    platform: Platform
+    app: FastAPI
+    token_a: str  # session of the all-roles clerk of town A
+    revoked_token: str  # a token whose session was logged out
+    b_person: str  # 宛名番号 of a current resident of B; no such number exists in A
+    b_person_name: str
+    b_household: str  # 世帯番号 of B that is not a household of A
+    b_address: str
+    b_markers: frozenset[str]  # values of town B that must never appear in A's responses
+    all_markers: frozenset[str]  # values of both towns (for anonymous responses)
+
+
+def _rows(platform: Platform, code: str) -> list[PersonVersion]:
+    with platform.town(code) as town:
+        return list(town.session.scalars(select(PersonVersion)))
+
+
+def _login(client: TestClient, town: str, staff: str, password: str) -> str:
+    r = client.post(
+        "/api/login", json={"town_code": town, "staff_number": staff, "password": password}
+    )
+    assert r.status_code == 200, r.text
+    client.cookies.clear()  # requests below authenticate explicitly (Bearer) or not at all
+    return r.headers["X-Session-Token"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    platform = Platform(Path(tmp_path_factory.mktemp("routes")) / "data")
+    platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    platform.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
+    # B is bigger, so B issued 宛名番号 / 世帯番号 that A never issued.
+    generate_town(platform, TOWN_A, residents=250, seed=11, today=TODAY)
+    generate_town(platform, TOWN_B, residents=400, seed=22, today=TODAY)
+    setup = Actor(None, "test-setup", "")
+    with platform.town(TOWN_A) as town:
+        create_clerk(
+            town,
+            RequestContext(TOWN_A, setup),
+            staff_number=STAFF_A,
+            name=CLERK_NAME_A,
+            roles=set(Role),
+            password=PASSWORD_A,
+        )
+    with platform.town(TOWN_B) as town:
+        create_clerk(
+            town,
+            RequestContext(TOWN_B, setup),
+            staff_number=STAFF_B,
+            name=CLERK_NAME_B,
+            roles=set(Role),
+            password=PASSWORD_B,
+            pin=PIN_B,
+        )
+
+    a_rows, b_rows = _rows(platform, TOWN_A), _rows(platform, TOWN_B)
+    a_numbers = {r.addressee_number for r in a_rows} | {r.household_number for r in a_rows}
+    a_households = {r.household_number for r in a_rows}
+    a_names = {r.name for r in a_rows}
+    a_corpus = (
+        "\n".join(
+            str(v)
+            for r in a_rows
+            for v in (
+                r.addressee_number,
+                r.household_number,
+                r.name,
+                r.kana,
+                r.address,
+                r.resident_code,
+                r.previous_address,
+                r.destination_address,
+            )
+            if v
+        )
+        + f"\n{CLERK_NAME_A}\n{STAFF_A}"
+    )
+
+    def b_values(r: PersonVersion) -> list[str]:
+        return [
+            v
+            for v in (r.addressee_number, r.household_number, r.name, r.address, r.resident_code)
+            if v
+        ]
+
+    # A value of B is a marker when it cannot legitimately occur in A's data: it is not a
+    # substring of anything of A (宛名番号 sequences are per town and coincide, names too).
+    b_markers = {v for r in b_rows for v in b_values(r) if v not in a_corpus} | {CLERK_NAME_B}
+    all_markers = b_markers | {v for r in a_rows for v in b_values(r)} | {CLERK_NAME_A}
+
+    b_current = [r for r in b_rows if r.is_current and r.status == "resident"]
+    candidates = sorted(
+        (
+            r
+            for r in b_current
+            if r.addressee_number not in a_numbers
+            and r.household_number not in a_households
+            and r.name not in a_names
+            and r.name in b_markers
+            and r.resident_code in b_markers
+        ),
+        key=lambda r: r.addressee_number,
+    )
+    assert len(b_markers) > 500, "too few town B values to look for"
+    assert candidates, "town B has no resident that is unambiguous in town A"
+    person = candidates[-1]
+    assert person.address in b_markers
+
+    app = create_app(platform)
+    with TestClient(app) as c:
+        token_a = _login(c, TOWN_A, STAFF_A, PASSWORD_A)
+        revoked = _login(c, TOWN_A, STAFF_A, PASSWORD_A)
+        assert (
+            c.post("/api/logout", headers={"Authorization": f"Bearer {revoked}"}).status_code == 200
+        )
+    yield World(
+        platform=platform,
+        app=app,
+        token_a=token_a,
+        revoked_token=revoked,
+        b_person=person.addressee_number,
+        b_person_name=person.name,
+        b_household=person.household_number,
+        b_address=person.address,
+        b_markers=frozenset(b_markers),
+        all_markers=frozenset(all_markers),
+    )
+    platform.dispose()
+
+
+# --------------------------------------------------------------------------- the route table
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to a route, and what a town A clerk with every role must get back."""
+
+    label: str
+    path: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] | None = None
+    json: Any = None
+    form: dict[str, str] | None = None
+    expect: frozenset[int] = frozenset({200})
+    expect_json: Any = None  # exact JSON body for the town A clerk, when given
+    fresh_session: bool = False  # the call ends the session (logout)
+
+    def url(self, template: str) -> str:
+        return template.format(**{k: quote(v, safe="") for k, v in self.path.items()})
+
+    def values(self) -> set[str]:
+        """Every value this call sends (a response may echo them)."""
+        out = set(self.path.values())
+        for part in (self.query, self.form):
+            out |= set((part or {}).values())
+        if self.json is not None:
+            out |= _strings(self.json)
+        return out
+
+
+def _strings(obj: Any) -> set[str]:
+    if isinstance(obj, str):
+        return {obj}
+    if isinstance(obj, dict):
+        return {s for k, v in obj.items() for s in _strings(k) | _strings(v)}
+    if isinstance(obj, list):
+        return {s for v in obj for s in _strings(v)}
+    return set()
+
+
+def _removal(member: str) -> dict[str, Any]:
+    return {"kind": "death", "effective_date": str(TODAY), "members": [member]}
+
+
+def _birth(household: str) -> dict[str, Any]:
+    return {
+        "kind": "birth",
+        "effective_date": str(TODAY),
+        "household_number": household,
+        "person": {
+            "name": "試験\u3000赤子",
+            "kana": "シケン\u3000アカコ",
+            "birth_date": str(TODAY),
+            "sex": 2,
+            "relationship": "子",
+        },
+    }
+
+
+def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
+    """Every authenticated route, with a real value of town B and a bogus value."""
+    n, h = w.b_person, w.b_household
+    not_found = frozenset({404})
+    refused = frozenset({422})
+    return {
+        ("POST", "/api/logout"): [Call("logout", fresh_session=True)],
+        ("POST", "/api/switch"): [
+            Call("B clerk", json={"staff_number": STAFF_B, "pin": PIN_B}, expect=frozenset({401})),
+            Call(
+                "bogus",
+                json={"staff_number": BOGUS_STAFF, "pin": "0000"},
+                expect=frozenset({401}),
+            ),
+        ],
+        ("GET", "/api/me"): [Call("me")],
+        ("GET", "/api/persons"): [
+            Call("B name", query={"q": w.b_person_name}),
+            Call("B number", query={"q": n}, expect_json=[]),
+            Call(
+                "B number, removed too", query={"q": n, "include_removed": "true"}, expect_json=[]
+            ),
+            Call("bogus", query={"q": BOGUS_NUMBER}, expect_json=[]),
+        ],
+        ("GET", "/api/persons/{addressee_number}"): [
+            Call("B person", {"addressee_number": n}, expect=not_found),
+            Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
+        ],
+        ("GET", "/api/persons/{addressee_number}/history"): [
+            Call("B person", {"addressee_number": n}, expect=not_found),
+            Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
+        ],
+        ("GET", "/api/households/{household_number}"): [
+            Call("B household", {"household_number": h}, expect_json=[]),
+            Call("B household on", {"household_number": h}, {"on": str(TODAY)}, expect_json=[]),
+            Call("bogus", {"household_number": BOGUS_NUMBER}, expect_json=[]),
+        ],
+        ("GET", "/api/addresses/residents"): [
+            Call("B address", query={"address": w.b_address, "on": str(TODAY)}, expect_json=[]),
+            Call("bogus", query={"address": "どこにもない1番地", "on": str(TODAY)}, expect_json=[]),
+        ],
+        ("POST", "/api/events"): [
+            Call("death of B person", json=_removal(n), expect=refused),
+            Call("birth into B household", json=_birth(h), expect=refused),
+            Call("bogus", json=_removal(BOGUS_NUMBER), expect=refused),
+        ],
+        ("GET", "/api/clerks"): [Call("list")],
+        ("POST", "/api/clerks"): [
+            Call(
+                "new clerk",
+                json={
+                    "staff_number": NEW_STAFF,
+                    "name": "新任\u3000職員",
+                    "roles": ["counter_clerk"],
+                    "password": "new-clerk-pass-1",
+                },
+                expect=frozenset({201}),
+            ),
+            Call(
+                "duplicate",
+                json={
+                    "staff_number": NEW_STAFF,
+                    "name": "重複\u3000職員",
+                    "roles": ["counter_clerk"],
+                    "password": "new-clerk-pass-2",
+                },
+                expect=refused,
+            ),
+        ],
+        ("POST", "/api/clerks/{staff_number}/unlock"): [
+            Call("B clerk", {"staff_number": STAFF_B}, expect=not_found),
+            Call("bogus", {"staff_number": BOGUS_STAFF}, expect=not_found),
+        ],
+        ("GET", "/api/audit/verify"): [Call("verify")],
+        ("GET", "/api/audit/who-viewed/{addressee_number}"): [
+            Call("B person", {"addressee_number": n}, expect_json=[]),
+            Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect_json=[]),
+        ],
+        ("GET", "/api/audit/by-clerk/{staff_number}"): [
+            Call("B clerk", {"staff_number": STAFF_B}),
+            # (A's own audit lists the refused switch attempts made above with these numbers)
+            Call("bogus", {"staff_number": BOGUS_STAFF}),
+        ],
+        # pages
+        ("POST", "/logout"): [Call("logout", fresh_session=True, expect=frozenset({303}))],
+        ("GET", "/switch"): [Call("page")],
+        ("POST", "/switch"): [
+            # a refused switch shows the form again with the error (200), session unchanged
+            Call("B clerk", form={"staff_number": STAFF_B, "pin": PIN_B}),
+            Call("bogus", form={"staff_number": BOGUS_STAFF, "pin": "0000"}),
+        ],
+        ("GET", "/"): [
+            Call("empty"),
+            Call("B name", query={"q": w.b_person_name, "include_removed": "true"}),
+            Call("B number", query={"q": n}),
+        ],
+        ("GET", "/persons/{addressee_number}"): [
+            Call("B person", {"addressee_number": n}, expect=not_found),
+            Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
+        ],
+    }
+
+
+def _all_calls(w: World) -> Iterator[tuple[str, str, Call]]:
+    for (method, template), calls in route_calls(w).items():
+        for call in calls:
+            yield method, template, call
+
+
+def _send(
+    client: TestClient, method: str, template: str, call: Call, token: str | None
+) -> Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    kwargs: dict[str, Any] = {"params": call.query, "headers": headers}
+    if call.json is not None:
+        kwargs["json"] = call.json
+    if call.form is not None:
+        kwargs["data"] = call.form
+    return client.request(method, call.url(template), **kwargs)
+
+
+def _leaks(response: Response, markers: frozenset[str], sent: set[str]) -> list[str]:
+    """Markers found in the body or headers (values the request itself sent are echoes)."""
+    text = response.text + "\n" + "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+    return sorted(m for m in markers - sent if m in text)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_every_route_is_exercised(world: World) -> None:
+    """A new route must be added to route_calls() (and so to both checks below)."""
+    authed, public = discovered_routes(world.app)
+    assert ("GET", "/api/persons/{addressee_number}") in authed  # discovery sees routers
+    known = set(route_calls(world))
+    assert authed == known, (
+        f"routes not exercised by this test: {sorted(authed - known)}; "
+        f"listed here but gone from the app: {sorted(known - authed)}"
+    )
+    assert {p for _, p in public} <= PUBLIC_PATHS
+    assert ("POST", "/api/login") in public
+    assert ("POST", "/login") in public
+
+
+def test_route_table_has_real_and_bogus_values(world: World) -> None:
+    """Every route with a path parameter is called with a real town B value and a bogus one."""
+    for (_method, template), calls in route_calls(world).items():
+        if "{" not in template:
+            continue
+        used = {v for c in calls for v in c.path.values()}
+        assert used & {world.b_person, world.b_household, STAFF_B}, template
+        assert used & {BOGUS_NUMBER, BOGUS_STAFF}, template
+
+
+@pytest.mark.parametrize(
+    "credentials", ["none", "garbage bearer", "garbage cookie", "revoked token", "empty bearer"]
+)
+def test_without_a_session_every_route_refuses(world: World, credentials: str) -> None:
+    headers: dict[str, str] = {}
+    cookies: dict[str, str] = {}
+    if credentials == "garbage bearer":
+        headers["Authorization"] = "Bearer not-a-real-token"
+    elif credentials == "garbage cookie":
+        cookies["lgcloud_session"] = "not-a-real-token"
+    elif credentials == "revoked token":
+        headers["Authorization"] = f"Bearer {world.revoked_token}"
+    elif credentials == "empty bearer":
+        headers["Authorization"] = "Bearer "
+    with TestClient(world.app, follow_redirects=False, headers=headers, cookies=cookies) as c:
+        for method, template, call in _all_calls(world):
+            r = _send(c, method, template, call, token=None)
+            where = f"{method} {template} [{call.label}] -> {r.status_code}"
+            assert not 200 <= r.status_code < 300, where
+            if template.startswith("/api/"):
+                assert r.status_code == 401, where
+                assert r.json() == UNAUTHENTICATED_JSON, where
+            else:
+                assert r.status_code == 303, where
+                assert r.headers["location"] == "/login", where
+                assert r.text == "", where
+            assert not _leaks(r, world.all_markers, call.values()), where
+            assert "set-cookie" not in r.headers, where
+
+
+def test_clerk_of_town_a_never_sees_town_b(world: World) -> None:
+    def counts(code: str) -> tuple[int, int, int]:
+        with world.platform.town(code) as town:
+            s = town.session
+            return (
+                s.scalar(select(func.count()).select_from(PersonVersion)) or 0,
+                s.scalar(select(func.max(AuditEntry.seq))) or 0,
+                s.scalar(select(func.max(JournalEntry.seq))) or 0,
+            )
+
+    b_before = counts(TOWN_B)
+    sent: set[str] = set()
+    with TestClient(world.app, follow_redirects=False) as c:
+        for method, template, call in _all_calls(world):
+            token = _login(c, TOWN_A, STAFF_A, PASSWORD_A) if call.fresh_session else world.token_a
+            r = _send(c, method, template, call, token)
+            sent |= call.values()
+            where = f"{method} {template} [{call.label}] -> {r.status_code} {r.text[:300]}"
+            assert r.status_code in call.expect, where
+            if call.expect_json is not None:
+                assert r.json() == call.expect_json, where
+            assert not _leaks(r, world.b_markers, sent), where
+            if r.status_code == 303:
+                assert r.headers["location"] in ("/", "/login"), where
+
+        # The refused switches left the session with the same clerk of town A.
+        me = c.get("/api/me", headers={"Authorization": f"Bearer {world.token_a}"})
+        assert me.status_code == 200
+        assert me.json()["staff_number"] == STAFF_A
+        assert me.json()["town_code"] == TOWN_A
+
+    # Nothing was written to town B: no version, no audit entry, no journal entry.
+    assert counts(TOWN_B) == b_before
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["/api/persons/{n}", "/api/persons/{n}/history", "/persons/{n}"],
+)
+def test_town_b_addressee_number_is_not_found_in_town_a(world: World, template: str) -> None:
+    with TestClient(world.app, follow_redirects=False) as c:
+        auth = {"Authorization": f"Bearer {world.token_a}"}
+        r = c.get(template.format(n=world.b_person), headers=auth)
+        assert r.status_code == 404
+        assert world.b_person_name not in r.text
+        # and the same number is found by a clerk of town B (so the 404 is about the town)
+        token_b = _login(c, TOWN_B, STAFF_B, PASSWORD_B)
+        rb = c.get(
+            template.format(n=world.b_person), headers={"Authorization": f"Bearer {token_b}"}
+        )
+        assert rb.status_code == 200
+        assert world.b_person_name in rb.text
+
+
+def test_public_routes_show_no_resident_data(world: World) -> None:
+    with TestClient(world.app, follow_redirects=False) as c:
+        for path in ("/health", "/login", "/openapi.json", "/docs", "/redoc"):
+            r = c.get(path)
+            assert r.status_code == 200, path
+            assert not _leaks(r, world.all_markers, set()), path
+
+
+def _schema_names(schema: Any, components: dict[str, Any], seen: set[str]) -> set[str]:
+    """Property names of a JSON schema, following $ref, unions and arrays."""
+    names: set[str] = set()
+    if isinstance(schema, list):
+        for s in schema:
+            names |= _schema_names(s, components, seen)
+        return names
+    if not isinstance(schema, dict):
+        return names
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        key = ref.rsplit("/", 1)[-1]
+        if key not in seen:
+            seen.add(key)
+            names |= _schema_names(components.get(key, {}), components, seen)
+    for prop, sub in (schema.get("properties") or {}).items():
+        names.add(prop)
+        names |= _schema_names(sub, components, seen)
+    for key in ("anyOf", "oneOf", "allOf", "items", "additionalProperties"):
+        if key in schema:
+            names |= _schema_names(schema[key], components, seen)
+    return names
+
+
+TENANT_NAMES = {"town", "town_code", "towncode", "x_town", "x_town_code", "tenant"}
+
+
+def test_no_route_takes_the_town_from_the_client(world: World) -> None:
+    """The tenant comes from the login only: no authenticated route has a town parameter."""
+    with TestClient(world.app) as c:
+        spec = c.get("/openapi.json").json()
+    components = spec.get("components", {}).get("schemas", {})
+    login_bodies: dict[str, set[str]] = {}
+    checked = 0
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            params = {p["name"] for p in op.get("parameters", [])}
+            body: set[str] = set()
+            for media in (op.get("requestBody") or {}).get("content", {}).values():
+                body |= _schema_names(media.get("schema", {}), components, set())
+            norm = {x.lower().replace("-", "_") for x in params}
+            where = f"{method.upper()} {path}"
+            assert not norm & TENANT_NAMES, f"{where} takes a town parameter: {params}"
+            if path in ("/api/login", "/login") and method == "post":
+                login_bodies[path] = body
+                continue
+            assert not {x.lower() for x in body} & TENANT_NAMES, f"{where} body has a town"
+            checked += 1
+    # The walk really reads bodies: the login forms do name the town.
+    assert "town_code" in login_bodies["/api/login"]
+    assert "town_code" in login_bodies["/login"]
+    assert checked >= 20
