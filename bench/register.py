@@ -107,7 +107,7 @@ def bench_search(platform: Platform, runs: int) -> dict[str, float]:
 
             samples.append(timed(one))
 
-            def baseline() -> None:  # same transaction + audit write, primary-key lookup only
+            def baseline(q: str = q) -> None:  # same transaction + audit write, PK lookup only
                 with platform.town(TOWN) as town:
                     town.session.get(AuditHead, 1)
                     finish_write(town.session, ctx, "search", detail={"query": q})
@@ -201,7 +201,8 @@ def bench_audit(platform: Platform, runs: int) -> dict[str, float]:
             t = time.perf_counter()
             report = audit_service.verify(town.session)
             secs.append(time.perf_counter() - t)
-        assert report.ok and report.entries == 100_000, report
+        if not report.ok or report.entries != 100_000:
+            raise SystemExit(f"audit chain did not verify: {report}")
     return {"audit_verify_100k_s": statistics.median(secs)}
 
 

@@ -42,15 +42,16 @@ DEMO_CLERKS: tuple[DemoClerk, ...] = (
 
 def build_demo(
     data_dir: Path, *, seed: int, console: Console | None = None
-) -> tuple[Platform, str, dict[str, str]]:
+) -> tuple[Platform, dict[str, str], dict[str, str]]:
     """Recreate ``data_dir`` with the demo towns and clerks.
 
-    Returns the platform, the demo password (generated for this run) and each clerk's PIN.
+    Returns the platform, each town's demo password (generated for this run; different per
+    town, so one town's credentials never open another) and each clerk's PIN.
     """
     if data_dir.exists():
         shutil.rmtree(data_dir)
     platform = Platform(data_dir)
-    password = secrets.token_urlsafe(9)
+    passwords = {code: secrets.token_urlsafe(9) for code, _, _ in DEMO_TOWNS}
     pins = {c.staff_number: f"{secrets.randbelow(10**4):04d}" for c in DEMO_CLERKS}
     for code, name, population in DEMO_TOWNS:
         summary = generate_town(platform, code, residents=population, seed=seed, name=name)
@@ -65,10 +66,10 @@ def build_demo(
                     staff_number=c.staff_number,
                     name=c.name,
                     roles=c.roles,
-                    password=password,
+                    password=passwords[code],
                     pin=pins[c.staff_number],
                 )
-    return platform, password, pins
+    return platform, passwords, pins
 
 
 def run_demo(
@@ -77,17 +78,16 @@ def run_demo(
     console.print(
         f"[bold]lgcloud demo[/bold]: generating the three towns of seed 003 into {data_dir} …"
     )
-    platform, password, pins = build_demo(data_dir, seed=seed, console=console)
+    platform, passwords, pins = build_demo(data_dir, seed=seed, console=console)
     url = f"http://{host}:{port}/"
     console.print()
     console.print(f"[bold green]Open {url}[/bold green]   (API docs: {url}docs)")
     console.print(
-        "This demo generated its own password for this run (a real deployment takes secrets "
+        "This demo generated its own passwords for this run (a real deployment takes secrets "
         "from the environment or a key file):"
     )
-    console.print(f"  password (every demo clerk): [bold]{password}[/bold]")
-    towns = ", ".join(f"{name} {code}" for code, name, _ in DEMO_TOWNS)
-    console.print(f"  towns (choose one at login): {towns}")
+    for code, name, _ in DEMO_TOWNS:
+        console.print(f"  {name} ({code}): password for its clerks [bold]{passwords[code]}[/bold]")
     table = Table("職員番号 staff no.", "氏名", "役割 role", "PIN (職員切替)")
     for c in DEMO_CLERKS:
         roles = ",".join(ROLE_LABELS[r] for r in sorted(c.roles))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -162,18 +162,24 @@ def _check_secret(
             town.session, anon, f"{action}_failed", detail={"reason": "unknown_or_inactive"}
         )
         return AuthenticationError(GENERIC_FAILURE)
-    if clerk.locked_until is not None and clerk.locked_until > now:
+    failures_attr, locked_attr = (
+        ("failed_attempts", "locked_until")
+        if kind == "password"
+        else ("pin_failed_attempts", "pin_locked_until")
+    )
+    locked_until: datetime | None = getattr(clerk, locked_attr)
+    if locked_until is not None and locked_until > now:
         finish_write(town.session, anon, f"{action}_refused", detail={"reason": "locked"})
         return AccountLockedError(
-            "失敗が続いたためこのアカウントは一時的にロックされています。しばらく待つか、"
+            "失敗が続いたため一時的にロックされています。しばらく待つか、"
             "情報システム担当に解除を依頼してください"
         )
     if not ok:
-        clerk.failed_attempts += 1
-        locked = clerk.failed_attempts >= MAX_FAILURES
+        failures = getattr(clerk, failures_attr) + 1
+        locked = failures >= MAX_FAILURES
+        setattr(clerk, failures_attr, 0 if locked else failures)
         if locked:
-            clerk.locked_until = now + LOCK_DURATION
-            clerk.failed_attempts = 0
+            setattr(clerk, locked_attr, now + LOCK_DURATION)
         finish_write(
             town.session,
             anon,
@@ -183,13 +189,14 @@ def _check_secret(
         log.warning(f"{action}_failed", locked=locked, **log_fields)
         if locked:
             log.warning("account_locked", **log_fields)
+            what = "アカウント" if kind == "password" else "職員切替のPIN"
             return AccountLockedError(
-                f"{MAX_FAILURES}回続けて失敗したため、アカウントを"
+                f"{MAX_FAILURES}回続けて失敗したため、{what}を"
                 f"{int(LOCK_DURATION.total_seconds() // 60)}分間ロックしました"
             )
         return AuthenticationError(GENERIC_FAILURE)
-    clerk.failed_attempts = 0
-    clerk.locked_until = None
+    setattr(clerk, failures_attr, 0)
+    setattr(clerk, locked_attr, None)
     log.info(f"{action}_succeeded", clerk_id=clerk.id, **log_fields)
     if kind == "password" and _hasher.check_needs_rehash(clerk.password_hash):
         clerk.password_hash = _hasher.hash(secret)
@@ -300,4 +307,6 @@ def unlock(town: Town, ctx: RequestContext, staff_number: str) -> None:
         raise NotFoundError("該当する職員はいません")
     clerk.locked_until = None
     clerk.failed_attempts = 0
+    clerk.pin_locked_until = None
+    clerk.pin_failed_attempts = 0
     finish_write(town.session, ctx, "clerk_unlocked", detail={"staff_number": staff_number})

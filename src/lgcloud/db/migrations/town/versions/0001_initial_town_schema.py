@@ -1,8 +1,8 @@
 """initial town schema
 
-Revision ID: 1c8387352858
+Revision ID: 32b7473ce1c7
 Revises:
-Create Date: 2026-11-23 18:17:05.511825
+Create Date: 2026-11-23 18:34:01.549867
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import lgcloud.db.base
 
-revision = "1c8387352858"
+revision = "32b7473ce1c7"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -75,6 +75,8 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("failed_attempts", sa.Integer(), nullable=False),
         sa.Column("locked_until", lgcloud.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("pin_failed_attempts", sa.Integer(), nullable=False),
+        sa.Column("pin_locked_until", lgcloud.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clerks")),
         sa.UniqueConstraint("staff_number", name=op.f("uq_clerks_staff_number")),
