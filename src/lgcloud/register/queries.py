@@ -39,7 +39,9 @@ def search(
     if not q:
         return []
     if q.isdigit() and q.isascii():
-        cond: ColumnElement[bool] = PersonVersion.addressee_number == q
+        cond: ColumnElement[bool] = and_(
+            PersonVersion.addressee_number == q, PersonVersion.is_current == true()
+        )
     else:
         name_q, kana_q = folding.query_keys(q)
         keys: list[tuple[InstrumentedAttribute[str], str]] = []
@@ -59,8 +61,11 @@ def search(
             )
         )
         cond = PersonVersion.id.in_(select(ids.subquery().c.id))
+    # No is_current test out here: the subqueries already select current rows, and with one
+    # SQLite scans the (is_current, kana_key) index for the ORDER BY instead of looking the
+    # matched ids up (4–8 ms instead of 0.1–2 ms on a 30,000-resident town).
     # Plain rows, not ORM objects: this is the hottest read of the counter.
-    stmt = select(*PersonVersion.__table__.columns).where(PersonVersion.is_current == true(), cond)
+    stmt = select(*PersonVersion.__table__.columns).where(cond)
     if not include_removed:
         stmt = stmt.where(PersonVersion.status == Status.RESIDENT.value)
     stmt = stmt.order_by(PersonVersion.kana_key, PersonVersion.addressee_number).limit(limit)
