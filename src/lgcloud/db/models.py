@@ -6,7 +6,10 @@ from lgcloud.audit import models as audit_models
 from lgcloud.auth import models as auth_models
 from lgcloud.continuity import models as continuity_models
 from lgcloud.db.base import PlatformBase, TownBase
+from lgcloud.insurance import models as insurance_models
 from lgcloud.register import models as register_models
+from lgcloud.seals import models as seal_models
+from lgcloud.taxation import models as taxation_models
 from lgcloud.tenancy import models as tenancy_models
 
 __all__ = [
@@ -15,6 +18,9 @@ __all__ = [
     "audit_models",
     "auth_models",
     "continuity_models",
+    "insurance_models",
     "register_models",
+    "seal_models",
+    "taxation_models",
     "tenancy_models",
 ]

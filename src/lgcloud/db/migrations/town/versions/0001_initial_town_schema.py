@@ -1,8 +1,8 @@
 """initial town schema
 
-Revision ID: 32b7473ce1c7
+Revision ID: a85ac1b4ddcb
 Revises:
-Create Date: 2026-11-23 18:34:01.549867
+Create Date: 2026-11-23 18:45:31.608657
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import lgcloud.db.base
 
-revision = "32b7473ce1c7"
+revision = "a85ac1b4ddcb"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -152,6 +152,51 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("addressee_number", name=op.f("pk_persons")),
     )
     op.create_table(
+        "light_vehicle_tax_assessments",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("addressee_number", sa.String(length=10), nullable=False),
+        sa.Column("fiscal_year", sa.Integer(), nullable=False),
+        sa.Column("vehicle_class", sa.String(length=40), nullable=False),
+        sa.Column("plate_number", sa.String(length=40), nullable=False),
+        sa.Column("total_tax", sa.Integer(), nullable=False),
+        sa.Column("assessed_on", sa.Date(), nullable=False),
+        sa.Column("recorded_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["addressee_number"],
+            ["persons.addressee_number"],
+            name=op.f("fk_light_vehicle_tax_assessments_addressee_number_persons"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_light_vehicle_tax_assessments")),
+    )
+    with op.batch_alter_table("light_vehicle_tax_assessments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_light_vehicle_person_year", ["addressee_number", "fiscal_year"], unique=False
+        )
+
+    op.create_table(
+        "nhi_households",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("household_number", sa.String(length=10), nullable=False),
+        sa.Column("symbol", sa.String(length=20), nullable=False),
+        sa.Column("householder", sa.String(length=10), nullable=False),
+        sa.Column("started_on", sa.Date(), nullable=False),
+        sa.Column("ended_on", sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["household_number"],
+            ["households.number"],
+            name=op.f("fk_nhi_households_household_number_households"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["householder"],
+            ["persons.addressee_number"],
+            name=op.f("fk_nhi_households_householder_persons"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_nhi_households")),
+    )
+    with op.batch_alter_table("nhi_households", schema=None) as batch_op:
+        batch_op.create_index("ix_nhi_households_household", ["household_number"], unique=False)
+
+    op.create_table(
         "person_versions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("addressee_number", sa.String(length=10), nullable=False),
@@ -225,11 +270,200 @@ def upgrade() -> None:
             "ux_person_versions_person_version", ["addressee_number", "version_no"], unique=True
         )
 
+    op.create_table(
+        "property_tax_assessments",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("addressee_number", sa.String(length=10), nullable=False),
+        sa.Column("fiscal_year", sa.Integer(), nullable=False),
+        sa.Column("land_parcels", sa.Integer(), nullable=False),
+        sa.Column("land_assessed_value", sa.Integer(), nullable=False),
+        sa.Column("land_tax_base", sa.Integer(), nullable=False),
+        sa.Column("buildings", sa.Integer(), nullable=False),
+        sa.Column("building_assessed_value", sa.Integer(), nullable=False),
+        sa.Column("building_tax_base", sa.Integer(), nullable=False),
+        sa.Column("total_tax", sa.Integer(), nullable=False),
+        sa.Column("assessed_on", sa.Date(), nullable=False),
+        sa.Column("recorded_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["addressee_number"],
+            ["persons.addressee_number"],
+            name=op.f("fk_property_tax_assessments_addressee_number_persons"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_property_tax_assessments")),
+    )
+    with op.batch_alter_table("property_tax_assessments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ux_property_tax_person_year", ["addressee_number", "fiscal_year"], unique=True
+        )
+
+    op.create_table(
+        "resident_tax_assessments",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("addressee_number", sa.String(length=10), nullable=False),
+        sa.Column("fiscal_year", sa.Integer(), nullable=False),
+        sa.Column("salary_revenue", sa.Integer(), nullable=False),
+        sa.Column("salary_income", sa.Integer(), nullable=False),
+        sa.Column("pension_revenue", sa.Integer(), nullable=False),
+        sa.Column("pension_income", sa.Integer(), nullable=False),
+        sa.Column("business_income", sa.Integer(), nullable=False),
+        sa.Column("agriculture_income", sa.Integer(), nullable=False),
+        sa.Column("other_income", sa.Integer(), nullable=False),
+        sa.Column("total_income", sa.Integer(), nullable=False),
+        sa.Column("social_insurance_deduction", sa.Integer(), nullable=False),
+        sa.Column("spouse_deduction", sa.Integer(), nullable=False),
+        sa.Column("dependents_deduction", sa.Integer(), nullable=False),
+        sa.Column("basic_deduction", sa.Integer(), nullable=False),
+        sa.Column("other_deductions", sa.Integer(), nullable=False),
+        sa.Column("total_deductions", sa.Integer(), nullable=False),
+        sa.Column("taxable_income", sa.Integer(), nullable=False),
+        sa.Column("income_levy_municipal", sa.Integer(), nullable=False),
+        sa.Column("income_levy_prefectural", sa.Integer(), nullable=False),
+        sa.Column("per_capita_municipal", sa.Integer(), nullable=False),
+        sa.Column("per_capita_prefectural", sa.Integer(), nullable=False),
+        sa.Column("forest_environment_tax", sa.Integer(), nullable=False),
+        sa.Column("total_tax", sa.Integer(), nullable=False),
+        sa.Column("collection_method", sa.String(length=20), nullable=False),
+        sa.Column("dependents", sa.Integer(), nullable=False),
+        sa.Column("assessed_on", sa.Date(), nullable=False),
+        sa.Column("recorded_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["addressee_number"],
+            ["persons.addressee_number"],
+            name=op.f("fk_resident_tax_assessments_addressee_number_persons"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resident_tax_assessments")),
+    )
+    with op.batch_alter_table("resident_tax_assessments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ux_resident_tax_person_year", ["addressee_number", "fiscal_year"], unique=True
+        )
+
+    op.create_table(
+        "seal_registrations",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("registration_number", sa.String(length=20), nullable=False),
+        sa.Column("addressee_number", sa.String(length=10), nullable=False),
+        sa.Column("image_png", sa.LargeBinary(), nullable=False),
+        sa.Column("registered_on", sa.Date(), nullable=False),
+        sa.Column("abolished_on", sa.Date(), nullable=True),
+        sa.Column("abolition_reason", sa.String(length=40), nullable=True),
+        sa.Column("recorded_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["addressee_number"],
+            ["persons.addressee_number"],
+            name=op.f("fk_seal_registrations_addressee_number_persons"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_seal_registrations")),
+        sa.UniqueConstraint(
+            "registration_number", name=op.f("uq_seal_registrations_registration_number")
+        ),
+    )
+    with op.batch_alter_table("seal_registrations", schema=None) as batch_op:
+        batch_op.create_index("ix_seal_registrations_person", ["addressee_number"], unique=False)
+
+    op.create_table(
+        "tax_installments",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("tax_kind", sa.String(length=20), nullable=False),
+        sa.Column("assessment_id", sa.Integer(), nullable=False),
+        sa.Column("addressee_number", sa.String(length=10), nullable=False),
+        sa.Column("fiscal_year", sa.Integer(), nullable=False),
+        sa.Column("period", sa.Integer(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["addressee_number"],
+            ["persons.addressee_number"],
+            name=op.f("fk_tax_installments_addressee_number_persons"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tax_installments")),
+    )
+    with op.batch_alter_table("tax_installments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_tax_installments_person_year", ["addressee_number", "fiscal_year"], unique=False
+        )
+        batch_op.create_index(
+            "ux_tax_installments_assessment_period",
+            ["tax_kind", "assessment_id", "period"],
+            unique=True,
+        )
+
+    op.create_table(
+        "nhi_members",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("nhi_household_id", sa.Integer(), nullable=False),
+        sa.Column("addressee_number", sa.String(length=10), nullable=False),
+        sa.Column("insured_number", sa.String(length=20), nullable=False),
+        sa.Column("branch", sa.String(length=2), nullable=False),
+        sa.Column("qualified_on", sa.Date(), nullable=False),
+        sa.Column("disqualified_on", sa.Date(), nullable=True),
+        sa.Column("copay_percent", sa.Integer(), nullable=False),
+        sa.Column("recorded_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["addressee_number"],
+            ["persons.addressee_number"],
+            name=op.f("fk_nhi_members_addressee_number_persons"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["nhi_household_id"],
+            ["nhi_households.id"],
+            name=op.f("fk_nhi_members_nhi_household_id_nhi_households"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_nhi_members")),
+    )
+    with op.batch_alter_table("nhi_members", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_nhi_members_person", ["addressee_number", "qualified_on"], unique=False
+        )
+
+    op.create_table(
+        "tax_payments",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("installment_id", sa.Integer(), nullable=False),
+        sa.Column("paid_on", sa.Date(), nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("recorded_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["installment_id"],
+            ["tax_installments.id"],
+            name=op.f("fk_tax_payments_installment_id_tax_installments"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tax_payments")),
+    )
+    with op.batch_alter_table("tax_payments", schema=None) as batch_op:
+        batch_op.create_index("ix_tax_payments_installment", ["installment_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("tax_payments", schema=None) as batch_op:
+        batch_op.drop_index("ix_tax_payments_installment")
+
+    op.drop_table("tax_payments")
+    with op.batch_alter_table("nhi_members", schema=None) as batch_op:
+        batch_op.drop_index("ix_nhi_members_person")
+
+    op.drop_table("nhi_members")
+    with op.batch_alter_table("tax_installments", schema=None) as batch_op:
+        batch_op.drop_index("ux_tax_installments_assessment_period")
+        batch_op.drop_index("ix_tax_installments_person_year")
+
+    op.drop_table("tax_installments")
+    with op.batch_alter_table("seal_registrations", schema=None) as batch_op:
+        batch_op.drop_index("ix_seal_registrations_person")
+
+    op.drop_table("seal_registrations")
+    with op.batch_alter_table("resident_tax_assessments", schema=None) as batch_op:
+        batch_op.drop_index("ux_resident_tax_person_year")
+
+    op.drop_table("resident_tax_assessments")
+    with op.batch_alter_table("property_tax_assessments", schema=None) as batch_op:
+        batch_op.drop_index("ux_property_tax_person_year")
+
+    op.drop_table("property_tax_assessments")
     with op.batch_alter_table("person_versions", schema=None) as batch_op:
         batch_op.drop_index("ux_person_versions_person_version")
         batch_op.drop_index("ix_person_versions_person_current")
@@ -241,6 +475,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_person_versions_address")
 
     op.drop_table("person_versions")
+    with op.batch_alter_table("nhi_households", schema=None) as batch_op:
+        batch_op.drop_index("ix_nhi_households_household")
+
+    op.drop_table("nhi_households")
+    with op.batch_alter_table("light_vehicle_tax_assessments", schema=None) as batch_op:
+        batch_op.drop_index("ix_light_vehicle_person_year")
+
+    op.drop_table("light_vehicle_tax_assessments")
     op.drop_table("persons")
     op.drop_table("households")
     op.drop_table("town_info")

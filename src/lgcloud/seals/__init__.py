@@ -1,0 +1,1 @@
+"""Seal registration (印鑑登録)."""

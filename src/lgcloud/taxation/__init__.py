@@ -1,0 +1,1 @@
+"""Taxes: individual resident tax, fixed-asset tax, light-vehicle tax, installments, payments."""

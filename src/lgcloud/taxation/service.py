@@ -1,0 +1,321 @@
+"""Tax write functions (one per kind of change) and the statements certificates read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from lgcloud.continuity.journal import finish_write
+from lgcloud.core.clock import utcnow
+from lgcloud.core.context import RequestContext
+from lgcloud.core.errors import NotFoundError, RuleViolationError
+from lgcloud.register.queries import get_person
+from lgcloud.taxation.domain import (
+    LIGHT_VEHICLE_RATES,
+    IncomeDeclaration,
+    compute_resident_tax,
+    light_vehicle_due_dates,
+    property_tax,
+    property_tax_due_dates,
+    resident_tax_due_dates,
+    split_installments,
+)
+from lgcloud.taxation.models import (
+    LightVehicleTaxAssessment,
+    PropertyTaxAssessment,
+    ResidentTaxAssessment,
+    TaxInstallment,
+    TaxPayment,
+)
+from lgcloud.tenancy.platform import Town
+
+TAX_LABELS = {
+    "resident": "個人住民税 (市町村民税・県民税)",
+    "property": "固定資産税",
+    "light_vehicle": "軽自動車税 (種別割)",
+}
+
+
+def _add_installments(
+    town: Town,
+    kind: str,
+    assessment_id: int,
+    person: str,
+    fiscal_year: int,
+    total: int,
+    dues: list[date],
+) -> None:
+    for period, due, amount in split_installments(total, dues):
+        town.session.add(
+            TaxInstallment(
+                tax_kind=kind,
+                assessment_id=assessment_id,
+                addressee_number=person,
+                fiscal_year=fiscal_year,
+                period=period,
+                due_date=due,
+                amount=amount,
+            )
+        )
+
+
+def assess_resident_tax(
+    town: Town,
+    ctx: RequestContext,
+    addressee_number: str,
+    declaration: IncomeDeclaration,
+    *,
+    collection_method: str = "ordinary",
+    assessed_on: date,
+) -> ResidentTaxAssessment:
+    """Assess 個人住民税 for one person and year, with its installments (audited)."""
+    get_person(town, addressee_number)
+    exists = town.session.scalar(
+        select(ResidentTaxAssessment.id).where(
+            ResidentTaxAssessment.addressee_number == addressee_number,
+            ResidentTaxAssessment.fiscal_year == declaration.fiscal_year,
+        )
+    )
+    if exists is not None:
+        raise RuleViolationError(
+            f"{declaration.fiscal_year}年度の個人住民税は既に課税されています", field="fiscal_year"
+        )
+    t = compute_resident_tax(declaration)
+    a = ResidentTaxAssessment(
+        addressee_number=addressee_number,
+        fiscal_year=declaration.fiscal_year,
+        salary_revenue=declaration.salary_revenue,
+        salary_income=t.salary_income,
+        pension_revenue=declaration.pension_revenue,
+        pension_income=t.pension_income,
+        business_income=declaration.business_income,
+        agriculture_income=declaration.agriculture_income,
+        other_income=declaration.other_income,
+        total_income=t.total_income,
+        social_insurance_deduction=t.social_insurance_deduction,
+        spouse_deduction=t.spouse_deduction,
+        dependents_deduction=t.dependents_deduction,
+        basic_deduction=t.basic_deduction,
+        other_deductions=0,
+        total_deductions=t.total_deductions,
+        taxable_income=t.taxable_income,
+        income_levy_municipal=t.income_levy_municipal,
+        income_levy_prefectural=t.income_levy_prefectural,
+        per_capita_municipal=t.per_capita_municipal,
+        per_capita_prefectural=t.per_capita_prefectural,
+        forest_environment_tax=t.forest_environment_tax,
+        total_tax=t.total_tax,
+        collection_method=collection_method,
+        dependents=declaration.dependents,
+        assessed_on=assessed_on,
+        recorded_at=utcnow(),
+    )
+    town.session.add(a)
+    town.session.flush()
+    dues = resident_tax_due_dates(declaration.fiscal_year, collection_method)
+    _add_installments(
+        town, "resident", a.id, addressee_number, declaration.fiscal_year, t.total_tax, dues
+    )
+    finish_write(
+        town.session,
+        ctx,
+        "tax_assessed",
+        subjects=[addressee_number],
+        detail={"tax": "resident", "fiscal_year": declaration.fiscal_year, "total": t.total_tax},
+    )
+    return a
+
+
+def assess_property_tax(
+    town: Town,
+    ctx: RequestContext,
+    addressee_number: str,
+    *,
+    fiscal_year: int,
+    land_parcels: int,
+    land_assessed_value: int,
+    land_tax_base: int,
+    buildings: int,
+    building_assessed_value: int,
+    building_tax_base: int,
+    assessed_on: date,
+) -> PropertyTaxAssessment:
+    """Assess 固定資産税 for one taxpayer and year, with its four installments (audited)."""
+    get_person(town, addressee_number)
+    total = property_tax(land_tax_base, building_tax_base)
+    a = PropertyTaxAssessment(
+        addressee_number=addressee_number,
+        fiscal_year=fiscal_year,
+        land_parcels=land_parcels,
+        land_assessed_value=land_assessed_value,
+        land_tax_base=land_tax_base,
+        buildings=buildings,
+        building_assessed_value=building_assessed_value,
+        building_tax_base=building_tax_base,
+        total_tax=total,
+        assessed_on=assessed_on,
+        recorded_at=utcnow(),
+    )
+    town.session.add(a)
+    town.session.flush()
+    _add_installments(
+        town,
+        "property",
+        a.id,
+        addressee_number,
+        fiscal_year,
+        total,
+        property_tax_due_dates(fiscal_year),
+    )
+    finish_write(
+        town.session,
+        ctx,
+        "tax_assessed",
+        subjects=[addressee_number],
+        detail={"tax": "property", "fiscal_year": fiscal_year, "total": total},
+    )
+    return a
+
+
+def assess_light_vehicle_tax(
+    town: Town,
+    ctx: RequestContext,
+    addressee_number: str,
+    *,
+    fiscal_year: int,
+    vehicle_class: str,
+    plate_number: str,
+    assessed_on: date,
+) -> LightVehicleTaxAssessment:
+    """Assess 軽自動車税 for one vehicle and year (audited)."""
+    get_person(town, addressee_number)
+    if vehicle_class not in LIGHT_VEHICLE_RATES:
+        raise RuleViolationError(f"車種区分「{vehicle_class}」は使えません", field="vehicle_class")
+    total = LIGHT_VEHICLE_RATES[vehicle_class]
+    a = LightVehicleTaxAssessment(
+        addressee_number=addressee_number,
+        fiscal_year=fiscal_year,
+        vehicle_class=vehicle_class,
+        plate_number=plate_number,
+        total_tax=total,
+        assessed_on=assessed_on,
+        recorded_at=utcnow(),
+    )
+    town.session.add(a)
+    town.session.flush()
+    _add_installments(
+        town,
+        "light_vehicle",
+        a.id,
+        addressee_number,
+        fiscal_year,
+        total,
+        light_vehicle_due_dates(fiscal_year),
+    )
+    finish_write(
+        town.session,
+        ctx,
+        "tax_assessed",
+        subjects=[addressee_number],
+        detail={"tax": "light_vehicle", "fiscal_year": fiscal_year, "total": total},
+    )
+    return a
+
+
+def _paid(town: Town, installment_id: int) -> int:
+    return int(
+        town.session.scalar(
+            select(func.coalesce(func.sum(TaxPayment.amount), 0)).where(
+                TaxPayment.installment_id == installment_id
+            )
+        )
+        or 0
+    )
+
+
+def record_payment(
+    town: Town,
+    ctx: RequestContext,
+    installment_id: int,
+    *,
+    paid_on: date,
+    amount: int,
+    channel: str = "counter",
+) -> TaxPayment:
+    """収納: record a payment against one installment; more than is outstanding is refused."""
+    inst = town.session.get(TaxInstallment, installment_id, with_for_update=True)
+    if inst is None:
+        raise NotFoundError("該当する期別はありません")
+    if amount <= 0:
+        raise RuleViolationError("納付額は1円以上です", field="amount")
+    outstanding = inst.amount - _paid(town, installment_id)
+    if amount > outstanding:
+        raise RuleViolationError(
+            f"納付額 {amount:,}円 が未納額 {outstanding:,}円 を超えています", field="amount"
+        )
+    payment = TaxPayment(
+        installment_id=installment_id,
+        paid_on=paid_on,
+        amount=amount,
+        channel=channel,
+        recorded_at=utcnow(),
+    )
+    town.session.add(payment)
+    town.session.flush()
+    finish_write(
+        town.session,
+        ctx,
+        "tax_payment",
+        subjects=[inst.addressee_number],
+        detail={"installment_id": installment_id, "amount": amount},
+    )
+    return payment
+
+
+@dataclass(frozen=True)
+class InstallmentLine:
+    tax_kind: str
+    fiscal_year: int
+    period: int
+    due_date: date
+    levied: int
+    paid: int
+
+    @property
+    def outstanding(self) -> int:
+        return self.levied - self.paid
+
+
+def installments_of(town: Town, addressee_number: str, fiscal_year: int) -> list[InstallmentLine]:
+    """Every installment of a person for a fiscal year: levied, paid, outstanding."""
+    paid = (
+        select(TaxPayment.installment_id, func.sum(TaxPayment.amount).label("paid"))
+        .group_by(TaxPayment.installment_id)
+        .subquery()
+    )
+    rows = town.session.execute(
+        select(TaxInstallment, func.coalesce(paid.c.paid, 0))
+        .outerjoin(paid, paid.c.installment_id == TaxInstallment.id)
+        .where(
+            TaxInstallment.addressee_number == addressee_number,
+            TaxInstallment.fiscal_year == fiscal_year,
+        )
+        .order_by(TaxInstallment.tax_kind, TaxInstallment.period)
+    )
+    return [
+        InstallmentLine(i.tax_kind, i.fiscal_year, i.period, i.due_date, i.amount, int(p))
+        for i, p in rows
+    ]
+
+
+def resident_tax_of(
+    town: Town, addressee_number: str, fiscal_year: int
+) -> ResidentTaxAssessment | None:
+    return town.session.scalar(
+        select(ResidentTaxAssessment).where(
+            ResidentTaxAssessment.addressee_number == addressee_number,
+            ResidentTaxAssessment.fiscal_year == fiscal_year,
+        )
+    )
