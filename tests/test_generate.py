@@ -254,7 +254,8 @@ def test_journal_and_audit(town: tuple[Platform, Summary], versions: list[Person
         assert journal
         assert [j.seq for j in journal] == list(range(1, len(journal) + 1))
         images = [c for j in journal for c in j.changes if c["table"] == "person_versions"]
-        assert len(images) == len(versions)
+        assert {c["op"] for c in images} == {"insert_many"}
+        assert sum(len(c["rows"]) for c in images) == len(versions)
         report = audit_service.verify(t.session)
         assert report.ok, report.problems
         loads = list(

@@ -1,12 +1,17 @@
 """The single write path's tail: capture row images, write the audit and journal entries.
 
 Every committed change of a town's database is one journal entry holding the images of
-the rows it inserted, updated or deleted, in commit order. A town node replays them to
+the rows it inserted, updated or deleted, in commit order. A change is
+``{"table", "op": "insert"|"update"|"delete", "row": {...}}``, or for bulk loads
+``{"table", "op": "insert_many", "columns": [...], "rows": [[...], ...]}``. Dates are ISO
+text and binary values ``{"base64": ...}``. ``audit_subjects`` rows are included although
+they can be rebuilt from ``audit_entries.subjects``. A town node replays them to
 keep its replica current (the continuity issue); here they are produced.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -24,8 +29,11 @@ CAPTURE_KEY = "lgcloud_journal_changes"
 
 
 def jsonable(value: Any) -> Any:
+    """A value as the journal stores it: dates as ISO text, binary (seal images) as base64."""
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode("ascii")}
     return value
 
 

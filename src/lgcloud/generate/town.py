@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from rich.progress import Progress
@@ -29,15 +29,15 @@ from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import format_numbered, is_issuable_sequence
+from lgcloud.db.base import TownBase
 from lgcloud.generate import names_data as nd
+from lgcloud.generate.finance import build_finance
 from lgcloud.register.domain import HEAD, EventKind, PersonState, Sex, Status, check_person_dates
 from lgcloud.register.models import (
     District,
-    Household,
     LifeEventRecord,
     NumberSequence,
     Person,
-    PersonVersion,
 )
 from lgcloud.register.service import version_values
 from lgcloud.tenancy.platform import Platform
@@ -493,7 +493,7 @@ def generate_town(
         s.flush()
         s.add_all(District(name=d, kana="") for d in gen.district_names)
         s.flush()
-        task = bar.add_task("writing register", total=len(versions))
+        task = bar.add_task("writing town", total=None)
         hh = [
             {"number": n, "created_on": d, "created_event_id": event.id} for n, d in household_rows
         ]
@@ -512,44 +512,16 @@ def generate_town(
                     "event_id": event.id,
                 }
             )
-        s.execute(insert(Household), hh)
-        s.execute(
-            insert(Person), [{"addressee_number": p, "created_event_id": event.id} for p in persons]
+        bulk = _BulkWriter(s, ctx.request_id, bar, task, on_progress)
+        bulk.insert("households", hh)
+        bulk.insert(
+            "persons", [{"addressee_number": p, "created_event_id": event.id} for p in persons]
         )
-        changes: list[dict[str, Any]] = [
-            *(
-                {
-                    "table": "households",
-                    "op": "insert",
-                    "row": {k: jsonable(v) for k, v in r.items()},
-                }
-                for r in hh
-            ),
-            *(
-                {
-                    "table": "persons",
-                    "op": "insert",
-                    "row": {"addressee_number": p, "created_event_id": event.id},
-                }
-                for p in persons
-            ),
-        ]
-        for i in range(0, len(rows), JOURNAL_CHUNK):
-            chunk = rows[i : i + JOURNAL_CHUNK]
-            s.execute(insert(PersonVersion), chunk)
-            changes += [
-                {
-                    "table": "person_versions",
-                    "op": "insert",
-                    "row": {k: jsonable(v) for k, v in r.items()},
-                }
-                for r in chunk
-            ]
-            append_journal(s, "initial_load", ctx.request_id, changes)
-            changes = []
-            bar.update(task, advance=len(chunk))
-            if on_progress:
-                on_progress(f"{min(i + JOURNAL_CHUNK, len(rows))}/{len(rows)}")
+        bulk.insert("person_versions", rows)
+        current_residents = [v for v, to in versions if to is None and v.status is Status.RESIDENT]
+        finance = build_finance(gen.rng, current_residents, today, town_code=code)
+        for table in FINANCE_TABLES:
+            bulk.insert(table, finance.tables.get(table, []))
         s.get(NumberSequence, "addressee", with_for_update=True).next_value = next_person  # type: ignore[union-attr]
         s.get(NumberSequence, "household", with_for_update=True).next_value = next_household  # type: ignore[union-attr]
         current = [v for v, to in versions if to is None]
@@ -583,6 +555,61 @@ def generate_town(
         )
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+#: Finance tables in foreign-key order (installments before payments, households before members).
+FINANCE_TABLES = (
+    "resident_tax_assessments",
+    "property_tax_assessments",
+    "light_vehicle_tax_assessments",
+    "tax_installments",
+    "tax_payments",
+    "nhi_households",
+    "nhi_members",
+    "seal_registrations",
+)
+
+
+class _BulkWriter:
+    """Core bulk inserts in chunks, each chunk's row images one journal entry."""
+
+    def __init__(
+        self,
+        session: Any,
+        request_id: str,
+        bar: Progress,
+        task: Any,
+        on_progress: Callable[[str], None] | None,
+    ) -> None:
+        self.session = session
+        self.request_id = request_id
+        self.bar = bar
+        self.task = task
+        self.on_progress = on_progress
+
+    def insert(self, table_name: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        table = TownBase.metadata.tables[table_name]
+        columns = list(rows[0])
+        # Only columns holding dates or bytes need converting for the journal.
+        convert = [
+            isinstance(rows[0][c], date | bytes) or table.c[c].type.python_type in (date, datetime)
+            for c in columns
+        ]
+        conn = self.session.connection()
+        for i in range(0, len(rows), JOURNAL_CHUNK):
+            chunk = rows[i : i + JOURNAL_CHUNK]
+            conn.execute(insert(table), chunk)
+            values = [
+                [jsonable(r[c]) if conv else r[c] for c, conv in zip(columns, convert, strict=True)]
+                for r in chunk
+            ]
+            image = {"table": table_name, "op": "insert_many", "columns": columns, "rows": values}
+            append_journal(self.session, "initial_load", self.request_id, [image])
+            self.bar.update(self.task, advance=len(chunk))
+            if self.on_progress:
+                self.on_progress(f"{table_name} {min(i + JOURNAL_CHUNK, len(rows))}/{len(rows)}")
 
 
 _STANDARD = {ch for variants in nd.VARIANT_FORMS.values() for ch in variants}

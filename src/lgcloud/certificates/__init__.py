@@ -1,0 +1,1 @@
+"""Certificates: the outputs a town must never stop issuing."""
