@@ -354,7 +354,26 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             # (A's own audit lists the refused switch attempts made above with these numbers)
             Call("bogus", {"staff_number": BOGUS_STAFF}),
         ],
+        ("POST", "/api/certificates"): [
+            Call("B person", json={"kind": "resident", "addressee_number": n}, expect=not_found),
+            Call(
+                "bogus", json={"kind": "seal", "addressee_number": BOGUS_NUMBER}, expect=not_found
+            ),
+            # the town's own list: town A's residents only
+            Call("all residents", json={"kind": "all_residents"}),
+        ],
+        ("GET", "/api/persons/{addressee_number}/issuances"): [
+            Call("B person", {"addressee_number": n}, expect=not_found),
+            Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
+        ],
+        ("GET", "/api/all-residents.csv"): [Call("csv")],
         # pages
+        ("POST", "/persons/{addressee_number}/issue"): [
+            Call("B person", {"addressee_number": n}, form={"kind": "resident"}, expect=not_found),
+            Call(
+                "bogus", {"addressee_number": BOGUS_NUMBER}, form={"kind": "seal"}, expect=not_found
+            ),
+        ],
         ("POST", "/logout"): [Call("logout", fresh_session=True, expect=frozenset({303}))],
         ("GET", "/switch"): [Call("page")],
         ("POST", "/switch"): [

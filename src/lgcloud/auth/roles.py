@@ -22,14 +22,17 @@ ROLE_LABELS = {
 
 class Permission(StrEnum):
     VIEW_RESIDENTS = "view_residents"
+    ISSUE_CERTIFICATES = "issue_certificates"
     RECORD_EVENTS = "record_events"
     MANAGE_CLERKS = "manage_clerks"
     READ_AUDIT = "read_audit"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.COUNTER_CLERK: frozenset({Permission.VIEW_RESIDENTS}),
-    Role.BUSINESS_STAFF: frozenset({Permission.VIEW_RESIDENTS, Permission.RECORD_EVENTS}),
+    Role.COUNTER_CLERK: frozenset({Permission.VIEW_RESIDENTS, Permission.ISSUE_CERTIFICATES}),
+    Role.BUSINESS_STAFF: frozenset(
+        {Permission.VIEW_RESIDENTS, Permission.ISSUE_CERTIFICATES, Permission.RECORD_EVENTS}
+    ),
     Role.IT_OFFICER: frozenset({Permission.MANAGE_CLERKS, Permission.READ_AUDIT}),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
 }

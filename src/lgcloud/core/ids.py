@@ -102,3 +102,28 @@ def validate_resident_code(code: str) -> str:
     if not RESIDENT_CODE_RE.fullmatch(code):
         raise InvalidIdentifierError(f"住民票コードは数字11桁です: {code!r}")
     return code
+
+
+def individual_number_check_digit(first_eleven: str) -> int:
+    """Check digit of a 個人番号 (My Number), per 施行令第8条.
+
+    With P(n) the n-th digit from the right of the first eleven digits and Q(n) = n + 1
+    for n ≤ 6, n − 5 for n ≥ 7: check = 11 − (Σ P(n)·Q(n) mod 11), or 0 when the
+    remainder is 0 or 1.
+    """
+    if not re.fullmatch(r"[0-9]{11}", first_eleven):
+        raise InvalidIdentifierError(f"個人番号の上11桁は数字11桁です: {first_eleven!r}")
+    total = 0
+    for n, d in enumerate(reversed(first_eleven), start=1):
+        total += int(d) * (n + 1 if n <= 6 else n - 5)
+    r = total % 11
+    return 0 if r <= 1 else 11 - r
+
+
+def validate_individual_number(number: str) -> str:
+    """個人番号: 12 digits, the last a check digit."""
+    if not re.fullmatch(r"[0-9]{12}", number):
+        raise InvalidIdentifierError(f"個人番号は数字12桁です: {number!r}")
+    if individual_number_check_digit(number[:11]) != int(number[11]):
+        raise InvalidIdentifierError("個人番号の検査用数字が正しくありません")
+    return number

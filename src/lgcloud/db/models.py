@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lgcloud.audit import models as audit_models
 from lgcloud.auth import models as auth_models
+from lgcloud.certificates import models as certificate_models
 from lgcloud.continuity import models as continuity_models
 from lgcloud.db.base import PlatformBase, TownBase
 from lgcloud.insurance import models as insurance_models
@@ -17,6 +18,7 @@ __all__ = [
     "TownBase",
     "audit_models",
     "auth_models",
+    "certificate_models",
     "continuity_models",
     "insurance_models",
     "register_models",

@@ -28,6 +28,7 @@ from lgcloud.taxation.domain import (
     property_tax,
     property_tax_due_dates,
     resident_tax_due_dates,
+    resident_tax_unit,
     split_installments,
 )
 
@@ -39,6 +40,14 @@ def age_on(birth: date, on: date) -> int:
 def fiscal_year_of(d: date) -> int:
     """年度: April to March."""
     return d.year if d.month >= 4 else d.year - 1
+
+
+def _birthday(birth: date, years: int) -> date:
+    """The ``years``-th birthday (29 February → 1 March in common years)."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:
+        return date(birth.year + years, 3, 1)
 
 
 @dataclass
@@ -125,9 +134,15 @@ def build_finance(
             profile[p.addressee_number] = ("pension", rng.randrange(600_000, 3_200_000, 1000))
 
     def installments(
-        kind: str, assessment_id: int, person: str, fy: int, total: int, dues: list[date]
+        kind: str,
+        assessment_id: int,
+        person: str,
+        fy: int,
+        total: int,
+        dues: list[date],
+        unit: int | None = None,
     ) -> None:
-        for period, due, amount in split_installments(total, dues):
+        for period, due, amount in split_installments(total, dues, unit=unit):
             inst_id = out.add(
                 "tax_installments",
                 {
@@ -240,6 +255,7 @@ def build_finance(
                     fy,
                     t.total_tax,
                     resident_tax_due_dates(fy, method),
+                    resident_tax_unit(method),
                 )
 
     # --------------------------------------------- fixed-asset and light-vehicle taxes
@@ -349,7 +365,7 @@ def build_finance(
     for p in residents:
         if age_on(p.birth_date, today) < 20 or rng.random() > 0.55:
             continue
-        earliest = max(p.resident_since, date(p.birth_date.year + 15, p.birth_date.month, 1))
+        earliest = max(p.resident_since, _birthday(p.birth_date, 15))
         registered = earliest + timedelta(days=rng.randrange(max(1, (today - earliest).days)))
         out.add(
             "seal_registrations",

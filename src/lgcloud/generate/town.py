@@ -28,7 +28,7 @@ from lgcloud.continuity.journal import append_journal, finish_write, jsonable
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import RuleViolationError
-from lgcloud.core.ids import format_numbered, is_issuable_sequence
+from lgcloud.core.ids import format_numbered, individual_number_check_digit, is_issuable_sequence
 from lgcloud.db.base import TownBase
 from lgcloud.generate import names_data as nd
 from lgcloud.generate.finance import build_finance
@@ -120,6 +120,15 @@ class TownGenerator:
             for f in nd.FAMILY_NAMES
             if any(ch in nd.VARIANT_FORMS or ch in self._ivs_bases for ch in f.kanji)
         ]
+        self.ivs_capable = [
+            f
+            for f in self.variantable
+            if any(
+                ch in self._ivs_bases
+                or any(v in self._ivs_bases for v in nd.VARIANT_FORMS.get(ch, ()))
+                for ch in f.kanji
+            )
+        ]
         self.used_addresses: set[str] = set()
         self.given = {
             (sex, era): [g for g in names if g.era == era]
@@ -138,21 +147,20 @@ class TownGenerator:
     def family_name(self) -> tuple[str, str, bool]:
         rng = self.rng
         if rng.random() < VARIANT_SHARE and self.variantable:
-            fam = rng.choice(self.variantable)
             bases = self._ivs_bases
+            # Half of the variant households write their name with an IVS (when the name
+            # has a character with registered sequences), the others with variant kanji.
+            want_ivs = rng.random() < 0.5 and bool(self.ivs_capable)
+            fam = rng.choice(self.ivs_capable if want_ivs else self.variantable)
             chars = []
             for ch in fam.kanji:
-                if ch in bases and rng.random() < 0.5:
-                    chars.append(rng.choice(bases[ch]))
-                elif ch in nd.VARIANT_FORMS:
+                variant = ch
+                if ch in nd.VARIANT_FORMS and (not want_ivs or ch not in bases):
                     variant = rng.choice(nd.VARIANT_FORMS[ch])
-                    if variant in bases and rng.random() < 0.3:
-                        variant = rng.choice(bases[variant])
-                    chars.append(variant)
-                elif ch in bases:
-                    chars.append(rng.choice(bases[ch]))
-                else:
-                    chars.append(ch)
+                if variant in bases and (want_ivs or rng.random() < 0.3):
+                    variant = rng.choice(bases[variant])
+                    want_ivs = False  # one IVS per name is plenty
+                chars.append(variant)
             return "".join(chars), fam.reading, True
         fam = rng.choices(nd.FAMILY_NAMES, weights=self.family_weights)[0]
         return fam.kanji, fam.reading, False
@@ -397,6 +405,7 @@ def build_histories(
                 birth_date=m.birth,
                 sex=m.sex,
                 resident_code=f"{gen.rng.randrange(10**10, 10**11)}",
+                individual_number=_my_number(gen.rng),
                 household_number=number,
                 relationship=m.relationship,
                 address=addr,
@@ -610,6 +619,11 @@ class _BulkWriter:
             self.bar.update(self.task, advance=len(chunk))
             if self.on_progress:
                 self.on_progress(f"{table_name} {min(i + JOURNAL_CHUNK, len(rows))}/{len(rows)}")
+
+
+def _my_number(rng: random.Random) -> str:
+    body = f"{rng.randrange(10**10, 10**11):011d}"
+    return f"{body}{individual_number_check_digit(body)}"
 
 
 _STANDARD = {ch for variants in nd.VARIANT_FORMS.values() for ch in variants}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -20,14 +20,28 @@ LATE_ELDER_AGE = 75  # 後期高齢者医療制度に移る年齢
 
 
 def copay_percent(birth: date, on: date) -> int:
-    """一部負担金の割合: 未就学児 2割, 70–74歳 2割 (現役並み所得者3割は省略), それ以外 3割."""
-    age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    """一部負担金の割合: 未就学児 2割; 2割 from the month after the one in which a person
+    reaches 70 (達する日 = the day before the birthday; 国保法42条) until 75; else 3割.
+    (現役並み所得者 of 70–74 pay 3割: not modelled.)"""
     school_start = date(birth.year + 6 + (1 if (birth.month, birth.day) > (4, 1) else 0), 4, 1)
     if on < school_start:
         return 20
-    if 70 <= age < LATE_ELDER_AGE:
+    reaches_70 = _birthday(birth, 70) - timedelta(days=1)
+    from_month = (
+        date(reaches_70.year + 1, 1, 1)
+        if reaches_70.month == 12
+        else date(reaches_70.year, reaches_70.month + 1, 1)
+    )
+    if from_month <= on < _birthday(birth, LATE_ELDER_AGE):
         return 20
     return 30
+
+
+def _birthday(birth: date, years: int) -> date:
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:  # 29 February
+        return date(birth.year + years, 3, 1)
 
 
 @dataclass(frozen=True)
@@ -61,8 +75,11 @@ def enroll_household(
     for p in people:
         if p.household_number != household_number or not p.is_resident:
             raise RuleViolationError(f"{p.name} はこの世帯の住民ではありません", field="members")
-        if _current_member(town, p.addressee_number, qualified_on) is not None:
-            raise RuleViolationError(f"{p.name} は既に国保の資格があります", field="members")
+        if _overlapping_member(town, p.addressee_number, qualified_on) is not None:
+            raise RuleViolationError(
+                f"{p.name} は既に国保の資格があります ({qualified_on} 以降の資格期間と重なります)",
+                field="members",
+            )
     count = town.session.scalar(select(func.count()).select_from(NhiHousehold)) or 0
     h = NhiHousehold(
         household_number=household_number,
@@ -107,6 +124,16 @@ def _current_member(town: Town, addressee_number: str, on: date) -> NhiMember | 
     )
 
 
+def _overlapping_member(town: Town, addressee_number: str, start: date) -> NhiMember | None:
+    """A qualification period of the person that overlaps [start, ∞)."""
+    return town.session.scalar(
+        select(NhiMember).where(
+            NhiMember.addressee_number == addressee_number,
+            or_(NhiMember.disqualified_on.is_(None), NhiMember.disqualified_on > start),
+        )
+    )
+
+
 def end_qualification(
     town: Town, ctx: RequestContext, addressee_number: str, *, disqualified_on: date
 ) -> None:
@@ -133,13 +160,14 @@ def nhi_status(town: Town, addressee_number: str, on: date) -> NhiStatus | None:
         return None
     h = town.session.get(NhiHousehold, m.nhi_household_id)
     assert h is not None
+    person = get_person(town, addressee_number)
     return NhiStatus(
         h.symbol,
         m.insured_number,
         m.branch,
         m.qualified_on,
         m.disqualified_on,
-        m.copay_percent,
+        copay_percent(person.birth_date, on),  # the rate changes with age, so as of ``on``
         h.householder,
         h.household_number,
     )

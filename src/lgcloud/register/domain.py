@@ -17,7 +17,11 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from lgcloud.core.errors import RuleViolationError
-from lgcloud.core.ids import InvalidIdentifierError, validate_resident_code
+from lgcloud.core.ids import (
+    InvalidIdentifierError,
+    validate_individual_number,
+    validate_resident_code,
+)
 
 HEAD = "世帯主"
 
@@ -145,6 +149,7 @@ class PersonState:
     destination_address: str | None = None
     honseki: str | None = None
     hittousha: str | None = None
+    individual_number: str | None = None
 
     @property
     def is_resident(self) -> bool:
@@ -178,8 +183,19 @@ class NewPerson(_Model):
     sex: Sex
     relationship: Relationship
     resident_code: str | None = None
+    individual_number: str | None = Field(default=None, description="個人番号")
     honseki: str | None = None
     hittousha: str | None = None
+
+    @field_validator("individual_number")
+    @classmethod
+    def _my_number(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        try:
+            return validate_individual_number(v)
+        except InvalidIdentifierError as e:
+            raise ValueError(str(e)) from e
 
     @field_validator("name")
     @classmethod
@@ -288,6 +304,7 @@ class HeadChange(_EventBase):
 
 class CorrectionFields(_Model):
     name: str | None = Field(default=None, min_length=1, max_length=80)
+    individual_number: str | None = None
     kana: str | None = Field(default=None, max_length=120)
     birth_date: date | None = None
     sex: Sex | None = None
@@ -463,6 +480,7 @@ def apply_event(
             previous_address=previous or None,
             honseki=np.honseki,
             hittousha=np.hittousha,
+            individual_number=np.individual_number,
         )
 
     def household_address(members: list[PersonState]) -> AddressIn:
@@ -654,6 +672,11 @@ def apply_event(
                 raise RuleViolationError(str(e), field="fields.resident_code") from e
         if "relationship" in updates:
             _check_relationship(updates["relationship"])
+        if "individual_number" in updates:
+            try:
+                validate_individual_number(updates["individual_number"])
+            except InvalidIdentifierError as e:
+                raise RuleViolationError(str(e), field="fields.individual_number") from e
         changed[p.addressee_number] = replace(
             p, **updates, notified_on=notified, last_event=kind, valid_from=d
         )

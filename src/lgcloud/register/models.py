@@ -99,6 +99,7 @@ class PersonVersion(TownBase):
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[int] = mapped_column(Integer)
     resident_code: Mapped[str | None] = mapped_column(String(11))
+    individual_number: Mapped[str | None] = mapped_column(String(12))  # 個人番号
     household_number: Mapped[str] = mapped_column(ForeignKey("households.number"))
     relationship: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(200))

@@ -104,6 +104,7 @@ def state_of(row: PersonVersion | Row[Any]) -> PersonState:
         destination_address=row.destination_address,
         honseki=row.honseki,
         hittousha=row.hittousha,
+        individual_number=row.individual_number,
     )
 
 
@@ -134,6 +135,7 @@ def version_values(s: PersonState) -> dict[str, object]:
         "destination_address": s.destination_address,
         "honseki": s.honseki,
         "hittousha": s.hittousha,
+        "individual_number": s.individual_number,
         "valid_from": s.valid_from,
     }
 

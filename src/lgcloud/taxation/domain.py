@@ -179,22 +179,37 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def split_installments(total: int, due_dates: list[date]) -> list[tuple[int, date, int]]:
-    """(period, due date, amount): the first period takes the remainder (端数は第1期)."""
+def split_installments(
+    total: int, due_dates: list[date], *, unit: int | None = None
+) -> list[tuple[int, date, int]]:
+    """(period, due date, amount): the first period takes the remainder (端数は第1期).
+
+    Later periods are multiples of ``unit`` yen; by default 1,000 yen when possible (as
+    towns bill 普通徴収), else 100. 特別徴収 passes 100 (地方税法321条の5: monthly amounts
+    in 100-yen units, the remainder in June).
+    """
     if total < 0:
         raise RuleViolationError("税額が負です")
+    if not due_dates:
+        raise RuleViolationError("納期限がありません")
     if total == 0:
         return []
     n = len(due_dates)
-    # Each later period is a multiple of 100 yen (1,000 yen when possible), as towns bill.
-    unit = 1_000 if total >= 1_000 * n else 100
+    if unit is None:
+        unit = 1_000 if total >= 1_000 * n else 100
     later = _floor(total // n, unit)
     first = total - later * (n - 1)
     return [(i + 1, due, first if i == 0 else later) for i, due in enumerate(due_dates)]
 
 
+def resident_tax_unit(collection_method: str) -> int | None:
+    """Installment unit: 特別徴収 in 100-yen months, 普通徴収 the default."""
+    return 100 if collection_method == "special" else None
+
+
 def resident_tax_due_dates(fiscal_year: int, collection_method: str) -> list[date]:
-    """普通徴収: 6, 8, 10月末 and 翌年1月末; 特別徴収: 6月から翌5月まで毎月10日 (給与天引き)."""
+    """普通徴収: 6, 8, 10月末 and 翌年1月末; 特別徴収: the employer pays what it withheld
+    from each month's salary (June to May) by the 10th of the following month."""
     if collection_method == "ordinary":
         return [
             _month_end(fiscal_year, 6),

@@ -20,6 +20,7 @@ from lgcloud.taxation.domain import (
     property_tax,
     property_tax_due_dates,
     resident_tax_due_dates,
+    resident_tax_unit,
     split_installments,
 )
 from lgcloud.taxation.models import (
@@ -46,8 +47,9 @@ def _add_installments(
     fiscal_year: int,
     total: int,
     dues: list[date],
+    unit: int | None = None,
 ) -> None:
-    for period, due, amount in split_installments(total, dues):
+    for period, due, amount in split_installments(total, dues, unit=unit):
         town.session.add(
             TaxInstallment(
                 tax_kind=kind,
@@ -116,7 +118,14 @@ def assess_resident_tax(
     town.session.flush()
     dues = resident_tax_due_dates(declaration.fiscal_year, collection_method)
     _add_installments(
-        town, "resident", a.id, addressee_number, declaration.fiscal_year, t.total_tax, dues
+        town,
+        "resident",
+        a.id,
+        addressee_number,
+        declaration.fiscal_year,
+        t.total_tax,
+        dues,
+        resident_tax_unit(collection_method),
     )
     finish_write(
         town.session,
@@ -144,6 +153,16 @@ def assess_property_tax(
 ) -> PropertyTaxAssessment:
     """Assess 固定資産税 for one taxpayer and year, with its four installments (audited)."""
     get_person(town, addressee_number)
+    exists = town.session.scalar(
+        select(PropertyTaxAssessment.id).where(
+            PropertyTaxAssessment.addressee_number == addressee_number,
+            PropertyTaxAssessment.fiscal_year == fiscal_year,
+        )
+    )
+    if exists is not None:
+        raise RuleViolationError(
+            f"{fiscal_year}年度の固定資産税は既に課税されています", field="fiscal_year"
+        )
     total = property_tax(land_tax_base, building_tax_base)
     a = PropertyTaxAssessment(
         addressee_number=addressee_number,

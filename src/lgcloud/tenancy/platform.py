@@ -6,6 +6,7 @@ A town's database is the unit of backup and restore. By default it is a SQLite f
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ class Town:
 
     code: str
     session: Session
+    keys_dir: Path | None = None
 
 
 class Platform:
@@ -90,6 +92,7 @@ class Platform:
                 ]
             )
         engine.dispose()
+        self._install_signing_key(code, url)
         hosted = HostedTown(
             code=code,
             name=name,
@@ -101,6 +104,28 @@ class Platform:
         with self.platform_session() as s:
             s.add(hosted)
         return hosted
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def _install_signing_key(self, code: str, url: str) -> None:
+        """Create the town's Ed25519 signing key file and record its public key."""
+        from lgcloud.certificates.models import SigningKey  # noqa: PLC0415
+        from lgcloud.certificates.signing import create_key  # noqa: PLC0415
+
+        key = create_key(self.keys_dir, code)
+        engine = make_engine(url)
+        with sessionmaker(engine).begin() as ts:
+            ts.add(
+                SigningKey(
+                    key_id=key.key_id,
+                    public_key=base64.b64encode(key.public_raw).decode("ascii"),
+                    created_at=utcnow(),
+                    active=True,
+                )
+            )
+        engine.dispose()
 
     # -- town databases
     def town_engine(self, code: str) -> Engine:
@@ -123,7 +148,7 @@ class Platform:
         self.town_engine(code)
         with self._town_sessions[code].begin() as session:
             enable_capture(session)
-            yield Town(code, session)
+            yield Town(code, session, self.keys_dir)
 
     def dispose(self) -> None:
         for engine in self._town_engines.values():

@@ -22,14 +22,23 @@ from lgcloud.core.errors import (
 )
 from lgcloud.core.logging import get_logger
 from lgcloud.tenancy.platform import Platform
-from lgcloud.web import api, pages
+from lgcloud.web import api, certificates, pages
 
 log = get_logger("lgcloud.web")
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 #: Routes reachable without a session. tests/test_routes.py checks every other route.
 PUBLIC_PATHS = frozenset(
-    {"/health", "/login", "/api/login", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/health",
+        "/login",
+        "/api/login",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/verify/{code}",
+    }
 )
 
 
@@ -46,6 +55,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(certificates.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )

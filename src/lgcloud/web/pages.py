@@ -15,7 +15,10 @@ from fastapi.templating import Jinja2Templates
 
 from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Permission
+from lgcloud.certificates.service import KIND_LABELS, issuance_history
+from lgcloud.certificates.wareki import format_datetime_jst
 from lgcloud.continuity.journal import finish_write
+from lgcloud.core.clock import today_jst
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import AuthenticationError, NotFoundError
 from lgcloud.register import queries
@@ -24,8 +27,15 @@ from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, reques
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.globals["event_labels"] = EVENT_LABELS
+templates.env.filters["jst"] = format_datetime_jst
 router = APIRouter()
 ActingDep = Annotated[Acting, Depends(acting)]
+
+
+def _fiscal_year_now() -> int:
+    today = today_jst()
+    return today.year if today.month >= 4 else today.year - 1
+
 
 PURPOSES = ("証明書交付", "異動届受付", "税務", "国保", "照会対応", "その他")
 
@@ -133,6 +143,7 @@ def person_page(
         person = queries.get_person(town, addressee_number)
         household = queries.current_household(town, person.household_number)
         versions = queries.history(town, addressee_number)
+        issuances = issuance_history(town, addressee_number)
         finish_write(town.session, a.ctx, "view_person", subjects=[addressee_number])
     return templates.TemplateResponse(
         request,
@@ -143,5 +154,9 @@ def person_page(
             "household": household,
             "versions": versions,
             "purpose": purpose,
+            "issuances": issuances,
+            "kinds": KIND_LABELS,
+            "can_issue": Permission.ISSUE_CERTIFICATES in a.clerk.permissions,
+            "fiscal_year": _fiscal_year_now(),
         },
     )

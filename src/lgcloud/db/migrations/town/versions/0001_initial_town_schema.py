@@ -1,8 +1,8 @@
 """initial town schema
 
-Revision ID: a85ac1b4ddcb
+Revision ID: 69b76afc9b6b
 Revises:
-Create Date: 2026-11-23 18:45:31.608657
+Create Date: 2026-11-23 18:54:20.891613
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import lgcloud.db.base
 
-revision = "a85ac1b4ddcb"
+revision = "69b76afc9b6b"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -90,6 +90,34 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_districts_name")),
     )
     op.create_table(
+        "issuances",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("issue_number", sa.String(length=30), nullable=False),
+        sa.Column("verification_code", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("addressee_number", sa.String(length=10), nullable=True),
+        sa.Column("subjects", sa.JSON(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("issued_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("data_as_of", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("clerk_id", sa.Integer(), nullable=True),
+        sa.Column("clerk_name", sa.String(length=80), nullable=False),
+        sa.Column("node", sa.String(length=40), nullable=False),
+        sa.Column("mode", sa.String(length=20), nullable=False),
+        sa.Column("pages", sa.Integer(), nullable=False),
+        sa.Column("content_sha256", sa.String(length=64), nullable=False),
+        sa.Column("signature", sa.Text(), nullable=False),
+        sa.Column("key_id", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_issuances")),
+        sa.UniqueConstraint("issue_number", name=op.f("uq_issuances_issue_number")),
+        sa.UniqueConstraint("verification_code", name=op.f("uq_issuances_verification_code")),
+    )
+    with op.batch_alter_table("issuances", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_issuances_person", ["addressee_number", "issued_at"], unique=False
+        )
+
+    op.create_table(
         "journal",
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("committed_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
@@ -118,6 +146,14 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=20), nullable=False),
         sa.Column("next_value", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_number_sequences")),
+    )
+    op.create_table(
+        "signing_keys",
+        sa.Column("key_id", sa.String(length=16), nullable=False),
+        sa.Column("public_key", sa.String(length=64), nullable=False),
+        sa.Column("created_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("key_id", name=op.f("pk_signing_keys")),
     )
     op.create_table(
         "town_info",
@@ -215,6 +251,7 @@ def upgrade() -> None:
         sa.Column("birth_date", sa.Date(), nullable=False),
         sa.Column("sex", sa.Integer(), nullable=False),
         sa.Column("resident_code", sa.String(length=11), nullable=True),
+        sa.Column("individual_number", sa.String(length=12), nullable=True),
         sa.Column("household_number", sa.String(length=10), nullable=False),
         sa.Column("relationship", sa.String(length=20), nullable=False),
         sa.Column("address", sa.String(length=200), nullable=False),
@@ -486,9 +523,14 @@ def downgrade() -> None:
     op.drop_table("persons")
     op.drop_table("households")
     op.drop_table("town_info")
+    op.drop_table("signing_keys")
     op.drop_table("number_sequences")
     op.drop_table("life_events")
     op.drop_table("journal")
+    with op.batch_alter_table("issuances", schema=None) as batch_op:
+        batch_op.drop_index("ix_issuances_person")
+
+    op.drop_table("issuances")
     op.drop_table("districts")
     op.drop_table("clerks")
     with op.batch_alter_table("audit_subjects", schema=None) as batch_op:
