@@ -262,7 +262,8 @@ def _income_tax_doc(town: Town, person: PersonState, opts: TaxOptions) -> dict[s
 
 def _tax_payment_doc(town: Town, person: PersonState, opts: TaxOptions) -> dict[str, Any]:
     lines = installments_of(town, person.addressee_number, opts.fiscal_year)
-    if not lines:
+    assessed = resident_tax_of(town, person.addressee_number, opts.fiscal_year)
+    if not lines and assessed is None:
         raise NotFoundError(f"{opts.fiscal_year}年度の税の記録がありません")
     _check(person)
     rows = [
@@ -277,6 +278,8 @@ def _tax_payment_doc(town: Town, person: PersonState, opts: TaxOptions) -> dict[
         for x in lines
     ]
     totals: dict[str, list[int]] = {}
+    if assessed is not None and assessed.total_tax == 0:
+        totals[TAX_LABELS["resident"]] = [0, 0, 0]  # assessed, but not taxed (非課税)
     for x in lines:
         t = totals.setdefault(TAX_LABELS[x.tax_kind], [0, 0, 0])
         t[0] += x.levied
@@ -378,68 +381,95 @@ def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def _all_residents_doc(people: Sequence[PersonState], today: date) -> dict[str, Any]:
-    for p in people:
-        _check(p)
+def _resident_rows(town: Town) -> list[Any]:
+    """(district, household, 宛名番号, name, kana, birth, sex, relationship, address, 方書) of
+    every current resident, by district, household, head first: plain rows, no objects."""
+    pv = PersonVersion
+    return list(
+        town.session.execute(
+            select(
+                pv.district,
+                pv.household_number,
+                pv.addressee_number,
+                pv.name,
+                pv.kana,
+                pv.birth_date,
+                pv.sex,
+                pv.relationship,
+                pv.address,
+                pv.address_detail,
+            )
+            .where(pv.is_current == true(), pv.status == Status.RESIDENT.value)
+            .order_by(pv.district, pv.household_number, pv.relationship != HEAD, pv.birth_date)
+        ).all()
+    )
+
+
+_SEXES = {int(Sex.MALE): "男", int(Sex.FEMALE): "女"}
+
+
+def _all_residents_doc(rows: Sequence[Any], today: date) -> dict[str, Any]:
     groups: list[dict[str, Any]] = []
-    for p in people:
-        if not groups or groups[-1]["district"] != (p.district or "(行政区なし)"):
-            groups.append({"district": p.district or "(行政区なし)", "rows": []})
+    for district, household, number, name, kana, birth, sex, rel, address, detail in rows:
+        require_printable(
+            {"氏名": name, "カナ氏名": kana, "住所": f"{address}{detail}"}, f"宛名番号 {number}"
+        )
+        label = district or "(行政区なし)"
+        if not groups or groups[-1]["district"] != label:
+            groups.append({"district": label, "rows": []})
         groups[-1]["rows"].append(
             [
-                p.household_number,
-                p.addressee_number,
-                p.name,
-                p.kana,
-                to_wareki(p.birth_date),
-                str(_age(p.birth_date, today)),
-                _sex(p.sex),
-                p.relationship,
-                f"{p.address}{p.address_detail}",
+                household,
+                number,
+                name,
+                kana,
+                to_wareki(birth),
+                str(_age(birth, today)),
+                _SEXES[sex],
+                rel,
+                f"{address}{detail}",
             ]
         )
-    return {"groups": groups, "count": len(people)}
+    return {"groups": groups, "count": len(rows)}
 
 
 def all_residents_csv(town: Town, ctx: RequestContext, *, today: date | None = None) -> bytes:
     """全住民一覧 as UTF-8 CSV (BOM for spreadsheets; cells starting with = + - @ neutralised)."""
     today = today or datetime.now(JST).date()
-    people = all_residents(town)
+    rows = _resident_rows(town)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(ALL_RESIDENTS_COLUMNS)
-    for p in people:
-        w.writerow(
-            [
-                _cell(v)
-                for v in (
-                    p.district,
-                    p.household_number,
-                    p.addressee_number,
-                    p.name,
-                    p.kana,
-                    p.birth_date.isoformat(),
-                    _age(p.birth_date, today),
-                    _sex(p.sex),
-                    p.relationship,
-                    f"{p.address}{p.address_detail}",
-                    "",
-                    "",
-                    "",
-                )
-            ]
-        )
+    w.writerows(
+        [
+            _cell(district),
+            household,
+            number,
+            _cell(name),
+            _cell(kana),
+            birth.isoformat(),
+            _age(birth, today),
+            _SEXES[sex],
+            _cell(rel),
+            _cell(f"{address}{detail}"),
+            "",
+            "",
+            "",
+        ]
+        for district, household, number, name, kana, birth, sex, rel, address, detail in rows
+    )
     finish_write(
         town.session,
         ctx,
         "export_all_residents",
-        subjects=[p.addressee_number for p in people],
-        detail={"format": "csv", "count": len(people)},
+        subjects=[r[2] for r in rows],
+        detail={"format": "csv", "count": len(rows)},
     )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def _cell(value: object) -> str:
+    """Neutralise a cell a spreadsheet would read as a formula (CSV injection)."""
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
@@ -474,9 +504,9 @@ def issue_certificate(
     as_of = data_as_of(town)
     subjects: list[str]
     if kind is CertificateKind.ALL_RESIDENTS:
-        people = all_residents(town)
-        body = _all_residents_doc(people, today)
-        subjects = [p.addressee_number for p in people]
+        rows = _resident_rows(town)
+        body = _all_residents_doc(rows, today)
+        subjects = [r[2] for r in rows]
         opts_dump: dict[str, Any] = {}
     else:
         if addressee_number is None:

@@ -4,8 +4,8 @@ Every committed change of a town's database is one journal entry holding the ima
 the rows it inserted, updated or deleted, in commit order. A change is
 ``{"table", "op": "insert"|"update"|"delete", "row": {...}}``, or for bulk loads
 ``{"table", "op": "insert_many", "columns": [...], "rows": [[...], ...]}``. Dates are ISO
-text and binary values ``{"base64": ...}``. ``audit_subjects`` rows are included although
-they can be rebuilt from ``audit_entries.subjects``. A town node replays them to
+text and binary values ``{"base64": ...}``. ``audit_subjects`` rows are not journalled:
+they are an index a replica rebuilds from ``audit_entries.subjects``. A town node replays them to
 keep its replica current (the continuity issue); here they are produced.
 """
 

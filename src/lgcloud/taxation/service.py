@@ -309,23 +309,29 @@ class InstallmentLine:
 
 def installments_of(town: Town, addressee_number: str, fiscal_year: int) -> list[InstallmentLine]:
     """Every installment of a person for a fiscal year: levied, paid, outstanding."""
-    paid = (
-        select(TaxPayment.installment_id, func.sum(TaxPayment.amount).label("paid"))
-        .group_by(TaxPayment.installment_id)
-        .subquery()
-    )
-    rows = town.session.execute(
-        select(TaxInstallment, func.coalesce(paid.c.paid, 0))
-        .outerjoin(paid, paid.c.installment_id == TaxInstallment.id)
-        .where(
-            TaxInstallment.addressee_number == addressee_number,
-            TaxInstallment.fiscal_year == fiscal_year,
+    installments = list(
+        town.session.scalars(
+            select(TaxInstallment)
+            .where(
+                TaxInstallment.addressee_number == addressee_number,
+                TaxInstallment.fiscal_year == fiscal_year,
+            )
+            .order_by(TaxInstallment.tax_kind, TaxInstallment.period)
         )
-        .order_by(TaxInstallment.tax_kind, TaxInstallment.period)
     )
+    # Sum only this person's payments (an aggregate over all payments is what made a 納税証明
+    # take 300 ms on a 30,000-resident town).
+    sums = town.session.execute(
+        select(TaxPayment.installment_id, func.sum(TaxPayment.amount))
+        .where(TaxPayment.installment_id.in_([i.id for i in installments]))
+        .group_by(TaxPayment.installment_id)
+    )
+    paid: dict[int, int] = {installment: int(total) for installment, total in sums}
     return [
-        InstallmentLine(i.tax_kind, i.fiscal_year, i.period, i.due_date, i.amount, int(p))
-        for i, p in rows
+        InstallmentLine(
+            i.tax_kind, i.fiscal_year, i.period, i.due_date, i.amount, int(paid.get(i.id, 0))
+        )
+        for i in installments
     ]
 
 
