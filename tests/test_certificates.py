@@ -327,3 +327,94 @@ def test_public_verify_page_and_upload(town_platform: Platform) -> None:
         assert "不一致" in bad.text
         assert client.get("/verify/999999-0000-0000-0000").status_code == 404
         assert client.get("/verify/153079-0000-0000-0000").status_code == 404
+
+
+def test_issue_through_the_api_and_the_cli(town_platform: Platform, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from lgcloud.auth.roles import Role  # noqa: PLC0415
+    from lgcloud.auth.service import create_clerk  # noqa: PLC0415
+    from lgcloud.cli import app as cli  # noqa: PLC0415
+    from lgcloud.web.app import create_app  # noqa: PLC0415
+
+    person = _household_with(town_platform, 1)[0]
+    with town_platform.town(TOWN_A) as town:
+        create_clerk(
+            town,
+            make_ctx(TOWN_A),
+            staff_number="C900",
+            name="窓口\u3000試験",
+            roles={Role.COUNTER_CLERK},
+            password="counter-pass-900",
+        )
+    with TestClient(create_app(town_platform)) as client:
+        login = client.post(
+            "/api/login",
+            json={"town_code": TOWN_A, "staff_number": "C900", "password": "counter-pass-900"},
+        )
+        auth = {"Authorization": f"Bearer {login.headers['X-Session-Token']}"}
+        r = client.post(
+            "/api/certificates",
+            headers=auth,
+            json={"kind": "resident", "addressee_number": person.addressee_number},
+        )
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/pdf"
+        assert r.content.startswith(b"%PDF")
+        code = r.headers["X-Verification-Code"]
+        assert flat(person.name) in flat("".join(pages_text(r.content)))
+        history = client.get(
+            f"/api/persons/{person.addressee_number}/issuances", headers=auth
+        ).json()
+        assert history[0]["verification_code"] == code
+        assert history[0]["clerk_name"] == "窓口\u3000試験"
+        bad = client.post(
+            "/api/certificates",
+            headers=auth,
+            json={
+                "kind": "resident",
+                "addressee_number": person.addressee_number,
+                "options": {"no_such_option": True},
+            },
+        )
+        assert bad.status_code == 422
+    out = tmp_path / "jumin.pdf"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "issue",
+            "--town",
+            TOWN_A,
+            "--kind",
+            "resident",
+            "--person",
+            person.addressee_number,
+            "--option",
+            "form=individual",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(town_platform.data_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    assert "照合番号" in result.output
+    refused = CliRunner().invoke(
+        cli,
+        [
+            "issue",
+            "--town",
+            TOWN_A,
+            "--kind",
+            "seal",
+            "--person",
+            "9999999999",
+            "--out",
+            str(tmp_path / "x.pdf"),
+            "--data-dir",
+            str(town_platform.data_dir),
+        ],
+    )
+    assert refused.exit_code == 2

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select, true
 
 from lgcloud.certificates import signing
@@ -84,6 +84,21 @@ class TaxOptions(BaseModel):
 class NhiOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     on: date | None = None
+
+
+_O = TypeVar("_O", bound=BaseModel)
+
+
+def _options(model: type[_O], options: dict[str, Any]) -> _O:
+    """Validate certificate options; a bad one is a clear refusal naming the option."""
+    try:
+        return model.model_validate(options)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "options"
+        raise RuleViolationError(
+            f"証明書の指定「{where}」が正しくありません: {first['msg']}", field=f"options.{where}"
+        ) from e
 
 
 @dataclass(frozen=True)
@@ -514,17 +529,17 @@ def issue_certificate(
         person = queries.get_person(town, addressee_number)
         subjects = [addressee_number]
         if kind is CertificateKind.RESIDENT:
-            ro = ResidentOptions.model_validate(options)
+            ro = _options(ResidentOptions, options)
             body, subjects = _resident_doc(town, person, ro)
             opts_dump = ro.model_dump()
         elif kind in (CertificateKind.INCOME_TAX, CertificateKind.TAX_PAYMENT):
-            to = TaxOptions.model_validate(options)
+            to = _options(TaxOptions, options)
             body = (_income_tax_doc if kind is CertificateKind.INCOME_TAX else _tax_payment_doc)(
                 town, person, to
             )
             opts_dump = to.model_dump()
         elif kind in (CertificateKind.NHI_CARD, CertificateKind.NHI_NOTICE):
-            no = NhiOptions.model_validate(options)
+            no = _options(NhiOptions, options)
             body = _nhi_doc(town, person, no, today)
             opts_dump = no.model_dump(mode="json")
         else:
