@@ -29,6 +29,7 @@ from lgcloud.continuity.journal import finish_write
 from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.clock import JST, utcnow
 from lgcloud.core.context import RequestContext
+from lgcloud.core.dates import age_on, fiscal_year_of
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.insurance.service import nhi_status
 from lgcloud.register import queries
@@ -125,7 +126,7 @@ def _town_info(town: Town) -> TownInfo:
 
 
 def _issue_number(town: Town, today: date) -> str:
-    fy = today.year if today.month >= 4 else today.year - 1
+    fy = fiscal_year_of(today)
     name = f"issue-{fy}"
     row = town.session.get(NumberSequence, name, with_for_update=True)
     if row is None:
@@ -392,10 +393,6 @@ ALL_RESIDENTS_COLUMNS = [
 ]
 
 
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
 def _resident_rows(town: Town) -> list[Any]:
     """(district, household, 宛名番号, name, kana, birth, sex, relationship, address, 方書) of
     every current resident, by district, household, head first: plain rows, no objects."""
@@ -439,7 +436,7 @@ def _all_residents_doc(rows: Sequence[Any], today: date) -> dict[str, Any]:
                 name,
                 kana,
                 to_wareki(birth),
-                str(_age(birth, today)),
+                str(age_on(birth, today)),
                 _SEXES[sex],
                 rel,
                 f"{address}{detail}",
@@ -463,7 +460,7 @@ def all_residents_csv(town: Town, ctx: RequestContext, *, today: date | None = N
             _cell(name),
             _cell(kana),
             birth.isoformat(),
-            _age(birth, today),
+            age_on(birth, today),
             _SEXES[sex],
             _cell(rel),
             _cell(f"{address}{detail}"),

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
+from lgcloud.core.dates import age_on, anniversary, fiscal_year_of
 from lgcloud.insurance.service import LATE_ELDER_AGE, copay_percent
 from lgcloud.register.domain import HEAD, PersonState
 from lgcloud.taxation.domain import (
@@ -31,23 +32,6 @@ from lgcloud.taxation.domain import (
     resident_tax_unit,
     split_installments,
 )
-
-
-def age_on(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
-def fiscal_year_of(d: date) -> int:
-    """年度: April to March."""
-    return d.year if d.month >= 4 else d.year - 1
-
-
-def _birthday(birth: date, years: int) -> date:
-    """The ``years``-th birthday (29 February → 1 March in common years)."""
-    try:
-        return birth.replace(year=birth.year + years)
-    except ValueError:
-        return date(birth.year + years, 3, 1)
 
 
 @dataclass
@@ -365,7 +349,7 @@ def build_finance(
     for p in residents:
         if age_on(p.birth_date, today) < 20 or rng.random() > 0.55:
             continue
-        earliest = max(p.resident_since, _birthday(p.birth_date, 15))
+        earliest = max(p.resident_since, anniversary(p.birth_date, 15))
         registered = earliest + timedelta(days=rng.randrange(max(1, (today - earliest).days)))
         out.add(
             "seal_registrations",

@@ -27,6 +27,7 @@ from sqlalchemy import func, insert, select
 from lgcloud.continuity.journal import append_journal, finish_write, jsonable
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import Actor, RequestContext
+from lgcloud.core.dates import age_on
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import format_numbered, individual_number_check_digit, is_issuable_sequence
 from lgcloud.db.base import TownBase
@@ -171,7 +172,7 @@ class TownGenerator:
         return g.kanji, g.reading
 
     # -- dates
-    def birth_for_age(self, lo: int, hi: int) -> date:
+    def birth_forage_on(self, lo: int, hi: int) -> date:
         start = self.today.replace(year=self.today.year - hi - 1) + timedelta(days=1)
         end = self.today.replace(year=self.today.year - lo)
         return start + timedelta(days=self.rng.randrange(max(1, (end - start).days)))
@@ -181,7 +182,7 @@ class TownGenerator:
             return lo
         return lo + timedelta(days=self.rng.randrange((hi - lo).days + 1))
 
-    def elderly_age(self) -> tuple[int, int]:
+    def elderlyage_on(self) -> tuple[int, int]:
         return (65, 98) if self.rng.random() < 0.8 else (60, 64)
 
     def address(self) -> tuple[str, str, str]:
@@ -200,7 +201,7 @@ class TownGenerator:
     def person(
         self, family: tuple[str, str, bool], sex: Sex, age: tuple[int, int], rel: str
     ) -> Member:
-        birth = self.birth_for_age(*age)
+        birth = self.birth_forage_on(*age)
         given, given_kana = self.given_name(sex, birth)
         return Member(
             name=f"{family[0]}\u3000{given}",
@@ -242,13 +243,13 @@ class TownGenerator:
         if kind == "single_elderly":
             members.append(self.person(family, rng.choice((Sex.MALE, Sex.FEMALE)), (70, 99), HEAD))
         elif kind == "elderly_couple":
-            head = self.person(family, head_sex, self.elderly_age(), HEAD)
+            head = self.person(family, head_sex, self.elderlyage_on(), HEAD)
             members += [head, self.spouse_of(head, family, spouse_rel)]
         elif kind == "three_generations":
             head = self.person(family, head_sex, (38, 62), HEAD)
             members += [head, self.spouse_of(head, family, spouse_rel)]
             parent = self.person(family, rng.choice((Sex.MALE, Sex.FEMALE)), (0, 0), "母")
-            born = self.birth_for_age(
+            born = self.birth_forage_on(
                 self.today.year - head.birth.year + 22, self.today.year - head.birth.year + 36
             )
             parent = replace(parent, birth=born, arrived=born)
@@ -546,7 +547,7 @@ def generate_town(
             aged_65_plus=sum(
                 1
                 for v in current
-                if v.status is Status.RESIDENT and _age(v.birth_date, today) >= 65
+                if v.status is Status.RESIDENT and age_on(v.birth_date, today) >= 65
             ),
             seconds=0.0,
         )
@@ -631,7 +632,3 @@ _STANDARD = {ch for variants in nd.VARIANT_FORMS.values() for ch in variants}
 
 def _has_variant(name: str) -> bool:
     return any(0xE0100 <= ord(ch) <= 0xE01EF or ch in _STANDARD for ch in name)
-
-
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from lgcloud.continuity.journal import finish_write
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
+from lgcloud.core.dates import anniversary
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.insurance.models import NhiHousehold, NhiMember
 from lgcloud.register.queries import get_person
@@ -26,22 +27,15 @@ def copay_percent(birth: date, on: date) -> int:
     school_start = date(birth.year + 6 + (1 if (birth.month, birth.day) > (4, 1) else 0), 4, 1)
     if on < school_start:
         return 20
-    reaches_70 = _birthday(birth, 70) - timedelta(days=1)
+    reaches_70 = anniversary(birth, 70) - timedelta(days=1)
     from_month = (
         date(reaches_70.year + 1, 1, 1)
         if reaches_70.month == 12
         else date(reaches_70.year, reaches_70.month + 1, 1)
     )
-    if from_month <= on < _birthday(birth, LATE_ELDER_AGE):
+    if from_month <= on < anniversary(birth, LATE_ELDER_AGE):
         return 20
     return 30
-
-
-def _birthday(birth: date, years: int) -> date:
-    try:
-        return birth.replace(year=birth.year + years)
-    except ValueError:  # 29 February
-        return date(birth.year + years, 3, 1)
 
 
 @dataclass(frozen=True)

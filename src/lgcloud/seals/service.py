@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from lgcloud.continuity.journal import finish_write
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
+from lgcloud.core.dates import age_on
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.register.queries import get_person
 from lgcloud.seals.models import SealRegistration
@@ -34,15 +35,7 @@ def register_seal(
     person = get_person(town, addressee_number)
     if not person.is_resident:
         raise RuleViolationError("住民でない人は印鑑登録できません", field="addressee_number")
-    age = (
-        registered_on.year
-        - person.birth_date.year
-        - (
-            (registered_on.month, registered_on.day)
-            < (person.birth_date.month, person.birth_date.day)
-        )
-    )
-    if age < MIN_AGE:
+    if age_on(person.birth_date, registered_on) < MIN_AGE:
         raise RuleViolationError("15歳未満の人は印鑑登録できません", field="addressee_number")
     if not image_png.startswith(PNG_MAGIC):
         raise RuleViolationError("印影の画像はPNGで登録してください", field="image_png")

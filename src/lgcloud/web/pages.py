@@ -20,6 +20,7 @@ from lgcloud.certificates.wareki import format_datetime_jst
 from lgcloud.continuity.journal import finish_write
 from lgcloud.core.clock import today_jst
 from lgcloud.core.context import Actor, RequestContext
+from lgcloud.core.dates import fiscal_year_of
 from lgcloud.core.errors import AuthenticationError, NotFoundError
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS
@@ -30,11 +31,6 @@ templates.env.globals["event_labels"] = EVENT_LABELS
 templates.env.filters["jst"] = format_datetime_jst
 router = APIRouter()
 ActingDep = Annotated[Acting, Depends(acting)]
-
-
-def _fiscal_year_now() -> int:
-    today = today_jst()
-    return today.year if today.month >= 4 else today.year - 1
 
 
 PURPOSES = ("証明書交付", "異動届受付", "税務", "国保", "照会対応", "その他")
@@ -157,6 +153,6 @@ def person_page(
             "issuances": issuances,
             "kinds": KIND_LABELS,
             "can_issue": Permission.ISSUE_CERTIFICATES in a.clerk.permissions,
-            "fiscal_year": _fiscal_year_now(),
+            "fiscal_year": fiscal_year_of(today_jst()),
         },
     )
