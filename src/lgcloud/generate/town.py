@@ -18,19 +18,18 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from rich.progress import Progress
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from lgcloud.continuity.journal import append_journal, finish_write, jsonable
+from lgcloud.continuity.journal import BulkWriter, finish_write
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.dates import age_on
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import format_numbered, individual_number_check_digit, is_issuable_sequence
-from lgcloud.db.base import TownBase
 from lgcloud.generate import names_data as nd
 from lgcloud.generate.finance import build_finance
 from lgcloud.register.domain import HEAD, EventKind, PersonState, Sex, Status, check_person_dates
@@ -43,7 +42,6 @@ from lgcloud.register.models import (
 from lgcloud.register.service import version_values
 from lgcloud.tenancy.platform import Platform
 
-JOURNAL_CHUNK = 2000
 VARIANT_SHARE = 0.04  # households whose surname is written with a variant or an IVS
 
 #: Household mix of an ageing rural town (seed 003's towns: about a third aged 65+).
@@ -522,7 +520,16 @@ def generate_town(
                     "event_id": event.id,
                 }
             )
-        bulk = _BulkWriter(s, ctx.request_id, bar, task, on_progress)
+
+        written: dict[str, int] = {}
+
+        def advance(table_name: str, done: int, total: int) -> None:
+            bar.update(task, advance=done - written.get(table_name, 0))
+            written[table_name] = done
+            if on_progress:
+                on_progress(f"{table_name} {done}/{total}")
+
+        bulk = BulkWriter(s, "initial_load", ctx.request_id, on_chunk=advance)
         bulk.insert("households", hh)
         bulk.insert(
             "persons", [{"addressee_number": p, "created_event_id": event.id} for p in persons]
@@ -578,48 +585,6 @@ FINANCE_TABLES = (
     "nhi_members",
     "seal_registrations",
 )
-
-
-class _BulkWriter:
-    """Core bulk inserts in chunks, each chunk's row images one journal entry."""
-
-    def __init__(
-        self,
-        session: Any,
-        request_id: str,
-        bar: Progress,
-        task: Any,
-        on_progress: Callable[[str], None] | None,
-    ) -> None:
-        self.session = session
-        self.request_id = request_id
-        self.bar = bar
-        self.task = task
-        self.on_progress = on_progress
-
-    def insert(self, table_name: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        table = TownBase.metadata.tables[table_name]
-        columns = list(rows[0])
-        # Only columns holding dates or bytes need converting for the journal.
-        convert = [
-            isinstance(rows[0][c], date | bytes) or table.c[c].type.python_type in (date, datetime)
-            for c in columns
-        ]
-        conn = self.session.connection()
-        for i in range(0, len(rows), JOURNAL_CHUNK):
-            chunk = rows[i : i + JOURNAL_CHUNK]
-            conn.execute(insert(table), chunk)
-            values = [
-                [jsonable(r[c]) if conv else r[c] for c, conv in zip(columns, convert, strict=True)]
-                for r in chunk
-            ]
-            image = {"table": table_name, "op": "insert_many", "columns": columns, "rows": values}
-            append_journal(self.session, "initial_load", self.request_id, [image])
-            self.bar.update(self.task, advance=len(chunk))
-            if self.on_progress:
-                self.on_progress(f"{table_name} {min(i + JOURNAL_CHUNK, len(rows))}/{len(rows)}")
 
 
 def _my_number(rng: random.Random) -> str:
