@@ -209,6 +209,105 @@ def all_residents_csv_command(
     console.print(f"wrote {out}")
 
 
+export_app = typer.Typer(help="Export a town's data in the standard layouts (docs/interchange.md)")
+import_app = typer.Typer(help="Import data in the standard layouts (docs/interchange.md)")
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+
+
+@export_app.command("residents")
+def export_residents_command(
+    town: TownOpt,
+    out: Annotated[Path, typer.Option(help="residents.csv to write")],
+    encoding: Annotated[
+        str, typer.Option(help="utf-8 or cp932 (Shift_JIS as Windows writes it)")
+    ] = "utf-8",
+    gaiji: Annotated[Path | None, typer.Option(help="gaiji.csv to write (cp932)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export every person (current and removed) as residents.csv."""
+    from lgcloud.interchange.residents import export_residents  # noqa: PLC0415
+
+    if encoding == "cp932" and gaiji is None:
+        gaiji = out.with_name("gaiji.csv")
+    platform = _platform(data_dir)
+    try:
+        with platform.town(town) as t, out.open("wb") as f:
+            gaiji_file = gaiji.open("w", encoding="utf-8", newline="") if gaiji else None
+            try:
+                n = export_residents(
+                    t, operator_ctx(town, platform), f, encoding=encoding, gaiji_out=gaiji_file
+                )
+            finally:
+                if gaiji_file:
+                    gaiji_file.close()
+    except LgcloudError as e:
+        _fail(e)
+        return
+    console.print(f"wrote {n} rows to {out}" + (f" (外字表 {gaiji})" if gaiji else ""))
+
+
+@import_app.command("residents")
+def import_residents_command(
+    town: TownOpt,
+    file: Annotated[Path, typer.Argument(help="residents.csv")],
+    encoding: Annotated[str | None, typer.Option(help="utf-8 or cp932 (default: detected)")] = None,
+    gaiji: Annotated[
+        Path | None, typer.Option(help="gaiji.csv for user-defined characters")
+    ] = None,
+    partial: Annotated[
+        bool, typer.Option(help="import valid rows, write the others to --rejected")
+    ] = False,
+    rejected: Annotated[Path, typer.Option(help="where rejected rows are listed")] = Path(
+        "rejected.csv"
+    ),
+    data_dir: DataDir = None,
+) -> None:
+    """Import residents.csv: all or nothing by default; the same file twice changes nothing."""
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from lgcloud.interchange.residents import (  # noqa: PLC0415
+        ImportRefusedError,
+        import_residents,
+        write_rejections,
+    )
+
+    if not file.is_file():
+        err.print(f"[red]エラー:[/red] ファイルがありません: {file}")
+        raise typer.Exit(2)
+    platform = _platform(data_dir)
+    try:
+        with Progress(console=err, transient=True) as bar, platform.town(town) as t:
+            task = bar.add_task(f"importing {file.name}", total=None)
+            result = import_residents(
+                t,
+                operator_ctx(town, platform),
+                file,
+                encoding=encoding,
+                gaiji_path=gaiji,
+                partial=partial,
+                on_progress=lambda n: bar.update(task, completed=n),
+            )
+    except ImportRefusedError as e:
+        if e.rejections:
+            with rejected.open("w", encoding="utf-8", newline="") as f:
+                write_rejections(e.rejections, f)
+            err.print(f"(誤りの一覧: {rejected})")
+        _fail(e)
+        return
+    except LgcloudError as e:
+        _fail(e)
+        return
+    if result.rejected:
+        with rejected.open("w", encoding="utf-8", newline="") as f:
+            write_rejections(result.rejected, f)
+    console.print(
+        f"{file.name} ({result.encoding}): {result.rows} rows, {result.imported} imported, "
+        f"{result.unchanged} already stored, {len(result.rejected)} rejected"
+        + (f" (listed in {rejected})" if result.rejected else "")
+    )
+
+
 @clerk_app.command("add")
 def clerk_add(
     town: TownOpt,

@@ -1,0 +1,1 @@
+"""Interchange: standard-layout import and export, so no town is locked in."""

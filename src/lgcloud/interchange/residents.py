@@ -1,0 +1,741 @@
+"""residents.csv (住民記録) import and export, in the layout of docs/interchange.md.
+
+Import is safe: rows are validated one by one while the file streams into a temporary
+staging table (memory stays bounded whatever the file's size), then the whole-file rules
+(unique 宛名番号, one 世帯主 per household, one address per household, what the town
+already holds) are checked in SQL. By default a file imports completely or not at all; with
+``partial`` valid households are imported and every rejected row is reported. Rows already
+stored identically are skipped, so importing the same file twice changes nothing the second
+time. The import is one audited, journalled write.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    true,
+)
+
+from lgcloud.continuity.journal import BulkWriter, finish_write
+from lgcloud.core.clock import today_jst
+from lgcloud.core.context import RequestContext
+from lgcloud.core.errors import LgcloudError
+from lgcloud.core.ids import InvalidIdentifierError, validate_resident_code
+from lgcloud.interchange.codec import (
+    EncodingError,
+    GaijiError,
+    GaijiTable,
+    decode_lines,
+    detect_encoding,
+    encode_cp932,
+)
+from lgcloud.register.domain import (
+    EVENT_LABELS,
+    HEAD,
+    RELATIONSHIPS,
+    EventKind,
+    PersonState,
+    Sex,
+    Status,
+)
+from lgcloud.register.models import District, Household, NumberSequence, PersonVersion
+from lgcloud.register.service import state_of, version_values
+from lgcloud.tenancy.platform import Town
+
+COLUMNS = (
+    "宛名番号",
+    "世帯番号",
+    "住民票コード",
+    "漢字氏名",
+    "カナ氏名",
+    "生年月日",
+    "性別",
+    "続柄",
+    "住所",
+    "方書",
+    "郵便番号",
+    "行政区",
+    "住民日",
+    "住定日",
+    "届出日",
+    "異動事由",
+    "消除日",
+    "消除事由",
+    "転入前住所",
+    "本籍",
+    "筆頭者",
+)
+REQUIRED = (
+    "宛名番号",
+    "世帯番号",
+    "漢字氏名",
+    "生年月日",
+    "性別",
+    "続柄",
+    "住所",
+    "住民日",
+    "住定日",
+)
+
+#: 異動事由 text → event kind; our own labels first so an export reads back to the same kind.
+EVENT_BY_LABEL: dict[str, EventKind] = {label: kind for kind, label in EVENT_LABELS.items()}
+EVENT_BY_LABEL |= {
+    "国内転入": EventKind.DOMESTIC_MOVE_IN,
+    "世帯変更": EventKind.HEAD_CHANGE,
+    "": EventKind.INITIAL_LOAD,
+}
+SEX = {"1": Sex.MALE, "2": Sex.FEMALE, "男": Sex.MALE, "女": Sex.FEMALE}
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ImportRefusedError(LgcloudError):
+    """The file was refused as a whole; nothing stored was changed."""
+
+    def __init__(self, message: str, rejections: list[Rejection] | None = None) -> None:
+        super().__init__(message)
+        self.rejections = rejections or []
+
+
+@dataclass(frozen=True)
+class Rejection:
+    row: int  # 1-based line number of the record's first line in the file (header is row 1)
+    column: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    imported: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    encoding: str = ""
+    sha256: str = ""
+
+
+def _date(value: str, column: str) -> date:
+    if not DATE_RE.fullmatch(value):
+        raise ValueError(f"{column} は YYYY-MM-DD で書いてください: 「{value}」")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{column} の日付がありえない日付です: 「{value}」") from None
+
+
+class _RowError(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+def parse_row(values: dict[str, str], today: date) -> PersonState:
+    """One CSV record → the person's current state; raises _RowError naming the column."""
+
+    def get(col: str) -> str:
+        return values.get(col, "")
+
+    for col in REQUIRED:
+        if not get(col).strip():
+            raise _RowError(col, f"{col} は必須です")
+    for col in ("宛名番号", "世帯番号"):
+        if not (get(col).isdigit() and get(col).isascii()):
+            raise _RowError(col, f"{col} は数字です: 「{get(col)}」")
+        if len(get(col)) > 10:
+            raise _RowError(col, f"{col} は10桁までです: 「{get(col)}」")
+    code = get("住民票コード")
+    if code:
+        try:
+            validate_resident_code(code)
+        except InvalidIdentifierError as e:
+            raise _RowError("住民票コード", str(e)) from e
+    if get("性別") not in SEX:
+        raise _RowError("性別", f"性別は 1, 2, 男, 女 のいずれかです: 「{get('性別')}」")
+    if get("続柄") not in RELATIONSHIPS:
+        raise _RowError("続柄", f"続柄「{get('続柄')}」は使えません")
+    postal = get("郵便番号")
+    if postal and not re.fullmatch(r"[0-9]{7}", postal):
+        raise _RowError("郵便番号", f"郵便番号は数字7桁です: 「{postal}」")
+    event_label = get("異動事由")
+    if event_label not in EVENT_BY_LABEL:
+        raise _RowError("異動事由", f"異動事由「{event_label}」は使えません")
+    dates: dict[str, date | None] = {}
+    for col in ("生年月日", "住民日", "住定日", "届出日", "消除日"):
+        raw = get(col)
+        if not raw:
+            dates[col] = None
+            continue
+        try:
+            dates[col] = _date(raw, col)
+        except ValueError as e:
+            raise _RowError(col, str(e)) from e
+    birth, since, settled = dates["生年月日"], dates["住民日"], dates["住定日"]
+    assert birth is not None
+    assert since is not None
+    assert settled is not None
+    removed_on = dates["消除日"]
+    event = EVENT_BY_LABEL[event_label]
+    if not since <= settled <= today:
+        raise _RowError("住定日", "住民日 ≤ 住定日 ≤ 今日 になっていません")
+    if event is EventKind.BIRTH and birth != since:
+        raise _RowError("住民日", "出生による住民日は生年月日と同じです")
+    if birth > since:
+        raise _RowError("生年月日", "生年月日が住民日より後です")
+    if removed_on is not None and removed_on < settled:
+        raise _RowError("消除日", "消除日が住定日より前です")
+    if bool(removed_on) != bool(get("消除事由")):
+        raise _RowError("消除事由", "消除日と消除事由は両方とも書くか、両方とも空欄にします")
+    return PersonState(
+        addressee_number=get("宛名番号"),
+        status=Status.REMOVED if removed_on else Status.RESIDENT,
+        name=get("漢字氏名"),
+        kana=get("カナ氏名"),
+        birth_date=birth,
+        sex=SEX[get("性別")],
+        resident_code=code or None,
+        household_number=get("世帯番号"),
+        relationship=get("続柄"),
+        address=get("住所"),
+        address_detail=get("方書"),
+        postal_code=postal,
+        district=get("行政区"),
+        resident_since=since,
+        settled_on=settled,
+        notified_on=dates["届出日"],
+        last_event=event,
+        valid_from=removed_on or settled,
+        removed_on=removed_on,
+        removal_reason=get("消除事由") or None,
+        previous_address=get("転入前住所") or None,
+        honseki=get("本籍") or None,
+        hittousha=get("筆頭者") or None,
+    )
+
+
+def row_of(s: PersonState) -> list[str]:
+    """A person's current state as a residents.csv record (the inverse of parse_row)."""
+    return [
+        s.addressee_number,
+        s.household_number,
+        s.resident_code or "",
+        s.name,
+        s.kana,
+        s.birth_date.isoformat(),
+        str(int(s.sex)),
+        s.relationship,
+        s.address,
+        s.address_detail,
+        s.postal_code,
+        s.district,
+        s.resident_since.isoformat(),
+        s.settled_on.isoformat(),
+        s.notified_on.isoformat() if s.notified_on else "",
+        "" if s.last_event is EventKind.INITIAL_LOAD else EVENT_LABELS[s.last_event],
+        s.removed_on.isoformat() if s.removed_on else "",
+        s.removal_reason or "",
+        s.previous_address or "",
+        s.honseki or "",
+        s.hittousha or "",
+    ]
+
+
+# ------------------------------------------------------------------------------- export
+
+
+def _current_states(town: Town) -> Iterator[PersonState]:
+    stmt = (
+        select(*PersonVersion.__table__.columns)
+        .where(PersonVersion.is_current == true())
+        .order_by(PersonVersion.addressee_number)
+        .execution_options(yield_per=5000)
+    )
+    for row in town.session.execute(stmt):
+        yield state_of(row)
+
+
+def export_residents(
+    town: Town,
+    ctx: RequestContext,
+    out: IO[bytes],
+    *,
+    encoding: str = "utf-8",
+    gaiji_out: IO[str] | None = None,
+) -> int:
+    """Write every person (current and removed) as residents.csv; returns the row count.
+
+    ``encoding`` is "utf-8" (no BOM) or "cp932"; for cp932 every character Shift_JIS cannot
+    hold exactly (variant kanji, IVS sequences, …) is written as a user-defined code listed
+    in ``gaiji_out`` (gaiji.csv), so the round trip is exact. Audited as an export.
+    """
+    if encoding not in ("utf-8", "cp932"):
+        raise LgcloudError(f"出力の文字コードは utf-8 か cp932 です: {encoding}")
+    if encoding == "cp932" and gaiji_out is None:
+        raise LgcloudError("cp932 で出力するには外字表 (gaiji.csv) の出力先が必要です")
+    gaiji = GaijiTable()
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+
+    def emit(record: list[str] | tuple[str, ...]) -> None:
+        writer.writerow(record)
+        text = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        out.write(text.encode("utf-8") if encoding == "utf-8" else encode_cp932(text, gaiji))
+
+    emit(COLUMNS)
+    count = 0
+    numbers: list[str] = []
+    for state in _current_states(town):
+        emit(row_of(state))
+        numbers.append(state.addressee_number)
+        count += 1
+    if gaiji_out is not None:
+        gaiji.write(gaiji_out)
+    finish_write(
+        town.session,
+        ctx,
+        "export_residents",
+        subjects=numbers,
+        detail={
+            "format": "residents.csv",
+            "encoding": encoding,
+            "rows": count,
+            "gaiji": len(gaiji),
+        },
+    )
+    return count
+
+
+# ------------------------------------------------------------------------------- import
+
+_STAGING = MetaData()
+STAGING = Table(
+    "import_staging",
+    _STAGING,
+    Column("row_no", Integer, primary_key=True),
+    Column("addressee_number", String(10)),
+    Column("household_number", String(10)),
+    Column("is_resident", Integer),
+    Column("is_head", Integer),
+    Column("address_key", Text),
+    Column("payload", Text),  # the parsed record (CSV text of row_of), re-parsed at insert
+    Column("birth", Date),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _records(
+    stream: IO[bytes], encoding: str, gaiji: GaijiTable | None
+) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each CSV record, streaming; errors carry the line."""
+    lines = decode_lines(stream, encoding, gaiji)
+    reader = csv.reader(lines, strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise ImportRefusedError(
+                f"{start} 行目: CSV として読めません ({e})。"
+                "最後の行が途中で切れていないか確認してください",
+                [Rejection(start, "", f"CSV として読めません: {e}")],
+            ) from e
+        yield start, fields
+
+
+def import_residents(
+    town: Town,
+    ctx: RequestContext,
+    path: Path,
+    *,
+    encoding: str | None = None,
+    gaiji_path: Path | None = None,
+    partial: bool = False,
+    today: date | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import residents.csv into ``town``. See the module docstring for the guarantees."""
+    today = today or today_jst()
+    name = path.name
+    result = ImportResult()
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    result.sha256 = digest.hexdigest()
+    size = path.stat().st_size
+    if size == 0:
+        raise ImportRefusedError(f"{name}: 空のファイルです")
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+    try:
+        result.encoding = encoding or detect_encoding(head)
+    except EncodingError as e:
+        raise ImportRefusedError(f"{name}: {e}") from e
+    gaiji = GaijiTable.load(gaiji_path) if gaiji_path is not None else None
+    conn = town.session.connection()
+    STAGING.create(conn)
+    try:
+        rejected = _stage(town, path, result, gaiji, today, on_progress)
+        rejected += _check_whole_file(town)
+        rejected_rows = {r.row for r in rejected}
+        # a household with any rejected row is rejected whole (the register's rules are
+        # about households, and half a household cannot be imported)
+        bad_households = (
+            set(
+                conn.execute(
+                    select(STAGING.c.household_number).where(STAGING.c.row_no.in_(rejected_rows))
+                ).scalars()
+            )
+            if rejected_rows
+            else set()
+        )
+        if bad_households:
+            for row_no, hh in conn.execute(
+                select(STAGING.c.row_no, STAGING.c.household_number).where(
+                    STAGING.c.household_number.in_(bad_households),
+                    STAGING.c.row_no.not_in(rejected_rows),
+                )
+            ):
+                rejected.append(
+                    Rejection(
+                        row_no,
+                        "世帯番号",
+                        f"同じ世帯 {hh} の他の行が受け付けられなかったため取り込みません",
+                    )
+                )
+        rejected.sort(key=lambda r: (r.row, r.column))
+        result.rejected = rejected
+        if rejected and not partial:
+            raise ImportRefusedError(
+                f"{name}: {len(rejected)} 件の誤りがあるため、何も取り込みませんでした "
+                f"(最初の誤り: {rejected[0].row} 行目 {rejected[0].column}: {rejected[0].reason})",
+                rejected,
+            )
+        skip = {r.row for r in rejected}
+        _insert(town, ctx, skip, result, name)
+    finally:
+        STAGING.drop(conn)
+    return result
+
+
+def _stage(
+    town: Town,
+    path: Path,
+    result: ImportResult,
+    gaiji: GaijiTable | None,
+    today: date,
+    on_progress: Callable[[int], None] | None,
+) -> list[Rejection]:
+    conn = town.session.connection()
+    rejected: list[Rejection] = []
+    batch: list[dict[str, Any]] = []
+    header: list[str] | None = None
+    with path.open("rb") as f:
+        try:
+            for line_no, fields in _records(f, result.encoding, gaiji):
+                if header is None:
+                    header = _check_header(fields, path.name)
+                    continue
+                result.rows += 1
+                if len(fields) != len(header):
+                    rejected.append(
+                        Rejection(
+                            line_no,
+                            "",
+                            f"列の数が見出しと違います ({len(fields)} 列、"
+                            f"見出しは {len(header)} 列)",
+                        )
+                    )
+                    continue
+                try:
+                    state = parse_row(dict(zip(header, fields, strict=True)), today)
+                except _RowError as e:
+                    rejected.append(Rejection(line_no, e.column, e.reason))
+                    continue
+                batch.append(
+                    {
+                        "row_no": line_no,
+                        "addressee_number": state.addressee_number,
+                        "household_number": state.household_number,
+                        "is_resident": int(state.is_resident),
+                        "is_head": int(state.relationship == HEAD),
+                        "address_key": f"{state.address}\x1f{state.address_detail}",
+                        "payload": _pack(row_of(state)),
+                        "birth": state.birth_date,
+                    }
+                )
+                if len(batch) >= 2000:
+                    conn.execute(insert(STAGING), batch)
+                    batch.clear()
+                    if on_progress:
+                        on_progress(result.rows)
+        except GaijiError as e:
+            line = e.line_number or 0
+            raise ImportRefusedError(
+                f"{path.name}: {line} 行目: 外字 {e.code} が外字表 (gaiji.csv) にありません",
+                [Rejection(line, "", f"外字 {e.code} が外字表にありません")],
+            ) from e
+        except EncodingError as e:
+            raise ImportRefusedError(f"{path.name}: {e}") from e
+    if batch:
+        conn.execute(insert(STAGING), batch)
+    if header is None:
+        raise ImportRefusedError(f"{path.name}: 見出し行がありません")
+    if result.rows == 0:
+        raise ImportRefusedError(f"{path.name}: 見出し行だけでデータ行がありません")
+    return rejected
+
+
+def _check_header(fields: list[str], name: str) -> list[str]:
+    header = [f.strip() for f in fields]
+    unknown = [c for c in header if c not in COLUMNS]
+    missing = [c for c in REQUIRED if c not in header]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    problems = []
+    if unknown:
+        problems.append(f"知らない列: {', '.join(unknown)}")
+    if missing:
+        problems.append(f"必須の列がありません: {', '.join(missing)}")
+    if duplicated:
+        problems.append(f"列が重複しています: {', '.join(duplicated)}")
+    if problems:
+        raise ImportRefusedError(
+            f"{name}: 1 行目 (見出し): " + "。".join(problems),
+            [
+                Rejection(1, c, p)
+                for c, p in zip(unknown + missing + duplicated, problems * 3, strict=False)
+            ],
+        )
+    return header
+
+
+def _pack(record: list[str]) -> str:
+    return json.dumps(record, ensure_ascii=False)
+
+
+def _unpack(text: str) -> list[str]:
+    values: list[str] = json.loads(text)
+    return values
+
+
+def _check_whole_file(town: Town) -> list[Rejection]:
+    """Rules across rows, in SQL over the staging table (bounded memory)."""
+    conn = town.session.connection()
+    s = STAGING.c
+    out: list[Rejection] = []
+    dup = (
+        select(s.addressee_number).group_by(s.addressee_number).having(func.count() > 1).subquery()
+    )
+    for row_no, number in conn.execute(
+        select(s.row_no, s.addressee_number).where(
+            s.addressee_number.in_(select(dup.c.addressee_number))
+        )
+    ):
+        out.append(
+            Rejection(row_no, "宛名番号", f"宛名番号 {number} がファイルの中で重複しています")
+        )
+    heads = (
+        select(
+            s.household_number,
+            func.sum(s.is_head).label("heads"),
+            func.count(func.distinct(s.address_key)).label("addresses"),
+        )
+        .where(s.is_resident == 1)
+        .group_by(s.household_number)
+        .subquery()
+    )
+    for row_no, hh, n_heads, n_addr in conn.execute(
+        select(s.row_no, s.household_number, heads.c.heads, heads.c.addresses)
+        .join(heads, heads.c.household_number == s.household_number)
+        .where(s.is_resident == 1, (heads.c.heads != 1) | (heads.c.addresses != 1))
+    ):
+        if n_heads != 1:
+            out.append(
+                Rejection(
+                    row_no, "続柄", f"世帯 {hh} の世帯主が {n_heads} 人です (ちょうど1人必要です)"
+                )
+            )
+        if n_addr != 1:
+            out.append(Rejection(row_no, "住所", f"世帯 {hh} の世帯員の住所が一致しません"))
+    # what the town already holds: an existing 宛名番号 must be identical (then it is skipped)
+    existing = (
+        select(PersonVersion.addressee_number, PersonVersion.household_number)
+        .where(PersonVersion.is_current == true())
+        .subquery()
+    )
+    clash = conn.execute(
+        select(s.row_no, s.addressee_number, s.payload, existing.c.household_number).join(
+            existing, existing.c.addressee_number == s.addressee_number
+        )
+    ).all()
+    current = (
+        {
+            r.addressee_number: _pack(row_of(state_of(r)))
+            for r in conn.execute(
+                select(*PersonVersion.__table__.columns).where(
+                    PersonVersion.is_current == true(),
+                    PersonVersion.addressee_number.in_([c[1] for c in clash]),
+                )
+            )
+        }
+        if clash
+        else {}
+    )
+    for row_no, number, payload, _hh in clash:
+        if current.get(number) != payload:
+            out.append(
+                Rejection(row_no, "宛名番号", f"宛名番号 {number} は既に別の内容で登録されています")
+            )
+    # a household number the town already uses for other people cannot be reused
+    used = conn.execute(
+        select(s.row_no, s.household_number)
+        .join(Household.__table__, Household.__table__.c.number == s.household_number)
+        .where(s.addressee_number.not_in(select(existing.c.addressee_number)))
+    ).all()
+    for row_no, hh in used:
+        out.append(Rejection(row_no, "世帯番号", f"世帯番号 {hh} は既にこの町村で使われています"))
+    return out
+
+
+def _insert(
+    town: Town, ctx: RequestContext, skip: set[int], result: ImportResult, name: str
+) -> None:
+    """Insert the accepted rows that are not already stored identically."""
+    conn = town.session.connection()
+    s = STAGING.c
+    existing = set(conn.execute(select(PersonVersion.addressee_number)).scalars())
+    known_households = set(conn.execute(select(Household.__table__.c.number)).scalars())
+    known_districts = set(conn.execute(select(District.__table__.c.name)).scalars())
+    bulk = BulkWriter(town.session, "import_residents", ctx.request_id)
+    persons: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+    households: list[dict[str, Any]] = []
+    districts: list[dict[str, Any]] = []
+    imported: list[str] = []
+    max_seq = 0
+
+    def flush() -> None:
+        bulk.insert("districts", districts)
+        bulk.insert("households", households)
+        bulk.insert("persons", persons)
+        bulk.insert("person_versions", versions)
+        for part in (districts, households, persons, versions):
+            part.clear()
+
+    today = today_jst()
+    for row_no, payload in conn.execute(select(s.row_no, s.payload).order_by(s.row_no)):
+        if row_no in skip:
+            continue
+        state = parse_row(dict(zip(COLUMNS, _unpack(payload), strict=True)), today)
+        number = state.addressee_number
+        if number in existing:
+            result.unchanged += 1
+            continue
+        existing.add(number)
+        imported.append(number)
+        if len(number) == 10:
+            max_seq = max(max_seq, int(number[:9]))
+        if state.household_number not in known_households:
+            known_households.add(state.household_number)
+            households.append(
+                {
+                    "number": state.household_number,
+                    "created_on": state.resident_since,
+                    "created_event_id": None,
+                }
+            )
+        if state.district and state.district not in known_districts:
+            known_districts.add(state.district)
+            districts.append({"name": state.district, "kana": ""})
+        persons.append({"addressee_number": number, "created_event_id": None})
+        if state.removed_on is not None:
+            # the record before removal, then the 除票 itself
+            before = {
+                **version_values(state),
+                "status": Status.RESIDENT.value,
+                "removed_on": None,
+                "removal_reason": None,
+                "valid_from": state.settled_on,
+            }
+            versions.append(
+                {
+                    **before,
+                    "version_no": 1,
+                    "valid_to": state.removed_on,
+                    "is_current": False,
+                    "event_id": None,
+                }
+            )
+            versions.append(
+                {
+                    **version_values(state),
+                    "version_no": 2,
+                    "valid_to": None,
+                    "is_current": True,
+                    "event_id": None,
+                }
+            )
+        else:
+            versions.append(
+                {
+                    **version_values(state),
+                    "version_no": 1,
+                    "valid_to": None,
+                    "is_current": True,
+                    "event_id": None,
+                }
+            )
+        if len(versions) >= 4000:
+            flush()
+    flush()
+    result.imported = len(imported)
+    if max_seq:
+        seq = town.session.get(NumberSequence, "addressee", with_for_update=True)
+        if seq is not None and seq.next_value <= max_seq:
+            seq.next_value = max_seq + 1
+    finish_write(
+        town.session,
+        ctx,
+        "import_residents",
+        subjects=imported,
+        detail={
+            "file": name,
+            "sha256": result.sha256,
+            "rows": result.rows,
+            "imported": result.imported,
+            "unchanged": result.unchanged,
+            "rejected": len(result.rejected),
+            "encoding": result.encoding,
+        },
+    )
+
+
+def write_rejections(rejections: list[Rejection], out: IO[str]) -> None:
+    """rejected.csv: 行番号,列,理由 (UTF-8)."""
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["行番号", "列", "理由"])
+    for r in rejections:
+        w.writerow([r.row, r.column, r.reason])

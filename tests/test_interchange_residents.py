@@ -1,0 +1,437 @@
+"""residents.csv: faithful export, safe import, and every bad input refused with nothing lost."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
+from lgcloud.audit import service as audit_service
+from lgcloud.audit.models import AuditEntry
+from lgcloud.continuity.models import JournalEntry
+from lgcloud.generate.town import generate_town
+from lgcloud.interchange.residents import (
+    COLUMNS,
+    ImportRefusedError,
+    export_residents,
+    import_residents,
+    write_rejections,
+)
+from lgcloud.register.models import PersonVersion
+from lgcloud.tenancy.platform import Platform
+
+HEADER = ",".join(COLUMNS)
+
+
+def export_bytes(p: Platform, code: str, encoding: str = "utf-8") -> tuple[bytes, str]:
+    out = io.BytesIO()
+    gaiji = io.StringIO()
+    with p.town(code) as town:
+        export_residents(
+            town,
+            make_ctx(code),
+            out,
+            encoding=encoding,
+            gaiji_out=gaiji if encoding == "cp932" else None,
+        )
+    return out.getvalue(), gaiji.getvalue()
+
+
+def counts(p: Platform, code: str) -> tuple[int, int, int]:
+    with p.town(code) as town:
+        s = town.session
+        return (
+            s.scalar(select(func.count()).select_from(PersonVersion)) or 0,
+            s.scalar(select(func.max(AuditEntry.seq))) or 0,
+            s.scalar(select(func.max(JournalEntry.seq))) or 0,
+        )
+
+
+def do_import(p: Platform, code: str, path: Path, **kw: object):  # type: ignore[no-untyped-def]
+    with p.town(code) as town:
+        return import_residents(town, make_ctx(code), path, today=TODAY, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    p = Platform(Path(tmp_path_factory.mktemp("src")) / "data")
+    generate_town(p, TOWN_A, residents=600, seed=21, today=TODAY)
+    yield p
+    p.dispose()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
+def test_generated_town_round_trips_byte_identical(
+    source: Platform, tmp_path: Path, encoding: str
+) -> None:
+    first, gaiji = export_bytes(source, TOWN_A, encoding)
+    path = tmp_path / "residents.csv"
+    path.write_bytes(first)
+    gaiji_path = None
+    if encoding == "cp932":
+        assert gaiji.count("\n") > 1, "variant kanji and IVS names need gaiji codes"
+        gaiji_path = tmp_path / "gaiji.csv"
+        gaiji_path.write_text(gaiji, encoding="utf-8")
+    fresh = Platform(tmp_path / "fresh")
+    fresh.create_town(TOWN_B, "出雲崎町")
+    result = do_import(fresh, TOWN_B, path, gaiji_path=gaiji_path)
+    assert result.rejected == []
+    assert result.imported == result.rows > 600  # residents and 除票
+    second, gaiji2 = export_bytes(fresh, TOWN_B, encoding)
+    assert second == first
+    assert gaiji2 == gaiji
+    with fresh.town(TOWN_B) as town:
+        assert audit_service.verify(town.session).ok
+    fresh.dispose()
+
+
+def test_same_file_twice_changes_nothing(source: Platform, tmp_path: Path) -> None:
+    data, _ = export_bytes(source, TOWN_A)
+    path = tmp_path / "residents.csv"
+    path.write_bytes(data)
+    fresh = Platform(tmp_path / "fresh")
+    fresh.create_town(TOWN_B, "出雲崎町")
+    first = do_import(fresh, TOWN_B, path)
+    before = counts(fresh, TOWN_B)[0]
+    again = do_import(fresh, TOWN_B, path)
+    assert again.imported == 0
+    assert again.unchanged == first.imported
+    assert counts(fresh, TOWN_B)[0] == before
+    fresh.dispose()
+
+
+# ------------------------------------------------------------- property: faithful round trip
+
+NAME_CHARS = st.sampled_from(
+    [
+        *list("山田高橋佐藤斎渡辺鈴木太郎花子一二三アイウエオかきくけこ"),
+        "\u9ad9",
+        "\ufa11",
+        "\u9f4b",
+        "\u908a",
+        "\U00020bb7",
+        "\u845b\U000e0102",
+        "\u8fbb\U000e0102",
+        "\u9089\U000e0119",
+        ",",
+        '"',
+        "\n",
+        "\r\n",
+        " ",
+        "'",
+        "ー",
+    ]
+)
+TEXT = st.lists(NAME_CHARS, min_size=1, max_size=6).map("".join).filter(lambda t: t.strip() != "")
+
+
+@st.composite
+def registers(draw: st.DrawFn) -> list[list[str]]:
+    rows: list[list[str]] = []
+    n_households = draw(st.integers(1, 4))
+    number = 100
+    for h in range(n_households):
+        address = draw(TEXT)
+        detail = draw(st.one_of(st.just(""), TEXT))
+        for m in range(draw(st.integers(1, 3))):
+            number += 1
+            birth = date(
+                1950 + draw(st.integers(0, 60)), draw(st.integers(1, 12)), draw(st.integers(1, 28))
+            )
+            since = birth.replace(year=birth.year + draw(st.integers(0, 10)))
+            rows.append(
+                [
+                    f"{number:010d}"[-10:],
+                    f"{900 + h:010d}",
+                    "",
+                    draw(TEXT),
+                    draw(st.one_of(st.just(""), TEXT)),
+                    birth.isoformat(),
+                    draw(st.sampled_from(["1", "2"])),
+                    "世帯主" if m == 0 else "子",
+                    address,
+                    detail,
+                    "",
+                    draw(st.one_of(st.just(""), TEXT)),
+                    since.isoformat(),
+                    since.isoformat(),
+                    "",
+                    "転入",
+                    "",
+                    "",
+                    draw(st.one_of(st.just(""), TEXT)),
+                    draw(st.one_of(st.just(""), TEXT)),
+                    "",
+                ]
+            )
+    return rows
+
+
+def _csv_bytes(rows: list[list[str]]) -> bytes:
+    import csv  # noqa: PLC0415
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(COLUMNS)
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+@settings(
+    max_examples=12,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(rows=registers())
+def test_export_import_export_is_identical(rows: list[list[str]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "residents.csv"
+        path.write_bytes(_csv_bytes(rows))
+        p = Platform(Path(tmp) / "data")
+        p.create_town(TOWN_A, "聖籠町")
+        result = do_import(p, TOWN_A, path)
+        assert result.rejected == []
+        utf8, _ = export_bytes(p, TOWN_A)
+        assert utf8 == _csv_bytes(sorted(rows, key=lambda r: r[0]))
+        sjis, gaiji = export_bytes(p, TOWN_A, "cp932")
+        (Path(tmp) / "sjis.csv").write_bytes(sjis)
+        (Path(tmp) / "gaiji.csv").write_text(gaiji, encoding="utf-8")
+        p2 = Platform(Path(tmp) / "data2")
+        p2.create_town(TOWN_B, "出雲崎町")
+        r2 = do_import(p2, TOWN_B, Path(tmp) / "sjis.csv", gaiji_path=Path(tmp) / "gaiji.csv")
+        assert r2.rejected == []
+        assert export_bytes(p2, TOWN_B)[0] == utf8
+        p.dispose()
+        p2.dispose()
+
+
+# ------------------------------------------------------------------------------ bad input
+
+GOOD = [
+    [
+        "0000000011",
+        "0000000501",
+        "",
+        "山田\u3000太郎",
+        "ヤマダ\u3000タロウ",
+        "1970-01-02",
+        "1",
+        "世帯主",
+        "大字諏訪山1番地",
+        "",
+        "",
+        "",
+        "2000-04-01",
+        "2000-04-01",
+        "",
+        "転入",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+    [
+        "0000000029",
+        "0000000501",
+        "",
+        "山田\u3000花子",
+        "ヤマダ\u3000ハナコ",
+        "1972-03-04",
+        "2",
+        "妻",
+        "大字諏訪山1番地",
+        "",
+        "",
+        "",
+        "2000-04-01",
+        "2000-04-01",
+        "",
+        "転入",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+]
+
+
+def _refused(platform: Platform, path: Path, *fragments: str, **kw: object) -> ImportRefusedError:
+    before = counts(platform, TOWN_A)
+    with pytest.raises(ImportRefusedError) as e:
+        do_import(platform, TOWN_A, path, **kw)
+    for f in fragments:
+        assert f in e.value.message, (f, e.value.message)
+    assert counts(platform, TOWN_A) == before, "nothing stored may change"
+    return e.value
+
+
+def _write(
+    tmp_path: Path, rows: list[list[str]], header: list[str] | None = None, encoding: str = "utf-8"
+) -> Path:
+    import csv  # noqa: PLC0415
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header or COLUMNS)
+    w.writerows(rows)
+    path = tmp_path / "in.csv"
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+def test_good_file_imports(platform: Platform, tmp_path: Path) -> None:
+    r = do_import(platform, TOWN_A, _write(tmp_path, GOOD))
+    assert (r.imported, r.rejected) == (2, [])
+
+
+def test_wrong_and_mixed_encoding(platform: Platform, tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD, encoding="cp932")
+    _refused(platform, path, "in.csv", encoding="utf-8")
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(
+        _write(tmp_path, GOOD[:1]).read_bytes() + ",".join(GOOD[1]).encode("cp932") + b"\r\n"
+    )
+    _refused(platform, mixed, "mixed.csv")
+
+
+def test_missing_and_unknown_columns(platform: Platform, tmp_path: Path) -> None:
+    header = [c for c in COLUMNS if c != "生年月日"]
+    rows = [[v for c, v in zip(COLUMNS, r, strict=True) if c != "生年月日"] for r in GOOD]
+    _refused(platform, _write(tmp_path, rows, header), "必須の列がありません", "生年月日")
+    header = [*COLUMNS, "趣味"]
+    _refused(platform, _write(tmp_path, [[*r, "釣り"] for r in GOOD], header), "知らない列", "趣味")
+
+
+def test_duplicate_addressee_number(platform: Platform, tmp_path: Path) -> None:
+    rows = [GOOD[0], ["0000000011", *GOOD[1][1:]]]
+    e = _refused(platform, _write(tmp_path, rows), "重複")
+    assert {r.row for r in e.rejections} >= {2, 3}
+    assert all(r.column in ("宛名番号", "世帯番号") for r in e.rejections)
+
+
+def test_impossible_dates(platform: Platform, tmp_path: Path) -> None:
+    rows = [[*GOOD[0][:5], "1970-02-30", *GOOD[0][6:]], GOOD[1]]
+    e = _refused(platform, _write(tmp_path, rows), "生年月日", "ありえない日付")
+    assert e.rejections[0].row == 2
+    assert e.rejections[0].column == "生年月日"
+
+
+def test_two_heads_in_one_household(platform: Platform, tmp_path: Path) -> None:
+    rows = [GOOD[0], [*GOOD[1][:7], "世帯主", *GOOD[1][8:]]]
+    e = _refused(platform, _write(tmp_path, rows), "世帯主が 2 人")
+    assert {(r.row, r.column) for r in e.rejections} >= {(2, "続柄"), (3, "続柄")}
+
+
+def test_gaiji_absent_from_table(platform: Platform, tmp_path: Path) -> None:
+    text = "\r\n".join([HEADER, ",".join(GOOD[0]), ",".join(GOOD[1])]) + "\r\n"
+    data = text.encode("cp932").replace("太郎".encode("cp932"), b"\xf0\x41" + "郎".encode("cp932"))
+    path = tmp_path / "gaiji-missing.csv"
+    path.write_bytes(data)
+    table = tmp_path / "gaiji.csv"
+    table.write_text("外字コード,MJ文字図形名,対応文字\nF040,,髙\n", encoding="utf-8")
+    e = _refused(platform, path, "F041", "2 行目", gaiji_path=table, encoding="cp932")
+    assert e.rejections[0].row == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"", "空のファイル"),
+        ((HEADER + "\r\n").encode("utf-8"), "データ行がありません"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "in.csv"),
+    ],
+    ids=["empty", "header only", "binary"],
+)
+def test_empty_header_only_and_binary_files(
+    platform: Platform, tmp_path: Path, content: bytes, fragment: str
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(content)
+    _refused(platform, path, fragment)
+
+
+def test_truncated_last_line(platform: Platform, tmp_path: Path) -> None:
+    data = _write(tmp_path, GOOD).read_bytes()
+    cut = data[: data.rfind(b",") - 10] + b',"unterminated'
+    path = tmp_path / "cut.csv"
+    path.write_bytes(cut)
+    _refused(platform, path, "3 行目")
+
+
+def test_partial_import_writes_rejected_rows(platform: Platform, tmp_path: Path) -> None:
+    other = [
+        [
+            "0000000037",
+            "0000000502",
+            "",
+            "佐藤\u3000一郎",
+            "",
+            "1960-13-01",
+            "1",
+            "世帯主",
+            "大字真野2番地",
+            "",
+            "",
+            "",
+            "2000-04-01",
+            "2000-04-01",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
+    path = _write(tmp_path, [*GOOD, *other])
+    with pytest.raises(ImportRefusedError):
+        do_import(platform, TOWN_A, path)
+    r = do_import(platform, TOWN_A, path, partial=True)
+    assert r.imported == 2
+    assert [(x.row, x.column) for x in r.rejected] == [(4, "生年月日")]
+    out = io.StringIO()
+    write_rejections(r.rejected, out)
+    assert out.getvalue().splitlines()[1].startswith("4,生年月日,")
+
+
+def test_large_file_streams(platform: Platform, tmp_path: Path) -> None:
+    rows = []
+    for i in range(6000):
+        number = f"{1000 + i:010d}"
+        rows.append(
+            [
+                number,
+                number,
+                "",
+                f"試験\u3000{i}",
+                "",
+                "1980-01-01",
+                "1",
+                "世帯主",
+                f"大字試験{i}番地",
+                "",
+                "",
+                "試験区",
+                "2000-04-01",
+                "2000-04-01",
+                "",
+                "転入",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
+    r = do_import(platform, TOWN_A, _write(tmp_path, rows))
+    assert r.imported == 6000
