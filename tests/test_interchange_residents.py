@@ -339,7 +339,7 @@ def test_gaiji_absent_from_table(platform: Platform, tmp_path: Path) -> None:
     table = tmp_path / "gaiji.csv"
     table.write_text("外字コード,MJ文字図形名,対応文字\nF040,,髙\n", encoding="utf-8")
     e = _refused(platform, path, "F041", "2 行目", gaiji_path=table, encoding="cp932")
-    assert e.rejections[0].row == 2
+    assert (e.rejections[0].row, e.rejections[0].column) == (2, "漢字氏名")
 
 
 @pytest.mark.parametrize(
@@ -435,3 +435,69 @@ def test_large_file_streams(platform: Platform, tmp_path: Path) -> None:
         )
     r = do_import(platform, TOWN_A, _write(tmp_path, rows))
     assert r.imported == 6000
+
+
+def test_cli_export_and_import(source: Platform, tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from lgcloud.cli import app as cli  # noqa: PLC0415
+
+    runner = CliRunner()
+    out = tmp_path / "sjis.csv"
+    r = runner.invoke(
+        cli,
+        [
+            "export",
+            "residents",
+            "--town",
+            TOWN_A,
+            "--out",
+            str(out),
+            "--encoding",
+            "cp932",
+            "--data-dir",
+            str(source.data_dir),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "gaiji.csv").exists()
+    target = tmp_path / "target"
+    assert (
+        runner.invoke(cli, ["init-town", TOWN_B, "出雲崎町", "--data-dir", str(target)]).exit_code
+        == 0
+    )
+    r = runner.invoke(
+        cli,
+        [
+            "import",
+            "residents",
+            "--town",
+            TOWN_B,
+            str(out),
+            "--gaiji",
+            str(tmp_path / "gaiji.csv"),
+            "--data-dir",
+            str(target),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "0 rejected" in r.output
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"")
+    rejected = tmp_path / "rejected.csv"
+    r = runner.invoke(
+        cli,
+        [
+            "import",
+            "residents",
+            "--town",
+            TOWN_B,
+            str(bad),
+            "--rejected",
+            str(rejected),
+            "--data-dir",
+            str(target),
+        ],
+    )
+    assert r.exit_code == 2
+    assert "空のファイル" in r.output

@@ -79,9 +79,12 @@ def append_entry(
     # Core on the session's connection, not the ORM bulk path (10x faster for 30,000 subjects)
     conn = session.connection()
     conn.execute(insert(AUDIT_ENTRIES), [row])
-    subject_rows = [{"entry_seq": fields["seq"], "addressee_number": s} for s in fields["subjects"]]
-    if subject_rows:
-        conn.execute(insert(AUDIT_SUBJECTS), subject_rows)
+    subjects = fields["subjects"]
+    for i in range(0, len(subjects), 5000):  # in chunks: an import may concern 100,000 people
+        conn.execute(
+            insert(AUDIT_SUBJECTS),
+            [{"entry_seq": fields["seq"], "addressee_number": s} for s in subjects[i : i + 5000]],
+        )
     head.seq = fields["seq"]
     head.entry_hash = digest
     changes = [

@@ -48,6 +48,7 @@ from lgcloud.interchange.codec import (
     decode_lines,
     detect_encoding,
     encode_cp932,
+    user_defined_codes,
 )
 from lgcloud.register.domain import (
     EVENT_LABELS,
@@ -344,11 +345,8 @@ STAGING = Table(
 )
 
 
-def _records(
-    stream: IO[bytes], encoding: str, gaiji: GaijiTable | None
-) -> Iterator[tuple[int, list[str]]]:
+def _records(lines: Iterator[str]) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of each CSV record, streaming; errors carry the line."""
-    lines = decode_lines(stream, encoding, gaiji)
     reader = csv.reader(lines, strict=True)
     while True:
         start = reader.line_num + 1
@@ -391,7 +389,8 @@ def import_residents(
     with path.open("rb") as f:
         head = f.read(1 << 16)
     try:
-        result.encoding = encoding or detect_encoding(head)
+        # an all-ASCII head is decided later, at the first non-ASCII line (decode_lines)
+        result.encoding = encoding or (detect_encoding(head) if not head.isascii() else "")
     except EncodingError as e:
         raise ImportRefusedError(f"{name}: {e}") from e
     gaiji = GaijiTable.load(gaiji_path) if gaiji_path is not None else None
@@ -454,12 +453,25 @@ def _stage(
     batch: list[dict[str, Any]] = []
     header: list[str] | None = None
     with path.open("rb") as f:
+        # unknown gaiji stay in the text so each is reported with its row and column
+        lines = decode_lines(f, result.encoding or None, gaiji, unknown_gaiji="keep")
         try:
-            for line_no, fields in _records(f, result.encoding, gaiji):
+            for line_no, fields in _records(lines):
                 if header is None:
                     header = _check_header(fields, path.name)
                     continue
                 result.rows += 1
+                unknown = [
+                    (col, code)
+                    for col, value in zip(header, fields, strict=False)
+                    for code in user_defined_codes(value)
+                ]
+                if unknown:
+                    rejected.extend(
+                        Rejection(line_no, col, f"外字 {code} が外字表 (gaiji.csv) にありません")
+                        for col, code in unknown
+                    )
+                    continue
                 if len(fields) != len(header):
                     rejected.append(
                         Rejection(
@@ -500,6 +512,7 @@ def _stage(
             ) from e
         except EncodingError as e:
             raise ImportRefusedError(f"{path.name}: {e}") from e
+        result.encoding = lines.encoding or result.encoding or "utf-8"
     if batch:
         conn.execute(insert(STAGING), batch)
     if header is None:
@@ -626,7 +639,15 @@ def _insert(
     """Insert the accepted rows that are not already stored identically."""
     conn = town.session.connection()
     s = STAGING.c
-    existing = set(conn.execute(select(PersonVersion.addressee_number)).scalars())
+    # only the staged numbers the town already holds (identical rows: the others were
+    # rejected), so memory follows the overlap, not the size of the file
+    existing = set(
+        conn.execute(
+            select(s.addressee_number).where(
+                s.addressee_number.in_(select(PersonVersion.addressee_number))
+            )
+        ).scalars()
+    )
     known_households = set(conn.execute(select(Household.__table__.c.number)).scalars())
     known_districts = set(conn.execute(select(District.__table__.c.name)).scalars())
     bulk = BulkWriter(town.session, "import_residents", ctx.request_id)
@@ -654,7 +675,6 @@ def _insert(
         if number in existing:
             result.unchanged += 1
             continue
-        existing.add(number)
         imported.append(number)
         if len(number) == 10:
             max_seq = max(max_seq, int(number[:9]))

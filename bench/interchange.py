@@ -1,0 +1,140 @@
+"""Interchange benchmarks (issue 6): residents.csv import and export at 100,000 residents.
+
+Run from the repository root:  .venv/bin/python bench/interchange.py [--json out.json]
+
+A 100,000-resident residents.csv (UTF-8) is made from the synthetic-town generator, then
+imported into an empty town in a child process (so its peak memory can be read) and
+exported again. The same is done with a 20,000-resident file: memory must not grow with
+the file. Medians over --runs runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+TODAY = date(2026, 11, 23)
+
+CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from lgcloud.core.context import Actor, RequestContext
+from lgcloud.interchange.residents import export_residents, import_residents
+from lgcloud.tenancy.platform import Platform
+
+data_dir, csv_path, out_path = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+platform = Platform(data_dir)
+platform.create_town("154059", "出雲崎町")
+ctx = RequestContext("154059", Actor(None, "bench", ""))
+
+
+def hwm_mb():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# Reset the peak-RSS mark (Linux clear_refs 5), so start-up allocations (argon2's 64 MiB
+# dummy hash at import) do not hide what the import itself uses.
+try:
+    Path("/proc/self/clear_refs").write_text("5")
+except OSError:
+    pass
+t = time.perf_counter()
+with platform.town("154059") as town:
+    result = import_residents(town, ctx, csv_path)
+imported = time.perf_counter() - t
+peak = hwm_mb()
+t = time.perf_counter()
+with platform.town("154059") as town, out_path.open("wb") as f:
+    export_residents(town, ctx, f)
+exported = time.perf_counter() - t
+print(json.dumps({"import_s": imported, "export_s": exported, "peak_rss_mb": peak,
+                  "rows": result.rows, "imported": result.imported}))
+"""
+
+
+def make_file(path: Path, residents: int) -> int:
+    """residents.csv from the generator's pure part (no database needed)."""
+    from lgcloud.generate.town import TownGenerator, build_histories  # noqa: PLC0415
+    from lgcloud.interchange.residents import COLUMNS, row_of  # noqa: PLC0415
+
+    gen = TownGenerator("153079", 1, TODAY)
+    versions, _, _, _ = build_histories(gen, residents)
+    current = sorted((v for v, to in versions if to is None), key=lambda s: s.addressee_number)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\r\n")
+        w.writerow(COLUMNS)
+        w.writerows(row_of(s) for s in current)
+    return len(current)
+
+
+def run_child(tmp: Path, csv_path: Path, tag: str) -> dict[str, float]:
+    out = tmp / f"export-{tag}.csv"
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp / f"data-{tag}"), str(csv_path), str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if out.read_bytes() != csv_path.read_bytes():
+        raise SystemExit(f"export after import differs from the imported file ({tag})")
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    console = Console()
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        big, small = tmp / "residents-100k.csv", tmp / "residents-20k.csv"
+        rows_big = make_file(big, 100_000)
+        rows_small = make_file(small, 20_000)
+        console.print(
+            f"files: {rows_big} rows ({big.stat().st_size / 1e6:.1f} MB), {rows_small} rows"
+        )
+        runs = [run_child(tmp, big, f"big{i}") for i in range(args.runs)]
+        small_runs = [run_child(tmp, small, f"small{i}") for i in range(args.runs)]
+    results["import_100k_s"] = statistics.median(r["import_s"] for r in runs)
+    results["export_100k_s"] = statistics.median(r["export_s"] for r in runs)
+    results["peak_rss_mb"] = statistics.median(r["peak_rss_mb"] for r in runs)
+    results["peak_rss_mb_20k"] = statistics.median(r["peak_rss_mb"] for r in small_runs)
+    results["import_20k_s"] = statistics.median(r["import_s"] for r in small_runs)
+    results["rows_100k"] = float(rows_big)
+    targets = {"import_100k_s": 30, "export_100k_s": 10}
+    table = Table("metric", "median", "target", "ok")
+    for k, v in results.items():
+        target = targets.get(k)
+        table.add_row(
+            k,
+            f"{v:.2f}",
+            str(target or ""),
+            "" if target is None else ("yes" if v <= target else "NO"),
+        )
+    console.print(table)
+    console.print(
+        f"memory: {results['peak_rss_mb_20k']:.0f} MB for 20,000 rows, "
+        f"{results['peak_rss_mb']:.0f} MB for 100,000 rows"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
