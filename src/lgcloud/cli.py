@@ -247,6 +247,26 @@ def export_residents_command(
     console.print(f"wrote {n} rows to {out}" + (f" (外字表 {gaiji})" if gaiji else ""))
 
 
+@export_app.command("victim-support")
+def export_victim_support_command(
+    town: TownOpt,
+    out_dir: Annotated[Path, typer.Option(help="folder for data_d0101.csv, data_d0301.csv, …")],
+    data_dir: DataDir = None,
+) -> None:
+    """Set-up files for a disaster victim support system (Shift_JIS, no quoting)."""
+    from lgcloud.interchange.victim_support import export_victim_support  # noqa: PLC0415
+
+    platform = _platform(data_dir)
+    with platform.town(town) as t:
+        report = export_victim_support(t, operator_ctx(town, platform), out_dir)
+    for name, rows in report.files.items():
+        console.print(f"{out_dir / name}: {rows} rows")
+    console.print(
+        f"{len(report.replacements)} characters replaced for Shift_JIS "
+        f"(listed in {out_dir / 'replacements.csv'})"
+    )
+
+
 @import_app.command("residents")
 def import_residents_command(
     town: TownOpt,
