@@ -267,6 +267,49 @@ def export_victim_support_command(
     )
 
 
+@export_app.command("layouts")
+def export_layouts_command(
+    town: TownOpt,
+    out_dir: Annotated[
+        Path, typer.Option(help="folder for resident_taxes.csv, installments.csv, …")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Taxes, installments, payments, NHI and seals in the standard layouts."""
+    from lgcloud.interchange.layouts import export_all  # noqa: PLC0415
+
+    platform = _platform(data_dir)
+    with platform.town(town) as t:
+        counts = export_all(t, operator_ctx(town, platform), out_dir)
+    for name, rows in counts.items():
+        console.print(f"{out_dir / (name + '.csv')}: {rows} rows")
+
+
+@import_app.command("layouts")
+def import_layouts_command(
+    town: TownOpt,
+    in_dir: Annotated[
+        Path, typer.Option(help="folder with the layout files (after residents.csv)")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Import every layout file present in ``in_dir``, in dependency order; each all or nothing."""
+    from lgcloud.interchange.layouts import ORDER, import_layout  # noqa: PLC0415
+
+    platform = _platform(data_dir)
+    for name in ORDER:
+        path = in_dir / f"{name}.csv"
+        if not path.exists():
+            continue
+        try:
+            with platform.town(town) as t:
+                imported, unchanged = import_layout(t, operator_ctx(town, platform), name, path)
+        except LgcloudError as e:
+            _fail(e)
+            return
+        console.print(f"{path.name}: {imported} imported, {unchanged} already stored")
+
+
 @import_app.command("residents")
 def import_residents_command(
     town: TownOpt,

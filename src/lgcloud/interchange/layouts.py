@@ -1,0 +1,540 @@
+"""Standard layouts for taxes, collections, national health insurance and seals.
+
+Each layout is a flat CSV (UTF-8, CRLF, RFC 4180, header row, columns named in the
+vocabulary of the standard) of one table, keyed by natural keys rather than internal ids:
+an assessment by (宛名番号, 年度[, 標識番号]), an installment by (税目, 宛名番号, 年度,
+標識番号, 期別). Export writes rows in key order, so export → import → export is identical.
+Import is all or nothing, refuses rows with a clear row/column/reason, and skips rows
+already stored identically (importing a file twice changes nothing the second time).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from lgcloud.continuity.journal import finish_write
+from lgcloud.core.clock import utcnow
+from lgcloud.core.context import RequestContext
+from lgcloud.insurance.models import NhiHousehold, NhiMember
+from lgcloud.interchange.residents import ImportRefusedError, Rejection
+from lgcloud.register.models import Person
+from lgcloud.seals.models import SealRegistration
+from lgcloud.taxation.models import (
+    LightVehicleTaxAssessment,
+    PropertyTaxAssessment,
+    ResidentTaxAssessment,
+    TaxInstallment,
+    TaxPayment,
+)
+from lgcloud.tenancy.platform import Town
+
+
+@dataclass(frozen=True)
+class Col:
+    header: str
+    attr: str
+    kind: str = "int"  # int | str | date | date? | b64 | str?
+
+    def out(self, value: Any) -> str:
+        if value is None:
+            return ""
+        if self.kind.startswith("date"):
+            return str(value.isoformat())
+        if self.kind == "b64":
+            return base64.b64encode(value).decode("ascii")
+        return str(value)
+
+    def parse(self, text: str) -> Any:
+        optional = self.kind.endswith("?")
+        if text == "" and optional:
+            return None
+        if text == "" and self.kind != "str":
+            raise ValueError(f"{self.header} は必須です")
+        kind = self.kind.rstrip("?")
+        if kind == "int":
+            if not text.lstrip("-").isdigit():
+                raise ValueError(f"{self.header} は整数です: 「{text}」")
+            return int(text)
+        if kind == "date":
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(
+                    f"{self.header} は YYYY-MM-DD のありうる日付です: 「{text}」"
+                ) from None
+        if kind == "b64":
+            try:
+                return base64.b64decode(text, validate=True)
+            except binascii.Error:
+                raise ValueError(f"{self.header} は base64 です") from None
+        return text
+
+
+def _c(header: str, attr: str, kind: str = "int") -> Col:
+    return Col(header, attr, kind)
+
+
+RESIDENT_TAX = (
+    _c("宛名番号", "addressee_number", "str"),
+    _c("年度", "fiscal_year"),
+    _c("給与収入", "salary_revenue"),
+    _c("給与所得", "salary_income"),
+    _c("公的年金等収入", "pension_revenue"),
+    _c("公的年金等所得", "pension_income"),
+    _c("事業所得", "business_income"),
+    _c("農業所得", "agriculture_income"),
+    _c("その他の所得", "other_income"),
+    _c("総所得金額", "total_income"),
+    _c("社会保険料控除", "social_insurance_deduction"),
+    _c("配偶者控除", "spouse_deduction"),
+    _c("扶養控除", "dependents_deduction"),
+    _c("基礎控除", "basic_deduction"),
+    _c("その他の控除", "other_deductions"),
+    _c("所得控除合計", "total_deductions"),
+    _c("課税標準額", "taxable_income"),
+    _c("所得割額_市町村民税", "income_levy_municipal"),
+    _c("所得割額_道府県民税", "income_levy_prefectural"),
+    _c("均等割額_市町村民税", "per_capita_municipal"),
+    _c("均等割額_道府県民税", "per_capita_prefectural"),
+    _c("森林環境税", "forest_environment_tax"),
+    _c("年税額", "total_tax"),
+    _c("徴収方法", "collection_method", "str"),
+    _c("扶養人数", "dependents"),
+    _c("課税日", "assessed_on", "date"),
+)
+PROPERTY_TAX = (
+    _c("宛名番号", "addressee_number", "str"),
+    _c("年度", "fiscal_year"),
+    _c("土地筆数", "land_parcels"),
+    _c("土地評価額", "land_assessed_value"),
+    _c("土地課税標準額", "land_tax_base"),
+    _c("家屋棟数", "buildings"),
+    _c("家屋評価額", "building_assessed_value"),
+    _c("家屋課税標準額", "building_tax_base"),
+    _c("年税額", "total_tax"),
+    _c("課税日", "assessed_on", "date"),
+)
+LIGHT_VEHICLE_TAX = (
+    _c("宛名番号", "addressee_number", "str"),
+    _c("年度", "fiscal_year"),
+    _c("車種区分", "vehicle_class", "str"),
+    _c("標識番号", "plate_number", "str"),
+    _c("年税額", "total_tax"),
+    _c("課税日", "assessed_on", "date"),
+)
+INSTALLMENTS = (
+    _c("税目", "tax_kind", "str"),
+    _c("宛名番号", "addressee_number", "str"),
+    _c("年度", "fiscal_year"),
+    _c("標識番号", "plate", "str"),
+    _c("期別", "period"),
+    _c("納期限", "due_date", "date"),
+    _c("税額", "amount"),
+)
+PAYMENTS = (
+    _c("税目", "tax_kind", "str"),
+    _c("宛名番号", "addressee_number", "str"),
+    _c("年度", "fiscal_year"),
+    _c("標識番号", "plate", "str"),
+    _c("期別", "period"),
+    _c("納付日", "paid_on", "date"),
+    _c("納付額", "amount"),
+    _c("納付方法", "channel", "str"),
+)
+NHI = (
+    _c("世帯番号", "household_number", "str"),
+    _c("記号", "symbol", "str"),
+    _c("国保世帯主宛名番号", "householder", "str"),
+    _c("世帯資格取得日", "started_on", "date"),
+    _c("世帯資格喪失日", "ended_on", "date?"),
+    _c("宛名番号", "addressee_number", "str"),
+    _c("番号", "insured_number", "str"),
+    _c("枝番", "branch", "str"),
+    _c("資格取得日", "qualified_on", "date"),
+    _c("資格喪失日", "disqualified_on", "date?"),
+    _c("一部負担金の割合", "copay_percent"),
+)
+SEALS = (
+    _c("登録番号", "registration_number", "str"),
+    _c("宛名番号", "addressee_number", "str"),
+    _c("登録日", "registered_on", "date"),
+    _c("廃止日", "abolished_on", "date?"),
+    _c("廃止事由", "abolition_reason", "str"),
+    _c("印影PNG_base64", "image_png", "b64"),
+)
+
+
+def _plates(town: Town) -> dict[int, str]:
+    return dict(
+        town.session.execute(
+            select(LightVehicleTaxAssessment.id, LightVehicleTaxAssessment.plate_number)
+        )
+        .tuples()
+        .all()
+    )
+
+
+def _rows(town: Town, name: str) -> Iterator[dict[str, Any]]:
+    """Every record of layout ``name`` as {attr: value}, in key order."""
+    s = town.session
+    if name == "resident_taxes":
+        for a in s.scalars(
+            select(ResidentTaxAssessment).order_by(
+                ResidentTaxAssessment.addressee_number, ResidentTaxAssessment.fiscal_year
+            )
+        ):
+            yield {c.attr: getattr(a, c.attr) for c in RESIDENT_TAX}
+    elif name == "property_taxes":
+        for pa in s.scalars(
+            select(PropertyTaxAssessment).order_by(
+                PropertyTaxAssessment.addressee_number, PropertyTaxAssessment.fiscal_year
+            )
+        ):
+            yield {c.attr: getattr(pa, c.attr) for c in PROPERTY_TAX}
+    elif name == "light_vehicle_taxes":
+        lv = LightVehicleTaxAssessment
+        for v in s.scalars(
+            select(lv).order_by(lv.addressee_number, lv.fiscal_year, lv.plate_number)
+        ):
+            yield {c.attr: getattr(v, c.attr) for c in LIGHT_VEHICLE_TAX}
+    elif name in ("installments", "payments"):
+        plates = _plates(town)
+        ti = TaxInstallment
+        order = (ti.tax_kind, ti.addressee_number, ti.fiscal_year, ti.assessment_id, ti.period)
+        if name == "installments":
+            for i in s.scalars(select(ti).order_by(*order)):
+                yield {
+                    "tax_kind": i.tax_kind,
+                    "addressee_number": i.addressee_number,
+                    "fiscal_year": i.fiscal_year,
+                    "plate": plates.get(i.assessment_id, "")
+                    if i.tax_kind == "light_vehicle"
+                    else "",
+                    "period": i.period,
+                    "due_date": i.due_date,
+                    "amount": i.amount,
+                }
+        else:
+            tp = TaxPayment
+            for i, p in s.execute(
+                select(ti, tp)
+                .join(tp, tp.installment_id == ti.id)
+                .order_by(*order, tp.paid_on, tp.id)
+            ).tuples():
+                yield {
+                    "tax_kind": i.tax_kind,
+                    "addressee_number": i.addressee_number,
+                    "fiscal_year": i.fiscal_year,
+                    "plate": plates.get(i.assessment_id, "")
+                    if i.tax_kind == "light_vehicle"
+                    else "",
+                    "period": i.period,
+                    "paid_on": p.paid_on,
+                    "amount": p.amount,
+                    "channel": p.channel,
+                }
+    elif name == "nhi":
+        for m, h in s.execute(
+            select(NhiMember, NhiHousehold)
+            .join(NhiHousehold, NhiHousehold.id == NhiMember.nhi_household_id)
+            .order_by(
+                NhiHousehold.household_number,
+                NhiHousehold.started_on,
+                NhiMember.branch,
+                NhiMember.id,
+            )
+        ).tuples():
+            yield {
+                "household_number": h.household_number,
+                "symbol": h.symbol,
+                "householder": h.householder,
+                "started_on": h.started_on,
+                "ended_on": h.ended_on,
+                "addressee_number": m.addressee_number,
+                "insured_number": m.insured_number,
+                "branch": m.branch,
+                "qualified_on": m.qualified_on,
+                "disqualified_on": m.disqualified_on,
+                "copay_percent": m.copay_percent,
+            }
+    elif name == "seals":
+        for r in s.scalars(select(SealRegistration).order_by(SealRegistration.registration_number)):
+            yield {
+                c.attr: getattr(r, c.attr)
+                if c.attr != "abolition_reason"
+                else (r.abolition_reason or "")
+                for c in SEALS
+            }
+    else:
+        raise KeyError(name)
+
+
+LAYOUTS: dict[str, tuple[Col, ...]] = {
+    "resident_taxes": RESIDENT_TAX,
+    "property_taxes": PROPERTY_TAX,
+    "light_vehicle_taxes": LIGHT_VEHICLE_TAX,
+    "installments": INSTALLMENTS,
+    "payments": PAYMENTS,
+    "nhi": NHI,
+    "seals": SEALS,
+}
+
+
+def export_layout(town: Town, ctx: RequestContext, name: str, out: IO[str]) -> int:
+    """Write layout ``name`` (``<name>.csv``); returns the row count. Audited as an export."""
+    cols = LAYOUTS[name]
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow([c.header for c in cols])
+    count = 0
+    people: set[str] = set()
+    for row in _rows(town, name):
+        w.writerow([c.out(row[c.attr]) for c in cols])
+        people.add(str(row.get("addressee_number", "")))
+        count += 1
+    finish_write(
+        town.session,
+        ctx,
+        "export_layout",
+        subjects=sorted(people - {""}),
+        detail={"layout": name, "rows": count},
+    )
+    return count
+
+
+def _read(path: Path, cols: tuple[Col, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, strict=True)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ImportRefusedError(f"{path.name}: 空のファイルです") from None
+        except (csv.Error, UnicodeDecodeError) as e:
+            raise ImportRefusedError(f"{path.name}: 1 行目を読めません: {e}") from e
+        expected = [c.header for c in cols]
+        if header != expected:
+            missing = [h for h in expected if h not in header]
+            unknown = [h for h in header if h not in expected]
+            raise ImportRefusedError(
+                f"{path.name}: 見出しが違います (足りない列: {', '.join(missing) or 'なし'}、"
+                f"知らない列: {', '.join(unknown) or 'なし'}、列の順序は文書のとおり)"
+            )
+        while True:
+            line = reader.line_num + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as e:
+                raise ImportRefusedError(
+                    f"{path.name}: {line} 行目を読めません: {e}", [Rejection(line, "", str(e))]
+                ) from e
+            if len(values) != len(cols):
+                raise ImportRefusedError(
+                    f"{path.name}: {line} 行目: 列の数が見出しと違います",
+                    [Rejection(line, "", "列の数が違います")],
+                )
+            row: dict[str, Any] = {}
+            for c, v in zip(cols, values, strict=True):
+                try:
+                    row[c.attr] = c.parse(v)
+                except ValueError as e:
+                    raise ImportRefusedError(
+                        f"{path.name}: {line} 行目 {c.header}: {e}",
+                        [Rejection(line, c.header, str(e))],
+                    ) from e
+            yield line, row
+
+
+def import_layout(town: Town, ctx: RequestContext, name: str, path: Path) -> tuple[int, int]:
+    """Import layout ``name`` from ``path`` (all or nothing). Returns (imported, unchanged).
+
+    Rows already stored identically are skipped; a row that clashes with stored data, or
+    names a person, assessment or installment the town does not have, refuses the file.
+    """
+    cols = LAYOUTS[name]
+    existing = {tuple(r.values()) for r in _rows(town, name)}
+    known_people = set(town.session.scalars(select(Person.addressee_number)))
+    imported = unchanged = 0
+    people: set[str] = set()
+    add = _ADDERS[name]
+    for line, row in _read(path, cols):
+        key = tuple(row[c.attr] for c in cols)
+        if key in existing:
+            unchanged += 1
+            continue
+        for attr in ("addressee_number", "householder"):
+            if attr in row and row[attr] not in known_people:
+                header = next(c.header for c in cols if c.attr == attr)
+                raise ImportRefusedError(
+                    f"{path.name}: {line} 行目 {header}: "
+                    f"宛名番号 {row[attr]} の住民はこの町村にいません",
+                    [Rejection(line, header, "住民がいません")],
+                )
+        try:
+            add(town, row)
+        except LookupError as e:
+            raise ImportRefusedError(
+                f"{path.name}: {line} 行目: {e}", [Rejection(line, "", str(e))]
+            ) from e
+        town.session.flush()
+        existing.add(key)
+        people.add(str(row.get("addressee_number", "")))
+        imported += 1
+    finish_write(
+        town.session,
+        ctx,
+        "import_layout",
+        subjects=sorted(people - {""}),
+        detail={"layout": name, "file": path.name, "imported": imported, "unchanged": unchanged},
+    )
+    return imported, unchanged
+
+
+def _assessment_id(town: Town, kind: str, person: str, year: int, plate: str) -> int:
+    model: Any = {
+        "resident": ResidentTaxAssessment,
+        "property": PropertyTaxAssessment,
+        "light_vehicle": LightVehicleTaxAssessment,
+    }.get(kind)
+    if model is None:
+        raise LookupError(f"税目「{kind}」は resident, property, light_vehicle のいずれかです")
+    stmt = select(model.id).where(model.addressee_number == person, model.fiscal_year == year)
+    if kind == "light_vehicle":
+        stmt = stmt.where(model.plate_number == plate)
+    found = town.session.scalar(stmt)
+    if found is None:
+        raise LookupError(
+            f"{kind} {person} {year}年度 の課税がありません (先に課税のファイルを取り込みます)"
+        )
+    return int(found)
+
+
+def _add_installment(town: Town, row: dict[str, Any]) -> None:
+    aid = _assessment_id(
+        town, row["tax_kind"], row["addressee_number"], row["fiscal_year"], row["plate"]
+    )
+    town.session.add(
+        TaxInstallment(
+            tax_kind=row["tax_kind"],
+            assessment_id=aid,
+            addressee_number=row["addressee_number"],
+            fiscal_year=row["fiscal_year"],
+            period=row["period"],
+            due_date=row["due_date"],
+            amount=row["amount"],
+        )
+    )
+
+
+def _add_payment(town: Town, row: dict[str, Any]) -> None:
+    aid = _assessment_id(
+        town, row["tax_kind"], row["addressee_number"], row["fiscal_year"], row["plate"]
+    )
+    ti = TaxInstallment
+    inst = town.session.scalar(
+        select(ti.id).where(
+            ti.tax_kind == row["tax_kind"], ti.assessment_id == aid, ti.period == row["period"]
+        )
+    )
+    if inst is None:
+        raise LookupError(
+            f"第{row['period']}期の期別がありません (先に期別のファイルを取り込みます)"
+        )
+    town.session.add(
+        TaxPayment(
+            installment_id=inst,
+            paid_on=row["paid_on"],
+            amount=row["amount"],
+            channel=row["channel"],
+            recorded_at=utcnow(),
+        )
+    )
+
+
+def _add_nhi(town: Town, row: dict[str, Any]) -> None:
+    h = town.session.scalar(
+        select(NhiHousehold).where(
+            NhiHousehold.household_number == row["household_number"],
+            NhiHousehold.symbol == row["symbol"],
+            NhiHousehold.started_on == row["started_on"],
+        )
+    )
+    if h is None:
+        h = NhiHousehold(
+            household_number=row["household_number"],
+            symbol=row["symbol"],
+            householder=row["householder"],
+            started_on=row["started_on"],
+            ended_on=row["ended_on"],
+        )
+        town.session.add(h)
+        town.session.flush()
+    town.session.add(
+        NhiMember(
+            nhi_household_id=h.id,
+            addressee_number=row["addressee_number"],
+            insured_number=row["insured_number"],
+            branch=row["branch"],
+            qualified_on=row["qualified_on"],
+            disqualified_on=row["disqualified_on"],
+            copay_percent=row["copay_percent"],
+            recorded_at=utcnow(),
+        )
+    )
+
+
+def _simple(model: Any, cols: tuple[Col, ...]) -> Callable[[Town, dict[str, Any]], None]:
+    def add(town: Town, row: dict[str, Any]) -> None:
+        values = {c.attr: row[c.attr] for c in cols}
+        if model is SealRegistration:
+            values["abolition_reason"] = values["abolition_reason"] or None
+        town.session.add(model(**values, recorded_at=utcnow()))
+
+    return add
+
+
+_ADDERS: dict[str, Callable[[Town, dict[str, Any]], None]] = {
+    "resident_taxes": _simple(ResidentTaxAssessment, RESIDENT_TAX),
+    "property_taxes": _simple(PropertyTaxAssessment, PROPERTY_TAX),
+    "light_vehicle_taxes": _simple(LightVehicleTaxAssessment, LIGHT_VEHICLE_TAX),
+    "installments": _add_installment,
+    "payments": _add_payment,
+    "nhi": _add_nhi,
+    "seals": _simple(SealRegistration, SEALS),
+}
+
+#: Import order: what a later file refers to comes first.
+ORDER = (
+    "resident_taxes",
+    "property_taxes",
+    "light_vehicle_taxes",
+    "installments",
+    "payments",
+    "nhi",
+    "seals",
+)
+
+
+def export_all(town: Town, ctx: RequestContext, out_dir: Path) -> dict[str, int]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for name in ORDER:
+        with (out_dir / f"{name}.csv").open("w", encoding="utf-8", newline="") as f:
+            counts[name] = export_layout(town, ctx, name, f)
+    return counts
+
+
+def to_text(town: Town, ctx: RequestContext, name: str) -> str:
+    buf = io.StringIO()
+    export_layout(town, ctx, name, buf)
+    return buf.getvalue()
