@@ -418,3 +418,25 @@ def test_issue_through_the_api_and_the_cli(town_platform: Platform, tmp_path: Pa
         ],
     )
     assert refused.exit_code == 2
+
+
+def test_all_residents_csv_neutralises_formulas(platform: Platform) -> None:
+    """A spreadsheet must not run a cell as a formula (=, +, -, @ at the start)."""
+    generate_town(platform, TOWN_A, residents=20, seed=3, today=TODAY)
+    with platform.town(TOWN_A) as town:
+        person = town.session.scalar(
+            select(PersonVersion).where(
+                PersonVersion.is_current.is_(True), PersonVersion.status == "resident"
+            )
+        )
+        assert person is not None
+        fields = CorrectionFields(name='=HYPERLINK("http://x")\u3000太郎', kana="@カナ")
+        event = Correction(
+            effective_date=TODAY, member=person.addressee_number, fields=fields, reason="試験"
+        )
+        record_event(town, make_ctx(TOWN_A), event, today=TODAY)
+    with platform.town(TOWN_A) as town:
+        data = cert.all_residents_csv(town, make_ctx(TOWN_A), today=TODAY).decode("utf-8-sig")
+    assert "'=HYPERLINK" in data
+    assert "'@カナ" in data
+    assert ",=HYPERLINK" not in data

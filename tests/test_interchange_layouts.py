@@ -37,7 +37,10 @@ def test_layouts_round_trip_and_are_idempotent(tmp_path: Path) -> None:
     src, dst, out = _move_town(tmp_path)
     for name in ORDER:
         with dst.town(TOWN_B) as town:
-            imported, unchanged = import_layout(town, make_ctx(TOWN_B), name, out / f"{name}.csv")
+            imported, unchanged, rejected = import_layout(
+                town, make_ctx(TOWN_B), name, out / f"{name}.csv"
+            )
+        assert rejected == []
         assert unchanged == 0
         assert imported == (out / f"{name}.csv").read_bytes().decode("utf-8").count("\r\n") - 1, (
             name
@@ -85,5 +88,21 @@ def test_bad_rows_refuse_the_file_and_store_nothing(tmp_path: Path) -> None:
     wrong_header.write_text("税目,宛名番号\r\n", encoding="utf-8")
     with pytest.raises(ImportRefusedError, match="見出し"), dst.town(TOWN_B) as town:
         import_layout(town, make_ctx(TOWN_B), "installments", wrong_header)
+    src.dispose()
+    dst.dispose()
+
+
+def test_partial_layout_import_skips_and_lists_bad_rows(tmp_path: Path) -> None:
+    src, dst, out = _move_town(tmp_path)
+    lines = (out / "resident_taxes.csv").read_bytes().decode("utf-8").split("\r\n")
+    bad = ",".join(["9999999999", *lines[1].split(",")[1:]])
+    path = tmp_path / "resident_taxes.csv"
+    path.write_bytes("\r\n".join([lines[0], lines[1], bad, lines[2], ""]).encode("utf-8"))
+    with dst.town(TOWN_B) as town:
+        imported, unchanged, rejected = import_layout(
+            town, make_ctx(TOWN_B), "resident_taxes", path, partial=True
+        )
+    assert (imported, unchanged) == (2, 0)
+    assert [(r.row, r.column) for r in rejected] == [(3, "宛名番号")]
     src.dispose()
     dst.dispose()

@@ -291,10 +291,18 @@ def import_layouts_command(
     in_dir: Annotated[
         Path, typer.Option(help="folder with the layout files (after residents.csv)")
     ],
+    partial: Annotated[bool, typer.Option(help="import valid rows, list the others")] = False,
+    rejected: Annotated[Path, typer.Option(help="where rejected rows are listed")] = Path(
+        "rejected.csv"
+    ),
     data_dir: DataDir = None,
 ) -> None:
-    """Import every layout file present in ``in_dir``, in dependency order; each all or nothing."""
+    """Import every layout file present in ``in_dir``, in dependency order; each file all
+    or nothing unless --partial."""
     from lgcloud.interchange.layouts import ORDER, import_layout  # noqa: PLC0415
+    from lgcloud.interchange.residents import Rejection, write_rejections  # noqa: PLC0415
+
+    refused: list[Rejection] = []
 
     platform = _platform(data_dir)
     for name in ORDER:
@@ -303,11 +311,20 @@ def import_layouts_command(
             continue
         try:
             with platform.town(town) as t:
-                imported, unchanged = import_layout(t, operator_ctx(town, platform), name, path)
+                imported, unchanged, bad = import_layout(
+                    t, operator_ctx(town, platform), name, path, partial=partial
+                )
         except LgcloudError as e:
             _fail(e)
             return
-        console.print(f"{path.name}: {imported} imported, {unchanged} already stored")
+        refused += [Rejection(r.row, f"{path.name}:{r.column}", r.reason) for r in bad]
+        console.print(
+            f"{path.name}: {imported} imported, {unchanged} already stored, {len(bad)} rejected"
+        )
+    if refused:
+        with rejected.open("w", encoding="utf-8", newline="") as f:
+            write_rejections(refused, f)
+        console.print(f"rejected rows listed in {rejected}")
 
 
 @import_app.command("residents")

@@ -311,7 +311,7 @@ def export_layout(town: Town, ctx: RequestContext, name: str, out: IO[str]) -> i
     return count
 
 
-def _read(path: Path, cols: tuple[Col, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read(path: Path, cols: tuple[Col, ...]) -> Iterator[tuple[int, dict[str, Any] | Rejection]]:
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, strict=True)
         try:
@@ -339,53 +339,66 @@ def _read(path: Path, cols: tuple[Col, ...]) -> Iterator[tuple[int, dict[str, An
                     f"{path.name}: {line} 行目を読めません: {e}", [Rejection(line, "", str(e))]
                 ) from e
             if len(values) != len(cols):
-                raise ImportRefusedError(
-                    f"{path.name}: {line} 行目: 列の数が見出しと違います",
-                    [Rejection(line, "", "列の数が違います")],
-                )
+                yield line, Rejection(line, "", "列の数が見出しと違います")
+                continue
             row: dict[str, Any] = {}
             for c, v in zip(cols, values, strict=True):
                 try:
                     row[c.attr] = c.parse(v)
                 except ValueError as e:
-                    raise ImportRefusedError(
-                        f"{path.name}: {line} 行目 {c.header}: {e}",
-                        [Rejection(line, c.header, str(e))],
-                    ) from e
-            yield line, row
+                    yield line, Rejection(line, c.header, str(e))
+                    break
+            else:
+                yield line, row
 
 
-def import_layout(town: Town, ctx: RequestContext, name: str, path: Path) -> tuple[int, int]:
-    """Import layout ``name`` from ``path`` (all or nothing). Returns (imported, unchanged).
+def import_layout(
+    town: Town, ctx: RequestContext, name: str, path: Path, *, partial: bool = False
+) -> tuple[int, int, list[Rejection]]:
+    """Import layout ``name`` from ``path``. Returns (imported, unchanged, rejected).
 
-    Rows already stored identically are skipped; a row that clashes with stored data, or
-    names a person, assessment or installment the town does not have, refuses the file.
+    All or nothing by default: the first bad row refuses the file and nothing is stored.
+    With ``partial``, bad rows are skipped and returned. Rows already stored identically
+    are skipped; a row naming a person, assessment or installment the town does not have
+    is bad.
     """
     cols = LAYOUTS[name]
     existing = {tuple(r.values()) for r in _rows(town, name)}
     known_people = set(town.session.scalars(select(Person.addressee_number)))
     imported = unchanged = 0
     people: set[str] = set()
+    rejected: list[Rejection] = []
     add = _ADDERS[name]
+
+    def reject(r: Rejection) -> None:
+        if not partial:
+            where = f"{r.row} 行目" + (f" {r.column}" if r.column else "")
+            raise ImportRefusedError(f"{path.name}: {where}: {r.reason}", [r])
+        rejected.append(r)
+
     for line, row in _read(path, cols):
+        if isinstance(row, Rejection):
+            reject(row)
+            continue
         key = tuple(row[c.attr] for c in cols)
         if key in existing:
             unchanged += 1
             continue
-        for attr in ("addressee_number", "householder"):
-            if attr in row and row[attr] not in known_people:
-                header = next(c.header for c in cols if c.attr == attr)
-                raise ImportRefusedError(
-                    f"{path.name}: {line} 行目 {header}: "
-                    f"宛名番号 {row[attr]} の住民はこの町村にいません",
-                    [Rejection(line, header, "住民がいません")],
-                )
+        unknown = [
+            (attr, row[attr])
+            for attr in ("addressee_number", "householder")
+            if attr in row and row[attr] not in known_people
+        ]
+        if unknown:
+            attr, number = unknown[0]
+            header = next(c.header for c in cols if c.attr == attr)
+            reject(Rejection(line, header, f"宛名番号 {number} の住民はこの町村にいません"))
+            continue
         try:
             add(town, row)
         except LookupError as e:
-            raise ImportRefusedError(
-                f"{path.name}: {line} 行目: {e}", [Rejection(line, "", str(e))]
-            ) from e
+            reject(Rejection(line, "", str(e)))
+            continue
         town.session.flush()
         existing.add(key)
         people.add(str(row.get("addressee_number", "")))
@@ -395,9 +408,15 @@ def import_layout(town: Town, ctx: RequestContext, name: str, path: Path) -> tup
         ctx,
         "import_layout",
         subjects=sorted(people - {""}),
-        detail={"layout": name, "file": path.name, "imported": imported, "unchanged": unchanged},
+        detail={
+            "layout": name,
+            "file": path.name,
+            "imported": imported,
+            "unchanged": unchanged,
+            "rejected": len(rejected),
+        },
     )
-    return imported, unchanged
+    return imported, unchanged, rejected
 
 
 def _assessment_id(town: Town, kind: str, person: str, year: int, plate: str) -> int:
