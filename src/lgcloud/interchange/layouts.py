@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
 from lgcloud.continuity.journal import finish_write
 from lgcloud.core.clock import utcnow
@@ -174,14 +174,14 @@ SEALS = (
 )
 
 
-def _plates(town: Town) -> dict[int, str]:
-    return dict(
-        town.session.execute(
-            select(LightVehicleTaxAssessment.id, LightVehicleTaxAssessment.plate_number)
-        )
-        .tuples()
-        .all()
-    )
+def _installment_key(i: TaxInstallment, plate: str) -> dict[str, Any]:
+    return {
+        "tax_kind": i.tax_kind,
+        "addressee_number": i.addressee_number,
+        "fiscal_year": i.fiscal_year,
+        "plate": plate,
+        "period": i.period,
+    }
 
 
 def _rows(town: Town, name: str) -> Iterator[dict[str, Any]]:
@@ -208,37 +208,26 @@ def _rows(town: Town, name: str) -> Iterator[dict[str, Any]]:
         ):
             yield {c.attr: getattr(v, c.attr) for c in LIGHT_VEHICLE_TAX}
     elif name in ("installments", "payments"):
-        plates = _plates(town)
-        ti = TaxInstallment
-        order = (ti.tax_kind, ti.addressee_number, ti.fiscal_year, ti.assessment_id, ti.period)
+        # Ordered by the natural key (the plate, not the internal assessment id), so an
+        # export after an import lists rows in the same order as the file imported.
+        ti, tp, lv = TaxInstallment, TaxPayment, LightVehicleTaxAssessment
+        plate = func.coalesce(lv.plate_number, "")
+        base = select(ti, plate).outerjoin(
+            lv, and_(ti.tax_kind == "light_vehicle", lv.id == ti.assessment_id)
+        )
+        order = (ti.tax_kind, ti.addressee_number, ti.fiscal_year, plate, ti.period)
         if name == "installments":
-            for i in s.scalars(select(ti).order_by(*order)):
+            for i, plate_number in s.execute(base.order_by(*order)).tuples():
                 yield {
-                    "tax_kind": i.tax_kind,
-                    "addressee_number": i.addressee_number,
-                    "fiscal_year": i.fiscal_year,
-                    "plate": plates.get(i.assessment_id, "")
-                    if i.tax_kind == "light_vehicle"
-                    else "",
-                    "period": i.period,
+                    **_installment_key(i, plate_number),
                     "due_date": i.due_date,
                     "amount": i.amount,
                 }
         else:
-            tp = TaxPayment
-            for i, p in s.execute(
-                select(ti, tp)
-                .join(tp, tp.installment_id == ti.id)
-                .order_by(*order, tp.paid_on, tp.id)
-            ).tuples():
+            stmt = base.add_columns(tp).join(tp, tp.installment_id == ti.id)
+            for i, plate_number, p in s.execute(stmt.order_by(*order, tp.paid_on, tp.id)).tuples():
                 yield {
-                    "tax_kind": i.tax_kind,
-                    "addressee_number": i.addressee_number,
-                    "fiscal_year": i.fiscal_year,
-                    "plate": plates.get(i.assessment_id, "")
-                    if i.tax_kind == "light_vehicle"
-                    else "",
-                    "period": i.period,
+                    **_installment_key(i, plate_number),
                     "paid_on": p.paid_on,
                     "amount": p.amount,
                     "channel": p.channel,
