@@ -25,7 +25,7 @@ from sqlalchemy import insert, select
 
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.chain import GENESIS_HASH, entry_hash
-from lgcloud.audit.models import AuditEntry, AuditHead
+from lgcloud.audit.models import AuditEntry, AuditHead, AuditSubject
 from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Role
 from lgcloud.continuity.journal import finish_write
@@ -190,6 +190,10 @@ def fill_audit(platform: Platform, n: int) -> None:
         rows.append({**fields, "entry_hash": prev})
     with platform.town(AUDIT_TOWN) as town:
         town.session.execute(insert(AuditEntry), rows)
+        town.session.execute(
+            insert(AuditSubject),
+            [{"entry_seq": r["seq"], "addressee_number": r["subjects"][0]} for r in rows],
+        )
         town.session.add(AuditHead(id=1, seq=n, entry_hash=prev))
 
 

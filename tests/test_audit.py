@@ -438,3 +438,20 @@ def test_cli_verify_exits_one_on_an_edited_entry(audited: AuditedTown) -> None:
     assert result.exit_code == 1, result.output
     assert "edited" in result.output
     assert "position 3 seq 3" in result.output
+
+
+def test_tampered_subject_index_is_detected(platform: Platform) -> None:
+    """who-viewed reads audit_subjects; verify checks it against the hashed subjects."""
+    ctx = make_ctx(TOWN_A)
+    with platform.town(TOWN_A) as town:
+        finish_write(town.session, ctx, "view_person", subjects=["0000000019"])
+        finish_write(town.session, ctx, "view_person", subjects=["0000000027"])
+        assert audit_service.verify(town.session).ok
+        town.session.execute(
+            text("DELETE FROM audit_subjects WHERE addressee_number = '0000000027'")
+        )
+        report = audit_service.verify(town.session)
+    assert not report.ok
+    assert [(p.kind, p.seq) for p in report.problems] == [("index_mismatch", 2)]
+    with platform.town(TOWN_A) as town:
+        assert audit_service.who_viewed(town.session, "0000000027") == []  # what verify caught

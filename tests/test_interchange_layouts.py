@@ -106,3 +106,49 @@ def test_partial_layout_import_skips_and_lists_bad_rows(tmp_path: Path) -> None:
     assert [(r.row, r.column) for r in rejected] == [(3, "宛名番号")]
     src.dispose()
     dst.dispose()
+
+
+def test_identical_payments_are_two_payments_and_rules_hold(tmp_path: Path) -> None:
+    from lgcloud.taxation.models import TaxPayment  # noqa: PLC0415
+    from lgcloud.taxation.service import record_payment  # noqa: PLC0415
+
+    src, dst, out = _move_town(tmp_path)
+    with src.town(TOWN_A) as town:
+        inst = town.session.scalar(
+            select(TaxInstallment).where(
+                ~TaxInstallment.id.in_(select(TaxPayment.installment_id)),
+                TaxInstallment.amount >= 2000,
+            )
+        )
+        assert inst is not None
+        for _ in range(2):  # two real, identical payments
+            record_payment(
+                town, make_ctx(TOWN_A), inst.id, paid_on=TODAY, amount=1000, channel="counter"
+            )
+        export_all(town, make_ctx(TOWN_A), out)
+    with dst.town(TOWN_B) as town:
+        for name in ORDER:
+            import_layout(town, make_ctx(TOWN_B), name, out / f"{name}.csv")
+        moved = town.session.scalar(select(func.sum(TaxPayment.amount)))
+    with src.town(TOWN_A) as town:
+        assert moved == town.session.scalar(select(func.sum(TaxPayment.amount)))
+    # an overpayment and a conflicting assessment are refused, never stored
+    lines = (out / "payments.csv").read_bytes().decode("utf-8").split("\r\n")
+    over = lines[1].split(",")
+    over[6] = "99999999"
+    path = tmp_path / "over.csv"
+    path.write_bytes("\r\n".join([lines[0], ",".join(over), ""]).encode("utf-8"))
+    with pytest.raises(ImportRefusedError, match="未納額"), dst.town(TOWN_B) as town:
+        import_layout(town, make_ctx(TOWN_B), "payments", path)
+    taxes = (out / "resident_taxes.csv").read_bytes().decode("utf-8").split("\r\n")
+    changed = taxes[1].split(",")
+    changed[-4] = str(int(changed[-4]) + 100)  # 年税額 differs from what is stored
+    path = tmp_path / "conflict.csv"
+    path.write_bytes("\r\n".join([taxes[0], ",".join(changed), ""]).encode("utf-8"))
+    with pytest.raises(ImportRefusedError, match="既に別の内容"), dst.town(TOWN_B) as town:
+        import_layout(town, make_ctx(TOWN_B), "resident_taxes", path)
+    with dst.town(TOWN_B) as town:
+        _, _, rejected = import_layout(town, make_ctx(TOWN_B), "resident_taxes", path, partial=True)
+    assert [r.row for r in rejected] == [2]
+    src.dispose()
+    dst.dispose()

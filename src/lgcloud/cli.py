@@ -305,22 +305,27 @@ def import_layouts_command(
     refused: list[Rejection] = []
 
     platform = _platform(data_dir)
-    for name in ORDER:
-        path = in_dir / f"{name}.csv"
-        if not path.exists():
-            continue
-        try:
-            with platform.town(town) as t:
+    lines: list[str] = []
+    try:
+        # one transaction for every file: a refused file leaves nothing of the others
+        with platform.town(town) as t:
+            for name in ORDER:
+                path = in_dir / f"{name}.csv"
+                if not path.exists():
+                    continue
                 imported, unchanged, bad = import_layout(
                     t, operator_ctx(town, platform), name, path, partial=partial
                 )
-        except LgcloudError as e:
-            _fail(e)
-            return
-        refused += [Rejection(r.row, f"{path.name}:{r.column}", r.reason) for r in bad]
-        console.print(
-            f"{path.name}: {imported} imported, {unchanged} already stored, {len(bad)} rejected"
-        )
+                refused += [Rejection(r.row, f"{path.name}:{r.column}", r.reason) for r in bad]
+                lines.append(
+                    f"{path.name}: {imported} imported, {unchanged} already stored, "
+                    f"{len(bad)} rejected"
+                )
+    except LgcloudError as e:
+        _fail(e)
+        return
+    for line in lines:
+        console.print(line)
     if refused:
         with rejected.open("w", encoding="utf-8", newline="") as f:
             write_rejections(refused, f)

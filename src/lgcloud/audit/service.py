@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from lgcloud.audit.chain import GENESIS_HASH, HASHED_FIELDS, ChainReport, entry_hash, verify_chain
+from lgcloud.audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    ChainProblem,
+    ChainReport,
+    entry_hash,
+    verify_chain,
+)
 from lgcloud.audit.models import AuditEntry, AuditHead, AuditSubject
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
@@ -102,7 +109,46 @@ def verify(session: Session) -> ChainReport:
     stmt = select(*(getattr(AuditEntry, n) for n in names)).order_by(AuditEntry.seq, AuditEntry.id)
     rows = [dict(zip(names, row, strict=True)) for row in session.connection().execute(stmt)]
     head = session.get(AuditHead, 1)
-    return verify_chain(rows, head=(head.seq, head.entry_hash) if head else None)
+    report = verify_chain(rows, head=(head.seq, head.entry_hash) if head else None)
+    if not report.ok:
+        return report  # the chain's own break is the finding; the index follows from it
+    index_problems = _verify_subject_index(session, rows)
+    if not index_problems:
+        return report
+    return replace(report, problems=(*report.problems, *index_problems))
+
+
+def _verify_subject_index(session: Session, rows: list[dict[str, Any]]) -> list[ChainProblem]:
+    """audit_subjects answers "who viewed this person?" but is not hashed: check that it
+    says exactly what the hashed ``subjects`` of each entry say."""
+    indexed: dict[int, list[str]] = {}
+    stmt = select(AuditSubject.entry_seq, AuditSubject.addressee_number)
+    for seq, number in session.connection().execute(stmt):
+        indexed.setdefault(int(seq), []).append(number)
+    problems: list[ChainProblem] = []
+    for position, row in enumerate(rows, start=1):
+        seq = int(row["seq"])
+        if sorted(indexed.pop(seq, [])) != sorted(row["subjects"]):
+            problems.append(
+                ChainProblem(
+                    "index_mismatch",
+                    position,
+                    seq,
+                    f"監査記録 {seq} 番の対象者の索引 (audit_subjects) が記録と一致しません",
+                )
+            )
+            if len(problems) >= 10:
+                return problems
+    for seq in sorted(indexed)[: 10 - len(problems)]:
+        problems.append(
+            ChainProblem(
+                "index_mismatch",
+                0,
+                seq,
+                f"索引 (audit_subjects) に存在しない監査記録 {seq} 番の行があります",
+            )
+        )
+    return problems
 
 
 @dataclass(frozen=True)

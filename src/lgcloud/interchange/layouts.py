@@ -14,6 +14,7 @@ import base64
 import binascii
 import csv
 import io
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -352,7 +353,9 @@ def import_layout(
     is bad.
     """
     cols = LAYOUTS[name]
-    existing = {tuple(r.values()) for r in _rows(town, name)}
+    # A multiset: two identical payments (same installment, day, amount, channel) are two
+    # payments; a file row is "already stored" only while stored copies remain unmatched.
+    existing = Counter(tuple(r.values()) for r in _rows(town, name))
     known_people = set(town.session.scalars(select(Person.addressee_number)))
     imported = unchanged = 0
     people: set[str] = set()
@@ -370,7 +373,8 @@ def import_layout(
             reject(row)
             continue
         key = tuple(row[c.attr] for c in cols)
-        if key in existing:
+        if existing[key] > 0:
+            existing[key] -= 1
             unchanged += 1
             continue
         unknown = [
@@ -389,7 +393,6 @@ def import_layout(
             reject(Rejection(line, "", str(e)))
             continue
         town.session.flush()
-        existing.add(key)
         people.add(str(row.get("addressee_number", "")))
         imported += 1
     finish_write(
@@ -458,6 +461,21 @@ def _add_payment(town: Town, row: dict[str, Any]) -> None:
         raise LookupError(
             f"第{row['period']}期の期別がありません (先に期別のファイルを取り込みます)"
         )
+    # the rule record_payment enforces: never more than is outstanding
+    levied = int(town.session.scalar(select(ti.amount).where(ti.id == inst)) or 0)
+    paid = int(
+        town.session.scalar(
+            select(func.coalesce(func.sum(TaxPayment.amount), 0)).where(
+                TaxPayment.installment_id == inst
+            )
+        )
+        or 0
+    )
+    if not 0 < row["amount"] <= levied - paid:
+        raise LookupError(
+            f"納付額 {row['amount']:,}円 が第{row['period']}期の未納額 {levied - paid:,}円 を"
+            "超えるか、1円未満です"
+        )
     town.session.add(
         TaxPayment(
             installment_id=inst,
@@ -501,8 +519,25 @@ def _add_nhi(town: Town, row: dict[str, Any]) -> None:
     )
 
 
+#: The natural key of each simple layout: a stored row with the same key and other content
+#: is a conflict, refused like any bad row.
+NATURAL_KEYS: dict[Any, tuple[str, ...]] = {
+    ResidentTaxAssessment: ("addressee_number", "fiscal_year"),
+    PropertyTaxAssessment: ("addressee_number", "fiscal_year"),
+    LightVehicleTaxAssessment: ("addressee_number", "fiscal_year", "plate_number"),
+    SealRegistration: ("registration_number",),
+}
+
+
 def _simple(model: Any, cols: tuple[Col, ...]) -> Callable[[Town, dict[str, Any]], None]:
     def add(town: Town, row: dict[str, Any]) -> None:
+        key = NATURAL_KEYS[model]
+        clash = town.session.scalar(
+            select(model.id).where(*(getattr(model, k) == row[k] for k in key))
+        )
+        if clash is not None:
+            named = "、".join(f"{k}={row[k]}" for k in key)
+            raise LookupError(f"{named} は既に別の内容で登録されています")
         values = {c.attr: row[c.attr] for c in cols}
         if model is SealRegistration:
             values["abolition_reason"] = values["abolition_reason"] or None

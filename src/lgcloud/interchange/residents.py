@@ -434,7 +434,7 @@ def import_residents(
                 rejected,
             )
         skip = {r.row for r in rejected}
-        _insert(town, ctx, skip, result, name)
+        _insert(town, ctx, skip, result, name, today)
     finally:
         STAGING.drop(conn)
     return result
@@ -494,7 +494,9 @@ def _stage(
                         "household_number": state.household_number,
                         "is_resident": int(state.is_resident),
                         "is_head": int(state.relationship == HEAD),
-                        "address_key": f"{state.address}\x1f{state.address_detail}",
+                        "address_key": "\x1f".join(
+                            (state.address, state.address_detail, state.postal_code, state.district)
+                        ),
                         "payload": _pack(row_of(state)),
                         "birth": state.birth_date,
                     }
@@ -634,7 +636,7 @@ def _check_whole_file(town: Town) -> list[Rejection]:
 
 
 def _insert(
-    town: Town, ctx: RequestContext, skip: set[int], result: ImportResult, name: str
+    town: Town, ctx: RequestContext, skip: set[int], result: ImportResult, name: str, today: date
 ) -> None:
     """Insert the accepted rows that are not already stored identically."""
     conn = town.session.connection()
@@ -656,7 +658,7 @@ def _insert(
     households: list[dict[str, Any]] = []
     districts: list[dict[str, Any]] = []
     imported: list[str] = []
-    max_seq = 0
+    max_seq = {"addressee": 0, "household": 0}
 
     def flush() -> None:
         bulk.insert("districts", districts)
@@ -666,7 +668,6 @@ def _insert(
         for part in (districts, households, persons, versions):
             part.clear()
 
-    today = today_jst()
     for row_no, payload in conn.execute(select(s.row_no, s.payload).order_by(s.row_no)):
         if row_no in skip:
             continue
@@ -677,7 +678,9 @@ def _insert(
             continue
         imported.append(number)
         if len(number) == 10:
-            max_seq = max(max_seq, int(number[:9]))
+            max_seq["addressee"] = max(max_seq["addressee"], int(number[:9]))
+        if len(state.household_number) == 10:
+            max_seq["household"] = max(max_seq["household"], int(state.household_number[:9]))
         if state.household_number not in known_households:
             known_households.add(state.household_number)
             households.append(
@@ -732,10 +735,12 @@ def _insert(
             flush()
     flush()
     result.imported = len(imported)
-    if max_seq:
-        seq = town.session.get(NumberSequence, "addressee", with_for_update=True)
-        if seq is not None and seq.next_value <= max_seq:
-            seq.next_value = max_seq + 1
+    # numbers issued from now on must not collide with imported ones (10-digit numbers are
+    # in lgcloud's own format: sequence + check digit)
+    for sequence, highest in max_seq.items():
+        seq = town.session.get(NumberSequence, sequence, with_for_update=True)
+        if highest and seq is not None and seq.next_value <= highest:
+            seq.next_value = highest + 1
     finish_write(
         town.session,
         ctx,

@@ -529,6 +529,7 @@ def apply_event(
         movers = [reg.person(n) for n in dict.fromkeys(event.members)]
         _check_dates(event, movers, reg.today)
         sources = {p.household_number for p in movers}
+        destination = event.address
         if event.into_household is not None:
             target_members = reg.members(event.into_household, field="into_household")
             _check_dates(event, target_members, reg.today)
@@ -537,6 +538,8 @@ def apply_event(
                 raise RuleViolationError(
                     "転居先の世帯の住所と入力した住所が違います", field="address"
                 )
+            # joining a household: its 方書, 郵便番号 and 行政区 are the movers' too
+            destination = household_address(target_members)
         elif len(sources) == 1 and {p.addressee_number for p in movers} == {
             p.addressee_number for p in reg.members(next(iter(sources)))
         }:
@@ -548,10 +551,10 @@ def apply_event(
             changed[p.addressee_number] = replace(
                 p,
                 household_number=target,
-                address=event.address.address,
-                address_detail=event.address.address_detail,
-                postal_code=event.address.postal_code,
-                district=event.address.district,
+                address=destination.address,
+                address_detail=destination.address_detail,
+                postal_code=destination.postal_code,
+                district=destination.district,
                 settled_on=d,
                 notified_on=notified,
                 last_event=kind,
@@ -635,6 +638,8 @@ def apply_event(
                 p,
                 household_number=event.into_household,
                 address_detail=target_addr.address_detail,
+                postal_code=target_addr.postal_code,
+                district=target_addr.district,
                 notified_on=notified,
                 last_event=kind,
                 valid_from=d,
@@ -680,6 +685,13 @@ def apply_event(
         changed[p.addressee_number] = replace(
             p, **updates, notified_on=notified, last_event=kind, valid_from=d
         )
+        # 郵便番号 and 行政区 belong to the address, which the household shares: correcting
+        # them corrects them for every member
+        address_fields = {k: updates[k] for k in ("postal_code", "district") if k in updates}
+        if address_fields:
+            for m in reg.members(p.household_number):
+                if m.addressee_number != p.addressee_number:
+                    changed[m.addressee_number] = replace(m, **address_fields)
         touched.add(p.household_number)
 
     # Everyone whose state changed gets this event as their latest, dated d.
@@ -716,7 +728,9 @@ def check_invariants(
                 "世帯主はちょうど1人です: 続柄を指定してください",
                 field="relationships",
             )
-        addresses = {(p.address, p.address_detail) for p in current}
+        # one address per household: the same 住所 and 方書, and so the same 郵便番号 and
+        # 行政区 (the all-residents list groups households by district)
+        addresses = {(p.address, p.address_detail, p.postal_code, p.district) for p in current}
         if len(addresses) != 1:
             raise RuleViolationError(
                 f"世帯 {h} の世帯員の住所が一致しなくなります", field="address"
