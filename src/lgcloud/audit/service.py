@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -121,14 +122,15 @@ def verify(session: Session) -> ChainReport:
 def _verify_subject_index(session: Session, rows: list[dict[str, Any]]) -> list[ChainProblem]:
     """audit_subjects answers "who viewed this person?" but is not hashed: check that it
     says exactly what the hashed ``subjects`` of each entry say."""
-    indexed: dict[int, list[str]] = {}
+    indexed: dict[int, list[str]] = defaultdict(list)
     stmt = select(AuditSubject.entry_seq, AuditSubject.addressee_number)
     for seq, number in session.connection().execute(stmt):
-        indexed.setdefault(int(seq), []).append(number)
+        indexed[seq].append(number)
     problems: list[ChainProblem] = []
     for position, row in enumerate(rows, start=1):
-        seq = int(row["seq"])
-        if sorted(indexed.pop(seq, [])) != sorted(row["subjects"]):
+        seq = row["seq"]
+        got, want = indexed.pop(seq, []), row["subjects"]
+        if got != want and sorted(got) != sorted(want):
             problems.append(
                 ChainProblem(
                     "index_mismatch",
