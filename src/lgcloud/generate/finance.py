@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
+from lgcloud.certificates.render import FONT_PATH
 from lgcloud.core.dates import age_on, anniversary, fiscal_year_of
 from lgcloud.insurance.service import LATE_ELDER_AGE, copay_percent
 from lgcloud.register.domain import HEAD, PersonState
@@ -62,7 +63,7 @@ def seal_image(family_name: str) -> bytes:
     draw.ellipse((6, 6, size - 6, size - 6), outline=red, width=8)
     text = strip_variation_selectors(family_name)[:3]
     try:
-        font: Any = ImageFont.truetype(_font_path(), size=int(size * 0.7 / max(1, len(text))))
+        font: Any = ImageFont.truetype(str(FONT_PATH), size=int(size * 0.7 / max(1, len(text))))
     except OSError:
         font = ImageFont.load_default()
     step = (size - 40) / max(1, len(text))
@@ -71,12 +72,6 @@ def seal_image(family_name: str) -> bytes:
     out = io.BytesIO()
     img.save(out, format="PNG")
     return out.getvalue()
-
-
-def _font_path() -> str:
-    import os  # noqa: PLC0415
-
-    return os.environ.get("LGCLOUD_FONT", "/usr/share/fonts/truetype/ipamj/ipamjm.ttf")
 
 
 def build_finance(

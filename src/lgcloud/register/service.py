@@ -289,3 +289,20 @@ def write_versions(town: Town, states: Sequence[PersonState], *, event_id: int) 
 
 
 __all__ = ["EventResult", "record_event", "search_keys", "state_of"]
+
+
+def audited_search(
+    town: Town, ctx: RequestContext, query: str, *, include_removed: bool = False
+) -> list[PersonState]:
+    """A clerk's search: the folded search plus its audit entry naming everyone listed."""
+    from lgcloud.register.queries import search  # noqa: PLC0415  (queries imports this module)
+
+    found = search(town, query, include_removed=include_removed)
+    finish_write(
+        town.session,
+        ctx,
+        "search",
+        subjects=[p.addressee_number for p in found],
+        detail={"query": query, "hits": len(found)},
+    )
+    return found

@@ -15,7 +15,7 @@ from lgcloud.continuity.journal import finish_write
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, LifeEvent, PersonState
-from lgcloud.register.service import record_event
+from lgcloud.register.service import audited_search, record_event
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of
 
 router = APIRouter(prefix="/api")
@@ -151,14 +151,7 @@ def api_search(
 ) -> list[PersonOut]:
     a.require(Permission.VIEW_RESIDENTS)
     with platform_of(request).town(a.ctx.town_code) as town:
-        found = queries.search(town, q, include_removed=include_removed)
-        finish_write(
-            town.session,
-            a.ctx,
-            "search",
-            subjects=[p.addressee_number for p in found],
-            detail={"query": q, "hits": len(found)},
-        )
+        found = audited_search(town, a.ctx, q, include_removed=include_removed)
     return [PersonOut.of(p) for p in found]
 
 

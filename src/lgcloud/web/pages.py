@@ -24,6 +24,7 @@ from lgcloud.core.dates import fiscal_year_of
 from lgcloud.core.errors import AuthenticationError, NotFoundError
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS
+from lgcloud.register.service import audited_search
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -108,14 +109,7 @@ def search_page(
     results = []
     if q.strip() and Permission.VIEW_RESIDENTS in a.clerk.permissions:
         with platform_of(request).town(a.ctx.town_code) as town:
-            results = queries.search(town, q, include_removed=include_removed)
-            finish_write(
-                town.session,
-                a.ctx,
-                "search",
-                subjects=[p.addressee_number for p in results],
-                detail={"query": q, "hits": len(results)},
-            )
+            results = audited_search(town, a.ctx, q, include_removed=include_removed)
     return templates.TemplateResponse(
         request,
         "search.html",
