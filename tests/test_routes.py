@@ -317,6 +317,10 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("birth into B household", json=_birth(h), expect=refused),
             Call("bogus", json=_removal(BOGUS_NUMBER), expect=refused),
         ],
+        ("POST", "/api/applications"): [
+            # normal mode: applications are recorded as events, not received as pending
+            Call("B person", json={"kind": "death", "addressee_number": n}, expect=refused),
+        ],
         ("GET", "/api/clerks"): [Call("list")],
         ("POST", "/api/clerks"): [
             Call(

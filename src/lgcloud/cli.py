@@ -18,6 +18,7 @@ from lgcloud import settings
 from lgcloud.audit import service as audit_service
 from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Role
+from lgcloud.continuity_cli import continuity_app, drill_command, node_app, serve_centre
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import LgcloudError
 from lgcloud.core.logging import configure_logging
@@ -30,6 +31,9 @@ audit_app = typer.Typer(help="Audit trail: verify the chain, answer investigatio
 clerk_app = typer.Typer(help="Clerk accounts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(clerk_app, name="clerk")
+app.add_typer(continuity_app, name="continuity")
+app.add_typer(node_app, name="node")
+app.command("drill")(drill_command)
 console = Console()
 err = Console(stderr=True)
 
@@ -47,7 +51,10 @@ def operator_ctx(town_code: str, platform: Platform) -> RequestContext:
     """CLI actions are attributed to the operating-system user who ran them."""
     user = getpass.getuser()
     return RequestContext(
-        town_code, Actor(None, f"operator:{user}", ""), node=platform.node, mode=platform.mode
+        town_code,
+        Actor(None, f"operator:{user}", ""),
+        node=platform.node,
+        mode=platform.mode_of(town_code)[0],
     )
 
 
@@ -502,13 +509,23 @@ def audit_by_clerk(
 
 
 @app.command("serve")
-def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: DataDir = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: DataDir = None,
+    sites: Annotated[
+        Path | None, typer.Option(help="sites file: run as the centre and ship to the nodes")
+    ] = None,
+) -> None:
     """Run the web server for the towns in the data directory."""
     import uvicorn  # noqa: PLC0415
 
     from lgcloud.web.app import create_app  # noqa: PLC0415
 
     configure_logging()
+    if sites is not None:
+        serve_centre(_platform(data_dir), sites, host, port)
+        return
     uvicorn.run(create_app(_platform(data_dir)), host=host, port=port, log_level="warning")
 
 

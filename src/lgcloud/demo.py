@@ -41,7 +41,7 @@ DEMO_CLERKS: tuple[DemoClerk, ...] = (
 
 
 def build_demo(
-    data_dir: Path, *, seed: int, console: Console | None = None
+    data_dir: Path, *, seed: int, console: Console | None = None, residents: int | None = None
 ) -> tuple[Platform, dict[str, str], dict[str, str]]:
     """Recreate ``data_dir`` with the demo towns and clerks.
 
@@ -54,7 +54,9 @@ def build_demo(
     passwords = {code: secrets.token_urlsafe(9) for code, _, _ in DEMO_TOWNS}
     pins = {c.staff_number: f"{secrets.randbelow(10**4):04d}" for c in DEMO_CLERKS}
     for code, name, population in DEMO_TOWNS:
-        summary = generate_town(platform, code, residents=population, seed=seed, name=name)
+        summary = generate_town(
+            platform, code, residents=residents or population, seed=seed, name=name
+        )
         if console:
             console.print(f"  {name}: {summary.describe()}")
         ctx = RequestContext(code, Actor(None, "demo-setup", ""), node=platform.node)

@@ -7,6 +7,7 @@ store only a hash of their token; the town is fixed when the session is created.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from lgcloud.core.errors import (
     RuleViolationError,
 )
 from lgcloud.core.logging import get_logger
-from lgcloud.tenancy.models import LoginSession
+from lgcloud.tenancy.models import HostedTown, LoginSession
 from lgcloud.tenancy.platform import Platform, Town
 
 MAX_FAILURES = 5
@@ -223,6 +224,7 @@ def login(
     platform: Platform, ctx: RequestContext, staff_number: str, password: str
 ) -> tuple[str, ClerkInfo]:
     """Log a clerk in to ``ctx.town_code``; returns a new session token. Raises on failure."""
+    check_login_location(platform, ctx)
     with platform.town(ctx.town_code) as town:
         result = _check_secret(town, ctx, staff_number, password, kind="password")
         if isinstance(result, ClerkInfo):
@@ -248,8 +250,73 @@ def login(
 
 def _as(ctx: RequestContext, clerk: ClerkInfo) -> RequestContext:
     return RequestContext(
-        ctx.town_code, clerk.actor(), ctx.request_id, ctx.node, ctx.mode, ctx.purpose
+        ctx.town_code, clerk.actor(), ctx.request_id, ctx.node, ctx.mode, ctx.purpose, ctx.client
     )
+
+
+def check_login_location(platform: Platform, ctx: RequestContext) -> None:
+    """A town may restrict the networks its clerks log in from; a declared emergency lifts
+    the restriction until it ends (case 2: clerks working from a partner town's terminals)."""
+    hosted = platform.hosted(ctx.town_code)
+    networks = [n.strip() for n in (hosted.login_networks or "").split(",") if n.strip()]
+    if not networks:
+        return
+    if hosted.emergency_until is not None and hosted.emergency_until > utcnow():
+        return
+    try:
+        address = ipaddress.ip_address(ctx.client or "")
+    except ValueError:
+        address = None
+    if address is not None and any(
+        address in ipaddress.ip_network(n, strict=False) for n in networks
+    ):
+        return
+    log.warning("login_location_refused", town=ctx.town_code, client=ctx.client)
+    raise AuthenticationError(
+        "この端末からはログインできません（ログインできる場所が制限されています）。"
+        "災害時は情報システム担当が緊急事態を宣言すると、連携町村の端末から利用できます"
+    )
+
+
+def declare_emergency(
+    platform: Platform, ctx: RequestContext, *, hours: float, reason: str
+) -> datetime:
+    """Lift the town's login-location restriction for ``hours`` (audited in the town)."""
+    if not 0 < hours <= 24 * 14:
+        raise RuleViolationError("緊急事態の期間は14日以内の時間で指定してください")
+    if not reason.strip():
+        raise RuleViolationError("緊急事態の理由を入力してください")
+    until = utcnow() + timedelta(hours=hours)
+    with platform.platform_session() as s:
+        hosted = s.get(HostedTown, ctx.town_code)
+        if hosted is None:
+            raise NotFoundError(f"町村 {ctx.town_code} はこの基盤にありません")
+        hosted.emergency_until = until
+    with platform.town(ctx.town_code) as town:
+        finish_write(
+            town.session,
+            ctx,
+            "emergency_declared",
+            detail={"until": until.isoformat(), "hours": hours, "reason": reason},
+        )
+    log.warning("emergency_declared", town=ctx.town_code, until=until.isoformat())
+    return until
+
+
+def restrict_login_networks(platform: Platform, ctx: RequestContext, networks: list[str]) -> None:
+    """Set the networks a town's clerks may log in from (empty: anywhere). Audited."""
+    for n in networks:
+        try:
+            ipaddress.ip_network(n, strict=False)
+        except ValueError as exc:
+            raise RuleViolationError(f"ネットワークの指定が正しくありません: {n}") from exc
+    with platform.platform_session() as s:
+        hosted = s.get(HostedTown, ctx.town_code)
+        if hosted is None:
+            raise NotFoundError(f"町村 {ctx.town_code} はこの基盤にありません")
+        hosted.login_networks = ",".join(networks) or None
+    with platform.town(ctx.town_code) as town:
+        finish_write(town.session, ctx, "login_networks_set", detail={"networks": networks})
 
 
 @dataclass(frozen=True)

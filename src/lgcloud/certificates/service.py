@@ -113,7 +113,10 @@ class IssuedCertificate:
 
 
 def data_as_of(town: Town) -> datetime:
-    """The time of the last committed change: what a page's データ時点 says."""
+    """The time of the last committed change: what a page's データ時点 says. On a copy served
+    read-only it is the copy's as-of time (views at the node must not move it)."""
+    if town.as_of is not None:
+        return town.as_of
     last = town.session.scalar(select(func.max(JournalEntry.committed_at)))
     return last or utcnow()
 

@@ -23,9 +23,38 @@ from lgcloud.audit.service import AppendedEntry, append_entry
 from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
+from lgcloud.core.errors import RuleViolationError
 from lgcloud.db.base import TownBase
 
 CAPTURE_KEY = "lgcloud_journal_changes"
+
+#: Modes in which a node serves a copy read-only (cases 1 and 3).
+READ_ONLY_MODES = frozenset({"down_recovery", "partner"})
+#: What may still be recorded on a read-only copy: views, logins, certificates, exports.
+#: Everything else (life events, taxes, insurance, seals, clerks, imports) is refused.
+_READ_ONLY_ALLOWED = (
+    "view_",
+    "search",
+    "login",
+    "logout",
+    "quick_switch",
+    "audit_",
+    "certificate_issued",
+    "export_",
+    "application_received",
+)
+READ_ONLY_REFUSAL = (
+    "この町村は現在{mode}（読み取り専用、データ時点のコピー）で運用しています。"
+    "異動などの更新はできません。申請は「申請受付」で受け付け、"
+    "クラウドセンターの復旧後にセンターで処理してください"
+)
+MODE_LABELS = {"down_recovery": "ダウンリカバリ運用", "partner": "連携町村での運用"}
+
+
+def check_writable(ctx: RequestContext, action: str) -> None:
+    """Refuse ``action`` when the copy is served read-only and it is not a view-like action."""
+    if ctx.mode in READ_ONLY_MODES and not action.startswith(_READ_ONLY_ALLOWED):
+        raise RuleViolationError(READ_ONLY_REFUSAL.format(mode=MODE_LABELS.get(ctx.mode, ctx.mode)))
 
 
 def jsonable(value: Any) -> Any:
@@ -79,6 +108,7 @@ def finish_write(
     Call as the last step of a write, inside its transaction; the caller commits. Reads that
     must be audited (a search, a view) use it too, so their audit rows replicate as well.
     """
+    check_writable(ctx, action)
     if CAPTURE_KEY not in session.info:
         enable_capture(session)
     entry = append_entry(session, ctx, action, subjects=subjects, detail=detail)

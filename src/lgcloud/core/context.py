@@ -29,3 +29,5 @@ class RequestContext:
     node: str = "centre"
     mode: str = "normal"
     purpose: str | None = None
+    #: the client's network address, for towns that restrict where clerks log in from
+    client: str | None = None

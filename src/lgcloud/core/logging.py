@@ -12,6 +12,8 @@ import structlog
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     """Configure structlog once for the process."""
     logging.basicConfig(stream=sys.stderr, format="%(message)s", level=level)
+    # one line per replication request is noise; failures are logged by the shipper itself
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if json

@@ -479,7 +479,7 @@ def generate_town(
         )
     gen = TownGenerator(code, seed, today)
     versions, household_rows, next_person, next_household = build_histories(gen, residents)
-    ctx = RequestContext(code, Actor(None, "generator", ""), node=platform.node, mode=platform.mode)
+    ctx = RequestContext(code, Actor(None, "generator", ""), node=platform.node)
     with platform.town(code) as town, Progress(disable=not progress, transient=True) as bar:
         s = town.session
         if s.scalar(select(func.count()).select_from(Person)):

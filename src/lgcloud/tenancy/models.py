@@ -20,6 +20,17 @@ class HostedTown(PlatformBase):
     prefecture: Mapped[str] = mapped_column(String(80), default="")
     database_url: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: normal (the centre) | standby (a replica, not served) | down_recovery (a town node
+    #: serving its replica's copy read-only) | partner (restored at a partner node, read-only)
+    mode: Mapped[str] = mapped_column(String(20), default="normal", server_default="normal")
+    #: the time the data is as of, when ``mode`` is not normal
+    as_of: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: age recipient (public half of the town's recovery key) snapshots are encrypted to
+    recovery_recipient: Mapped[str | None] = mapped_column(String(100))
+    #: networks (CIDR, comma-separated) the town's clerks may log in from; empty = anywhere
+    login_networks: Mapped[str | None] = mapped_column(String(500))
+    #: while a declared emergency lasts, login_networks is not enforced (case 2)
+    emergency_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LoginSession(PlatformBase):

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -34,6 +35,10 @@ class Town:
     code: str
     session: Session
     keys_dir: Path | None = None
+    #: normal at the centre; down_recovery / partner when a node serves a copy read-only
+    mode: str = "normal"
+    #: when mode is not normal: the time the copy's data is as of
+    as_of: datetime | None = None
 
 
 class Platform:
@@ -69,9 +74,17 @@ class Platform:
         return town
 
     def create_town(
-        self, code: str, name: str, *, kana: str = "", prefecture: str = "", url: str | None = None
+        self,
+        code: str,
+        name: str,
+        *,
+        kana: str = "",
+        prefecture: str = "",
+        url: str | None = None,
+        recovery_key: bool = True,
     ) -> HostedTown:
-        """Onboard a town: validate its code, create and migrate its database."""
+        """Onboard a town: validate its code, create and migrate its database, create its
+        signing key and its recovery key (with the printable recovery sheet)."""
         validate_town_code(code)
         with self.platform_session() as s:
             if s.get(HostedTown, code) is not None:
@@ -103,6 +116,10 @@ class Platform:
         )
         with self.platform_session() as s:
             s.add(hosted)
+        if recovery_key:
+            from lgcloud.continuity.recovery import create_recovery_key  # noqa: PLC0415
+
+            create_recovery_key(self, code)
         return hosted
 
     @property
@@ -142,13 +159,33 @@ class Platform:
                 self._town_sessions[code] = sessionmaker(engine, expire_on_commit=False)
             return engine
 
+    def mode_of(self, code: str) -> tuple[str, datetime | None]:
+        """How ``code`` is served here: ``(mode, as_of)``; as_of is None in normal mode."""
+        hosted = self.hosted(code)
+        return hosted.mode, hosted.as_of
+
     @contextmanager
     def town(self, code: str) -> Iterator[Town]:
         """A transaction on ``code``'s database: committed on success, rolled back on error."""
         self.town_engine(code)
+        mode, as_of = self.mode_of(code)
         with self._town_sessions[code].begin() as session:
             enable_capture(session)
-            yield Town(code, session, self.keys_dir)
+            yield Town(code, session, self.keys_dir, mode, as_of)
+
+    def forget_town(self, code: str, *, delete_record: bool = False) -> None:
+        """Close ``code``'s engine (and with ``delete_record`` stop hosting it here): used by a
+        node when it starts or stops serving a copy."""
+        with self._lock:
+            engine = self._town_engines.pop(code, None)
+            self._town_sessions.pop(code, None)
+        if engine is not None:
+            engine.dispose()
+        if delete_record:
+            with self.platform_session() as s:
+                hosted = s.get(HostedTown, code)
+                if hosted is not None:
+                    s.delete(hosted)
 
     def dispose(self) -> None:
         for engine in self._town_engines.values():

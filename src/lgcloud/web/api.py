@@ -11,8 +11,10 @@ from pydantic import BaseModel, Field
 from lgcloud.audit import service as audit_service
 from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Permission, Role
-from lgcloud.continuity.journal import finish_write
+from lgcloud.continuity.journal import READ_ONLY_MODES, finish_write
+from lgcloud.continuity.node import receive_application
 from lgcloud.core.context import Actor, RequestContext
+from lgcloud.core.errors import RuleViolationError
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, LifeEvent, PersonState
 from lgcloud.register.service import audited_search, record_event
@@ -114,7 +116,8 @@ def api_login(body: LoginIn, request: Request, response: Response) -> ClerkOut:
         Actor(None, "(未ログイン)", body.staff_number),
         request_id_of(request),
         platform.node,
-        platform.mode,
+        platform.mode_of(body.town_code)[0],
+        client=request.client.host if request.client else None,
     )
     token, clerk = auth_service.login(platform, ctx, body.staff_number, body.password)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
@@ -231,6 +234,36 @@ def api_event(
         "subjects": list(result.subjects),
         "new_households": list(result.new_households),
     }
+
+
+class ApplicationIn(BaseModel):
+    kind: str = Field(min_length=1, max_length=40)
+    addressee_number: str | None = Field(default=None, max_length=10)
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.post("/applications", status_code=201)
+def api_application(
+    a: ActingDep, request: Request, body: Annotated[ApplicationIn, Body()]
+) -> dict[str, Any]:
+    """Receive an application while the copy is served read-only (processed at the centre
+    later). In normal operation, events are recorded directly instead."""
+    a.require(Permission.VIEW_RESIDENTS)  # counter work: receiving, not processing
+    platform = platform_of(request)
+    if a.ctx.mode not in READ_ONLY_MODES:
+        raise RuleViolationError("通常運用中です。申請は異動の登録として直接処理してください")
+    with platform.town(a.ctx.town_code) as town:
+        finish_write(
+            town.session,
+            a.ctx,
+            "application_received",
+            subjects=[body.addressee_number] if body.addressee_number else [],
+            detail={"kind": body.kind},
+        )
+    app_id = receive_application(
+        platform, a.ctx, kind=body.kind, addressee_number=body.addressee_number, detail=body.detail
+    )
+    return {"id": app_id, "status": "pending"}
 
 
 class NewClerkIn(BaseModel):

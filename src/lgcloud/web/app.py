@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from lgcloud import __version__
+from lgcloud.continuity.node import NodeService
+from lgcloud.continuity.sites import Sites
 from lgcloud.core.errors import (
     AuthenticationError,
     LgcloudError,
@@ -22,7 +24,7 @@ from lgcloud.core.errors import (
 )
 from lgcloud.core.logging import get_logger
 from lgcloud.tenancy.platform import Platform
-from lgcloud.web import api, certificates, pages
+from lgcloud.web import api, certificates, continuity, pages
 
 log = get_logger("lgcloud.web")
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -46,7 +48,14 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/")
 
 
-def create_app(platform: Platform) -> FastAPI:
+def create_app(
+    platform: Platform,
+    *,
+    node_service: NodeService | None = None,
+    centre_sites: Sites | None = None,
+) -> FastAPI:
+    """The web application; with ``node_service`` it also takes the centre's pushes (a town
+    node), with ``centre_sites`` it takes nodes' hand-backs (the centre)."""
     app = FastAPI(
         title="lgcloud 自治体クラウド",
         version=__version__,
@@ -56,6 +65,10 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(certificates.router)
+    if node_service is not None:
+        app.include_router(continuity.node_router(node_service))
+    if centre_sites is not None:
+        app.include_router(continuity.centre_router(platform, centre_sites))
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
@@ -97,4 +110,6 @@ def create_app(platform: Platform) -> FastAPI:
     app.add_exception_handler(RuleViolationError, handler(422))
     app.add_exception_handler(PermissionDeniedError, handler(403))
     app.add_exception_handler(AuthenticationError, handler(401))
+    # any other refusal with a message for the user (a doubtful backup, a wrong key)
+    app.add_exception_handler(LgcloudError, handler(422))
     return app

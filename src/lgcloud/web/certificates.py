@@ -42,6 +42,7 @@ def _pdf_response(cert: cert_service.IssuedCertificate) -> Response:
             # headers are Latin-1: the Japanese issue number travels percent-encoded
             "X-Issue-Number": quote(cert.issue_number),
             "X-Verification-Code": cert.verification_code,
+            "X-Data-As-Of": cert.data_as_of.isoformat(),
             "Content-Disposition": (
                 f'inline; filename="{cert.kind.value}-{cert.verification_code}.pdf"'
             ),

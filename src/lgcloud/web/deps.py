@@ -53,13 +53,14 @@ def acting(request: Request) -> Acting:
     info = resolve_session(platform, token)
     with platform.town(info.town_code) as town:
         clerk = get_clerk(town, info.clerk_id)
+        mode = town.mode
     purpose = request.query_params.get("purpose") or None
     ctx = RequestContext(
         town_code=info.town_code,
         actor=clerk.actor(),
         request_id=request_id_of(request),
         node=platform.node,
-        mode=platform.mode,
+        mode=mode,
         purpose=purpose,
     )
     return Acting(clerk, ctx, token)

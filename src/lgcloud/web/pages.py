@@ -39,7 +39,8 @@ PURPOSES = ("証明書交付", "異動届受付", "税務", "国保", "照会対
 
 def _base(request: Request, a: Acting | None) -> dict[str, object]:
     platform = platform_of(request)
-    return {"request": request, "acting": a, "mode": platform.mode, "node": platform.node}
+    mode, as_of = platform.mode_of(a.ctx.town_code) if a else (platform.mode, None)
+    return {"request": request, "acting": a, "mode": mode, "as_of": as_of, "node": platform.node}
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -65,7 +66,8 @@ def login_submit(
             Actor(None, "(未ログイン)", staff_number),
             request_id_of(request),
             platform.node,
-            platform.mode,
+            platform.mode_of(town_code)[0],
+            client=request.client.host if request.client else None,
         )
         token, _clerk = auth_service.login(platform, ctx, staff_number, password)
     except (AuthenticationError, NotFoundError) as e:

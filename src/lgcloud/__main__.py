@@ -1,0 +1,5 @@
+"""``python -m lgcloud``."""
+
+from lgcloud.cli import app
+
+app()

@@ -1,0 +1,272 @@
+"""The centre's side of continuity: recovery keys at onboarding, snapshots, and shipping
+snapshots and the journal to every node that should hold a copy of a town.
+
+Shipping is *push*: for each (town, node) the centre sends what the node lacks — the newest
+snapshot if the node has an older one, then journal batches after the node's position —
+and records what the node acknowledged. Each request carries the node's bearer token; a
+node answers with its state for the town, so resuming after any failure is just asking
+again (the node refuses replays and gaps with a reason and its position, never half-applies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from lgcloud.continuity import keys
+from lgcloud.continuity.models import JournalEntry, SiteState, SnapshotRecord
+from lgcloud.continuity.recovery import create_recovery_key, recovery_sheet_path  # noqa: F401
+from lgcloud.continuity.replica import make_batch
+from lgcloud.continuity.sites import Sites
+from lgcloud.continuity.snapshot import save_atomically, take_snapshot
+from lgcloud.core.clock import utcnow
+from lgcloud.core.errors import RuleViolationError
+from lgcloud.core.logging import get_logger
+from lgcloud.tenancy.platform import Platform
+
+log = get_logger("lgcloud.continuity")
+
+
+def signing_key(platform: Platform) -> keys.SigningKey:
+    """The centre's continuity signing key (created on first use)."""
+    return keys.load_or_create_signing_key(platform.keys_dir / "centre.continuity.pem")
+
+
+def _recipients(platform: Platform, code: str) -> list[Any]:
+    hosted = platform.hosted(code)
+    if not hosted.recovery_recipient:
+        raise RuleViolationError(
+            f"町村 {code} に復旧鍵がありません（lgcloud continuity recovery-key で作成）"
+        )
+    return keys.recipients_of([hosted.recovery_recipient])
+
+
+def snapshot_dir(platform: Platform, code: str) -> Path:
+    return platform.data_dir / "snapshots" / code
+
+
+def take_town_snapshot(platform: Platform, code: str) -> SnapshotRecord:
+    """Snapshot one town now: envelope file on disk, record in the platform database."""
+    with platform.platform_session() as s:
+        last = s.scalar(select(func.max(SnapshotRecord.seq)).where(SnapshotRecord.town == code))
+    seq = (last or 0) + 1
+    work = platform.data_dir / "tmp"
+    work.mkdir(parents=True, exist_ok=True)
+    data = take_snapshot(
+        platform.town_engine(code),
+        town=code,
+        seq=seq,
+        recipients=_recipients(platform, code),
+        signer=signing_key(platform),
+        work_dir=work,
+    )
+    from lgcloud.continuity.envelope import open_envelope  # noqa: PLC0415
+
+    header = open_envelope(
+        data, kind="snapshot", centre_public_b64=signing_key(platform).public_b64, town=code
+    ).header
+    path = snapshot_dir(platform, code) / f"{seq:08d}.lgsnap"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_atomically(path, data)
+    record = SnapshotRecord(
+        town=code,
+        seq=seq,
+        taken_at=datetime.fromisoformat(header["taken_at"]),
+        as_of=datetime.fromisoformat(header["as_of"]),
+        journal_seq=int(header["journal_seq"]),
+        path=str(path),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    with platform.platform_session() as s:
+        s.add(record)
+    log.info("snapshot_taken", town=code, seq=seq, bytes=len(data))
+    return record
+
+
+def latest_snapshot(platform: Platform, code: str) -> SnapshotRecord | None:
+    with platform.platform_session() as s:
+        return s.scalar(
+            select(SnapshotRecord)
+            .where(SnapshotRecord.town == code)
+            .order_by(SnapshotRecord.seq.desc())
+            .limit(1)
+        )
+
+
+@dataclass
+class PushResult:
+    town: str
+    node: str
+    snapshot_sent: int | None = None
+    batches_sent: int = 0
+    bytes_sent: int = 0
+    position: int = 0
+    error: str | None = None
+
+
+class Shipper:
+    """Pushes snapshots and journal batches from the centre to the nodes of the sites file."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        sites: Sites,
+        *,
+        timeout: float = 30.0,
+        max_entries: int = 500,
+    ) -> None:
+        self.platform = platform
+        self.sites = sites
+        self.signer = signing_key(platform)
+        self.max_entries = max_entries
+        self.client = httpx.Client(timeout=timeout)
+        self._stop = threading.Event()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.client.close()
+
+    def _state(self, town: str, node: str, role: str) -> SiteState:
+        with self.platform.platform_session() as s:
+            st = s.get(SiteState, (town, node))
+            if st is None:
+                st = SiteState(
+                    town=town,
+                    node=node,
+                    role=role,
+                    snapshot_seq=0,
+                    verified_seq=0,
+                    journal_seq=0,
+                    bytes_sent=0,
+                )
+                s.add(st)
+            return st
+
+    def _record(self, town: str, node: str, reply: dict[str, Any], sent: int) -> None:
+        with self.platform.platform_session() as s:
+            st = s.get(SiteState, (town, node))
+            assert st is not None
+            st.snapshot_seq = int(reply.get("snapshot_seq") or 0)
+            st.snapshot_at = _dt(reply.get("snapshot_taken_at"))
+            st.verified_seq = int(reply.get("verified_seq") or 0)
+            st.verified_at = _dt(reply.get("verified_at"))
+            st.journal_seq = int(reply.get("journal_seq") or 0)
+            st.journal_at = _dt(reply.get("as_of"))
+            st.bytes_sent = (st.bytes_sent or 0) + sent
+            st.last_contact_at = utcnow()
+            st.last_error = None
+
+    def _error(self, town: str, node: str, message: str) -> None:
+        with self.platform.platform_session() as s:
+            st = s.get(SiteState, (town, node))
+            if st is not None:
+                st.last_error = message[:500]
+
+    def _post(self, node: str, path: str, body: bytes) -> dict[str, Any]:
+        site = self.sites.node(node)
+        r = self.client.post(
+            site.url.rstrip("/") + path,
+            content=body,
+            headers={
+                "authorization": f"Bearer {self.sites.token(node)}",
+                "content-type": "application/octet-stream",
+            },
+        )
+        reply: dict[str, Any] = r.json()
+        if r.status_code not in (200, 409):
+            raise RuntimeError(f"{node}: HTTP {r.status_code}: {reply.get('detail')}")
+        return reply
+
+    def push(self, town: str, node: str, role: str) -> PushResult:
+        """Bring ``node``'s copy of ``town`` up to date (snapshot if newer, then journal)."""
+        result = PushResult(town, node)
+        try:
+            self._state(town, node, role)
+            snap = latest_snapshot(self.platform, town)
+            reply = self._post(node, f"/continuity/{town}/hello", b"")
+            if snap is not None and int(reply.get("snapshot_seq") or 0) < snap.seq:
+                data = Path(snap.path).read_bytes()
+                reply = self._post(node, f"/continuity/{town}/snapshot", data)
+                if reply.get("refused"):
+                    raise RuntimeError(f"snapshot refused: {reply.get('detail')}")
+                result.snapshot_sent = snap.seq
+                result.bytes_sent += len(data)
+            position = int(reply.get("journal_seq") or 0)
+            if reply.get("needs_snapshot"):
+                # the node holds no copy to apply the journal to yet
+                self._record(town, node, reply, result.bytes_sent)
+                result.position = position
+                return result
+            engine = self.platform.town_engine(town)
+            recipients = _recipients(self.platform, town)
+            while not self._stop.is_set():
+                batch = make_batch(
+                    engine,
+                    town=town,
+                    after_seq=position,
+                    recipients=recipients,
+                    signer=self.signer,
+                    max_entries=self.max_entries,
+                )
+                if batch is None:
+                    break
+                reply = self._post(node, f"/continuity/{town}/journal", batch)
+                result.bytes_sent += len(batch)
+                result.batches_sent += 1
+                new_position = int(reply.get("journal_seq") or 0)
+                if reply.get("refused") and new_position == position:
+                    raise RuntimeError(f"journal refused: {reply.get('detail')}")
+                position = new_position
+            result.position = position
+            self._record(town, node, reply, result.bytes_sent)
+        except (httpx.HTTPError, RuntimeError, ValueError) as exc:
+            result.error = str(exc)
+            self._error(town, node, str(exc))
+            log.warning("push_failed", town=town, node=node, error=str(exc))
+        return result
+
+    def push_all(self) -> list[PushResult]:
+        results = []
+        hosted = {t.code for t in self.platform.towns()}
+        for town in sorted(hosted):
+            for node, role in self.sites.sites_of(town):
+                results.append(self.push(town, node, role))
+        return results
+
+    def run(self, interval: float | None = None) -> None:
+        """Ship forever (until :meth:`close`): journal every ``push_seconds``, snapshots every
+        ``snapshot_minutes``."""
+        interval = interval or self.sites.push_seconds
+        while not self._stop.is_set():
+            for t in self.platform.towns():
+                snap = latest_snapshot(self.platform, t.code)
+                age = (utcnow() - snap.taken_at).total_seconds() if snap else None
+                if t.recovery_recipient and (age is None or age > self.sites.snapshot_minutes * 60):
+                    try:
+                        take_town_snapshot(self.platform, t.code)
+                    except Exception as exc:  # keep shipping the other towns
+                        log.error("snapshot_failed", town=t.code, error=str(exc))
+            self.push_all()
+            self._stop.wait(interval)
+
+
+def centre_journal_seq(platform: Platform, code: str) -> tuple[int, datetime | None]:
+    with platform.town(code) as town:
+        row = town.session.execute(
+            select(JournalEntry.seq, JournalEntry.committed_at)
+            .order_by(JournalEntry.seq.desc())
+            .limit(1)
+        ).first()
+    return (row[0], row[1]) if row else (0, None)
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

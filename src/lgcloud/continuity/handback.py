@@ -1,0 +1,80 @@
+"""The centre receives what a node did while it served a copy read-only (cases 1 and 3).
+
+Applications received at the node are stored as pending applications for the centre's staff
+to process (never applied automatically). The node's audit entries — logins, views,
+issuances — are recorded in the town's own audit chain as one ``offline_activity_received``
+entry whose subjects are every person viewed there, so "who viewed this person" at the
+centre includes views made at the node, attributed to the clerk who made them.
+Receiving the same hand-back twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from lgcloud.audit.models import AuditEntry
+from lgcloud.certificates.models import SigningKey
+from lgcloud.continuity.journal import finish_write
+from lgcloud.continuity.models import PendingApplication
+from lgcloud.core.clock import utcnow
+from lgcloud.core.context import Actor, RequestContext
+from lgcloud.tenancy.platform import Platform
+
+
+def receive_handback(
+    platform: Platform, town: str, node: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    audit = list(body.get("audit") or [])
+    applications = list(body.get("applications") or [])
+    digest_key = f"{node}:" + ",".join(str(e.get("entry_hash", "")) for e in audit[-1:])
+    ctx = RequestContext(town, Actor(None, f"node:{node}", ""), node=node, mode="normal")
+    with platform.town(town) as t:
+        # idempotence: the same hand-back (same node, same last entry) is recorded once
+        seen = t.session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "offline_activity_received")
+        ).all()
+        if any(d.get("key") == digest_key for d in seen) and (audit or applications):
+            return {"status": "already_received", "audit": len(audit)}
+        subjects = sorted({s for e in audit for s in (e.get("subjects") or [])})
+        key = body.get("signing_key")
+        if key and t.session.get(SigningKey, key["key_id"]) is None:
+            # certificates issued at the node verify at the centre too
+            t.session.add(
+                SigningKey(
+                    key_id=key["key_id"],
+                    public_key=key["public_key"],
+                    created_at=utcnow(),
+                    active=False,
+                )
+            )
+        finish_write(
+            t.session,
+            ctx,
+            "offline_activity_received",
+            subjects=subjects,
+            detail={
+                "key": digest_key,
+                "node": node,
+                "entries": audit,
+                "applications": len(applications),
+            },
+        )
+    ids: list[int] = []
+    with platform.platform_session() as s:
+        for a in applications:
+            p = PendingApplication(
+                town=town,
+                received_at=datetime.fromisoformat(a["received_at"]),
+                received_by=f"{a['received_by']} @ {node}",
+                kind=a["kind"],
+                addressee_number=a.get("addressee_number"),
+                detail={**(a.get("detail") or {}), "node_application_id": a.get("id")},
+                handed_back_at=utcnow(),
+            )
+            s.add(p)
+            s.flush()
+            ids.append(p.id)
+    return {"status": "received", "audit": len(audit), "applications": ids}

@@ -1,0 +1,113 @@
+"""Continuity status on the centre: per town and per site, the last snapshot, the last
+verified restore and the journal lag, with an alert wherever a town lacks a verified copy
+younger than the policy. A missing or unproven backup is never silent (seed 000)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from lgcloud.continuity.centre import centre_journal_seq, latest_snapshot
+from lgcloud.continuity.models import SiteState
+from lgcloud.continuity.sites import Sites
+from lgcloud.core.clock import utcnow
+from lgcloud.core.logging import get_logger
+from lgcloud.tenancy.platform import Platform
+
+log = get_logger("lgcloud.continuity.status")
+
+
+@dataclass(frozen=True)
+class SiteStatus:
+    town: str
+    site: str
+    role: str
+    snapshot_seq: int
+    snapshot_at: datetime | None
+    verified_seq: int
+    verified_at: datetime | None
+    journal_lag_entries: int
+    journal_lag_seconds: float | None
+    last_contact_at: datetime | None
+    last_error: str | None
+    alert: str | None
+
+
+def town_status(platform: Platform, sites: Sites, town: str) -> list[SiteStatus]:
+    now = utcnow()
+    policy = timedelta(hours=sites.policy_hours)
+    centre_seq, centre_at = centre_journal_seq(platform, town)
+    snap = latest_snapshot(platform, town)
+    with platform.platform_session() as s:
+        states = {st.node: st for st in s.scalars(select(SiteState).where(SiteState.town == town))}
+    proven = {
+        st.verified_seq: st.verified_at
+        for st in states.values()
+        if st.role == "serves" and st.verified_at is not None
+    }
+    out: list[SiteStatus] = []
+    if snap is None:
+        out.append(
+            SiteStatus(
+                town,
+                "centre",
+                "primary",
+                0,
+                None,
+                0,
+                None,
+                0,
+                None,
+                None,
+                None,
+                "スナップショットがありません",
+            )
+        )
+    for node, role in sites.sites_of(town):
+        st = states.get(node)
+        snapshot_seq = st.snapshot_seq if st else 0
+        verified_at = (
+            (st.verified_at if role == "serves" else proven.get(snapshot_seq)) if st else None
+        )
+        verified_seq = snapshot_seq if verified_at is not None else 0
+        lag_entries = max(0, centre_seq - (st.journal_seq if st else 0))
+        lag_seconds = (
+            max(0.0, (centre_at - st.journal_at).total_seconds())
+            if st and st.journal_at and centre_at and lag_entries
+            else (0.0 if lag_entries == 0 else None)
+        )
+        alert = None
+        if st is None or st.snapshot_seq == 0:
+            alert = "この拠点に町村のコピーがありません"
+        elif verified_at is None:
+            alert = "復元検証済みのコピーがありません"
+        elif now - verified_at > policy:
+            alert = f"検証済みコピーが{sites.policy_hours:g}時間より古くなっています"
+        elif st.last_error:
+            alert = f"転送エラー: {st.last_error}"
+        out.append(
+            SiteStatus(
+                town,
+                node,
+                role,
+                snapshot_seq,
+                st.snapshot_at if st else None,
+                verified_seq,
+                verified_at,
+                lag_entries,
+                lag_seconds,
+                st.last_contact_at if st else None,
+                st.last_error if st else None,
+                alert,
+            )
+        )
+    for row in out:
+        if row.alert:
+            log.warning("continuity_alert", town=town, site=row.site, alert=row.alert)
+    return out
+
+
+def federation_status(platform: Platform, sites: Sites) -> list[SiteStatus]:
+    return [row for t in platform.towns() for row in town_status(platform, sites, t.code)]

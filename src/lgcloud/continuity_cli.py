@@ -1,0 +1,299 @@
+"""``lgcloud continuity …``, ``lgcloud node serve`` and ``lgcloud drill``: the continuity
+commands (kept apart from cli.py, which holds the register's)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lgcloud.core.errors import LgcloudError
+from lgcloud.core.logging import configure_logging
+
+continuity_app = typer.Typer(help="Snapshots, replication, verified restores, failover")
+node_app = typer.Typer(help="Run this machine as a town node")
+
+SitesOpt = Annotated[Path, typer.Option("--sites", help="the sites file (sites.toml)")]
+DataDirOpt = Annotated[Path, typer.Option("--data-dir", help="this node's data directory")]
+TownOpt = Annotated[str, typer.Option("--town", help="団体コード (6 digits)")]
+NodeOpt = Annotated[str, typer.Option("--node", help="this node's name in the sites file")]
+
+
+def _console() -> Console:
+    from lgcloud.cli import console  # noqa: PLC0415
+
+    return console
+
+
+def _fail(e: LgcloudError) -> None:
+    from lgcloud.cli import _fail as fail  # noqa: PLC0415
+
+    fail(e)
+
+
+def _operator() -> str:
+    import getpass  # noqa: PLC0415
+
+    return f"operator:{getpass.getuser()}"
+
+
+@continuity_app.command("snapshot")
+def snapshot_command(town: TownOpt, data_dir: DataDirOpt) -> None:
+    """Take an encrypted, signed snapshot of a town now (on the centre)."""
+    from lgcloud.continuity.centre import take_town_snapshot  # noqa: PLC0415
+    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
+
+    try:
+        rec = take_town_snapshot(Platform(data_dir), town)
+    except LgcloudError as e:
+        _fail(e)
+        return
+    _console().print(f"snapshot {rec.seq} of {town}: {rec.size:,} bytes → {rec.path}")
+
+
+@continuity_app.command("ship")
+def ship_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
+    """Push snapshots and the journal to every node once (the server does it continuously)."""
+    from lgcloud.continuity.centre import Shipper  # noqa: PLC0415
+    from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
+    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
+
+    shipper = Shipper(Platform(data_dir), load_sites(sites))
+    try:
+        results = shipper.push_all()
+    finally:
+        shipper.close()
+    table = Table("town", "node", "snapshot sent", "batches", "bytes", "position", "error")
+    for r in results:
+        table.add_row(
+            r.town,
+            r.node,
+            str(r.snapshot_sent or ""),
+            str(r.batches_sent),
+            f"{r.bytes_sent:,}",
+            str(r.position),
+            r.error or "",
+        )
+    _console().print(table)
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
+@continuity_app.command("status")
+def status_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
+    """Per town and site: last snapshot, last verified restore, journal lag. Exits 1 when any
+    town lacks a verified copy younger than the policy at a site that should hold one."""
+    from lgcloud.certificates.wareki import format_datetime_jst  # noqa: PLC0415
+    from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
+    from lgcloud.continuity.status import federation_status  # noqa: PLC0415
+    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
+
+    configure_logging()
+    rows = federation_status(Platform(data_dir), load_sites(sites))
+
+    def when(d: datetime | None) -> str:
+        return format_datetime_jst(d) if d else "—"
+
+    table = Table(
+        "町村", "拠点", "役割", "最新スナップショット", "復元検証", "ジャーナル遅れ", "警告"
+    )
+    for r in rows:
+        lag = f"{r.journal_lag_entries}件" + (
+            f" / {r.journal_lag_seconds:.0f}秒" if r.journal_lag_seconds is not None else ""
+        )
+        table.add_row(
+            r.town,
+            r.site,
+            r.role,
+            f"#{r.snapshot_seq} {when(r.snapshot_at)}",
+            f"#{r.verified_seq} {when(r.verified_at)}",
+            lag,
+            r.alert or "",
+            style="red" if r.alert else None,
+        )
+    _console().print(table)
+    if any(r.alert for r in rows) or not rows:
+        raise typer.Exit(1)
+
+
+@continuity_app.command("down-recovery")
+def down_recovery_command(
+    town: TownOpt, sites: SitesOpt, node: NodeOpt, data_dir: DataDirOpt
+) -> None:
+    """Case 1 by hand: serve this node's replica read-only now."""
+    svc = _node_service(sites, node, data_dir)
+    try:
+        state = svc.switch_to_down_recovery(town, _operator())
+    except LgcloudError as e:
+        _fail(e)
+        return
+    _console().print(f"{town}: {state['mode']}（データ時点 {state['as_of']}）")
+
+
+@continuity_app.command("normal")
+def normal_command(town: TownOpt, sites: SitesOpt, node: NodeOpt, data_dir: DataDirOpt) -> None:
+    """Stop serving read-only here: hand back what was received to the centre first."""
+    svc = _node_service(sites, node, data_dir)
+    try:
+        svc.stop_serving(town, _operator())
+    except LgcloudError as e:
+        _fail(e)
+        return
+    _console().print(f"{town}: 通常運用に戻りました（受付内容はセンターへ引き渡し済み）")
+
+
+@continuity_app.command("activate")
+def activate_command(
+    town: TownOpt,
+    sites: SitesOpt,
+    node: NodeOpt,
+    data_dir: DataDirOpt,
+    key_file: Annotated[Path, typer.Option("--key-file", help="recovery key (sheet or file)")],
+) -> None:
+    """Case 3: restore a stored town at this partner node with its recovery key and serve it
+    read-only. The key is used and forgotten; a protected key file asks for its passphrase."""
+    data = key_file.read_bytes()
+    phrase = None
+    if data.startswith(b"age-encryption.org/"):
+        phrase = typer.prompt("復旧鍵のパスフレーズ", hide_input=True)
+    svc = _node_service(sites, node, data_dir)
+    try:
+        state = svc.activate(town, data, phrase, _operator())
+    except LgcloudError as e:
+        _fail(e)
+        return
+    _console().print(f"{town}: 連携町村での運用を開始（データ時点 {state['as_of']}）")
+
+
+@continuity_app.command("deactivate")
+def deactivate_command(town: TownOpt, sites: SitesOpt, node: NodeOpt, data_dir: DataDirOpt) -> None:
+    """End partner operation for a town: hand back to the centre, delete the restored copy."""
+    normal_command(town, sites, node, data_dir)
+
+
+@continuity_app.command("emergency")
+def emergency_command(
+    town: TownOpt,
+    data_dir: DataDirOpt,
+    hours: Annotated[float, typer.Option(help="how long")] = 72,
+    reason: Annotated[str, typer.Option(help="why (recorded)")] = "",
+) -> None:
+    """Case 2: declare an emergency, lifting the town's login-location restriction."""
+    from lgcloud.auth.service import declare_emergency  # noqa: PLC0415
+    from lgcloud.cli import operator_ctx  # noqa: PLC0415
+    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
+
+    platform = Platform(data_dir)
+    try:
+        until = declare_emergency(
+            platform, operator_ctx(town, platform), hours=hours, reason=reason
+        )
+    except LgcloudError as e:
+        _fail(e)
+        return
+    _console().print(f"{town}: 緊急事態を宣言しました（{until.isoformat()} まで）")
+
+
+@continuity_app.command("login-networks")
+def login_networks_command(
+    town: TownOpt,
+    data_dir: DataDirOpt,
+    networks: Annotated[list[str] | None, typer.Argument(help="CIDR; none = anywhere")] = None,
+) -> None:
+    """Restrict where the town's clerks may log in from."""
+    from lgcloud.auth.service import restrict_login_networks  # noqa: PLC0415
+    from lgcloud.cli import operator_ctx  # noqa: PLC0415
+    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
+
+    platform = Platform(data_dir)
+    try:
+        restrict_login_networks(platform, operator_ctx(town, platform), networks or [])
+    except LgcloudError as e:
+        _fail(e)
+
+
+def _node_service(sites: Path, node: str, data_dir: Path):  # type: ignore[no-untyped-def]
+    from lgcloud.continuity.node import NodeService  # noqa: PLC0415
+    from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
+    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
+
+    return NodeService(Platform(data_dir, node=node), load_sites(sites), node)
+
+
+@node_app.command("serve")
+def node_serve(
+    sites: SitesOpt,
+    node: NodeOpt,
+    data_dir: DataDirOpt,
+    host: str = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="default: the port in the sites file")] = None,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="auto case 1")] = True,
+) -> None:
+    """Run a town node: take the centre's pushes, verify snapshots, keep the replica, and
+    serve read-only when the line to the centre is cut."""
+    import uvicorn  # noqa: PLC0415
+
+    from lgcloud.continuity.node import LineWatcher  # noqa: PLC0415
+    from lgcloud.web.app import create_app  # noqa: PLC0415
+
+    configure_logging()
+    svc = _node_service(sites, node, data_dir)
+    if port is None:
+        port = int(svc.site.url.rsplit(":", 1)[1].split("/")[0])
+    if watch:
+        threading.Thread(target=LineWatcher(svc).run, daemon=True, name="line-watcher").start()
+    uvicorn.run(
+        create_app(svc.platform, node_service=svc), host=host, port=port, log_level="warning"
+    )
+
+
+def serve_centre(platform, sites_path: Path, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    """The centre's server with its shipper thread (``lgcloud serve --sites``)."""
+    import uvicorn  # noqa: PLC0415
+
+    from lgcloud.continuity.centre import Shipper  # noqa: PLC0415
+    from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
+    from lgcloud.web.app import create_app  # noqa: PLC0415
+
+    sites = load_sites(sites_path)
+    shipper = Shipper(platform, sites)
+    threading.Thread(target=shipper.run, daemon=True, name="shipper").start()
+    uvicorn.run(create_app(platform, centre_sites=sites), host=host, port=port, log_level="warning")
+
+
+def drill_command(
+    case: Annotated[int, typer.Option("--case", help="1: line cut, 2: town hall, 3: both")],
+    work_dir: Annotated[Path, typer.Option(help="scratch directory (recreated)")] = Path(
+        "var/drill"
+    ),
+    residents: Annotated[int, typer.Option(help="residents per town")] = 3000,
+) -> None:
+    """Run one of seed 003's failure cases end to end; exit 1 if any check fails."""
+    import shutil  # noqa: PLC0415
+
+    from lgcloud.continuity.drill import SEED_OUTPUT, SEED_RESUME, run_drill  # noqa: PLC0415
+
+    console = _console()
+    if work_dir.exists():
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True)
+    report = run_drill(case, work_dir, residents=residents, log=console.print)
+    table = Table("確認項目", "結果", "詳細", title=f"訓練 ケース{case}")
+    for c in report.checks:
+        table.add_row(c.item, "[green]OK[/]" if c.ok else "[red]NG[/]", c.detail)
+    console.print(table)
+    times = Table("指標", "lgcloud", "seed 003")
+    times.add_row("業務再開までの時間", f"{report.resume_s:.1f} 秒", SEED_RESUME[case])
+    times.add_row(
+        "確定済み処理の喪失", f"{report.lost_acknowledged} 件 ({report.rpo_s:.1f} 秒分)", "前日分"
+    )
+    for label, secs in report.outputs_s.items():
+        times.add_row(f"{label}の発行", f"{secs:.2f} 秒", SEED_OUTPUT[case].get(label, ""))
+    console.print(times)
+    if not report.ok:
+        raise typer.Exit(1)

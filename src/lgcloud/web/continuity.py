@@ -1,0 +1,107 @@
+"""Replication endpoints, authenticated per node with the node's bearer token (not a clerk
+session): on a town node, what the centre pushes; on the centre, what a node hands back.
+
+They are mounted only when the process runs with a sites file (``lgcloud serve --sites`` /
+``lgcloud node serve``), so a plain platform app has none of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from lgcloud.continuity.handback import receive_handback
+from lgcloud.continuity.node import NodeService
+from lgcloud.continuity.sites import Sites
+from lgcloud.tenancy.platform import Platform
+
+MAX_BODY = 1 << 31
+
+
+def _bearer(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+
+
+def node_router(node: NodeService) -> APIRouter:
+    """Routes a town node exposes to the centre."""
+    router = APIRouter(prefix="/continuity", tags=["continuity"])
+
+    def authorise(request: Request) -> None:
+        token = _bearer(request)
+        if not token or not node.sites.check_token(node.name, token):
+            raise HTTPException(401, "ノードの認証に失敗しました")
+
+    def reply(state: dict[str, Any]) -> JSONResponse:
+        return JSONResponse(state, status_code=409 if state.get("refused") else 200)
+
+    @router.post("/{town}/hello")
+    def hello(town: str, request: Request) -> JSONResponse:
+        authorise(request)
+        return reply(node.state(town))
+
+    @router.get("/{town}/state")
+    def state(town: str, request: Request) -> JSONResponse:
+        authorise(request)
+        return reply(node.state(town))
+
+    @router.post("/{town}/snapshot")
+    async def snapshot(town: str, request: Request) -> JSONResponse:
+        authorise(request)
+        data = await request.body()
+        return reply(node.receive_snapshot(town, data))
+
+    @router.post("/{town}/journal")
+    async def journal(town: str, request: Request) -> JSONResponse:
+        authorise(request)
+        data = await request.body()
+        return reply(node.receive_journal(town, data))
+
+    # -- control by the node's operator (the IT officer at the node), same token
+    @router.post("/{town}/down-recovery")
+    def down_recovery(town: str, request: Request) -> JSONResponse:
+        authorise(request)
+        actor = request.headers.get("x-lgcloud-actor", "operator")
+        return reply(node.switch_to_down_recovery(town, actor))
+
+    @router.post("/{town}/normal")
+    def normal(town: str, request: Request) -> JSONResponse:
+        authorise(request)
+        actor = request.headers.get("x-lgcloud-actor", "operator")
+        return reply(node.stop_serving(town, actor))
+
+    @router.post("/{town}/activate")
+    async def activate(town: str, request: Request) -> JSONResponse:
+        """The recovery key travels in the body and is used in memory only."""
+        authorise(request)
+        actor = request.headers.get("x-lgcloud-actor", "operator")
+        phrase = request.headers.get("x-recovery-passphrase") or None
+        key = await request.body()
+        return reply(node.activate(town, key, phrase, actor))
+
+    @router.get("/{town}/activity")
+    def activity(town: str, request: Request) -> dict[str, Any]:
+        authorise(request)
+        return node.received_activity(town)
+
+    return router
+
+
+def centre_router(platform: Platform, sites: Sites) -> APIRouter:
+    """Routes the centre exposes to nodes."""
+    router = APIRouter(prefix="/continuity", tags=["continuity"])
+
+    @router.post("/{town}/handback")
+    async def handback(town: str, request: Request) -> dict[str, Any]:
+        name = request.headers.get("x-lgcloud-node", "")
+        token = _bearer(request)
+        if name not in sites.nodes or not token or not sites.check_token(name, token):
+            raise HTTPException(401, "ノードの認証に失敗しました")
+        if not any(n == name for n, _role in sites.sites_of(town)):
+            raise HTTPException(403, f"ノード {name} は町村 {town} のデータを扱いません")
+        body = await request.json()
+        return receive_handback(platform, town, name, body)
+
+    return router
