@@ -25,7 +25,7 @@ from lgcloud.continuity.models import JournalEntry, SiteState, SnapshotRecord
 from lgcloud.continuity.recovery import create_recovery_key, recovery_sheet_path  # noqa: F401
 from lgcloud.continuity.replica import make_batch
 from lgcloud.continuity.sites import Sites
-from lgcloud.continuity.snapshot import save_atomically, take_snapshot
+from lgcloud.continuity.snapshot import remove_stale_work_files, save_atomically, take_snapshot
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.logging import get_logger
@@ -54,11 +54,26 @@ def snapshot_dir(platform: Platform, code: str) -> Path:
 
 def take_town_snapshot(platform: Platform, code: str) -> SnapshotRecord:
     """Snapshot one town now: envelope file on disk, record in the platform database."""
-    with platform.platform_session() as s:
-        last = s.scalar(select(func.max(SnapshotRecord.seq)).where(SnapshotRecord.town == code))
-    seq = (last or 0) + 1
-    work = platform.data_dir / "tmp"
+    work = platform.data_dir / "tmp" / code
     work.mkdir(parents=True, exist_ok=True)
+    with _snapshot_lock(code):
+        # a snapshot killed mid-copy leaves plaintext work files: sweep them first
+        remove_stale_work_files(work, code)
+        with platform.platform_session() as s:
+            last = s.scalar(select(func.max(SnapshotRecord.seq)).where(SnapshotRecord.town == code))
+        return _take(platform, code, (last or 0) + 1, work)
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _snapshot_lock(code: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(code, threading.Lock())
+
+
+def _take(platform: Platform, code: str, seq: int, work: Path) -> SnapshotRecord:
     data = take_snapshot(
         platform.town_engine(code),
         town=code,

@@ -1,6 +1,6 @@
 """Replication from the journal: batches, replicas, and what a partner node keeps.
 
-The centre ships a town's journal (``continuity.journal``: one entry per committed write,
+The centre ships a town's journal (``continuity.journal``: row images in commit order,
 ``seq`` without gaps) as *journal batches*: the entries after a position, sealed as a
 signed, encrypted envelope of kind ``journal`` (``continuity.envelope``). The header says
 which entries the batch holds (``first_seq``..``last_seq``, ``count``) and when the last was
@@ -35,7 +35,11 @@ Row images are applied with SQLAlchemy Core (a generated town's load is chunks o
 rows); values are converted back by the column types of ``TownBase.metadata``: ISO text to
 ``date``/``datetime`` (through ``UTCDateTime``), ``{"base64": ...}`` to bytes. Anything the
 replica cannot apply exactly (unknown table or column, a missing row to update or delete,
-a constraint) refuses the whole batch as ``apply_failed``.
+a constraint) refuses the whole batch as ``apply_failed``. Rows journalled without their
+key (audit entries, bulk-loaded rows) take it from the replica's own counter, which gives
+the centre's value because the replica holds the same rows in the same order.
+``audit_subjects`` is not journalled: it is rebuilt from each inserted audit entry's
+``subjects`` exactly as ``audit.service.append_entry`` writes it.
 
 A *partner node* stores the envelopes of the towns it backs up without the town's key
 (:class:`PartnerStore`): it checks signature, town, order and digest, refuses replays and

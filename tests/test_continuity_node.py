@@ -1,0 +1,167 @@
+"""Town nodes in-process: read-only serving, login restrictions and emergencies, status
+alerts, hand-back, and a partner node that cannot read what it stores until activated."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from conftest import TOWN_A, TOWN_B, make_ctx
+from lgcloud.audit.models import AuditEntry
+from lgcloud.auth.roles import Role
+from lgcloud.auth.service import create_clerk, declare_emergency, login, restrict_login_networks
+from lgcloud.continuity.centre import Shipper, take_town_snapshot
+from lgcloud.continuity.federation import node_name, write_federation
+from lgcloud.continuity.journal import finish_write
+from lgcloud.continuity.keys import RecoveryKeyError
+from lgcloud.continuity.node import NodeService
+from lgcloud.continuity.recovery import recovery_sheet_path
+from lgcloud.continuity.sites import load_sites
+from lgcloud.continuity.status import town_status
+from lgcloud.core.errors import AuthenticationError, RuleViolationError
+from lgcloud.tenancy.platform import Platform
+from lgcloud.web.app import create_app
+
+PW_A = "town-a-password-1"
+PW_B = "town-b-password-2"
+
+
+def _clerks(platform: Platform) -> None:
+    for town, pw in ((TOWN_A, PW_A), (TOWN_B, PW_B)):
+        with platform.town(town) as t:
+            create_clerk(
+                t, make_ctx(town), staff_number="1001", name="窓口\u3000一子",
+                roles={Role.COUNTER_CLERK}, password=pw,
+            )  # fmt: skip
+
+
+def test_read_only_modes_refuse_updates_but_record_views(platform: Platform) -> None:
+    ro = dataclasses.replace(make_ctx(), mode="down_recovery")
+    with platform.town(TOWN_A) as t:
+        finish_write(t.session, ro, "view_person", subjects=["0000000019"])
+    for action in ("life_event", "clerk_created", "import_residents", "tax_assessed"):
+        with pytest.raises(RuleViolationError, match="読み取り専用"), platform.town(TOWN_A) as t:
+            finish_write(t.session, ro, action)
+    with platform.town(TOWN_A) as t:
+        actions = t.session.scalars(select(AuditEntry.action)).all()
+    assert actions == ["view_person"]
+
+
+def test_login_networks_and_emergency(platform: Platform) -> None:
+    _clerks(platform)
+    it = make_ctx(TOWN_A)
+    restrict_login_networks(platform, it, ["10.153.0.0/16"])
+    outside = dataclasses.replace(make_ctx(TOWN_A, None), client="192.0.2.7")
+    inside = dataclasses.replace(outside, client="10.153.4.2")
+    with pytest.raises(AuthenticationError, match="この端末からはログインできません"):
+        login(platform, outside, "1001", PW_A)
+    login(platform, inside, "1001", PW_A)
+    with pytest.raises(RuleViolationError):
+        declare_emergency(platform, it, hours=24, reason="")
+    declare_emergency(platform, it, hours=24, reason="役場庁舎使用不能")
+    login(platform, outside, "1001", PW_A)  # the emergency lifts the restriction
+    with platform.town(TOWN_A) as t:
+        assert (
+            t.session.scalar(
+                select(AuditEntry.detail).where(AuditEntry.action == "emergency_declared")
+            )["reason"]
+            == "役場庁舎使用不能"
+        )
+    # town B is not restricted by town A's setting
+    login(platform, dataclasses.replace(outside, town_code=TOWN_B), "1001", PW_B)
+
+
+@pytest.fixture
+def federation(tmp_path: Path, platform: Platform) -> tuple[Platform, Path]:
+    """The conftest platform as the centre, with one node per town, apps in-process."""
+    _clerks(platform)
+    write_federation(tmp_path, platform, towns=[TOWN_A, TOWN_B], centre_port=1, node_ports=[2, 3])
+    return platform, tmp_path
+
+
+def _node(root: Path, town: str) -> NodeService:
+    sites = load_sites(root / "sites.toml")
+    name = node_name(town)
+    return NodeService(Platform(root / "nodes" / name, node=name), sites, name)
+
+
+class _Transport:
+    """Routes the shipper's HTTP calls to in-process node apps."""
+
+    def __init__(self, nodes: dict[str, NodeService]) -> None:
+        self.clients = {
+            n.site.url: TestClient(create_app(n.platform, node_service=n)) for n in nodes.values()
+        }
+
+    def post(self, url: str, content: bytes, headers: dict[str, str]) -> object:
+        for base, client in self.clients.items():
+            if url.startswith(base):
+                return client.post(url[len(base) :], content=content, headers=headers)
+        raise AssertionError(url)
+
+
+def _ship(centre: Platform, root: Path, nodes: dict[str, NodeService]) -> None:
+    shipper = Shipper(centre, load_sites(root / "sites.toml"))
+    shipper.client = _Transport(nodes)  # type: ignore[assignment]
+    results = shipper.push_all()
+    assert [r.error for r in results] == [None] * len(results)
+
+
+def test_status_alerts_until_verified_then_partner_activation(
+    federation: tuple[Platform, Path],
+) -> None:
+    centre, root = federation
+    sites = load_sites(root / "sites.toml")
+    rows = town_status(centre, sites, TOWN_A)
+    assert rows and all(r.alert for r in rows)  # nothing taken, nothing proven: alerts
+    nodes = {t: _node(root, t) for t in (TOWN_A, TOWN_B)}
+    for t in (TOWN_A, TOWN_B):
+        take_town_snapshot(centre, t)
+    _ship(centre, root, nodes)
+    rows = town_status(centre, sites, TOWN_A)
+    assert [(r.site, r.alert, r.journal_lag_entries) for r in rows] == [
+        (node_name(TOWN_A), None, 0),
+        (node_name(TOWN_B), None, 0),
+    ]
+    # more work at the centre reaches the replica through the journal
+    with centre.town(TOWN_A) as t:
+        finish_write(t.session, make_ctx(), "view_person", subjects=["0000000019"])
+    _ship(centre, root, nodes)
+    assert town_status(centre, sites, TOWN_A)[0].journal_lag_entries == 0
+
+    partner = nodes[TOWN_B]  # stores town A, cannot read it
+    stored = b"".join(p.read_bytes() for p in (partner.root / "store" / TOWN_A).rglob("*.l*"))
+    assert "窓口".encode() not in stored and b"SQLite format 3" not in stored
+    client = TestClient(create_app(partner.platform, node_service=partner))
+    r = client.post(
+        "/api/login", json={"town_code": TOWN_A, "staff_number": "1001", "password": PW_A}
+    )
+    assert r.status_code in (401, 404)  # not served before activation
+    wrong = recovery_sheet_path(centre, TOWN_B).read_bytes()
+    with pytest.raises(RecoveryKeyError):
+        partner.activate(TOWN_A, wrong, None, "test")
+    partner.activate(TOWN_A, recovery_sheet_path(centre, TOWN_A).read_bytes(), None, "test")
+    assert not list((partner.root / "recovery").glob(f"{TOWN_A}*"))  # the key is not kept
+    r = client.post(
+        "/api/login", json={"town_code": TOWN_A, "staff_number": "1001", "password": PW_A}
+    )
+    assert r.status_code == 200
+    # the partner's own clerk (same staff number, own password) cannot log in to town A
+    r = client.post(
+        "/api/login", json={"town_code": TOWN_A, "staff_number": "1001", "password": PW_B}
+    )
+    assert r.status_code == 401
+    h = {
+        "authorization": f"Bearer {client.post('/api/login', json={'town_code': TOWN_A, 'staff_number': '1001', 'password': PW_A}).headers['X-Session-Token']}"
+    }
+    page = client.get("/", headers=h)
+    assert "連携町村での運用（データ時点" in page.text
+    r = client.post("/api/applications", headers=h, json={"kind": "move_in", "detail": {"n": 1}})
+    assert r.status_code == 201
+    activity = partner.received_activity(TOWN_A)
+    assert activity["applications"][0]["kind"] == "move_in"
+    assert any(e["action"] == "login" for e in activity["audit"])
