@@ -155,9 +155,9 @@ def test_status_alerts_until_verified_then_partner_activation(
         "/api/login", json={"town_code": TOWN_A, "staff_number": "1001", "password": PW_B}
     )
     assert r.status_code == 401
-    h = {
-        "authorization": f"Bearer {client.post('/api/login', json={'town_code': TOWN_A, 'staff_number': '1001', 'password': PW_A}).headers['X-Session-Token']}"
-    }
+    body = {"town_code": TOWN_A, "staff_number": "1001", "password": PW_A}
+    token = client.post("/api/login", json=body).headers["X-Session-Token"]
+    h = {"authorization": f"Bearer {token}"}
     page = client.get("/", headers=h)
     assert "連携町村での運用（データ時点" in page.text
     r = client.post("/api/applications", headers=h, json={"kind": "move_in", "detail": {"n": 1}})

@@ -13,9 +13,9 @@ import pytest
 @pytest.mark.slow
 @pytest.mark.parametrize("case", [1, 2, 3])
 def test_drill_passes(case: int, tmp_path: Path) -> None:
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "lgcloud", "drill", "--case", str(case),
-         "--residents", "600", "--work-dir", str(tmp_path / "drill")],  # fmt: skip
+    args = ["drill", "--case", str(case), "--residents", "600", "--work-dir", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, "-m", "lgcloud", *args],
         capture_output=True,
         text=True,
         timeout=600,

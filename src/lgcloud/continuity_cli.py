@@ -121,29 +121,45 @@ def status_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
         raise typer.Exit(1)
 
 
+def _node_request(
+    sites: Path, node: str, method: str, path: str, content: bytes = b"", **headers: str
+) -> dict[str, object]:
+    """Ask the running node server (its operator's token) to act: the server owns the
+    copies it serves, so mode changes happen inside it."""
+    import httpx  # noqa: PLC0415
+
+    from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
+
+    s = load_sites(sites)
+    r = httpx.request(
+        method,
+        s.node(node).url.rstrip("/") + path,
+        content=content,
+        headers={
+            "authorization": f"Bearer {s.token(node)}",
+            "x-lgcloud-actor": _operator(),
+            **headers,
+        },
+        timeout=600,
+    )
+    body: dict[str, object] = r.json()
+    if r.status_code != 200:
+        _console().print(f"[red]{body.get('detail', body)}[/red]")
+        raise typer.Exit(1)
+    return body
+
+
 @continuity_app.command("down-recovery")
-def down_recovery_command(
-    town: TownOpt, sites: SitesOpt, node: NodeOpt, data_dir: DataDirOpt
-) -> None:
-    """Case 1 by hand: serve this node's replica read-only now."""
-    svc = _node_service(sites, node, data_dir)
-    try:
-        state = svc.switch_to_down_recovery(town, _operator())
-    except LgcloudError as e:
-        _fail(e)
-        return
+def down_recovery_command(town: TownOpt, sites: SitesOpt, node: NodeOpt) -> None:
+    """Case 1 by hand: the node serves its replica read-only now."""
+    state = _node_request(sites, node, "POST", f"/continuity/{town}/down-recovery")
     _console().print(f"{town}: {state['mode']}（データ時点 {state['as_of']}）")
 
 
 @continuity_app.command("normal")
-def normal_command(town: TownOpt, sites: SitesOpt, node: NodeOpt, data_dir: DataDirOpt) -> None:
-    """Stop serving read-only here: hand back what was received to the centre first."""
-    svc = _node_service(sites, node, data_dir)
-    try:
-        svc.stop_serving(town, _operator())
-    except LgcloudError as e:
-        _fail(e)
-        return
+def normal_command(town: TownOpt, sites: SitesOpt, node: NodeOpt) -> None:
+    """Stop serving read-only at the node: hand back what was received to the centre first."""
+    _node_request(sites, node, "POST", f"/continuity/{town}/normal")
     _console().print(f"{town}: 通常運用に戻りました（受付内容はセンターへ引き渡し済み）")
 
 
@@ -152,28 +168,23 @@ def activate_command(
     town: TownOpt,
     sites: SitesOpt,
     node: NodeOpt,
-    data_dir: DataDirOpt,
     key_file: Annotated[Path, typer.Option("--key-file", help="recovery key (sheet or file)")],
 ) -> None:
     """Case 3: restore a stored town at this partner node with its recovery key and serve it
-    read-only. The key is used and forgotten; a protected key file asks for its passphrase."""
+    read-only. The key is used in memory and forgotten; a protected key file asks for its
+    passphrase."""
     data = key_file.read_bytes()
-    phrase = None
+    headers = {}
     if data.startswith(b"age-encryption.org/"):
-        phrase = typer.prompt("復旧鍵のパスフレーズ", hide_input=True)
-    svc = _node_service(sites, node, data_dir)
-    try:
-        state = svc.activate(town, data, phrase, _operator())
-    except LgcloudError as e:
-        _fail(e)
-        return
+        headers["x-recovery-passphrase"] = typer.prompt("復旧鍵のパスフレーズ", hide_input=True)
+    state = _node_request(sites, node, "POST", f"/continuity/{town}/activate", data, **headers)
     _console().print(f"{town}: 連携町村での運用を開始（データ時点 {state['as_of']}）")
 
 
 @continuity_app.command("deactivate")
-def deactivate_command(town: TownOpt, sites: SitesOpt, node: NodeOpt, data_dir: DataDirOpt) -> None:
+def deactivate_command(town: TownOpt, sites: SitesOpt, node: NodeOpt) -> None:
     """End partner operation for a town: hand back to the centre, delete the restored copy."""
-    normal_command(town, sites, node, data_dir)
+    normal_command(town, sites, node)
 
 
 @continuity_app.command("emergency")
