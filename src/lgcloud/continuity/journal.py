@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, inspect, select
+from sqlalchemy import Date, DateTime, LargeBinary, event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from lgcloud.audit.service import AppendedEntry, append_entry
@@ -24,7 +24,7 @@ from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import RuleViolationError
-from lgcloud.db.base import TownBase
+from lgcloud.db.base import TownBase, UTCDateTime
 
 CAPTURE_KEY = "lgcloud_journal_changes"
 
@@ -181,7 +181,8 @@ class BulkWriter:
         columns = list(rows[0])
         # Only columns holding dates or bytes need converting for the journal.
         convert = [
-            isinstance(rows[0][c], date | bytes) or table.c[c].type.python_type in (date, datetime)
+            isinstance(rows[0][c], date | bytes)
+            or isinstance(table.c[c].type, Date | DateTime | UTCDateTime | LargeBinary)
             for c in columns
         ]
         conn = self.session.connection()

@@ -408,7 +408,7 @@ class _Applier:
             self.conn.execute(insert(table), rows[i : i + INSERT_CHUNK])
         if table.name == AUDIT_ENTRIES:
             for row in rows:
-                pass
+                self.insert_subjects(row)
 
     def insert_subjects(self, row: dict[str, Any]) -> None:
         """The ``audit_subjects`` rows of an audit entry, exactly as ``append_entry`` writes
