@@ -165,3 +165,39 @@ def test_status_alerts_until_verified_then_partner_activation(
     activity = partner.received_activity(TOWN_A)
     assert activity["applications"][0]["kind"] == "move_in"
     assert any(e["action"] == "login" for e in activity["audit"])
+
+
+def test_it_officer_sees_alerts_on_every_page_for_own_town_only(
+    federation: tuple[Platform, Path],
+) -> None:
+    centre, root = federation
+    sites = load_sites(root / "sites.toml")
+    for town, pw in ((TOWN_A, "it-officer-pass-A"), (TOWN_B, "it-officer-pass-B")):
+        with centre.town(town) as t:
+            create_clerk(
+                t, make_ctx(town), staff_number="9001", name="情報\u3000四郎",
+                roles={Role.IT_OFFICER}, password=pw,
+            )  # fmt: skip
+    client = TestClient(create_app(centre, centre_sites=sites))
+
+    def session(town: str, staff: str, pw: str) -> dict[str, str]:
+        body = {"town_code": town, "staff_number": staff, "password": pw}
+        token = client.post("/api/login", json=body).headers["X-Session-Token"]
+        return {"authorization": f"Bearer {token}"}
+
+    it_a = session(TOWN_A, "9001", "it-officer-pass-A")
+    page = client.get("/", headers=it_a).text
+    assert "バックアップの警告" in page and node_name(TOWN_A) in page  # nothing verified yet
+    status = client.get("/continuity", headers=it_a).text
+    assert "復元検証済みのコピーがありません" in status or "コピーがありません" in status
+    counter = session(TOWN_A, "1001", PW_A)
+    assert "バックアップの警告" not in client.get("/", headers=counter).text
+    assert client.get("/continuity", headers=counter).status_code == 403
+    # once every site holds a verified copy, the warning goes away
+    nodes = {t: _node(root, t) for t in (TOWN_A, TOWN_B)}
+    for t in (TOWN_A, TOWN_B):
+        take_town_snapshot(centre, t)
+    _ship(centre, root, nodes)
+    assert "バックアップの警告" not in client.get("/", headers=it_a).text
+    status = client.get("/continuity", headers=it_a).text
+    assert TOWN_B not in status.replace(node_name(TOWN_B), "")  # only the own town's rows

@@ -78,7 +78,17 @@ def free_port() -> int:
 class Federation:
     """The processes of one drill."""
 
-    def __init__(self, root: Path, *, residents: int, seed: int = 2026, log: Callable[[str], None]):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        residents: int | None,
+        seed: int = 2026,
+        log: Callable[[str], None],
+        centre_port: int | None = None,
+        node_ports: list[int] | None = None,
+        console: Any = None,
+    ):
         self.root = root
         self.log = log
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -86,12 +96,12 @@ class Federation:
 
         self.towns = [code for code, _, _ in DEMO_TOWNS]
         centre_dir = root / "centre"
-        log(f"generating {len(self.towns)} towns of {residents:,} residents …")
+        log(f"generating {len(self.towns)} towns ({residents or 'seed 003'} residents) …")
         self.centre, self.passwords, self.pins = build_demo(
-            centre_dir, seed=seed, residents=residents
+            centre_dir, seed=seed, residents=residents, console=console
         )
-        self.centre_port = free_port()
-        ports = [free_port() for _ in self.towns]
+        self.centre_port = centre_port or free_port()
+        ports = node_ports or [free_port() for _ in self.towns]
         self.specs: list[NodeSpec] = write_federation(
             root, self.centre, towns=self.towns, centre_port=self.centre_port, node_ports=ports
         )

@@ -67,6 +67,7 @@ def create_app(
     app.include_router(certificates.router)
     if node_service is not None:
         app.include_router(continuity.node_router(node_service))
+    app.state.centre_sites = centre_sites
     if centre_sites is not None:
         app.include_router(continuity.centre_router(platform, centre_sites))
     app.mount(

@@ -7,15 +7,20 @@ They are mounted only when the process runs with a sites file (``lgcloud serve -
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import select
 
+from lgcloud.auth.roles import Permission
 from lgcloud.continuity.handback import receive_handback
+from lgcloud.continuity.models import PendingApplication
 from lgcloud.continuity.node import NodeService
 from lgcloud.continuity.sites import Sites
+from lgcloud.continuity.status import town_status
 from lgcloud.tenancy.platform import Platform
+from lgcloud.web.deps import Acting, acting
 
 MAX_BODY = 1 << 31
 
@@ -103,5 +108,26 @@ def centre_router(platform: Platform, sites: Sites) -> APIRouter:
             raise HTTPException(403, f"ノード {name} は町村 {town} のデータを扱いません")
         body = await request.json()
         return receive_handback(platform, town, name, body)
+
+    @router.get("", response_class=HTMLResponse, include_in_schema=False)
+    def status_page(request: Request, a: Annotated[Acting, Depends(acting)]) -> Response:
+        """The IT officer's view of the own town's copies (never another town's)."""
+        a.require(Permission.MANAGE_CLERKS)
+        from lgcloud.web.pages import _base, templates  # noqa: PLC0415
+
+        rows = town_status(platform, sites, a.ctx.town_code)
+        with platform.platform_session() as s:
+            pending = list(
+                s.scalars(
+                    select(PendingApplication)
+                    .where(PendingApplication.town == a.ctx.town_code)
+                    .order_by(PendingApplication.received_at)
+                )
+            )
+        return templates.TemplateResponse(
+            request,
+            "continuity.html",
+            {**_base(request, a), "rows": rows, "pending": pending, "policy": sites.policy_hours},
+        )
 
     return router

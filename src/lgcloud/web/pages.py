@@ -40,7 +40,29 @@ PURPOSES = ("証明書交付", "異動届受付", "税務", "国保", "照会対
 def _base(request: Request, a: Acting | None) -> dict[str, object]:
     platform = platform_of(request)
     mode, as_of = platform.mode_of(a.ctx.town_code) if a else (platform.mode, None)
-    return {"request": request, "acting": a, "mode": mode, "as_of": as_of, "node": platform.node}
+    return {
+        "request": request,
+        "acting": a,
+        "mode": mode,
+        "as_of": as_of,
+        "node": platform.node,
+        "continuity_alerts": continuity_alerts(request, a),
+    }
+
+
+def continuity_alerts(request: Request, a: Acting | None) -> list[str]:
+    """For an IT officer at the centre: every site where the town lacks a verified copy
+    younger than the policy (shown on every page until it is fixed)."""
+    sites = getattr(request.app.state, "centre_sites", None)
+    if a is None or sites is None or Permission.MANAGE_CLERKS not in a.clerk.permissions:
+        return []
+    from lgcloud.continuity.status import town_status  # noqa: PLC0415
+
+    return [
+        f"{r.site}: {r.alert}"
+        for r in town_status(platform_of(request), sites, a.ctx.town_code)
+        if r.alert
+    ]
 
 
 @router.get("/login", response_class=HTMLResponse)
