@@ -132,6 +132,15 @@ def test_status_alerts_until_verified_then_partner_activation(
         finish_write(t.session, make_ctx(), "view_person", subjects=["0000000019"])
     _ship(centre, root, nodes)
     assert town_status(centre, sites, TOWN_A)[0].journal_lag_entries == 0
+    # a new snapshot goes to the own node (proved by a restore) but not yet to the partner,
+    # whose copy stays verified: the proven snapshot it holds plus a current journal
+    take_town_snapshot(centre, TOWN_A)
+    _ship(centre, root, nodes)
+    rows = town_status(centre, sites, TOWN_A)
+    assert [(r.site, r.snapshot_seq, r.verified_seq, r.alert) for r in rows] == [
+        (node_name(TOWN_A), 2, 2, None),
+        (node_name(TOWN_B), 1, 1, None),
+    ]
 
     partner = nodes[TOWN_B]  # stores town A, cannot read it
     stored = b"".join(p.read_bytes() for p in (partner.root / "store" / TOWN_A).rglob("*.l*"))

@@ -137,6 +137,7 @@ def run_demo(
         f"--node node-154059 --key-file {data_dir / 'safe' / '153079.key'}[/bold]. "
         "Ctrl+C stops everything."
     )
+
     def stop(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 

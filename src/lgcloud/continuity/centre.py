@@ -178,6 +178,11 @@ class Shipper:
             st.bytes_sent = (st.bytes_sent or 0) + sent
             st.last_contact_at = utcnow()
             st.last_error = None
+            if st.role == "serves" and st.verified_seq and st.verified_at:
+                snap = s.get(SnapshotRecord, (town, st.verified_seq))
+                if snap is not None and snap.verified_at is None:
+                    snap.verified_at = st.verified_at
+                    snap.verified_by = node
 
     def _error(self, town: str, node: str, message: str) -> None:
         with self.platform.platform_session() as s:
@@ -200,6 +205,20 @@ class Shipper:
             raise RuntimeError(f"{node}: HTTP {r.status_code}: {reply.get('detail')}")
         return reply
 
+    def _needs_snapshot(self, role: str, reply: dict[str, Any], snap: SnapshotRecord) -> bool:
+        """The town's own node gets every snapshot (it proves each by a restore). A partner
+        gets one when it has none or when its own is older than ``partner_snapshot_days``:
+        between them the journal alone keeps it current, so a day costs a partner the day's
+        changes, not a copy of the town."""
+        held = int(reply.get("snapshot_seq") or 0)
+        if held >= snap.seq:
+            return False
+        if role == "serves" or held == 0:
+            return True
+        taken = _dt(reply.get("snapshot_taken_at"))
+        max_age = self.sites.partner_snapshot_days * 86400
+        return taken is None or (utcnow() - taken).total_seconds() > max_age
+
     def push(self, town: str, node: str, role: str) -> PushResult:
         """Bring ``node``'s copy of ``town`` up to date (snapshot if newer, then journal)."""
         result = PushResult(town, node)
@@ -207,7 +226,7 @@ class Shipper:
             self._state(town, node, role)
             snap = latest_snapshot(self.platform, town)
             reply = self._post(node, f"/continuity/{town}/hello", b"")
-            if snap is not None and int(reply.get("snapshot_seq") or 0) < snap.seq:
+            if snap is not None and self._needs_snapshot(role, reply, snap):
                 data = Path(snap.path).read_bytes()
                 reply = self._post(node, f"/continuity/{town}/snapshot", data)
                 if reply.get("refused"):

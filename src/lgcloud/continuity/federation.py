@@ -41,7 +41,7 @@ def write_federation(
     node_ports: list[int],
     host: str = "127.0.0.1",
     push_seconds: float = 1.0,
-    snapshot_minutes: float = 1440,
+    snapshot_minutes: float = 720,
 ) -> list[NodeSpec]:
     """Write the sites file and tokens; give each town node its own town's recovery key."""
     specs = [NodeSpec(node_name(t), t, p) for t, p in zip(towns, node_ports, strict=True)]

@@ -38,6 +38,9 @@ class SnapshotRecord(PlatformBase):
     path: Mapped[str] = mapped_column(String(500))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+    #: when the town's own node first proved this snapshot by a restore, and which node
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_by: Mapped[str | None] = mapped_column(String(40))
 
 
 class SiteState(PlatformBase):

@@ -4,7 +4,8 @@ One TOML file describes the whole federation; every process reads it and is told
 it is. Example (``lgcloud continuity init-sites`` writes one for a machine)::
 
     policy_hours = 24            # a verified copy younger than this at every site
-    snapshot_minutes = 1440      # a full snapshot this often (the journal ships continuously)
+    snapshot_minutes = 720       # a full snapshot this often (the journal ships continuously)
+    partner_snapshot_days = 7    # partners get a new full snapshot this often; journal between
     push_seconds = 5             # journal shipping interval
 
     [centre]
@@ -53,7 +54,8 @@ class NodeSite(BaseModel):
 class Sites(BaseModel):
     model_config = ConfigDict(extra="forbid")
     policy_hours: float = 24
-    snapshot_minutes: float = 1440
+    snapshot_minutes: float = 720
+    partner_snapshot_days: float = 7
     push_seconds: float = 5
     centre: CentreSite
     nodes: dict[str, NodeSite] = Field(default_factory=dict)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from lgcloud.continuity.centre import centre_journal_seq, latest_snapshot
-from lgcloud.continuity.models import SiteState
+from lgcloud.continuity.models import SiteState, SnapshotRecord
 from lgcloud.continuity.sites import Sites
 from lgcloud.core.clock import utcnow
 from lgcloud.core.logging import get_logger
@@ -42,11 +42,14 @@ def town_status(platform: Platform, sites: Sites, town: str) -> list[SiteStatus]
     snap = latest_snapshot(platform, town)
     with platform.platform_session() as s:
         states = {st.node: st for st in s.scalars(select(SiteState).where(SiteState.town == town))}
-    proven = {
-        st.verified_seq: st.verified_at
-        for st in states.values()
-        if st.role == "serves" and st.verified_at is not None
-    }
+        proven: dict[int, datetime] = {
+            seq: at
+            for seq, at in s.execute(
+                select(SnapshotRecord.seq, SnapshotRecord.verified_at).where(
+                    SnapshotRecord.town == town, SnapshotRecord.verified_at.is_not(None)
+                )
+            ).all()
+        }
     out: list[SiteStatus] = []
     if snap is None:
         out.append(
@@ -68,6 +71,9 @@ def town_status(platform: Platform, sites: Sites, town: str) -> list[SiteStatus]
     for node, role in sites.sites_of(town):
         st = states.get(node)
         snapshot_seq = st.snapshot_seq if st else 0
+        # The own node proves each snapshot by restoring it. A partner cannot (no key): its
+        # copy counts as verified when the snapshot it holds was proven by the town's own
+        # node (same signed bytes) and its journal, each batch checked on arrival, is current.
         verified_at = (
             (st.verified_at if role == "serves" else proven.get(snapshot_seq)) if st else None
         )
@@ -78,12 +84,21 @@ def town_status(platform: Platform, sites: Sites, town: str) -> list[SiteStatus]
             if st and st.journal_at and centre_at and lag_entries
             else (0.0 if lag_entries == 0 else None)
         )
+        fresh = (
+            verified_at is not None and now - verified_at <= policy
+            if role == "serves"
+            else verified_at is not None
+            and (
+                lag_entries == 0
+                or (lag_seconds is not None and lag_seconds <= policy.total_seconds())
+            )
+        )
         alert = None
         if st is None or st.snapshot_seq == 0:
             alert = "この拠点に町村のコピーがありません"
         elif verified_at is None:
             alert = "復元検証済みのコピーがありません"
-        elif now - verified_at > policy:
+        elif not fresh:
             alert = f"検証済みコピーが{sites.policy_hours:g}時間より古くなっています"
         elif st.last_error:
             alert = f"転送エラー: {st.last_error}"

@@ -84,6 +84,8 @@ def upgrade() -> None:
         sa.Column("path", sa.String(length=500), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("verified_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("verified_by", sa.String(length=40), nullable=True),
         sa.PrimaryKeyConstraint("town", "seq", name=op.f("pk_continuity_snapshots")),
     )
     with op.batch_alter_table("towns", schema=None) as batch_op:
