@@ -314,7 +314,7 @@ def make_day(platform: Platform, ctx: RequestContext, log: Progress) -> dict[str
                 select(
                     PersonVersion.addressee_number,
                     PersonVersion.household_number,
-                    PersonVersion.honseki,
+                    PersonVersion.name,
                 ).where(current)
             )
         )
@@ -326,7 +326,7 @@ def make_day(platform: Platform, ctx: RequestContext, log: Progress) -> dict[str
             )
         )
     movers = [p for p in people if p.household_number in singles]
-    correctable = [p for p in people if p.honseki and p.household_number not in singles]
+    correctable = [p for p in people if p.household_number not in singles]
     n_moves = DAY_CHANGED // 2
     chosen_movers = rng.sample(movers, n_moves)
     chosen_corrections = rng.sample(correctable, DAY_CHANGED - n_moves)
@@ -345,13 +345,16 @@ def make_day(platform: Platform, ctx: RequestContext, log: Progress) -> dict[str
                 ),
             )
         )
-    for p in chosen_corrections:  # 職権修正 of 本籍 (one person, the household unchanged)
+    for p in chosen_corrections:  # 職権修正: 本籍・筆頭者 (one person, the household unchanged)
         events.append(
             Correction(
                 effective_date=TODAY,
                 member=p.addressee_number,
-                fields=CorrectionFields(honseki=f"{p.honseki}{rng.randrange(1, 99)}番"),
-                reason="本籍の誤記を戸籍謄本により修正",
+                fields=CorrectionFields(
+                    honseki=f"新潟県北蒲原郡聖籠町大字諏訪山{rng.randrange(1, 3000)}番地",
+                    hittousha=p.name,
+                ),
+                reason="本籍・筆頭者の記載漏れを戸籍の附票により修正",
             )
         )
     rng.shuffle(events)
