@@ -210,3 +210,22 @@ def test_it_officer_sees_alerts_on_every_page_for_own_town_only(
     assert "バックアップの警告" not in client.get("/", headers=it_a).text
     status = client.get("/continuity", headers=it_a).text
     assert TOWN_B not in status.replace(node_name(TOWN_B), "")  # only the own town's rows
+
+
+def test_printed_recovery_sheet_can_be_typed_back(platform: Platform) -> None:
+    """The key as printed (grouped, on several lines) is accepted at activation."""
+    import io  # noqa: PLC0415
+
+    from pypdf import PdfReader  # noqa: PLC0415
+
+    from lgcloud.continuity import keys  # noqa: PLC0415
+    from lgcloud.continuity.recovery import recovery_sheet_pdf  # noqa: PLC0415
+
+    pdf = recovery_sheet_pdf(platform, TOWN_A)
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    start = text.index("AGE-SECRET-KEY-1")
+    typed = text[start : text.index("上の復旧鍵", start)]
+    identity = keys.identity_from_text(typed)
+    recipient = platform.hosted(TOWN_A).recovery_recipient
+    assert recipient is not None and keys.public_of(identity) == recipient
+    assert "聖籠町" in text and "153079" in text

@@ -56,6 +56,38 @@ def snapshot_command(town: TownOpt, data_dir: DataDirOpt) -> None:
     _console().print(f"snapshot {rec.seq} of {town}: {rec.size:,} bytes → {rec.path}")
 
 
+@continuity_app.command("recovery-sheet")
+def recovery_sheet_command(
+    town: TownOpt,
+    data_dir: DataDirOpt,
+    out: Annotated[Path, typer.Option(help="the PDF to print")],
+    remove: Annotated[
+        bool, typer.Option("--remove", help="delete the centre's copy once printed")
+    ] = False,
+) -> None:
+    """Print the town's recovery sheet (A4 PDF with the key and its QR code)."""
+    from lgcloud.continuity.recovery import (  # noqa: PLC0415
+        recovery_sheet_path,
+        recovery_sheet_pdf,
+    )
+    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
+
+    platform = Platform(data_dir)
+    try:
+        pdf = recovery_sheet_pdf(platform, town)
+    except LgcloudError as e:
+        _fail(e)
+        return
+    out.write_bytes(pdf)
+    out.chmod(0o600)
+    _console().print(
+        f"{out}: 復旧鍵シート（{len(pdf):,} バイト）。印刷したら安全に保管してください"
+    )
+    if remove:
+        recovery_sheet_path(platform, town).unlink()
+        _console().print("センター上の復旧鍵シートを削除しました")
+
+
 @continuity_app.command("ship")
 def ship_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
     """Push snapshots and the journal to every node once (the server does it continuously)."""

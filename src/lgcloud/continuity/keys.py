@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,17 +116,19 @@ def recipients_of(texts: list[str]) -> list[x25519.Recipient]:
 
 
 def identity_from_text(text: str) -> x25519.Identity:
-    """An identity from the key text (``AGE-SECRET-KEY-1…``), ignoring comment lines."""
-    lines = [
+    """An identity from the key text (``AGE-SECRET-KEY-1…``), ignoring comment lines and
+    the spaces and line breaks of the printed sheet's groups (so it can be typed back)."""
+    body = "".join(
         ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")
-    ]
-    keys = [ln for ln in lines if ln.upper().startswith("AGE-SECRET-KEY-1")]
+    )
+    compact = re.sub(r"\s+", "", body).upper()
+    keys = re.findall(r"AGE-SECRET-KEY-1[0-9A-Z]+", compact)
     if len(keys) != 1:
-        raise RecoveryKeyError("復旧鍵（AGE-SECRET-KEY-1 で始まる1行）が見つかりません")
+        raise RecoveryKeyError("復旧鍵（AGE-SECRET-KEY-1 で始まる文字列）が見つかりません")
     try:
-        return x25519.Identity.from_str(keys[0].upper())
+        return x25519.Identity.from_str(keys[0])
     except Exception as exc:
-        raise RecoveryKeyError("復旧鍵の形式が正しくありません") from exc
+        raise RecoveryKeyError("復旧鍵の形式が正しくありません（読み違い・打ち間違い）") from exc
 
 
 def protect_identity(key: RecoveryKey, phrase: str) -> bytes:

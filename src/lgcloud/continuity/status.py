@@ -42,14 +42,12 @@ def town_status(platform: Platform, sites: Sites, town: str) -> list[SiteStatus]
     snap = latest_snapshot(platform, town)
     with platform.platform_session() as s:
         states = {st.node: st for st in s.scalars(select(SiteState).where(SiteState.town == town))}
-        proven: dict[int, datetime] = {
-            seq: at
-            for seq, at in s.execute(
-                select(SnapshotRecord.seq, SnapshotRecord.verified_at).where(
-                    SnapshotRecord.town == town, SnapshotRecord.verified_at.is_not(None)
-                )
-            ).all()
-        }
+        proven_rows = s.execute(
+            select(SnapshotRecord.seq, SnapshotRecord.verified_at).where(
+                SnapshotRecord.town == town, SnapshotRecord.verified_at.is_not(None)
+            )
+        ).all()
+    proven: dict[int, datetime | None] = {row[0]: row[1] for row in proven_rows}
     out: list[SiteStatus] = []
     if snap is None:
         out.append(
