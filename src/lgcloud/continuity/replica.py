@@ -82,6 +82,7 @@ from lgcloud.continuity.envelope import EnvelopeRefused, open_envelope, open_pay
 from lgcloud.core.clock import utcnow
 from lgcloud.core.ids import validate_town_code
 from lgcloud.db.base import TownBase
+from lgcloud.db.engine import READ_ONLY
 
 FORMAT = "lgcloud-journal/1"
 JOURNAL = TownBase.metadata.tables["journal"]
@@ -136,7 +137,7 @@ def make_batch(
         .order_by(JOURNAL.c.seq)
         .execution_options(yield_per=64)
     )
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         for row in conn.execute(stmt):
             entry = {
                 "seq": row.seq,
@@ -237,7 +238,7 @@ def _position(conn: Connection) -> tuple[int, datetime | None]:
 def replica_position(engine: Engine) -> tuple[int, datetime | None]:
     """The replica's position: its highest journal seq and that entry's commit time (the
     replica's as-of time); ``(0, None)`` for an empty journal."""
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         return _position(conn)
 
 

@@ -12,6 +12,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
+#: execution option for a read-only transaction:
+#: ``engine.connect().execution_options(**{READ_ONLY: True})``
+READ_ONLY = "lgcloud_read_only"
+
 
 def _install_sqlite_hooks(engine: Engine, *, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
@@ -27,7 +31,12 @@ def _install_sqlite_hooks(engine: Engine, *, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers that never write (shipping the journal) say so, and then do not take the
+        # write lock: in WAL mode they read a consistent state while writers go on.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:

@@ -1,0 +1,140 @@
+"""Helpers of the counter screen (pages.py): the PDF preview store and form error mapping.
+
+Nothing here does I/O on a town's database; pages.py calls the services.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+#: How long an issued PDF stays available to the session that issued it (for the preview,
+#: a reload of the preview or printing). The certificate itself stays verifiable forever.
+PREVIEW_TTL_S = 15 * 60
+PREVIEW_MAX = 64
+
+
+@dataclass(frozen=True)
+class Preview:
+    pdf: bytes
+    town_code: str
+    clerk_id: int
+    addressee_number: str
+    issue_number: str
+    verification_code: str
+    kind_label: str
+    data_as_of: str  # ISO text, also sent as X-Data-As-Of
+    stored_at: float
+
+
+class PreviewStore:
+    """The PDFs just issued, kept in memory for the issuing session and clerk only.
+
+    Issuing is the audited act; the preview shows the very same bytes back to the same
+    session (token hash) and clerk, for a short time, and to nobody else. A quick switch
+    changes the clerk, so the next clerk does not see the previous clerk's previews.
+    """
+
+    def __init__(self, ttl_s: float = PREVIEW_TTL_S, max_items: int = PREVIEW_MAX) -> None:
+        self._ttl = ttl_s
+        self._max = max_items
+        self._items: OrderedDict[tuple[str, str], Preview] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _session_key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def put(self, token: str, preview: Preview) -> None:
+        key = (self._session_key(token), preview.verification_code)
+        with self._lock:
+            self._expire()
+            self._items[key] = preview
+            self._items.move_to_end(key)
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
+
+    def get(
+        self, token: str, code: str, *, town_code: str, clerk_id: int, addressee_number: str
+    ) -> Preview | None:
+        with self._lock:
+            self._expire()
+            p = self._items.get((self._session_key(token), code))
+        if (
+            p is None
+            or p.town_code != town_code
+            or p.clerk_id != clerk_id
+            or p.addressee_number != addressee_number
+        ):
+            return None
+        return p
+
+    def _expire(self) -> None:
+        limit = time.monotonic() - self._ttl
+        for key in [k for k, v in self._items.items() if v.stored_at < limit]:
+            del self._items[key]
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic errors as {form field: Japanese message} (first error per field)."""
+    out: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ()) if not isinstance(x, int)]
+        # tagged unions put the tag first: ("move_within", "address", "address")
+        while loc and loc[0] in _EVENT_TAGS:
+            loc = loc[1:]
+        name = _field_name(".".join(loc))
+        out.setdefault(name, _message(err))
+    return out
+
+
+_EVENT_TAGS = frozenset(
+    {
+        "birth",
+        "domestic_move_in",
+        "foreign_move_in",
+        "move_within",
+        "domestic_move_out",
+        "foreign_move_out",
+        "death",
+        "household_split",
+        "household_merge",
+        "head_change",
+        "ex_officio_entry",
+        "ex_officio_removal",
+        "correction",
+    }
+)
+
+
+def _field_name(loc: str) -> str:
+    """The form field an error location belongs to (the forms flatten address.*)."""
+    if loc.startswith("address."):
+        return loc.split(".", 1)[1]
+    return loc or "form"
+
+
+def _message(err: Any) -> str:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "入力してください"
+    if kind in ("string_too_short",) and ctx.get("min_length") == 1:
+        return "入力してください"
+    if kind == "string_too_long":
+        return f"{ctx.get('max_length')}文字以内で入力してください"
+    if kind.startswith("date"):
+        return "日付を YYYY-MM-DD の形で入力してください"
+    if kind == "string_pattern_mismatch":
+        return "形式が正しくありません（郵便番号は数字7桁）"
+    if kind in ("too_short", "list_type") and "members" in str(err.get("loc", "")):
+        return "対象者を選んでください"
+    if kind in ("literal_error", "enum"):
+        return "一覧から選んでください"
+    return "入力内容が正しくありません"
