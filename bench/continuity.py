@@ -577,6 +577,7 @@ def main() -> None:
     results["day_life_events"] = day["events"]
     results["day_tax_payments"] = day["payments"]
     results["day_journal_entries"] = day["after"] - day["before"]
+    results["day_register_updates"] = counts[("person_versions", "update")]
     results["day_updated_rows"] = sum(n for (_, op), n in counts.items() if op == "update")
     results["day_new_rows"] = inserted(counts)
     print_day(console, day)
@@ -647,10 +648,13 @@ def print_day(console: Console, day: dict[str, Any]) -> None:
 
 
 NOTES = {
-    "snapshot_verify_30k_s": "median; take + HTTP ship + restore + verify",
-    "restic_30k_s": "median; backup + check --read-data",
-    "daily_delta_bytes": "journal batches of the day (max 500 entries)",
-    "restic_daily_delta_bytes": "repository growth, 2nd backup",
+    "snapshot_verify_30k_s": "median: take + ship (HTTP) + restore + verify",
+    "snapshot_ship_verify_30k_s": "read file, POST, node restores and verifies",
+    "restic_30k_s": "median: backup + check --read-data",
+    "db_bytes_30k": "live town file (WAL checkpointed copy)",
+    "daily_delta_bytes": "make_batch envelopes, max 500 entries",
+    "daily_partner_received_bytes": "pushed by the Shipper (age header grease varies)",
+    "restic_daily_delta_bytes": "repository growth, backup after the day",
     "case1_resume_s": "one run",
     "case3_resume_s": "one run",
     "rpo_s": "case 1, one run",
@@ -660,6 +664,7 @@ NOTES = {
 def print_results(console: Console, results: dict[str, Any]) -> None:
     drill_note = f"drill towns of {results.get('drill_residents', 0):,} residents"
     table = Table("metric", "lgcloud", "target", "ok", "note")
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
     for k, v in results.items():
         target = TARGETS.get(k)
         limit = target[1](results) if target else None

@@ -229,3 +229,42 @@ def test_printed_recovery_sheet_can_be_typed_back(platform: Platform) -> None:
     recipient = platform.hosted(TOWN_A).recovery_recipient
     assert recipient is not None and keys.public_of(identity) == recipient
     assert "聖籠町" in text and "153079" in text
+
+
+def test_hand_back_is_recorded_once_and_views_are_attributed(platform: Platform) -> None:
+    from lgcloud.audit.service import who_viewed  # noqa: PLC0415
+    from lgcloud.continuity.handback import receive_handback  # noqa: PLC0415
+    from lgcloud.continuity.models import PendingApplication  # noqa: PLC0415
+
+    body = {
+        "audit": [
+            {"seq": 7, "at": "2026-11-28T01:00:00+00:00", "clerk": "窓口\u3000一子",
+             "staff_number": "1001", "action": "view_person", "subjects": ["0000000019"],
+             "purpose": "証明書交付", "node": "node-153079", "mode": "down_recovery",
+             "entry_hash": "ab" * 32},
+        ],
+        "applications": [
+            {"id": 1, "received_at": "2026-11-28T01:05:00+00:00", "received_by": "窓口",
+             "kind": "death", "addressee_number": "0000000019", "detail": {}},
+        ],
+        "signing_key": None,
+    }  # fmt: skip
+    first = receive_handback(platform, TOWN_A, "node-153079", body)
+    second = receive_handback(platform, TOWN_A, "node-153079", body)
+    assert first["status"] == "received" and second["status"] == "already_received"
+    with platform.platform_session() as s:
+        assert len(s.scalars(select(PendingApplication)).all()) == 1
+    with platform.town(TOWN_A) as t:
+        lines = who_viewed(t.session, "0000000019")
+    assert [line.action for line in lines] == ["offline_activity_received"]
+    nothing = receive_handback(platform, TOWN_A, "node-153079", {"audit": [], "applications": []})
+    assert nothing["status"] == "nothing_to_receive"
+
+
+def test_a_town_without_any_site_is_an_alert(platform: Platform, tmp_path: Path) -> None:
+    write_federation(tmp_path, platform, towns=[TOWN_A], centre_port=1, node_ports=[2])
+    sites = load_sites(tmp_path / "sites.toml")
+    sites.nodes[node_name(TOWN_A)].stores = []  # town B is nowhere
+    take_town_snapshot(platform, TOWN_B)
+    rows = town_status(platform, sites, TOWN_B)
+    assert [r.alert for r in rows] == ["拠点ファイルにこの町村のコピーを持つ拠点がありません"]

@@ -394,6 +394,50 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("B person", {"addressee_number": n}, expect=not_found),
             Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
         ],
+        # the counter screen (docs/ui.md)
+        ("POST", "/persons/{addressee_number}/certificates"): [
+            Call("B person", {"addressee_number": n}, form={"kind": "resident"}, expect=not_found),
+            Call(
+                "bogus", {"addressee_number": BOGUS_NUMBER}, form={"kind": "seal"}, expect=not_found
+            ),
+        ],
+        ("GET", "/persons/{addressee_number}/certificates/{code}"): [
+            Call("B person", {"addressee_number": n, "code": BOGUS_NUMBER}, expect=not_found),
+            Call("bogus", {"addressee_number": BOGUS_NUMBER, "code": n}, expect=not_found),
+        ],
+        ("GET", "/events"): [
+            Call("B person", query={"kind": "move_within", "person": n}, expect=not_found),
+            Call("bogus", query={"kind": "death", "person": BOGUS_NUMBER}, expect=not_found),
+        ],
+        ("POST", "/events"): [
+            Call(
+                "death of B person",
+                form={"kind": "death", "person": n, "members": n, "effective_date": str(TODAY)},
+                expect=not_found,
+            ),
+            Call(
+                "move of B person",
+                form={
+                    "kind": "move_within",
+                    "person": n,
+                    "members": n,
+                    "effective_date": str(TODAY),
+                    "address": w.b_address,
+                },
+                expect=not_found,
+            ),
+            Call(
+                "bogus",
+                form={"kind": "death", "person": BOGUS_NUMBER, "effective_date": str(TODAY)},
+                expect=not_found,
+            ),
+        ],
+        ("GET", "/audit"): [
+            Call("page"),
+            Call("B person", query={"person": n}),
+            Call("B clerk", query={"clerk": STAFF_B}),
+            Call("bogus", query={"person": BOGUS_NUMBER}),
+        ],
     }
 
 

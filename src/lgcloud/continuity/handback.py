@@ -30,13 +30,15 @@ def receive_handback(
     audit = list(body.get("audit") or [])
     applications = list(body.get("applications") or [])
     digest_key = f"{node}:" + ",".join(str(e.get("entry_hash", "")) for e in audit[-1:])
+    if not audit and not applications:
+        return {"status": "nothing_to_receive", "audit": 0, "applications": []}
     ctx = RequestContext(town, Actor(None, f"node:{node}", ""), node=node, mode="normal")
     with platform.town(town) as t:
         # idempotence: the same hand-back (same node, same last entry) is recorded once
         seen = t.session.scalars(
             select(AuditEntry.detail).where(AuditEntry.action == "offline_activity_received")
         ).all()
-        if any(d.get("key") == digest_key for d in seen) and (audit or applications):
+        if any(d.get("key") == digest_key for d in seen):
             return {"status": "already_received", "audit": len(audit)}
         subjects = sorted({s for e in audit for s in (e.get("subjects") or [])})
         key = body.get("signing_key")

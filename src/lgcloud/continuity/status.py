@@ -66,6 +66,11 @@ def town_status(platform: Platform, sites: Sites, town: str) -> list[SiteStatus]
                 "スナップショットがありません",
             )
         )
+    if not sites.sites_of(town):
+        out.append(
+            SiteStatus(town, "—", "none", 0, None, 0, None, 0, None, None, None,
+                       "拠点ファイルにこの町村のコピーを持つ拠点がありません")
+        )  # fmt: skip
     for node, role in sites.sites_of(town):
         st = states.get(node)
         snapshot_seq = st.snapshot_seq if st else 0

@@ -1,35 +1,57 @@
-"""Minimal server-rendered pages: log in, quick switch, search, view a person.
+"""The counter screen: server-rendered Japanese pages with a little htmx.
 
-The full counter UI is a later issue; these pages already follow its rules: Japanese,
-no external resources, the acting clerk always shown, every view audited.
+Log in, quick switch, search as you type, a person with household and history, issuance
+with an in-page PDF preview and print, issuance history, life-event forms with messages
+next to the field, and audit reports. Rules: Japanese, no external resources (htmx is
+vendored in ``static/``), the acting clerk and the mode always shown, every view audited,
+and every page works without JavaScript (htmx only saves full reloads). See docs/ui.md.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import TypeAdapter, ValidationError
 
+from lgcloud.audit import service as audit_service
 from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Permission
-from lgcloud.certificates.service import KIND_LABELS, issuance_history
+from lgcloud.certificates import service as cert_service
+from lgcloud.certificates.service import KIND_LABELS, CertificateKind, issuance_history
 from lgcloud.certificates.wareki import format_datetime_jst
-from lgcloud.continuity.journal import finish_write
+from lgcloud.continuity.journal import (
+    MODE_LABELS,
+    READ_ONLY_MODES,
+    READ_ONLY_REFUSAL,
+    finish_write,
+)
 from lgcloud.core.clock import today_jst
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.dates import fiscal_year_of
-from lgcloud.core.errors import AuthenticationError, NotFoundError
+from lgcloud.core.errors import AuthenticationError, LgcloudError, NotFoundError
 from lgcloud.register import queries
-from lgcloud.register.domain import EVENT_LABELS
-from lgcloud.register.service import audited_search
+from lgcloud.register.domain import EVENT_LABELS, EventKind, LifeEvent
+from lgcloud.register.service import audited_search, record_event
+from lgcloud.web.certificates import public_base_url
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of
+from lgcloud.web.ui import Preview, PreviewStore, field_errors
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.globals["event_labels"] = EVENT_LABELS
 templates.env.filters["jst"] = format_datetime_jst
+
+
+def _jst_iso(text: str) -> str:
+    return format_datetime_jst(datetime.fromisoformat(text))
+
+
+templates.env.filters["jst_iso"] = _jst_iso
 router = APIRouter()
 ActingDep = Annotated[Acting, Depends(acting)]
 
@@ -37,16 +59,62 @@ ActingDep = Annotated[Acting, Depends(acting)]
 PURPOSES = ("証明書交付", "異動届受付", "税務", "国保", "照会対応", "その他")
 
 
+#: audit actions as the report shows them (others are shown as recorded)
+ACTION_LABELS = {
+    "login": "ログイン",
+    "login_failed": "ログイン失敗",
+    "logout": "ログアウト",
+    "quick_switch": "職員切替",
+    "quick_switch_failed": "職員切替失敗",
+    "search": "検索",
+    "view_person": "個人の閲覧",
+    "view_history": "異動履歴の閲覧",
+    "view_household": "世帯の閲覧",
+    "view_issuances": "交付履歴の閲覧",
+    "view_address": "住所の閲覧",
+    "certificate_issued": "証明書交付",
+    "life_event": "異動の登録",
+    "audit_report": "監査レポート",
+    "audit_verify": "監査証跡の検証",
+    "application_received": "申請受付",
+    "login_refused": "ログイン拒否（ロック中）",
+    "quick_switch_refused": "職員切替拒否（ロック中）",
+    "export_all_residents": "全住民一覧の出力",
+    "offline_activity_received": "拠点での操作の受領",
+}
+
+#: the life events the counter screen records (the JSON API takes every kind)
+EVENT_FORMS: dict[str, str] = {
+    EventKind.MOVE_WITHIN.value: "転居届",
+    EventKind.DOMESTIC_MOVE_OUT.value: "転出届",
+    EventKind.DEATH.value: "死亡届",
+}
+_EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(LifeEvent)
+
+
+def _is_htmx(request: Request, target: str | None = None) -> bool:
+    if request.headers.get("hx-request") != "true":
+        return False
+    return target is None or request.headers.get("hx-target") == target
+
+
 def _base(request: Request, a: Acting | None) -> dict[str, object]:
     platform = platform_of(request)
     mode, as_of = platform.mode_of(a.ctx.town_code) if a else (platform.mode, None)
+    perms = a.clerk.permissions if a else frozenset()
     return {
         "request": request,
         "acting": a,
         "mode": mode,
         "as_of": as_of,
         "node": platform.node,
+        "read_only": mode in READ_ONLY_MODES,
         "continuity_alerts": continuity_alerts(request, a),
+        "can_view": Permission.VIEW_RESIDENTS in perms,
+        "can_audit": Permission.READ_AUDIT in perms,
+        "can_record": Permission.RECORD_EVENTS in perms,
+        "has_continuity": getattr(request.app.state, "centre_sites", None) is not None
+        and Permission.MANAGE_CLERKS in perms,
     }
 
 
@@ -65,11 +133,28 @@ def continuity_alerts(request: Request, a: Acting | None) -> list[str]:
     ]
 
 
+def _refusal(mode: str) -> str:
+    return READ_ONLY_REFUSAL.format(mode=MODE_LABELS.get(mode, mode))
+
+
+def _previews(request: Request) -> PreviewStore:
+    store: PreviewStore | None = getattr(request.app.state, "lgcloud_previews", None)
+    if store is None:
+        store = PreviewStore()
+        request.app.state.lgcloud_previews = store
+    return store
+
+
+# ------------------------------------------------------------------ login and quick switch
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, error: str | None = None) -> Response:
     towns = platform_of(request).towns()
     return templates.TemplateResponse(
-        request, "login.html", {**_base(request, None), "towns": towns, "error": error}
+        request,
+        "login.html",
+        {**_base(request, None), "towns": towns, "error": error},
     )
 
 
@@ -126,32 +211,36 @@ def switch_submit(
     return RedirectResponse("/", status_code=303)
 
 
+# ------------------------------------------------------------------ search and person
+
+
 @router.get("/", response_class=HTMLResponse)
 def search_page(
     request: Request, a: ActingDep, q: str = "", purpose: str = "", include_removed: bool = False
 ) -> Response:
+    """住民検索. Typing in the box asks for the result list only (htmx, target #results)."""
     results = []
+    q = q[:80]
     if q.strip() and Permission.VIEW_RESIDENTS in a.clerk.permissions:
         with platform_of(request).town(a.ctx.town_code) as town:
             results = audited_search(town, a.ctx, q, include_removed=include_removed)
-    return templates.TemplateResponse(
-        request,
-        "search.html",
-        {
-            **_base(request, a),
-            "q": q,
-            "results": results,
-            "purposes": PURPOSES,
-            "purpose": purpose,
-            "include_removed": include_removed,
-        },
-    )
+    context = {
+        **_base(request, a),
+        "q": q,
+        "results": results,
+        "purposes": PURPOSES,
+        "purpose": purpose,
+        "include_removed": include_removed,
+    }
+    if _is_htmx(request, "results"):
+        return templates.TemplateResponse(request, "_results.html", context)
+    return templates.TemplateResponse(request, "search.html", context)
 
 
-@router.get("/persons/{addressee_number}", response_class=HTMLResponse)
-def person_page(
-    request: Request, a: ActingDep, addressee_number: str, purpose: str = ""
-) -> Response:
+def _person_context(
+    request: Request, a: Acting, addressee_number: str, purpose: str
+) -> dict[str, Any]:
+    """Everything the person page shows; the view is audited (view_person)."""
     a.require(Permission.VIEW_RESIDENTS)
     with platform_of(request).town(a.ctx.town_code) as town:
         person = queries.get_person(town, addressee_number)
@@ -159,18 +248,277 @@ def person_page(
         versions = queries.history(town, addressee_number)
         issuances = issuance_history(town, addressee_number)
         finish_write(town.session, a.ctx, "view_person", subjects=[addressee_number])
+    return {
+        **_base(request, a),
+        "person": person,
+        "person_number": addressee_number,
+        "household": household,
+        "versions": versions,
+        "purpose": purpose,
+        "issuances": issuances,
+        "kinds": KIND_LABELS,
+        "can_issue": Permission.ISSUE_CERTIFICATES in a.clerk.permissions,
+        "fiscal_year": fiscal_year_of(today_jst()),
+        "event_forms": EVENT_FORMS,
+        "preview": None,
+        "issue_error": None,
+    }
+
+
+@router.get("/persons/{addressee_number}", response_class=HTMLResponse)
+def person_page(
+    request: Request, a: ActingDep, addressee_number: str, purpose: str = ""
+) -> Response:
+    return templates.TemplateResponse(
+        request, "person.html", _person_context(request, a, addressee_number, purpose)
+    )
+
+
+# ------------------------------------------------------------------ issuance with preview
+
+
+@router.post("/persons/{addressee_number}/certificates", response_class=HTMLResponse)
+def issue_with_preview(
+    request: Request,
+    a: ActingDep,
+    addressee_number: str,
+    kind: Annotated[CertificateKind, Form()],
+    fiscal_year: Annotated[int | None, Form()] = None,
+    form: Annotated[str, Form()] = "household",
+    include_head_and_relationship: Annotated[bool, Form()] = False,
+    include_honseki: Annotated[bool, Form()] = False,
+    include_resident_code: Annotated[bool, Form()] = False,
+    include_individual_number: Annotated[bool, Form()] = False,
+    include_removed: Annotated[bool, Form()] = False,
+) -> Response:
+    """Issue a certificate (audited, signed, in 交付履歴) and answer with its preview: the
+    PDF in an <iframe> served to this session only, a print button, and the updated
+    issuance history (htmx swaps both; without JavaScript the whole person page comes back)."""
+    a.require(Permission.ISSUE_CERTIFICATES)
+    options: dict[str, Any] = {}
+    if kind is CertificateKind.RESIDENT:
+        options = {
+            "form": form,
+            "include_head_and_relationship": include_head_and_relationship,
+            "include_honseki": include_honseki,
+            "include_resident_code": include_resident_code,
+            "include_individual_number": include_individual_number,
+            "include_removed": include_removed,
+        }
+    elif kind in (CertificateKind.INCOME_TAX, CertificateKind.TAX_PAYMENT):
+        options = {"fiscal_year": fiscal_year}
+    platform = platform_of(request)
+    preview: Preview | None = None
+    error: str | None = None
+    try:
+        with platform.town(a.ctx.town_code) as town:
+            cert = cert_service.issue_certificate(
+                town,
+                a.ctx,
+                kind,
+                addressee_number=None
+                if kind is CertificateKind.ALL_RESIDENTS
+                else addressee_number,
+                options=options,
+                base_url=public_base_url(request),
+            )
+    except NotFoundError:
+        raise
+    except LgcloudError as e:  # e.g. a character the certificate font cannot draw
+        error = e.message
+    else:
+        assert a.clerk.id is not None
+        preview = Preview(
+            pdf=cert.pdf,
+            town_code=a.ctx.town_code,
+            clerk_id=a.clerk.id,
+            addressee_number=addressee_number,
+            issue_number=cert.issue_number,
+            verification_code=cert.verification_code,
+            kind_label=KIND_LABELS[cert.kind],
+            data_as_of=cert.data_as_of.isoformat(),
+            stored_at=time.monotonic(),
+        )
+        _previews(request).put(a.token, preview)
+    if not _is_htmx(request):
+        context = _person_context(request, a, addressee_number, "")
+        context.update(preview=preview, issue_error=error)
+        return templates.TemplateResponse(
+            request, "person.html", context, status_code=422 if error else 200
+        )
+    with platform.town(a.ctx.town_code) as town:
+        issuances = issuance_history(town, addressee_number)
+        finish_write(town.session, a.ctx, "view_issuances", subjects=[addressee_number])
     return templates.TemplateResponse(
         request,
-        "person.html",
+        "_issued.html",
+        {
+            **_base(request, a),
+            "person_number": addressee_number,
+            "preview": preview,
+            "issue_error": error,
+            "issuances": issuances,
+            "kinds": KIND_LABELS,
+            "oob": True,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/persons/{addressee_number}/certificates/{code}", response_class=Response)
+def preview_pdf(request: Request, a: ActingDep, addressee_number: str, code: str) -> Response:
+    """The PDF just issued, for the preview and printing: only to the session and clerk that
+    issued it, for a short time (the issuance itself is the audited act)."""
+    a.require(Permission.ISSUE_CERTIFICATES)
+    assert a.clerk.id is not None
+    p = _previews(request).get(
+        a.token,
+        code,
+        town_code=a.ctx.town_code,
+        clerk_id=a.clerk.id,
+        addressee_number=addressee_number,
+    )
+    if p is None:
+        raise NotFoundError("このプレビューはありません（もう一度交付してください）")
+    return Response(
+        p.pdf,
+        media_type="application/pdf",
+        headers={
+            "X-Verification-Code": p.verification_code,
+            "X-Data-As-Of": p.data_as_of,
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="{p.verification_code}.pdf"',
+        },
+    )
+
+
+# ------------------------------------------------------------------ life events
+
+
+def _event_payload(kind: str, person: str, form: dict[str, str], members: list[str]) -> Any:
+    """The JSON of POST /api/events built from the flat form."""
+    payload: dict[str, Any] = {
+        "kind": kind,
+        "effective_date": form.get("effective_date", ""),
+        "members": members or [person],
+    }
+    if form.get("notified_date"):
+        payload["notified_date"] = form["notified_date"]
+    if kind == EventKind.MOVE_WITHIN.value:
+        payload["address"] = {
+            "address": form.get("address", "").strip(),
+            "address_detail": form.get("address_detail", "").strip(),
+            "postal_code": form.get("postal_code", "").strip().replace("-", ""),
+            "district": form.get("district", "").strip(),
+        }
+    elif kind == EventKind.DOMESTIC_MOVE_OUT.value:
+        payload["destination_address"] = form.get("destination_address", "").strip()
+    return payload
+
+
+def _event_page(
+    request: Request,
+    a: Acting,
+    kind: str,
+    person: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    if kind not in EVENT_FORMS:
+        raise NotFoundError("この異動届の画面はありません")
+    a.require(Permission.RECORD_EVENTS)
+    base = _base(request, a)
+    with platform_of(request).town(a.ctx.town_code) as town:
+        subject = queries.get_person(town, person)
+        household = queries.current_household(town, subject.household_number)
+        finish_write(town.session, a.ctx, "view_person", subjects=[person])
+    return templates.TemplateResponse(
+        request,
+        "event.html",
+        {
+            **base,
+            "kind": kind,
+            "title": EVENT_FORMS[kind],
+            "person": subject,
+            "household": household,
+            "values": values or {"effective_date": str(today_jst()), "members": [person]},
+            "errors": errors or {},
+            "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/events", response_class=HTMLResponse)
+def event_form(request: Request, a: ActingDep, kind: str, person: str) -> Response:
+    """A life-event form (転居・転出・死亡) for a person; in a read-only mode, the refusal
+    explaining what to do instead."""
+    return _event_page(request, a, kind, person)
+
+
+@router.post("/events", response_model=None)
+async def event_submit(request: Request, a: ActingDep) -> Response:
+    """Record the event; on a refusal, the form again with the message next to the field."""
+    form = await request.form()
+    kind = str(form.get("kind", ""))
+    person = str(form.get("person", ""))
+    members = [str(m) for m in form.getlist("members")]
+    flat = {k: str(v) for k, v in form.items() if k != "members"}
+    values: dict[str, Any] = {**flat, "members": members}
+    if kind not in EVENT_FORMS or not person:
+        raise NotFoundError("この異動届の画面はありません")
+    a.require(Permission.RECORD_EVENTS)
+    try:
+        event = _EVENT_ADAPTER.validate_python(_event_payload(kind, person, flat, members))
+    except ValidationError as e:
+        return _event_page(
+            request, a, kind, person, values=values, errors=field_errors(e), status=422
+        )
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            record_event(town, a.ctx, event)
+    except NotFoundError as e:
+        return _event_page(
+            request, a, kind, person, values=values, errors={"members": e.message}, status=422
+        )
+    except LgcloudError as e:
+        field = (e.field or "form").split(".")[-1] if e.field else "form"
+        return _event_page(
+            request, a, kind, person, values=values, errors={field: e.message}, status=422
+        )
+    return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
+
+
+# ------------------------------------------------------------------ audit reports
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, a: ActingDep, person: str = "", clerk: str = "") -> Response:
+    """監査レポート: who viewed a person (宛名番号), what a clerk did (職員番号)."""
+    a.require(Permission.READ_AUDIT)
+    person, clerk = person.strip()[:10], clerk.strip()[:20]
+    lines: list[audit_service.AuditLine] = []
+    if person or clerk:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            if person:
+                lines = audit_service.who_viewed(town.session, person)
+                detail: dict[str, Any] = {"person": person}
+            else:
+                lines = audit_service.by_clerk(town.session, clerk)
+                detail = {"clerk": clerk}
+            finish_write(town.session, a.ctx, "audit_report", detail=detail)
+    return templates.TemplateResponse(
+        request,
+        "audit.html",
         {
             **_base(request, a),
             "person": person,
-            "household": household,
-            "versions": versions,
-            "purpose": purpose,
-            "issuances": issuances,
-            "kinds": KIND_LABELS,
-            "can_issue": Permission.ISSUE_CERTIFICATES in a.clerk.permissions,
-            "fiscal_year": fiscal_year_of(today_jst()),
+            "clerk": clerk,
+            "lines": lines,
+            "asked": bool(person or clerk),
+            "action_labels": ACTION_LABELS,
+            "mode_labels": {"normal": "通常", **MODE_LABELS},
         },
     )
