@@ -132,6 +132,61 @@ def test_same_file_twice_changes_nothing(source: Platform, tmp_path: Path) -> No
     fresh.dispose()
 
 
+def test_import_is_audited_per_person_and_replicates(source: Platform, tmp_path: Path) -> None:
+    """Every imported person is a subject of an audit entry (in chunks, so memory does not
+    grow with the file), and a replica following the journal ends equal to the town."""
+    import sqlite3  # noqa: PLC0415
+
+    from lgcloud.audit.service import verify, who_viewed  # noqa: PLC0415
+    from lgcloud.continuity import keys  # noqa: PLC0415
+    from lgcloud.continuity.digests import database_digests  # noqa: PLC0415
+    from lgcloud.continuity.replica import apply_batch, make_batch  # noqa: PLC0415
+    from lgcloud.db.engine import make_engine, sqlite_url  # noqa: PLC0415
+
+    data, _ = export_bytes(source, TOWN_A)
+    path = tmp_path / "residents.csv"
+    path.write_bytes(data)
+    fresh = Platform(tmp_path / "fresh")
+    fresh.create_town(TOWN_B, "出雲崎町")
+    db = tmp_path / "fresh" / "towns" / f"{TOWN_B}.sqlite"
+    replica = tmp_path / "replica.sqlite"
+    src, dst = sqlite3.connect(db), sqlite3.connect(replica)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    result = do_import(fresh, TOWN_B, path)
+    with fresh.town(TOWN_B) as town:
+        numbers = town.session.scalars(select(PersonVersion.addressee_number).limit(5)).all()
+        for n in numbers:
+            assert [x.action for x in who_viewed(town.session, n)] == ["import_residents_rows"]
+        assert verify(town.session).ok
+    assert result.imported > 0
+    signer = keys.load_or_create_signing_key(tmp_path / "centre.pem")
+    key = keys.new_recovery_key()
+    engine, target = fresh.town_engine(TOWN_B), make_engine(sqlite_url(str(replica)))
+    position = 0
+    with target.connect() as conn:
+        position = conn.scalar(select(func.max(JournalEntry.seq))) or 0
+    while batch := make_batch(
+        engine,
+        town=TOWN_B,
+        after_seq=position,
+        recipients=keys.recipients_of([key.recipient]),
+        signer=signer,
+        max_entries=3,
+    ):
+        position = apply_batch(
+            target,
+            batch,
+            town=TOWN_B,
+            centre_public_b64=signer.public_b64,
+            identities=[keys.identity_from_text(key.identity)],
+        ).position
+    target.dispose()
+    fresh.dispose()
+    assert database_digests(replica) == database_digests(db)
+
+
 # ------------------------------------------------------------- property: faithful round trip
 
 NAME_CHARS = st.sampled_from(

@@ -36,7 +36,8 @@ from sqlalchemy import (
     true,
 )
 
-from lgcloud.continuity.journal import BulkWriter, finish_write
+from lgcloud.audit.service import append_entry
+from lgcloud.continuity.journal import BulkWriter, append_journal, check_writable, finish_write
 from lgcloud.core.clock import today_jst
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError
@@ -657,7 +658,9 @@ def _insert(
     versions: list[dict[str, Any]] = []
     households: list[dict[str, Any]] = []
     districts: list[dict[str, Any]] = []
-    imported: list[str] = []
+    check_writable(ctx, "import_residents")  # before any work, not only at the end
+    chunk_numbers: list[str] = []  # the people of the chunk being written, for its audit
+    imported = 0
     max_seq = {"addressee": 0, "household": 0}
 
     def flush() -> None:
@@ -667,6 +670,19 @@ def _insert(
         bulk.insert("person_versions", versions)
         for part in (districts, households, persons, versions):
             part.clear()
+        if chunk_numbers:
+            # one audit entry per chunk names its people (who-viewed finds an import), so
+            # memory does not grow with the file; journalled as part of the import (no
+            # audit_seq: the import's last entry, from finish_write, ends the transaction)
+            entry = append_entry(
+                town.session,
+                ctx,
+                "import_residents_rows",
+                subjects=chunk_numbers,
+                detail={"file": name, "people": len(chunk_numbers)},
+            )
+            append_journal(town.session, "import_residents", ctx.request_id, entry.changes)
+            chunk_numbers.clear()
 
     for row_no, payload in conn.execute(select(s.row_no, s.payload).order_by(s.row_no)):
         if row_no in skip:
@@ -676,7 +692,8 @@ def _insert(
         if number in existing:
             result.unchanged += 1
             continue
-        imported.append(number)
+        chunk_numbers.append(number)
+        imported += 1
         if len(number) == 10:
             max_seq["addressee"] = max(max_seq["addressee"], int(number[:9]))
         if len(state.household_number) == 10:
@@ -734,7 +751,7 @@ def _insert(
         if len(versions) >= 4000:
             flush()
     flush()
-    result.imported = len(imported)
+    result.imported = imported
     # numbers issued from now on must not collide with imported ones (10-digit numbers are
     # in lgcloud's own format: sequence + check digit)
     for sequence, highest in max_seq.items():
@@ -745,7 +762,6 @@ def _insert(
         town.session,
         ctx,
         "import_residents",
-        subjects=imported,
         detail={
             "file": name,
             "sha256": result.sha256,
