@@ -651,7 +651,7 @@ NOTES = {
     "snapshot_verify_30k_s": "median: take + ship (HTTP) + restore + verify",
     "snapshot_ship_verify_30k_s": "read file, POST, node restores and verifies",
     "restic_30k_s": "median: backup + check --read-data",
-    "db_bytes_30k": "live town file (WAL checkpointed copy)",
+    "db_bytes_30k": "the live town database file",
     "daily_delta_bytes": "make_batch envelopes, max 500 entries",
     "daily_partner_received_bytes": "pushed by the Shipper (age header grease varies)",
     "restic_daily_delta_bytes": "repository growth, backup after the day",

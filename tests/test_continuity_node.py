@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from conftest import TOWN_A, TOWN_B, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk, declare_emergency, login, restrict_login_networks
-from lgcloud.continuity.centre import Shipper, take_town_snapshot
+from lgcloud.continuity.centre import Shipper, prune_journal, take_town_snapshot
 from lgcloud.continuity.federation import node_name, write_federation
 from lgcloud.continuity.journal import finish_write
 from lgcloud.continuity.keys import RecoveryKeyError
+from lgcloud.continuity.models import JournalEntry
 from lgcloud.continuity.node import NodeService
 from lgcloud.continuity.recovery import recovery_sheet_path
 from lgcloud.continuity.sites import load_sites
@@ -141,6 +142,16 @@ def test_status_alerts_until_verified_then_partner_activation(
         (node_name(TOWN_A), 2, 2, None),
         (node_name(TOWN_B), 1, 1, None),
     ]
+    # the centre drops journal entries every site has and the newest snapshot covers
+    with centre.town(TOWN_A) as t:
+        before = t.session.scalar(select(func.count()).select_from(JournalEntry))
+    pruned = prune_journal(centre, TOWN_A, sites)
+    assert pruned > 0
+    with centre.town(TOWN_A) as t:
+        assert t.session.scalar(select(func.count()).select_from(JournalEntry)) == before - pruned
+        finish_write(t.session, make_ctx(), "view_person", subjects=["0000000019"])
+    _ship(centre, root, nodes)
+    assert [r.journal_lag_entries for r in town_status(centre, sites, TOWN_A)] == [0, 0]
 
     partner = nodes[TOWN_B]  # stores town A, cannot read it
     stored = b"".join(p.read_bytes() for p in (partner.root / "store" / TOWN_A).rglob("*.l*"))
@@ -268,3 +279,14 @@ def test_a_town_without_any_site_is_an_alert(platform: Platform, tmp_path: Path)
     take_town_snapshot(platform, TOWN_B)
     rows = town_status(platform, sites, TOWN_B)
     assert [r.alert for r in rows] == ["拠点ファイルにこの町村のコピーを持つ拠点がありません"]
+
+
+def test_read_only_refusal_comes_before_validation(platform: Platform) -> None:
+    """An invalid event on a read-only copy gets the read-only explanation, not a rule."""
+    from lgcloud.register.domain import EventKind, Removal  # noqa: PLC0415
+    from lgcloud.register.service import record_event  # noqa: PLC0415
+
+    ro = dataclasses.replace(make_ctx(), mode="partner")
+    event = Removal(kind=EventKind.DEATH, effective_date=TODAY, members=["0000000019"])
+    with pytest.raises(RuleViolationError, match="連携町村での運用"), platform.town(TOWN_A) as t:
+        record_event(t, ro, event)

@@ -126,7 +126,7 @@ def status_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
     from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
 
     configure_logging()
-    rows = federation_status(Platform(data_dir), load_sites(sites))
+    rows = federation_status(Platform(data_dir), load_sites(sites), log_alerts=True)
 
     def when(d: datetime | None) -> str:
         return format_datetime_jst(d) if d else "—"

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from lgcloud.auth.models import Clerk
 from lgcloud.auth.roles import Permission, Role, parse_roles, permissions_of
-from lgcloud.continuity.journal import finish_write
+from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import (
@@ -99,6 +99,7 @@ def create_clerk(
     pin: str | None = None,
 ) -> ClerkInfo:
     """Create a clerk of ``town`` (audited)."""
+    check_writable(ctx, "clerk_created")
     if not staff_number.isascii() or not staff_number.isalnum():
         raise RuleViolationError("職員番号は英数字です", field="staff_number")
     if len(password) < MIN_PASSWORD_LENGTH:

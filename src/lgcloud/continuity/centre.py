@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from lgcloud.continuity import keys
 from lgcloud.continuity.models import JournalEntry, SiteState, SnapshotRecord
@@ -279,7 +280,13 @@ class Shipper:
         """Ship forever (until :meth:`close`): journal every ``push_seconds``, snapshots every
         ``snapshot_minutes``."""
         interval = interval or self.sites.push_seconds
+        last_report = 0.0
         while not self._stop.is_set():
+            if time.monotonic() - last_report > ALERT_LOG_SECONDS:
+                from lgcloud.continuity.status import federation_status  # noqa: PLC0415
+
+                federation_status(self.platform, self.sites, log_alerts=True)
+                last_report = time.monotonic()
             for t in self.platform.towns():
                 snap = latest_snapshot(self.platform, t.code)
                 age = (utcnow() - snap.taken_at).total_seconds() if snap else None
@@ -289,7 +296,47 @@ class Shipper:
                     except Exception as exc:  # keep shipping the other towns
                         log.error("snapshot_failed", town=t.code, error=str(exc))
             self.push_all()
+            for t in self.platform.towns():
+                try:
+                    prune_journal(self.platform, t.code, self.sites)
+                except Exception as exc:  # pruning is housekeeping: keep shipping
+                    log.error("journal_prune_failed", town=t.code, error=str(exc))
             self._stop.wait(interval)
+
+
+PRUNE_CHUNK = 2000
+#: how often the shipper logs the alerts of every town (a missing copy is never silent)
+ALERT_LOG_SECONDS = 600
+
+
+def prune_journal(platform: Platform, code: str, sites: Sites) -> int:
+    """Delete the journal entries every site has acknowledged and the newest snapshot
+    covers: nobody can need them again (a new node starts from that snapshot; a partner
+    keeps its own copies of the batches it stored). Keeps the town database from growing
+    by a copy of every change. Returns the number of entries deleted."""
+    names = {node for node, _role in sites.sites_of(code)}
+    snap = latest_snapshot(platform, code)
+    if not names or snap is None:
+        return 0
+    with platform.platform_session() as s:
+        states = s.scalars(select(SiteState).where(SiteState.town == code)).all()
+    acked = {st.node: st.journal_seq for st in states if st.node in names}
+    if set(acked) != names:
+        return 0  # a site has never acknowledged anything yet
+    safe = min(*acked.values(), snap.journal_seq)
+    deleted = 0
+    while True:  # in chunks: writers wait for one short transaction at a time
+        with platform.town(code) as town:
+            ids = town.session.scalars(
+                select(JournalEntry.seq)
+                .where(JournalEntry.seq < safe)
+                .order_by(JournalEntry.seq)
+                .limit(PRUNE_CHUNK)
+            ).all()
+            if not ids:
+                return deleted
+            town.session.execute(delete(JournalEntry).where(JournalEntry.seq <= ids[-1]))
+            deleted += len(ids)
 
 
 def centre_journal_seq(platform: Platform, code: str) -> tuple[int, datetime | None]:

@@ -5,16 +5,27 @@ a replica built from the journal: equal digests mean equal content. Rows are rea
 primary-key order and hashed by value (not by page layout), so two files holding the same
 rows in different pages compare equal. Uses the stdlib ``sqlite3`` module on a file: this
 is a read of raw values and must not depend on ORM models of any particular version.
+
+Each batch of :data:`BATCH` rows is serialised with pickle (protocol 5, C speed: a
+30,000-resident town has ~900,000 rows, and per-row ``repr`` cost twice as much) and fed to
+SHA-256. The serialisation depends only on the values and their types: sqlite3 returns ints,
+floats, str, bytes and None, fresh objects except CPython's shared empty and one-character
+strings and bytes, which pickle's memo handles the same way for the same values. The
+method is named in every manifest (:data:`METHOD`) and a verifier refuses another.
 """
 
 from __future__ import annotations
 
 import hashlib
+import pickle
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-#: Tables that are caches of others and rebuilt on a replica; digested all the same.
+BATCH = 10_000
+METHOD = f"sha256/pickle5/{BATCH}"
+
+#: SQLite's own bookkeeping tables, not content.
 SKIP_TABLES = frozenset({"sqlite_sequence", "sqlite_stat1"})
 
 
@@ -42,14 +53,10 @@ def table_digest(conn: sqlite3.Connection, table: str) -> dict[str, Any]:
     # table and column names come from sqlite_master / PRAGMA table_info, quoted
     sql = f"SELECT * FROM {_quote(table)} ORDER BY {_order_by(conn, table)}"  # noqa: S608
     cur = conn.execute(sql)
-    while True:
-        rows = cur.fetchmany(5000)
-        if not rows:
-            break
+    while rows := cur.fetchmany(BATCH):
         n += len(rows)
-        for row in rows:
-            h.update(repr(row).encode())
-            h.update(b"\n")
+        # pickle of plain values from sqlite3, not of untrusted objects: nothing is loaded
+        h.update(pickle.dumps(rows, protocol=5))
     return {"rows": n, "sha256": h.hexdigest()}
 
 
@@ -59,6 +66,8 @@ def database_digests(
     """``{table: {"rows": n, "sha256": hex}}`` for every table of the SQLite file."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return {t: table_digest(conn, t) for t in (tables or table_names(conn))}
+        conn.execute("BEGIN")  # one read transaction: every table of the same state
+        names = tables if tables is not None else table_names(conn)
+        return {t: table_digest(conn, t) for t in names}
     finally:
         conn.close()

@@ -36,7 +36,7 @@ MAGIC = b"LGCLOUD1 "
 KINDS = (b"snapshot", b"journal")
 SIGNATURE_BYTES = 64
 MAX_HEADER = 1 << 20
-ZSTD_LEVEL = 6
+ZSTD_LEVEL = 3
 
 
 class EnvelopeRefused(LgcloudError):  # noqa: N818 - a refusal, not a failure

@@ -58,6 +58,7 @@ from sqlalchemy.pool import NullPool
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.chain import GENESIS_HASH
 from lgcloud.continuity import envelope
+from lgcloud.continuity.digests import METHOD as DIGEST_METHOD
 from lgcloud.continuity.digests import database_digests
 from lgcloud.continuity.envelope import EnvelopeRefused
 from lgcloud.continuity.keys import SigningKey
@@ -144,16 +145,14 @@ def _iso_utc(value: object) -> str:
 
 
 def _backup_sqlite(source: str, dst: Path) -> None:
-    """Copy a live SQLite database with the online backup API, in a single step (one read
-    transaction on the source, so the copy is one committed state of it)."""
+    """Copy a live SQLite database in a single step (one read transaction on the source, so
+    the copy is one committed state of it)."""
     # mode=rw: a missing file is an error, not a new empty database
     src = sqlite3.connect(f"file:{quote(source)}?mode=rw", uri=True, timeout=30)
     try:
-        out = sqlite3.connect(dst)
-        try:
-            src.backup(out)
-        finally:
-            out.close()
+        # VACUUM INTO writes a compact copy (live pages only) in one read transaction, so
+        # concurrent writers go on (WAL) and the copy needs no VACUUM of its own
+        src.execute("VACUUM INTO ?", (str(dst),))
     finally:
         src.close()
 
@@ -219,7 +218,10 @@ def _finish_copy(path: Path) -> None:
     try:
         conn.execute("PRAGMA journal_mode=DELETE")
         conn.execute("DELETE FROM journal WHERE seq < (SELECT max(seq) FROM journal)")
-        conn.execute("VACUUM")
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        if free > pages // 20:  # the centre's journal was long: drop the freed pages
+            conn.execute("VACUUM")
     finally:
         conn.close()
 
@@ -250,6 +252,7 @@ def build_header(path: Path, *, town: str, seq: int, taken_at: datetime) -> dict
             if head
             else {"seq": 0, "hash": GENESIS_HASH}
         ),
+        "digest_method": DIGEST_METHOD,
         "tables": database_digests(path),
     }
 
@@ -378,6 +381,12 @@ def _check_schema(path: Path, header: dict[str, Any]) -> str:
 
 
 def _check_digests(path: Path, header: dict[str, Any]) -> str:
+    if header.get("digest_method") != DIGEST_METHOD:
+        raise EnvelopeRefused(
+            "digests",
+            f"目録のダイジェスト方式 {header.get('digest_method')!r} はこの版では検証できません"
+            f"（{DIGEST_METHOD}）",
+        )
     expected: dict[str, Any] = header.get("tables") or {}
     try:
         found = database_digests(path)

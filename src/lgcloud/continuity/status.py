@@ -35,7 +35,11 @@ class SiteStatus:
     alert: str | None
 
 
-def town_status(platform: Platform, sites: Sites, town: str) -> list[SiteStatus]:
+def town_status(
+    platform: Platform, sites: Sites, town: str, *, log_alerts: bool = False
+) -> list[SiteStatus]:
+    """The status rows of ``town``; with ``log_alerts``, each alert is also logged as a
+    warning (the status command, and the centre's shipper every few minutes)."""
     now = utcnow()
     policy = timedelta(hours=sites.policy_hours)
     centre_seq, centre_at = centre_journal_seq(platform, town)
@@ -121,11 +125,17 @@ def town_status(platform: Platform, sites: Sites, town: str) -> list[SiteStatus]
                 alert,
             )
         )
-    for row in out:
+    for row in out if log_alerts else []:
         if row.alert:
             log.warning("continuity_alert", town=town, site=row.site, alert=row.alert)
     return out
 
 
-def federation_status(platform: Platform, sites: Sites) -> list[SiteStatus]:
-    return [row for t in platform.towns() for row in town_status(platform, sites, t.code)]
+def federation_status(
+    platform: Platform, sites: Sites, *, log_alerts: bool = False
+) -> list[SiteStatus]:
+    return [
+        row
+        for t in platform.towns()
+        for row in town_status(platform, sites, t.code, log_alerts=log_alerts)
+    ]

@@ -27,6 +27,8 @@ def _install_sqlite_hooks(engine: Engine, *, synchronous: str) -> None:
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=15000")
+        # after a checkpoint, a WAL grown by a bulk load is truncated back to this size
+        cur.execute("PRAGMA journal_size_limit=67108864")
         cur.close()
 
     @event.listens_for(engine, "begin")

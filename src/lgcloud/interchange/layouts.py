@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from sqlalchemy import and_, func, select
 
-from lgcloud.continuity.journal import finish_write
+from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.insurance.models import NhiHousehold, NhiMember
@@ -352,6 +352,7 @@ def import_layout(
     are skipped; a row naming a person, assessment or installment the town does not have
     is bad.
     """
+    check_writable(ctx, "import_layout")
     cols = LAYOUTS[name]
     # A multiset: two identical payments (same installment, day, amount, channel) are two
     # payments; a file row is "already stored" only while stored copies remain unmatched.

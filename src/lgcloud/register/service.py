@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row, select, true
 
-from lgcloud.continuity.journal import finish_write
+from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import RuleViolationError
@@ -210,6 +210,7 @@ def record_event(
     town: Town, ctx: RequestContext, event: AnyEvent, *, today: date | None = None
 ) -> EventResult:
     """Record one life event: validate, write new versions, event, audit and journal entries."""
+    check_writable(ctx, "life_event")  # a read-only copy says so before anything else
     session = town.session
     reg = load_register(town, event, today or today_jst())
     outcome = apply_event(

@@ -284,7 +284,7 @@ def issue_with_preview(
     addressee_number: str,
     kind: Annotated[CertificateKind, Form()],
     fiscal_year: Annotated[int | None, Form()] = None,
-    form: Annotated[str, Form()] = "household",
+    layout: Annotated[str, Form()] = "household",  # 世帯連記式 / 個人票 (not "form": htmx)
     include_head_and_relationship: Annotated[bool, Form()] = False,
     include_honseki: Annotated[bool, Form()] = False,
     include_resident_code: Annotated[bool, Form()] = False,
@@ -298,7 +298,7 @@ def issue_with_preview(
     options: dict[str, Any] = {}
     if kind is CertificateKind.RESIDENT:
         options = {
-            "form": form,
+            "form": layout,
             "include_head_and_relationship": include_head_and_relationship,
             "include_honseki": include_honseki,
             "include_resident_code": include_resident_code,
@@ -443,7 +443,14 @@ def _event_page(
             "title": EVENT_FORMS[kind],
             "person": subject,
             "household": household,
-            "values": values or {"effective_date": str(today_jst()), "members": [person]},
+            "values": values
+            or {
+                "effective_date": str(today_jst()),
+                # a move usually takes the whole household along; a death is one person
+                "members": [m.addressee_number for m in household]
+                if kind == EventKind.MOVE_WITHIN.value
+                else [person],
+            },
             "errors": errors or {},
             "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
         },
