@@ -33,7 +33,7 @@ from lgcloud.auth.models import Clerk
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
 from lgcloud.continuity import keys, snapshot
-from lgcloud.continuity.digests import database_digests
+from lgcloud.continuity.digests import database_digests, page_digests
 from lgcloud.continuity.envelope import MAGIC, SIGNATURE_BYTES, EnvelopeRefused, seal
 from lgcloud.continuity.models import JournalEntry
 from lgcloud.db.engine import sqlite_url
@@ -558,6 +558,7 @@ def test_an_edited_audit_entry_is_refused(world: World, dest_dir: Path, plain_co
     header = header_of(world, world.snap_a)
     # the centre's digests made from the edited file: only the chain itself can tell
     header["tables"] = database_digests(plain_copy)
+    header["pages"] = page_digests(plain_copy)
     err = assert_refused(
         world, reseal(world, header, plain_copy.read_bytes()), dest_dir, "audit_chain"
     )
@@ -574,6 +575,7 @@ def test_a_rewritten_audit_chain_is_refused_by_the_signed_head(
     engine.dispose()
     header = header_of(world, world.snap_a)
     header["tables"] = database_digests(plain_copy)
+    header["pages"] = page_digests(plain_copy)
     # ...but it no longer ends at the head the centre signed
     assert_refused(world, reseal(world, header, plain_copy.read_bytes()), dest_dir, "audit_chain")
 

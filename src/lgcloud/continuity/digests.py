@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +73,79 @@ def database_digests(
         return {t: table_digest(conn, t) for t in names}
     finally:
         conn.close()
+
+
+#: files above this size are digested by two processes (the machines have two cores)
+PARALLEL_BYTES = 32 << 20
+
+
+def database_digests_parallel(path: Path) -> dict[str, dict[str, Any]]:
+    """:func:`database_digests` of a file nobody writes (a snapshot copy), the tables split
+    in two halves of about equal size, one digested in a spawned process. The result is the
+    same; only the time halves. Small files are digested in this process."""
+    if path.stat().st_size < PARALLEL_BYTES:
+        return database_digests(path)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        # the cost is mostly per row (leaf cells), some per page (large values)
+        sizes = dict(
+            conn.execute(
+                "SELECT name, sum(CASE WHEN pagetype = 'leaf' THEN ncell ELSE 0 END)"
+                " + 20 * count(*) FROM dbstat GROUP BY name"
+            ).fetchall()
+        )
+        names = table_names(conn)
+    except sqlite3.OperationalError:  # no dbstat in this SQLite build
+        return database_digests(path)
+    finally:
+        conn.close()
+    halves: tuple[list[str], list[str]] = ([], [])
+    weight = [0, 0]
+    for name in sorted(names, key=lambda n: -int(sizes.get(n, 1))):
+        side = 0 if weight[0] <= weight[1] else 1
+        halves[side].append(name)
+        weight[side] += int(sizes.get(name, 1))
+    # spawn, not fork: the caller may be a threaded server
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        other = pool.submit(database_digests, str(path), tables=halves[1])
+        mine = database_digests(path, tables=halves[0])
+        theirs = other.result()
+    return {name: {**mine, **theirs}[name] for name in names}
+
+
+PAGE_METHOD = "sha256/table-pages"
+
+
+def page_digests(path: Path) -> dict[str, dict[str, Any]]:
+    """``{table: {"rows": n, "sha256": hex}}`` over each table's own b-tree and overflow
+    pages, read straight from the file (SQLite's ``dbstat`` lists them): the digest of the
+    table's stored content *in this file*. Several times faster than :func:`database_digests`
+    but layout-dependent, so it compares a file with itself (a restored snapshot with the
+    file the centre sealed), never two files written differently. Row counts come from the
+    cells of the leaf pages."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        names = table_names(conn)
+        pages: dict[str, list[tuple[int, str, int]]] = {n: [] for n in names}
+        for name, pageno, pagetype, ncell in conn.execute(
+            "SELECT name, pageno, pagetype, ncell FROM dbstat ORDER BY name, pageno"
+        ):
+            if name in pages:
+                pages[name].append((int(pageno), str(pagetype), int(ncell)))
+    finally:
+        conn.close()
+    out: dict[str, dict[str, Any]] = {}
+    with open(path, "rb") as f:
+        data = f.read()
+    view = memoryview(data)
+    for name in names:
+        h = hashlib.sha256()
+        rows = 0
+        for pageno, pagetype, ncell in pages[name]:
+            start = (pageno - 1) * page_size
+            h.update(view[start : start + page_size])
+            if pagetype == "leaf":
+                rows += ncell
+        out[name] = {"rows": rows, "sha256": h.hexdigest()}
+    return out
