@@ -18,13 +18,6 @@ from pdf_tools import extract_text
 from .conftest import RESIDENTS, SEED, UI
 from .helpers import as_of_text, pick_person
 
-# Federation.start leaves each process's log file object to the garbage collector
-# (the child keeps the descriptor); harmless here, but a ResourceWarning is an error.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
-
 TOWN = "153079"
 OWN_NODE = f"node-{TOWN}"
 PARTNER = "node-154059"

@@ -17,10 +17,11 @@ method is named in every manifest (:data:`METHOD`) and a verifier refuses anothe
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import sqlite3
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +106,30 @@ def database_digests_parallel(path: Path) -> dict[str, dict[str, Any]]:
         side = 0 if weight[0] <= weight[1] else 1
         halves[side].append(name)
         weight[side] += int(sizes.get(name, 1))
-    # spawn, not fork: the caller may be a threaded server
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        other = pool.submit(database_digests, str(path), tables=halves[1])
+    # A fresh interpreter, not fork (the caller may be a threaded server) nor
+    # multiprocessing's spawn (which re-imports the caller's __main__, e.g. the CLI).
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+        [sys.executable, "-c", _CHILD, str(path), json.dumps(halves[1])],
+        stdout=subprocess.PIPE,
+    )
+    try:
         mine = database_digests(path, tables=halves[0])
-        theirs = other.result()
+        out, _ = child.communicate(timeout=600)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    if child.returncode != 0:
+        raise RuntimeError(f"digest process failed with exit code {child.returncode}")
+    theirs: dict[str, dict[str, Any]] = json.loads(out)
     return {name: {**mine, **theirs}[name] for name in names}
+
+
+_CHILD = (
+    "import json, sys\n"
+    "from lgcloud.continuity.digests import database_digests\n"
+    "print(json.dumps(database_digests(sys.argv[1], tables=json.loads(sys.argv[2]))))\n"
+)
 
 
 PAGE_METHOD = "sha256/table-pages"

@@ -145,9 +145,9 @@ class Federation:
                 "--node",
                 name,
             ]
-        logf = (self.root / f"{name}.log").open("ab")
         env = {**os.environ, "LGCLOUD_NODE": name}
-        self.procs[name] = subprocess.Popen(args, stdout=logf, stderr=logf, env=env)  # noqa: S603
+        with (self.root / f"{name}.log").open("ab") as logf:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(args, stdout=logf, stderr=logf, env=env)  # noqa: S603
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
