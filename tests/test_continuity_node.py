@@ -290,3 +290,28 @@ def test_read_only_refusal_comes_before_validation(platform: Platform) -> None:
     event = Removal(kind=EventKind.DEATH, effective_date=TODAY, members=["0000000019"])
     with pytest.raises(RuleViolationError, match="連携町村での運用"), platform.town(TOWN_A) as t:
         record_event(t, ro, event)
+
+
+def test_issue_numbers_at_a_node_are_its_own_series_across_outages(
+    federation: tuple[Platform, Path],
+) -> None:
+    from lgcloud.certificates.service import CertificateKind, issue_certificate  # noqa: PLC0415
+
+    centre, root = federation
+    nodes = {t: _node(root, t) for t in (TOWN_A, TOWN_B)}
+    for t in (TOWN_A, TOWN_B):
+        take_town_snapshot(centre, t)
+    _ship(centre, root, nodes)
+    own = nodes[TOWN_A]
+    numbers = []
+    for _outage in range(2):
+        own.switch_to_down_recovery(TOWN_A, "test")
+        ctx = dataclasses.replace(make_ctx(), mode="down_recovery", node=own.name)
+        with own.platform.town(TOWN_A) as t:
+            numbers.append(issue_certificate(t, ctx, CertificateKind.ALL_RESIDENTS).issue_number)
+        own.stop_serving(TOWN_A, "test", hand_back=False)
+    with centre.town(TOWN_A) as t:
+        centre_number = issue_certificate(t, make_ctx(), CertificateKind.ALL_RESIDENTS).issue_number
+    assert numbers[0].endswith("第000001号（node-153079）")
+    assert numbers[1].endswith("第000002号（node-153079）")
+    assert centre_number.endswith("第000001号")

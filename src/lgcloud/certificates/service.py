@@ -128,9 +128,18 @@ def _town_info(town: Town) -> TownInfo:
     return info
 
 
-def _issue_number(town: Town, today: date) -> str:
+#: suffix of the issue-number sequence a node uses on a copy it serves (its own series; the
+#: node carries the next number over from one outage to the next)
+NODE_SERIES = "-n"
+
+
+def _issue_number(town: Town, today: date, node: str) -> str:
+    """``令和8年度 第000123号``. On a copy served read-only the numbers are the node's own
+    series, marked with the node (``…号（node-153079）``), so they never collide with the
+    numbers the centre goes on issuing."""
     fy = fiscal_year_of(today)
-    name = f"issue-{fy}"
+    own = town.mode != "normal"
+    name = f"issue-{fy}{NODE_SERIES}" if own else f"issue-{fy}"
     row = town.session.get(NumberSequence, name, with_for_update=True)
     if row is None:
         row = NumberSequence(name=name, next_value=1)
@@ -138,7 +147,8 @@ def _issue_number(town: Town, today: date) -> str:
         town.session.flush()
     n = row.next_value
     row.next_value = n + 1
-    return f"{to_wareki(date(fy, 4, 1)).split('年')[0]}年度 第{n:06d}号"
+    number = f"{to_wareki(date(fy, 4, 1)).split('年')[0]}年度 第{n:06d}号"
+    return f"{number}（{node}）" if own else number
 
 
 def _sex(s: Sex) -> str:
@@ -548,7 +558,7 @@ def issue_certificate(
     info = _town_info(town)
     key = signing.load_key(_keys_dir(town), town.code)
     code = signing.new_verification_code(town.code)
-    issue_number = _issue_number(town, today)
+    issue_number = _issue_number(town, today, ctx.node)
     data = {
         "kind": KIND_LABELS[kind],
         "town": {

@@ -1,32 +1,30 @@
-"""Row counts and content digests of a town database, table by table.
+"""Row counts and content digests of a town database, table by table. Two kinds:
 
-The same function runs on the centre when a snapshot is taken, on a restored copy, and on
-a replica built from the journal: equal digests mean equal content. Rows are read in
-primary-key order and hashed by value (not by page layout), so two files holding the same
-rows in different pages compare equal. Uses the stdlib ``sqlite3`` module on a file: this
-is a read of raw values and must not depend on ORM models of any particular version.
+* :func:`database_digests` — by **value**: rows read in primary-key order and hashed, so
+  two files holding the same rows in different pages compare equal. It compares a replica
+  built from the journal with the centre, or a restored snapshot with its source. Each
+  batch of :data:`BATCH` rows is serialised with pickle (protocol 5, C speed: a
+  30,000-resident town has ~900,000 rows; per-row ``repr`` cost twice as much) into
+  SHA-256. The bytes depend only on the values and their types: sqlite3 returns ints,
+  floats, str, bytes and None, fresh objects except CPython's shared empty and
+  one-character strings and bytes, which pickle's memo handles alike for equal values.
+* :func:`page_digests` — by **page**: each table's own b-tree and overflow pages in one
+  file, several times faster. A snapshot manifest carries these (method
+  :data:`PAGE_METHOD`): the restored file is byte for byte the file the centre sealed.
 
-Each batch of :data:`BATCH` rows is serialised with pickle (protocol 5, C speed: a
-30,000-resident town has ~900,000 rows, and per-row ``repr`` cost twice as much) and fed to
-SHA-256. The serialisation depends only on the values and their types: sqlite3 returns ints,
-floats, str, bytes and None, fresh objects except CPython's shared empty and one-character
-strings and bytes, which pickle's memo handles the same way for the same values. The
-method is named in every manifest (:data:`METHOD`) and a verifier refuses another.
+Both use the stdlib ``sqlite3`` module on a file: raw values, independent of the ORM models
+of any particular version.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import pickle
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 BATCH = 10_000
-METHOD = f"sha256/pickle5/{BATCH}"
 
 #: SQLite's own bookkeeping tables, not content.
 SKIP_TABLES = frozenset({"sqlite_sequence", "sqlite_stat1"})
@@ -74,62 +72,6 @@ def database_digests(
         return {t: table_digest(conn, t) for t in names}
     finally:
         conn.close()
-
-
-#: files above this size are digested by two processes (the machines have two cores)
-PARALLEL_BYTES = 32 << 20
-
-
-def database_digests_parallel(path: Path) -> dict[str, dict[str, Any]]:
-    """:func:`database_digests` of a file nobody writes (a snapshot copy), the tables split
-    in two halves of about equal size, one digested in a spawned process. The result is the
-    same; only the time halves. Small files are digested in this process."""
-    if path.stat().st_size < PARALLEL_BYTES:
-        return database_digests(path)
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        # the cost is mostly per row (leaf cells), some per page (large values)
-        sizes = dict(
-            conn.execute(
-                "SELECT name, sum(CASE WHEN pagetype = 'leaf' THEN ncell ELSE 0 END)"
-                " + 20 * count(*) FROM dbstat GROUP BY name"
-            ).fetchall()
-        )
-        names = table_names(conn)
-    except sqlite3.OperationalError:  # no dbstat in this SQLite build
-        return database_digests(path)
-    finally:
-        conn.close()
-    halves: tuple[list[str], list[str]] = ([], [])
-    weight = [0, 0]
-    for name in sorted(names, key=lambda n: -int(sizes.get(n, 1))):
-        side = 0 if weight[0] <= weight[1] else 1
-        halves[side].append(name)
-        weight[side] += int(sizes.get(name, 1))
-    # A fresh interpreter, not fork (the caller may be a threaded server) nor
-    # multiprocessing's spawn (which re-imports the caller's __main__, e.g. the CLI).
-    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-        [sys.executable, "-c", _CHILD, str(path), json.dumps(halves[1])],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        mine = database_digests(path, tables=halves[0])
-        out, _ = child.communicate(timeout=600)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    if child.returncode != 0:
-        raise RuntimeError(f"digest process failed with exit code {child.returncode}")
-    theirs: dict[str, dict[str, Any]] = json.loads(out)
-    return {name: {**mine, **theirs}[name] for name in names}
-
-
-_CHILD = (
-    "import json, sys\n"
-    "from lgcloud.continuity.digests import database_digests\n"
-    "print(json.dumps(database_digests(sys.argv[1], tables=json.loads(sys.argv[2]))))\n"
-)
 
 
 PAGE_METHOD = "sha256/table-pages"

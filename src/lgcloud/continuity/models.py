@@ -76,6 +76,9 @@ class NodeTownState(PlatformBase):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verify_detail: Mapped[str | None] = mapped_column(String(1000))
     last_refusal: Mapped[str | None] = mapped_column(String(500))
+    #: the next number of this node's own series of issue numbers for the town (kept from
+    #: one read-only period to the next, so numbers never repeat)
+    next_issue: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class PendingApplication(PlatformBase):

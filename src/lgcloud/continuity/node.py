@@ -26,11 +26,12 @@ from typing import Any
 
 import httpx
 from pyrage import x25519
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from lgcloud.audit.models import AuditEntry
 from lgcloud.certificates import signing
 from lgcloud.certificates.models import SigningKey as CertSigningKey
+from lgcloud.certificates.service import NODE_SERIES
 from lgcloud.certificates.signing import TownKey
 from lgcloud.continuity import keys
 from lgcloud.continuity.envelope import EnvelopeRefused, open_envelope
@@ -38,12 +39,13 @@ from lgcloud.continuity.models import ContinuityEvent, NodeTownState, PendingApp
 from lgcloud.continuity.replica import PartnerStore, apply_batch, replica_position
 from lgcloud.continuity.sites import Sites
 from lgcloud.continuity.snapshot import restore_and_verify
-from lgcloud.core.clock import utcnow
+from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import RequestContext
+from lgcloud.core.dates import fiscal_year_of
 from lgcloud.core.errors import NotFoundError, PermissionDeniedError, RuleViolationError
 from lgcloud.core.logging import get_logger
 from lgcloud.db.engine import make_engine, sqlite_url
-from lgcloud.register.models import TownInfo
+from lgcloud.register.models import NumberSequence, TownInfo
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
 
@@ -299,6 +301,12 @@ class NodeService:
             with engine.begin() as conn:
                 info = conn.execute(select(TownInfo.name, TownInfo.kana, TownInfo.prefecture)).one()
                 fork_audit = conn.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()))
+                # the node's own series of issue numbers goes on where it stopped last time
+                with self.platform.platform_session() as ps:
+                    next_issue = self._state_row(ps, town).next_issue or 1
+                series = f"issue-{fiscal_year_of(today_jst())}{NODE_SERIES}"
+                conn.execute(delete(NumberSequence).where(NumberSequence.name == series))
+                conn.execute(insert(NumberSequence).values(name=series, next_value=next_issue))
                 conn.execute(update(CertSigningKey).values(active=False))
                 conn.execute(delete(CertSigningKey).where(CertSigningKey.key_id == key.key_id))
                 conn.execute(
@@ -408,6 +416,22 @@ class NodeService:
             )
         return self.state(town)
 
+    def _keep_issue_series(self, town: str) -> None:
+        """Before the served copy goes: remember where the node's issue numbers stopped."""
+        engine = make_engine(sqlite_url(str(self.service_path(town))))
+        try:
+            with engine.connect() as conn:
+                used = conn.scalar(
+                    select(func.max(NumberSequence.next_value)).where(
+                        NumberSequence.name.like(f"issue-%{NODE_SERIES}")
+                    )
+                )
+        finally:
+            engine.dispose()
+        with self.platform.platform_session() as s:
+            st = self._state_row(s, town)
+            st.next_issue = max(st.next_issue or 1, int(used or 1))
+
     def received_activity(self, town: str) -> dict[str, Any]:
         """What happened at the node while serving: audit entries after the fork and the
         applications received — what is handed back to the centre."""
@@ -499,6 +523,7 @@ class NodeService:
                         p = s.get(PendingApplication, a["id"])
                         if p is not None:
                             p.handed_back_at = now
+            self._keep_issue_series(town)
             self.platform.forget_town(town, delete_record=True)
             for suffix in ("", "-wal", "-shm"):
                 Path(str(self.service_path(town)) + suffix).unlink(missing_ok=True)

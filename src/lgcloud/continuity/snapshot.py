@@ -59,12 +59,7 @@ from sqlalchemy.pool import NullPool
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.chain import GENESIS_HASH
 from lgcloud.continuity import envelope
-from lgcloud.continuity.digests import METHOD as DIGEST_METHOD
-from lgcloud.continuity.digests import (
-    PAGE_METHOD,
-    database_digests_parallel,
-    page_digests,
-)
+from lgcloud.continuity.digests import PAGE_METHOD, page_digests
 from lgcloud.continuity.envelope import EnvelopeRefused
 from lgcloud.continuity.keys import SigningKey
 from lgcloud.core.clock import utcnow
@@ -257,10 +252,8 @@ def build_header(path: Path, *, town: str, seq: int, taken_at: datetime) -> dict
             if head
             else {"seq": 0, "hash": GENESIS_HASH}
         ),
-        "digest_method": DIGEST_METHOD,
-        "tables": database_digests_parallel(path),
-        "page_method": PAGE_METHOD,
-        "pages": page_digests(path),
+        "digest_method": PAGE_METHOD,
+        "tables": page_digests(path),
     }
 
 
@@ -390,33 +383,32 @@ def _check_schema(path: Path, header: dict[str, Any]) -> str:
 def _check_digests(path: Path, header: dict[str, Any]) -> str:
     """Row counts and per-table digests of the restored file against the manifest.
 
-    The restored file is byte for byte the file the centre sealed, so its tables are
-    checked with the fast page digests (:func:`~lgcloud.continuity.digests.page_digests`);
-    the row-value digests in ``tables`` (for comparing the snapshot with a live database
-    or a replica) must agree with them on every table's row count."""
-    if header.get("page_method") != PAGE_METHOD or header.get("digest_method") != DIGEST_METHOD:
+    The manifest's digests are :func:`~lgcloud.continuity.digests.page_digests`: each
+    table's own pages in the sealed file, which the restored file is byte for byte. (To
+    compare a snapshot's *values* with a live database or a replica, use
+    :func:`~lgcloud.continuity.digests.database_digests` on both.)"""
+    if header.get("digest_method") != PAGE_METHOD:
         raise EnvelopeRefused(
             "digests",
-            f"目録のダイジェスト方式 {header.get('page_method')!r} / "
-            f"{header.get('digest_method')!r} はこの版では検証できません",
+            f"目録のダイジェスト方式 {header.get('digest_method')!r} はこの版では検証できません"
+            f"（{PAGE_METHOD}）",
         )
-    expected: dict[str, Any] = header.get("pages") or {}
-    by_value: dict[str, Any] = header.get("tables") or {}
+    expected: dict[str, Any] = header.get("tables") or {}
     try:
         found = page_digests(path)
     except (sqlite3.DatabaseError, OSError) as exc:
         raise EnvelopeRefused("digests", f"表の内容を読めません（{exc}）") from exc
-    for table in sorted(set(expected) | set(found) | set(by_value)):
-        want, got, listed = expected.get(table), found.get(table), by_value.get(table)
-        if want is None or listed is None:
+    for table in sorted(set(expected) | set(found)):
+        want, got = expected.get(table), found.get(table)
+        if want is None:
             raise EnvelopeRefused("digests", f"目録にない表 {table} がデータにあります")
         if got is None:
             raise EnvelopeRefused("digests", f"目録にある表 {table} がデータにありません")
-        if got["rows"] != want["rows"] or got["rows"] != listed["rows"]:
+        if got["rows"] != want["rows"]:
             raise EnvelopeRefused(
                 "digests",
                 f"表 {table} の行数が目録と違います（データ {got['rows']} 行、目録 "
-                f"{listed['rows']} 行）",
+                f"{want['rows']} 行）",
             )
         if got["sha256"] != want["sha256"]:
             raise EnvelopeRefused(
