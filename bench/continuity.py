@@ -3,6 +3,8 @@
 Run from the repository root:  .venv/bin/python bench/continuity.py [--json out.json] [--runs 3]
                                 [--drill-residents N]
 
+* **Steady state first**: the initial load is shipped to the sites as a snapshot and the
+  journal entries they hold are pruned, as the running centre does; then
 * **Snapshot → ship → verify**: ``take_town_snapshot`` (consistent SQLite copy, manifest,
   zstd, age, Ed25519), the envelope POSTed over HTTP to the town's own node (a real
   ``lgcloud node serve`` subprocess), which restores it into scratch and verifies it
@@ -50,7 +52,13 @@ from sqlalchemy import func, select
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
 from lgcloud.continuity import keys
-from lgcloud.continuity.centre import Shipper, centre_journal_seq, signing_key, take_town_snapshot
+from lgcloud.continuity.centre import (
+    Shipper,
+    centre_journal_seq,
+    prune_journal,
+    signing_key,
+    take_town_snapshot,
+)
 from lgcloud.continuity.drill import free_port, run_drill
 from lgcloud.continuity.envelope import open_envelope
 from lgcloud.continuity.federation import node_name, write_federation
@@ -517,6 +525,21 @@ def main() -> None:
             nodes.append(own)
             partner = NodeProcess(root, sites, partner_name)
             nodes.append(partner)
+
+            # Steady state, as the running centre leaves it: the initial load has been shipped
+            # (as a snapshot) to every site, and the journal entries every site holds are
+            # pruned (centre.prune_journal). Daily snapshots are taken of such a town.
+            take_town_snapshot(centre, TOWN)
+            setup_shipper = Shipper(centre, sites, max_entries=MAX_ENTRIES)
+            try:
+                for name, role in ((own_name, "serves"), (partner_name, "stores")):
+                    pushed = setup_shipper.push(TOWN, name, role)
+                    if pushed.error:
+                        raise SystemExit(f"initial push to {name}: {pushed.error}")
+            finally:
+                setup_shipper.close()
+            results["steady_state_pruned_entries"] = prune_journal(centre, TOWN, sites)
+            log(f"steady state: {results['steady_state_pruned_entries']} journal entries pruned")
 
             db = Path(str(centre.town_engine(TOWN).url.database))
             results["db_bytes_30k"] = db.stat().st_size
