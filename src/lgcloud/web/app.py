@@ -68,6 +68,7 @@ def create_app(
     if node_service is not None:
         app.include_router(continuity.node_router(node_service))
     app.state.centre_sites = centre_sites
+    app.state.node_service = node_service
     if centre_sites is not None:
         app.include_router(continuity.centre_router(platform, centre_sites))
     app.mount(
