@@ -341,9 +341,17 @@ class RestoredSnapshot:
     seconds: float
 
 
-def _check_integrity(path: Path) -> str:
+def _check_integrity(path: Path | bytes) -> str:
+    """SQLite's integrity check of the file, or of the same bytes in memory (so it can run
+    while the file is still being written)."""
     try:
-        conn = _ro_connect(path)
+        if isinstance(path, bytes):
+            if not path.startswith(b"SQLite format 3\x00"):
+                raise sqlite3.DatabaseError("file is not a database")
+            conn = sqlite3.connect(":memory:")
+            conn.deserialize(path)
+        else:
+            conn = _ro_connect(path)
         try:
             rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         finally:
@@ -510,20 +518,21 @@ def restore_and_verify(
     fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=RESTORE_SUFFIX)
     tmp = Path(name)
     try:
-        _write_synced(fd, payload)
-        del payload
-        # SQLite's integrity check runs in C without the GIL: in a thread, beside the
-        # digests (Python), it costs no time. Its verdict still comes first.
+        # SQLite's integrity check runs in C without the GIL: in a thread, on the same bytes
+        # in memory, while the file is written and the other checks run. Its verdict still
+        # comes first.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            integrity = pool.submit(_check_integrity, tmp)
+            integrity = pool.submit(_check_integrity, payload)
             later: list[tuple[str, str]] = []
             failure: BaseException | None = None
             try:
+                _write_synced(fd, payload)
                 later.append(("schema", _check_schema(tmp, header)))
                 later.append(("digests", _check_digests(tmp, header)))
             except Exception as exc:  # reported after the integrity verdict
                 failure = exc
             checks.append(("integrity", integrity.result()))
+        del payload
         if failure is not None:
             raise failure
         checks.extend(later)
