@@ -70,18 +70,39 @@ def seal(
     signer: keys.SigningKey,
 ) -> bytes:
     """Compress, encrypt and sign ``payload`` under ``header`` (which must name the town)."""
+    return seal_encrypted(kind, header, encrypt_payload(payload, recipients), signer)
+
+
+@dataclass(frozen=True)
+class Encrypted:
+    """A payload compressed and encrypted, not yet signed under a header."""
+
+    ciphertext: bytes
+    plaintext_bytes: int
+
+
+def encrypt_payload(payload: bytes, recipients: list[x25519.Recipient]) -> Encrypted:
+    """The first half of :func:`seal` (it needs no header, so it can run while the header is
+    being computed; zstd and age release the GIL)."""
+    if not recipients:
+        raise EnvelopeRefused("no_recipient", "復旧鍵の公開鍵が登録されていません")
+    compressed = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1).compress(payload)
+    return Encrypted(keys.encrypt(compressed, recipients), len(payload))
+
+
+def seal_encrypted(
+    kind: str, header: dict[str, Any], encrypted: Encrypted, signer: keys.SigningKey
+) -> bytes:
+    """The second half of :func:`seal`: the signed header around the ciphertext."""
     if kind.encode() not in KINDS:
         raise ValueError(f"unknown envelope kind {kind!r}")
     if "town" not in header:
         raise ValueError("an envelope header names its town")
-    if not recipients:
-        raise EnvelopeRefused("no_recipient", "復旧鍵の公開鍵が登録されていません")
-    compressed = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1).compress(payload)
-    ciphertext = keys.encrypt(compressed, recipients)
+    ciphertext = encrypted.ciphertext
     full = {
         **header,
         "signer": signer.key_id,
-        "plaintext_bytes": len(payload),
+        "plaintext_bytes": encrypted.plaintext_bytes,
         "ciphertext_bytes": len(ciphertext),
         "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(),
     }

@@ -302,11 +302,15 @@ def take_snapshot(
         else:
             _copy_from_server(engine, copy)
         _finish_copy(copy)
-        header = build_header(copy, town=town, seq=seq, taken_at=taken_at)
         payload = copy.read_bytes()
+        # compress + encrypt (C, without the GIL) while the manifest is computed
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            encrypted = pool.submit(envelope.encrypt_payload, payload, recipients)
+            header = build_header(copy, town=town, seq=seq, taken_at=taken_at)
+            sealed = envelope.seal_encrypted(KIND, header, encrypted.result(), signer)
     finally:
         _remove_sqlite_file(copy)
-    return envelope.seal(KIND, header, payload, recipients, signer)
+    return sealed
 
 
 # -- checking and restoring -------------------------------------------------------------
