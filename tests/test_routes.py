@@ -32,6 +32,7 @@ from lgcloud.generate.town import generate_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.app import PUBLIC_PATHS, create_app
+from lgcloud.web.node_page import NODE_OPERATOR_PATHS
 
 PASSWORD_A = "all-roles-pass-A1"
 PASSWORD_B = "town-b-pass-B22"
@@ -43,6 +44,8 @@ CLERK_NAME_B = "出雲崎\u3000監査員"
 BOGUS_NUMBER = "0000000000"  # never issued: sequence 0 does not exist
 BOGUS_STAFF = "NOSUCH9"
 NEW_STAFF = "W0001"  # created in town A by the walk (POST /api/clerks)
+NEW_PAGE_STAFF = "W0002"  # created in town A by the walk (POST /clerks)
+PAGE_REDIRECTS = (f"/clerks?created={NEW_PAGE_STAFF}",)  # where a page sends after success
 
 UNAUTHENTICATED_JSON = {"detail": "ログインしてください", "field": None}
 
@@ -74,7 +77,7 @@ def discovered_routes(app: FastAPI) -> tuple[set[tuple[str, str]], set[tuple[str
         methods = route.methods or set()
         assert methods, f"route without methods: {path}"
         for method in methods:
-            (public if path in PUBLIC_PATHS else authed).add((method, path))
+            (public if path in PUBLIC_PATHS | NODE_OPERATOR_PATHS else authed).add((method, path))
     return authed, public
 
 
@@ -432,6 +435,40 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
                 expect=not_found,
             ),
         ],
+        # 申請受付 (normal mode here: no form, receiving is refused)
+        ("GET", "/applications"): [Call("page"), Call("received", query={"received": n})],
+        ("POST", "/applications"): [
+            Call("B person", form={"kind": "death", "addressee_number": n}, expect=refused),
+            Call("bogus", form={"kind": "other", "addressee_number": BOGUS_NUMBER}, expect=refused),
+        ],
+        # 職員と役割
+        ("GET", "/clerks"): [Call("page"), Call("created", query={"created": STAFF_B})],
+        ("POST", "/clerks"): [
+            Call(
+                "new clerk",
+                form={
+                    "staff_number": NEW_PAGE_STAFF,
+                    "name": "画面\u3000職員",
+                    "roles": "auditor",
+                    "password": "new-clerk-pass-3",
+                },
+                expect=frozenset({303}),
+            ),
+            Call(
+                "duplicate",
+                form={
+                    "staff_number": NEW_PAGE_STAFF,
+                    "name": "重複\u3000職員",
+                    "roles": "auditor",
+                    "password": "new-clerk-pass-5",
+                },
+                expect=refused,
+            ),
+        ],
+        ("POST", "/clerks/{staff_number}/unlock"): [
+            Call("B clerk", {"staff_number": STAFF_B}, expect=not_found),
+            Call("bogus", {"staff_number": BOGUS_STAFF}, expect=not_found),
+        ],
         ("GET", "/audit"): [
             Call("page"),
             Call("B person", query={"person": n}),
@@ -477,7 +514,9 @@ def test_every_route_is_exercised(world: World) -> None:
         f"routes not exercised by this test: {sorted(authed - known)}; "
         f"listed here but gone from the app: {sorted(known - authed)}"
     )
-    assert {p for _, p in public} <= PUBLIC_PATHS
+    # the node operator's page has no clerk session: it is authorised by the node's token
+    # (tests below and tests/test_pages_admin.py)
+    assert {p for _, p in public} <= PUBLIC_PATHS | NODE_OPERATOR_PATHS
     assert ("POST", "/api/login") in public
     assert ("POST", "/login") in public
 
@@ -545,7 +584,7 @@ def test_clerk_of_town_a_never_sees_town_b(world: World) -> None:
                 assert r.json() == call.expect_json, where
             assert not _leaks(r, world.b_markers, sent), where
             if r.status_code == 303:
-                assert r.headers["location"] in ("/", "/login"), where
+                assert r.headers["location"] in ("/", "/login", *PAGE_REDIRECTS), where
 
         # The refused switches left the session with the same clerk of town A.
         me = c.get("/api/me", headers={"Authorization": f"Bearer {world.token_a}"})
@@ -617,6 +656,7 @@ def test_no_route_takes_the_town_from_the_client(world: World) -> None:
         spec = c.get("/openapi.json").json()
     components = spec.get("components", {}).get("schemas", {})
     login_bodies: dict[str, set[str]] = {}
+    node_operator: dict[str, set[str]] = {}
     checked = 0
     for path, operations in spec["paths"].items():
         for method, op in operations.items():
@@ -630,9 +670,39 @@ def test_no_route_takes_the_town_from_the_client(world: World) -> None:
             if path in ("/api/login", "/login") and method == "post":
                 login_bodies[path] = body
                 continue
+            if path in NODE_OPERATOR_PATHS:
+                # no clerk session: the node's operator (node token) acts on the towns the
+                # sites file gives this node; a clerk never reaches these routes
+                node_operator[where] = norm | {x.lower() for x in body}
+                continue
             assert not {x.lower() for x in body} & TENANT_NAMES, f"{where} body has a town"
             checked += 1
     # The walk really reads bodies: the login forms do name the town.
     assert "town_code" in login_bodies["/api/login"]
     assert "town_code" in login_bodies["/login"]
+    assert "town" in node_operator["POST /node/activate"]
     assert checked >= 20
+
+
+def test_node_operator_routes_are_absent_on_a_plain_app(world: World) -> None:
+    """Without a NodeService (the centre, a plain platform) the node operator's routes answer
+    404 to everyone, with or without a clerk session, and show nothing of any town.
+    On a node they need the node's token (tests/test_pages_admin.py)."""
+    calls: list[tuple[str, str, dict[str, str] | None]] = [
+        ("GET", "/node", None),
+        ("POST", "/node/login", {"token": "guess"}),
+        ("POST", "/node/logout", None),
+        ("POST", "/node/activate", {"town": TOWN_B, "key_text": "AGE-SECRET-KEY-1"}),
+        ("POST", "/node/down-recovery", {"town": TOWN_A}),
+        ("POST", "/node/stop", {"town": TOWN_B}),
+    ]
+    assert {p for _, p, _ in calls} == NODE_OPERATOR_PATHS
+    with TestClient(world.app, follow_redirects=False) as c:
+        for token in (None, world.token_a):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            for method, path, form in calls:
+                r = c.request(method, path, data=form, headers=headers)
+                where = f"{method} {path} -> {r.status_code}"
+                assert r.status_code == 404, where
+                assert "set-cookie" not in r.headers, where
+                assert not _leaks(r, world.all_markers, set((form or {}).values())), where

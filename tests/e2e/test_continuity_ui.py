@@ -99,19 +99,64 @@ def test_case1_down_recovery_in_the_browser(fed: Federation, bare_ui: UI) -> Non
     # every page keeps the banner
     assert page.get_by_test_id("mode-banner").inner_text() == banner
 
+    # ... and the refusal leads to 申請受付: the application is received and kept at the node
+    page.get_by_test_id("to-applications").click()
+    page.wait_for_url(re.compile(r"/applications$"))
+    assert page.get_by_test_id("mode-banner").inner_text() == banner
+    assert page.get_by_test_id("no-pending").is_visible()
+    page.select_option("#kind", "move_within")
+    page.fill("#addressee_number", person)
+    page.fill("#details", "転居届（書面を受付）新住所: 聖籠町大字東港1番地")
+    bare_ui.shot("application-form")
+    page.get_by_test_id("submit-application").click()
+    page.wait_for_url(re.compile(r"/applications\?received=\d+$"))
+    received = page.get_by_test_id("application-received").inner_text()
+    number = re.search(r"受付番号 (\d+)", received)
+    assert number, received
+    rows = page.locator("[data-testid=pending-applications] tbody tr")
+    assert rows.count() == 1
+    row = rows.first.inner_text()
+    assert number.group(1) in row and "転居届" in row and person in row
+    assert "聖籠町大字東港1番地" in row
+    bare_ui.shot("application-received")
+    # kept on the node for the hand-back to the centre
+    activity = fed.node_call(OWN_NODE, "GET", f"/continuity/{TOWN}/activity").json()
+    assert [a["addressee_number"] for a in activity["applications"]] == [person]
+
 
 @pytest.mark.slow
 def test_case3_partner_after_activation_in_the_browser(fed: Federation, bare_ui: UI) -> None:
     if OWN_NODE in fed.procs:
         fed.kill(OWN_NODE)
-    key = (fed.root / "safe" / f"{TOWN}.key").read_bytes()
-    r = fed.node_call(PARTNER, "POST", f"/continuity/{TOWN}/activate", content=key)
-    assert r.status_code == 200, r.text
-    _wait_mode(fed, PARTNER, "partner")
+    key_file = fed.root / "safe" / f"{TOWN}.key"
     base = fed.url(PARTNER)
     bare_ui.allow(base)
     person = pick_person(fed.centre, TOWN, offset=23).number
     page = bare_ui.page
+
+    # the town's IT officer activates it at the partner node, from the browser: the node
+    # operator's token first (a wrong one is refused), then the recovery key file
+    page.goto(f"{base}/node")
+    page.fill("#token", "not-the-token")
+    page.click("[data-testid=node-login] button[type=submit]")
+    assert "正しくありません" in page.get_by_test_id("token-error").inner_text()
+    page.fill("#token", fed.node_token(PARTNER))
+    bare_ui.shot("node-token")
+    page.click("[data-testid=node-login] button[type=submit]")
+    assert page.get_by_test_id(f"state-{TOWN}").inner_text().startswith("待機")
+    page.set_input_files(f"#key_file-{TOWN}", str(key_file))
+    page.fill(f"#operator-activate-{TOWN}", "聖籠町 情報担当")
+    bare_ui.shot("node-activate")
+    page.get_by_test_id(f"activate-button-{TOWN}").click()
+    page.wait_for_selector("[data-testid=node-message], [data-testid=node-error]", timeout=120_000)
+    assert page.get_by_test_id("node-error").count() == 0, page.get_by_test_id(
+        "node-error"
+    ).inner_text()
+    assert TOWN in page.get_by_test_id("node-message").inner_text()
+    assert page.get_by_test_id(f"state-{TOWN}").inner_text() == "連携町村での運用"
+    assert page.get_by_test_id(f"stop-{TOWN}").is_visible()
+    bare_ui.shot("node-activated")
+    _wait_mode(fed, PARTNER, "partner", timeout=5)
 
     bare_ui.login(base, TOWN, "1001", fed.passwords[TOWN])
     banner = page.get_by_test_id("mode-banner").inner_text()

@@ -18,6 +18,7 @@ from lgcloud.core.errors import RuleViolationError
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, LifeEvent, PersonState
 from lgcloud.register.service import audited_search, record_event
+from lgcloud.tenancy.platform import Platform
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of
 
 router = APIRouter(prefix="/api")
@@ -248,8 +249,15 @@ def api_application(
 ) -> dict[str, Any]:
     """Receive an application while the copy is served read-only (processed at the centre
     later). In normal operation, events are recorded directly instead."""
+    return receive_application_at_counter(platform_of(request), a, body)
+
+
+def receive_application_at_counter(
+    platform: Platform, a: Acting, body: ApplicationIn
+) -> dict[str, Any]:
+    """The one path for an application received at a counter (API and page): permission,
+    read-only mode only, audited, kept for the centre."""
     a.require(Permission.VIEW_RESIDENTS)  # counter work: receiving, not processing
-    platform = platform_of(request)
     if a.ctx.mode not in READ_ONLY_MODES:
         raise RuleViolationError("通常運用中です。申請は異動の登録として直接処理してください")
     with platform.town(a.ctx.town_code) as town:

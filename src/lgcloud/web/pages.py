@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
 
 from lgcloud.audit import service as audit_service
 from lgcloud.auth import service as auth_service
@@ -31,6 +32,7 @@ from lgcloud.continuity.journal import (
     READ_ONLY_REFUSAL,
     finish_write,
 )
+from lgcloud.continuity.models import PendingApplication
 from lgcloud.core.clock import today_jst
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.dates import fiscal_year_of
@@ -38,6 +40,7 @@ from lgcloud.core.errors import AuthenticationError, LgcloudError, NotFoundError
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, EventKind, LifeEvent
 from lgcloud.register.service import audited_search, record_event
+from lgcloud.web import api
 from lgcloud.web.certificates import public_base_url
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of
 from lgcloud.web.ui import Preview, PreviewStore, field_errors
@@ -115,6 +118,7 @@ def _base(request: Request, a: Acting | None) -> dict[str, object]:
         "can_record": Permission.RECORD_EVENTS in perms,
         "has_continuity": getattr(request.app.state, "centre_sites", None) is not None
         and Permission.MANAGE_CLERKS in perms,
+        "can_manage_clerks": Permission.MANAGE_CLERKS in perms,
     }
 
 
@@ -529,3 +533,116 @@ def audit_page(request: Request, a: ActingDep, person: str = "", clerk: str = ""
             "mode_labels": {"normal": "通常", **MODE_LABELS},
         },
     )
+
+
+# ------------------------------------------------------------------ 申請受付 (read-only modes)
+
+#: what the counter receives while the copy is read-only (processed at the centre later)
+APPLICATION_KINDS: dict[str, str] = {
+    EventKind.BIRTH.value: "出生届",
+    EventKind.DOMESTIC_MOVE_IN.value: "転入届",
+    EventKind.FOREIGN_MOVE_IN.value: "国外転入届",
+    EventKind.MOVE_WITHIN.value: "転居届",
+    EventKind.DOMESTIC_MOVE_OUT.value: "転出届",
+    EventKind.FOREIGN_MOVE_OUT.value: "国外転出届",
+    EventKind.DEATH.value: "死亡届",
+    EventKind.HOUSEHOLD_SPLIT.value: "世帯分離届",
+    EventKind.HOUSEHOLD_MERGE.value: "世帯合併届",
+    EventKind.HEAD_CHANGE.value: "世帯主変更届",
+    "seal_registration": "印鑑登録申請",
+    "other": "その他の申請",
+}
+APPLICATION_DETAIL_MAX = 2000
+
+
+def _pending_applications(request: Request, town_code: str) -> list[PendingApplication]:
+    """Applications received at this node for the town and not yet handed back."""
+    with platform_of(request).platform_session() as s:
+        return list(
+            s.scalars(
+                select(PendingApplication)
+                .where(
+                    PendingApplication.town == town_code,
+                    PendingApplication.handed_back_at.is_(None),
+                )
+                .order_by(PendingApplication.received_at.desc(), PendingApplication.id.desc())
+            )
+        )
+
+
+def _applications_page(
+    request: Request,
+    a: Acting,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    received: str | None = None,
+    status: int = 200,
+) -> Response:
+    a.require(Permission.VIEW_RESIDENTS)
+    base = _base(request, a)
+    return templates.TemplateResponse(
+        request,
+        "applications.html",
+        {
+            **base,
+            "kinds": APPLICATION_KINDS,
+            "values": values or {},
+            "errors": errors or {},
+            "received": received,
+            "pending": _pending_applications(request, a.ctx.town_code) if base["read_only"] else [],
+            "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
+            "detail_max": APPLICATION_DETAIL_MAX,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/applications", response_class=HTMLResponse)
+def applications_page(request: Request, a: ActingDep, received: str = "") -> Response:
+    """申請受付: in a read-only mode, the form and the applications received at this node
+    (handed back to the centre later); in normal operation, only the pointer to the forms."""
+    return _applications_page(request, a, received=received[:12] or None)
+
+
+@router.post("/applications", response_model=None)
+def applications_submit(
+    request: Request,
+    a: ActingDep,
+    kind: Annotated[str, Form()] = "",
+    addressee_number: Annotated[str, Form()] = "",
+    details: Annotated[str, Form()] = "",
+) -> Response:
+    """Receive an application through ``POST /api/applications``'s own handler (the same
+    permission, mode check, audit entry and pending row)."""
+    a.require(Permission.VIEW_RESIDENTS)
+    values = {"kind": kind, "addressee_number": addressee_number, "details": details}
+    errors: dict[str, str] = {}
+    if kind not in APPLICATION_KINDS:
+        errors["kind"] = "一覧から選んでください"
+    number = addressee_number.strip()
+    if number and not (number.isascii() and number.isdigit() and len(number) <= 10):
+        errors["addressee_number"] = "宛名番号は数字10桁以内です"
+    if len(details) > APPLICATION_DETAIL_MAX:
+        errors["details"] = f"{APPLICATION_DETAIL_MAX}文字以内で入力してください"
+    if errors:
+        return _applications_page(request, a, values=values, errors=errors, status=422)
+    body = api.ApplicationIn(
+        kind=kind,
+        addressee_number=number or None,
+        detail={"label": APPLICATION_KINDS[kind], "text": details.strip()},
+    )
+    try:
+        out = api.receive_application_at_counter(platform_of(request), a, body)
+    except LgcloudError as e:
+        return _applications_page(request, a, values=values, errors={"form": e.message}, status=422)
+    return RedirectResponse(f"/applications?received={out['id']}", status_code=303)
+
+
+# ------------------------------------------------------------------ pages in their own modules
+# (included here so that app.py, which includes this router, needs no change)
+from lgcloud.web import admin, interchange_page, node_page  # noqa: E402
+
+router.include_router(admin.router)
+router.include_router(interchange_page.router)
+router.include_router(node_page.router)
