@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    exists,
     func,
     insert,
     select,
@@ -651,7 +652,6 @@ def _insert(
             )
         ).scalars()
     )
-    known_households = set(conn.execute(select(Household.__table__.c.number)).scalars())
     known_districts = set(conn.execute(select(District.__table__.c.name)).scalars())
     bulk = BulkWriter(town.session, "import_residents", ctx.request_id)
     persons: list[dict[str, Any]] = []
@@ -684,7 +684,15 @@ def _insert(
             append_journal(town.session, "import_residents", ctx.request_id, entry.changes)
             chunk_numbers.clear()
 
-    for row_no, payload in conn.execute(select(s.row_no, s.payload).order_by(s.row_no)):
+    # In household order, so a household's rows are together: whether its row must be
+    # inserted is decided at its first row, from the database (no set of every household
+    # number in the file or the town is held). The export orders by 宛名番号, so the order
+    # of insertion changes nothing a user sees.
+    hh = Household.__table__.c
+    stored = exists().where(hh.number == s.household_number)
+    previous_household: str | None = None
+    rows = conn.execute(select(s.row_no, s.payload, stored).order_by(s.household_number, s.row_no))
+    for row_no, payload, household_stored in rows:
         if row_no in skip:
             continue
         state = parse_row(dict(zip(COLUMNS, _unpack(payload), strict=True)), today)
@@ -698,8 +706,7 @@ def _insert(
             max_seq["addressee"] = max(max_seq["addressee"], int(number[:9]))
         if len(state.household_number) == 10:
             max_seq["household"] = max(max_seq["household"], int(state.household_number[:9]))
-        if state.household_number not in known_households:
-            known_households.add(state.household_number)
+        if state.household_number != previous_household and not household_stored:
             households.append(
                 {
                     "number": state.household_number,
@@ -707,6 +714,7 @@ def _insert(
                     "created_event_id": None,
                 }
             )
+        previous_household = state.household_number
         if state.district and state.district not in known_districts:
             known_districts.add(state.district)
             districts.append({"name": state.district, "kana": ""})
