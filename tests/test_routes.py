@@ -9,6 +9,7 @@ town's data to a clerk of another town.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,7 @@ class World:
     b_address: str
     b_markers: frozenset[str]  # values of town B that must never appear in A's responses
     all_markers: frozenset[str]  # values of both towns (for anonymous responses)
+    b_job: str = ""  # an import job of town B (/interchange)
 
 
 def _rows(platform: Platform, code: str) -> list[PersonVersion]:
@@ -201,6 +203,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assert (
             c.post("/api/logout", headers={"Authorization": f"Bearer {revoked}"}).status_code == 200
         )
+        b_job = _b_import_job(c)
     yield World(
         platform=platform,
         app=app,
@@ -212,8 +215,28 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         b_address=person.address,
         b_markers=frozenset(b_markers),
         all_markers=frozenset(all_markers),
+        b_job=b_job,
     )
     platform.dispose()
+
+
+def _b_import_job(c: TestClient) -> str:
+    """A finished import job of town B (a header-only file: refused, nothing stored)."""
+    token_b = _login(c, TOWN_B, STAFF_B, PASSWORD_B)
+    auth = {"Authorization": f"Bearer {token_b}"}
+    r = c.post(
+        "/interchange/import",
+        files={"residents": ("residents.csv", "宛名番号,世帯番号\r\n".encode(), "text/csv")},
+        headers=auth,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    job = r.headers["location"].rsplit("/", 1)[-1]
+    for _ in range(200):
+        if 'data-phase="refused"' in c.get(f"/interchange/jobs/{job}", headers=auth).text:
+            return job
+        time.sleep(0.05)
+    raise AssertionError("town B's import job did not end")
 
 
 # --------------------------------------------------------------------------- the route table
@@ -469,6 +492,24 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("B clerk", {"staff_number": STAFF_B}, expect=not_found),
             Call("bogus", {"staff_number": BOGUS_STAFF}, expect=not_found),
         ],
+        # 取り込みと出力
+        ("GET", "/interchange"): [Call("page")],
+        ("POST", "/interchange/import"): [
+            Call("no file", form={"encoding": "auto"}, expect=refused),
+        ],
+        ("GET", "/interchange/jobs/{job_id}"): [
+            Call("B job", {"job_id": w.b_job}, expect=not_found),
+            Call("bogus", {"job_id": BOGUS_NUMBER}, expect=not_found),
+        ],
+        ("GET", "/interchange/jobs/{job_id}/rejected.csv"): [
+            Call("B job", {"job_id": w.b_job}, expect=not_found),
+            Call("bogus", {"job_id": BOGUS_NUMBER}, expect=not_found),
+        ],
+        ("GET", "/interchange/export/residents"): [
+            Call("utf-8", query={"encoding": "utf-8"}),
+            Call("cp932", query={"encoding": "cp932"}),
+        ],
+        ("GET", "/interchange/export/layouts"): [Call("zip")],
         ("GET", "/audit"): [
             Call("page"),
             Call("B person", query={"person": n}),
@@ -527,7 +568,7 @@ def test_route_table_has_real_and_bogus_values(world: World) -> None:
         if "{" not in template:
             continue
         used = {v for c in calls for v in c.path.values()}
-        assert used & {world.b_person, world.b_household, STAFF_B}, template
+        assert used & {world.b_person, world.b_household, STAFF_B, world.b_job}, template
         assert used & {BOGUS_NUMBER, BOGUS_STAFF}, template
 
 

@@ -399,12 +399,13 @@ def import_residents(
     conn = town.session.connection()
     STAGING.create(conn)
     try:
-        rejected = _stage(town, path, result, gaiji, today, on_progress)
+        rejected, unstaged_households = _stage(town, path, result, gaiji, today, on_progress)
         rejected += _check_whole_file(town)
         rejected_rows = {r.row for r in rejected}
         # a household with any rejected row is rejected whole (the register's rules are
-        # about households, and half a household cannot be imported)
-        bad_households = (
+        # about households, and half a household cannot be imported); rows refused before
+        # staging name their household themselves
+        bad_households = unstaged_households | (
             set(
                 conn.execute(
                     select(STAGING.c.household_number).where(STAGING.c.row_no.in_(rejected_rows))
@@ -413,7 +414,8 @@ def import_residents(
             if rejected_rows
             else set()
         )
-        if bad_households:
+        if bad_households and partial:  # all or nothing: the file is refused anyway, and
+            # its first error should be a row's own, not a consequence for its household
             for row_no, hh in conn.execute(
                 select(STAGING.c.row_no, STAGING.c.household_number).where(
                     STAGING.c.household_number.in_(bad_households),
@@ -449,9 +451,18 @@ def _stage(
     gaiji: GaijiTable | None,
     today: date,
     on_progress: Callable[[int], None] | None,
-) -> list[Rejection]:
+) -> tuple[list[Rejection], set[str]]:
     conn = town.session.connection()
     rejected: list[Rejection] = []
+    # households of rows refused here (not staged), as far as their 世帯番号 can be read
+    households: set[str] = set()
+
+    def household_of(fields: list[str]) -> None:
+        if header is not None and "世帯番号" in header:
+            i = header.index("世帯番号")
+            if i < len(fields) and fields[i].strip():
+                households.add(fields[i].strip())
+
     batch: list[dict[str, Any]] = []
     header: list[str] | None = None
     with path.open("rb") as f:
@@ -473,8 +484,10 @@ def _stage(
                         Rejection(line_no, col, f"外字 {code} が外字表 (gaiji.csv) にありません")
                         for col, code in unknown
                     )
+                    household_of(fields)
                     continue
                 if len(fields) != len(header):
+                    household_of(fields)
                     rejected.append(
                         Rejection(
                             line_no,
@@ -488,6 +501,7 @@ def _stage(
                     state = parse_row(dict(zip(header, fields, strict=True)), today)
                 except _RowError as e:
                     rejected.append(Rejection(line_no, e.column, e.reason))
+                    household_of(fields)
                     continue
                 batch.append(
                     {
@@ -523,7 +537,7 @@ def _stage(
         raise ImportRefusedError(f"{path.name}: 見出し行がありません")
     if result.rows == 0:
         raise ImportRefusedError(f"{path.name}: 見出し行だけでデータ行がありません")
-    return rejected
+    return rejected, households
 
 
 def _check_header(fields: list[str], name: str) -> list[str]:

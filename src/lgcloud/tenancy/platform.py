@@ -22,7 +22,7 @@ from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.core.ids import validate_town_code
 from lgcloud.db import migrate
-from lgcloud.db.engine import make_engine, sqlite_url
+from lgcloud.db.engine import READ_ONLY, make_engine, sqlite_url
 from lgcloud.register.models import NumberSequence, TownInfo
 from lgcloud.tenancy.models import HostedTown
 
@@ -171,6 +171,18 @@ class Platform:
         mode, as_of = self.mode_of(code)
         with self._town_sessions[code].begin() as session:
             enable_capture(session)
+            yield Town(code, session, self.keys_dir, mode, as_of)
+
+    @contextmanager
+    def read_town(self, code: str) -> Iterator[Town]:
+        """A read-only transaction on ``code``'s database: on SQLite it takes no write lock,
+        so it never waits for a long write (an import) to finish. Nothing may be written."""
+        engine = self.town_engine(code)
+        mode, as_of = self.mode_of(code)
+        with (
+            engine.connect().execution_options(**{READ_ONLY: True}) as conn,
+            Session(bind=conn) as session,
+        ):
             yield Town(code, session, self.keys_dir, mode, as_of)
 
     def forget_town(self, code: str, *, delete_record: bool = False) -> None:

@@ -51,7 +51,8 @@ def acting(request: Request) -> Acting:
         raise AuthenticationError("ログインしてください")
     platform = platform_of(request)
     info = resolve_session(platform, token)
-    with platform.town(info.town_code) as town:
+    # a read-only transaction: authenticating never waits for another request's write
+    with platform.read_town(info.town_code) as town:
         clerk = get_clerk(town, info.clerk_id)
         mode = town.mode
     purpose = request.query_params.get("purpose") or None

@@ -1,0 +1,480 @@
+"""取り込みと出力: the IT officer's page for the standard layouts (docs/interchange.md).
+
+Export downloads residents.csv (UTF-8, or cp932 zipped with its gaiji.csv) and the tax /
+NHI / seal layouts (one zip); the export functions audit themselves. Import takes an
+uploaded residents.csv (and optional gaiji.csv), streams it to a temporary directory and
+runs ``import_residents`` in a worker thread with its own ``platform.town(...)``
+transaction; the page polls a small status fragment (htmx, every 500 ms) for the rows
+staged so far and then shows the result or the refusal. Jobs are kept in memory for 30
+minutes, one running job per town, and are visible only to the IT officers of that town.
+
+Permission: ``MANAGE_CLERKS`` (the IT officer's). An import is a bulk write of the whole
+register, done on the CLI by the town's operator, not a life event a business clerk
+records (``RECORD_EVENTS``); an export is the whole register, which no counter role needs.
+
+While an import runs, the import's transaction holds the town database's write lock
+(SQLite ``BEGIN IMMEDIATE``), so the routes here that only read authenticate the clerk on a
+read-only transaction (``deps.acting``) and never wait for the import.
+Included from ``pages.router``. See docs/ui.md.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from lgcloud.auth.roles import Permission
+from lgcloud.continuity.journal import check_writable
+from lgcloud.core.clock import utcnow
+from lgcloud.core.context import RequestContext
+from lgcloud.core.errors import LgcloudError, NotFoundError
+from lgcloud.core.logging import get_logger
+from lgcloud.interchange.layouts import ORDER, export_layout
+from lgcloud.interchange.residents import (
+    ImportRefusedError,
+    Rejection,
+    export_residents,
+    import_residents,
+    write_rejections,
+)
+from lgcloud.tenancy.platform import Platform
+from lgcloud.web.deps import Acting, acting, platform_of
+
+log = get_logger("lgcloud.web.interchange")
+router = APIRouter()
+
+#: how long a finished job (its result and rejected.csv) stays visible
+JOB_TTL_S = 30 * 60
+#: upload and download copy size: files are never held whole in memory
+CHUNK = 1 << 20
+#: downloads are built in a temporary file that stays in memory up to this size
+SPOOL_MAX = 8 << 20
+ENCODINGS = {"auto": "自動判定", "utf-8": "UTF-8", "cp932": "Shift_JIS (cp932)"}
+LAYOUT_LABELS = {
+    "resident_taxes": "個人住民税",
+    "property_taxes": "固定資産税",
+    "light_vehicle_taxes": "軽自動車税",
+    "installments": "期別",
+    "payments": "収納",
+    "nhi": "国民健康保険",
+    "seals": "印鑑登録",
+}
+PHASE_LABELS = {
+    "queued": "開始を待っています",
+    "running": "読み込みと検査をしています",
+    "done": "完了しました",
+    "refused": "取り込みませんでした",
+    "failed": "失敗しました",
+}
+_SAFE_NAME = re.compile(r"[^\w.\-]")
+
+
+# deps.acting reads the clerk in a read-only transaction: polls never wait for the import
+ReadActingDep = Annotated[Acting, Depends(acting)]
+
+
+# ------------------------------------------------------------------------------ jobs
+
+
+@dataclass
+class ImportJob:
+    """One import of residents.csv; updated by its worker thread, read by the polls."""
+
+    id: str
+    town_code: str
+    clerk_name: str
+    staff_number: str
+    file_name: str
+    encoding: str  # as chosen: auto / utf-8 / cp932
+    gaiji_name: str | None
+    partial: bool
+    size: int  # bytes uploaded
+    estimated_rows: int  # line breaks in the upload less the header (a record may span lines)
+    started_at: datetime = field(default_factory=utcnow)
+    phase: str = "queued"
+    rows: int = 0  # rows staged so far (reported by import_residents every 2,000 rows)
+    total_rows: int = 0  # rows of the file, when finished
+    imported: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    detected_encoding: str = ""
+    message: str = ""
+    rejected_csv: bytes | None = None
+    finished_at: float | None = None  # time.monotonic()
+
+    @property
+    def running(self) -> bool:
+        return self.phase in ("queued", "running")
+
+    @property
+    def phase_label(self) -> str:
+        return PHASE_LABELS[self.phase]
+
+    def progress(self, rows: int) -> None:
+        self.phase = "running"
+        self.rows = rows
+
+
+class BusyError(LgcloudError):
+    """Another import of the same town is running."""
+
+
+class JobStore:
+    """Import jobs in memory: one running per town; finished ones kept for ``ttl_s``."""
+
+    def __init__(self, ttl_s: float = JOB_TTL_S) -> None:
+        self._ttl = ttl_s
+        self._jobs: dict[str, ImportJob] = {}
+        self._lock = threading.Lock()
+
+    def add(self, job: ImportJob) -> None:
+        with self._lock:
+            self._expire()
+            if any(j.running for j in self._jobs.values() if j.town_code == job.town_code):
+                raise BusyError("この町村の取り込みが実行中です。終わってから始めてください")
+            self._jobs[job.id] = job
+
+    def get(self, job_id: str, town_code: str) -> ImportJob:
+        """The job, for a clerk of ``town_code`` only (another town's job is not found)."""
+        with self._lock:
+            self._expire()
+            job = self._jobs.get(job_id)
+        if job is None or job.town_code != town_code:
+            raise NotFoundError("この取り込みは見つかりません（30分を過ぎると消えます）")
+        return job
+
+    def of_town(self, town_code: str) -> list[ImportJob]:
+        with self._lock:
+            self._expire()
+            jobs = [j for j in self._jobs.values() if j.town_code == town_code]
+        return sorted(jobs, key=lambda j: j.started_at, reverse=True)
+
+    def running(self, town_code: str) -> ImportJob | None:
+        return next((j for j in self.of_town(town_code) if j.running), None)
+
+    def _expire(self) -> None:
+        limit = time.monotonic() - self._ttl
+        for key in [
+            k for k, j in self._jobs.items() if j.finished_at is not None and j.finished_at < limit
+        ]:
+            del self._jobs[key]
+
+
+def _jobs(request: Request) -> JobStore:
+    store: JobStore | None = getattr(request.app.state, "lgcloud_import_jobs", None)
+    if store is None:
+        store = JobStore()
+        request.app.state.lgcloud_import_jobs = store
+    return store
+
+
+def _rejected_csv(rejections: list[Rejection]) -> bytes | None:
+    if not rejections:
+        return None
+    buf = io.StringIO()
+    write_rejections(rejections, buf)
+    return buf.getvalue().encode("utf-8")
+
+
+def _run_import(
+    platform: Platform,
+    job: ImportJob,
+    ctx: RequestContext,
+    path: Path,
+    gaiji_path: Path | None,
+    workdir: Path,
+) -> None:
+    """The worker thread: the import in its own transaction; the upload deleted after."""
+    job.phase = "running"
+    try:
+        with platform.town(ctx.town_code) as town:
+            result = import_residents(
+                town,
+                ctx,
+                path,
+                encoding=None if job.encoding == "auto" else job.encoding,
+                gaiji_path=gaiji_path,
+                partial=job.partial,
+                on_progress=job.progress,
+            )
+        job.rows = job.total_rows = result.rows
+        job.imported, job.unchanged = result.imported, result.unchanged
+        job.rejected = len(result.rejected)
+        job.detected_encoding = result.encoding
+        job.rejected_csv = _rejected_csv(result.rejected)
+        job.phase = "done"
+    except ImportRefusedError as e:
+        job.message = e.message
+        job.rejected = len(e.rejections)
+        job.rejected_csv = _rejected_csv(e.rejections)
+        job.phase = "refused"
+    except LgcloudError as e:  # a bad gaiji.csv, a read-only copy, …
+        job.message = e.message
+        job.phase = "refused"
+    except Exception as e:  # the job must end, whatever happened
+        log.error("import_failed", job=job.id, town=job.town_code, error=repr(e))
+        job.message = "予期しない誤りで取り込めませんでした。何も取り込んでいません。"
+        job.phase = "failed"
+    finally:
+        job.finished_at = time.monotonic()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _safe_name(name: str | None, default: str) -> str:
+    base = Path((name or "").replace("\\", "/")).name
+    base = _SAFE_NAME.sub("_", base).lstrip(".")[:100]
+    return base or default
+
+
+def _save_upload(upload: UploadFile, dest: Path) -> tuple[int, int]:
+    """Copy the upload to ``dest`` in chunks; returns (bytes, line breaks)."""
+    size = lines = 0
+    last = b""
+    with dest.open("wb") as out:
+        while chunk := upload.file.read(CHUNK):
+            out.write(chunk)
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if size and last != b"\n":
+        lines += 1
+    return size, lines
+
+
+def _given(upload: UploadFile | None) -> UploadFile | None:
+    return upload if upload is not None and upload.filename else None
+
+
+# ------------------------------------------------------------------------------ the page
+
+
+def _page(
+    request: Request,
+    a: Acting,
+    *,
+    job: ImportJob | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    from lgcloud.web.pages import _base, _refusal, templates  # noqa: PLC0415 (pages includes us)
+
+    a.require(Permission.MANAGE_CLERKS)
+    base = _base(request, a)
+    jobs = _jobs(request).of_town(a.ctx.town_code)
+    return templates.TemplateResponse(
+        request,
+        "interchange.html",
+        {
+            **base,
+            "job": job,
+            "jobs": jobs,
+            "running": next((j for j in jobs if j.running), None),
+            "encodings": ENCODINGS,
+            "layout_labels": [LAYOUT_LABELS[n] for n in ORDER],
+            "values": values or {"encoding": "auto"},
+            "errors": errors or {},
+            "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/interchange", response_class=HTMLResponse)
+def interchange_page(request: Request, a: ReadActingDep) -> Response:
+    """Exports, the import form (refused in a read-only mode) and this town's recent imports."""
+    return _page(request, a)
+
+
+@router.post("/interchange/import", response_model=None)
+def interchange_import(
+    request: Request,
+    a: ReadActingDep,
+    residents: Annotated[UploadFile | None, File()] = None,
+    gaiji: Annotated[UploadFile | None, File()] = None,
+    encoding: Annotated[str, Form()] = "auto",
+    partial: Annotated[str, Form()] = "",
+) -> Response:
+    """Start an import job (worker thread) and go to its progress page."""
+    a.require(Permission.MANAGE_CLERKS)
+    values = {"encoding": encoding, "partial": partial}
+    try:
+        check_writable(a.ctx, "import_residents")  # a read-only copy: before any upload work
+    except LgcloudError as e:
+        return _page(request, a, values=values, errors={"form": e.message}, status=422)
+    errors: dict[str, str] = {}
+    residents, gaiji = _given(residents), _given(gaiji)
+    if residents is None:
+        errors["residents"] = "取り込む residents.csv を選んでください"
+    if encoding not in ENCODINGS:
+        errors["encoding"] = "一覧から選んでください"
+    if errors or residents is None:
+        return _page(request, a, values=values, errors=errors, status=422)
+    store = _jobs(request)
+    if store.running(a.ctx.town_code) is not None:
+        return _page(request, a, values=values, errors={"form": _BUSY}, status=409)
+    workdir = Path(tempfile.mkdtemp(prefix="lgcloud-import-"))
+    try:
+        (workdir / "file").mkdir()
+        path = workdir / "file" / _safe_name(residents.filename, "residents.csv")
+        size, lines = _save_upload(residents, path)
+        gaiji_path = None
+        if gaiji is not None:
+            (workdir / "gaiji").mkdir()
+            gaiji_path = workdir / "gaiji" / _safe_name(gaiji.filename, "gaiji.csv")
+            _save_upload(gaiji, gaiji_path)
+        job = ImportJob(
+            id=secrets.token_urlsafe(12),
+            town_code=a.ctx.town_code,
+            clerk_name=a.clerk.name,
+            staff_number=a.clerk.staff_number,
+            file_name=path.name,
+            encoding=encoding,
+            gaiji_name=gaiji_path.name if gaiji_path else None,
+            partial=partial in ("1", "on", "true"),
+            size=size,
+            estimated_rows=max(lines - 1, 0),
+        )
+        store.add(job)
+        worker = threading.Thread(
+            target=_run_import,
+            args=(platform_of(request), job, a.ctx, path, gaiji_path, workdir),
+            name=f"lgcloud-import-{a.ctx.town_code}",
+            daemon=True,
+        )
+        worker.start()
+    except BusyError:
+        shutil.rmtree(workdir, ignore_errors=True)
+        return _page(request, a, values=values, errors={"form": _BUSY}, status=409)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return RedirectResponse(f"/interchange/jobs/{job.id}", status_code=303)
+
+
+_BUSY = "この町村の取り込みが実行中です。終わってから始めてください（下の「最近の取り込み」）"
+
+
+@router.get("/interchange/jobs/{job_id}", response_class=HTMLResponse)
+def interchange_job(request: Request, a: ReadActingDep, job_id: str) -> Response:
+    """A job's progress and result: the whole page, or (htmx poll) the status fragment."""
+    from lgcloud.web.pages import _is_htmx, templates  # noqa: PLC0415
+
+    a.require(Permission.MANAGE_CLERKS)
+    job = _jobs(request).get(job_id, a.ctx.town_code)
+    if _is_htmx(request):
+        return templates.TemplateResponse(request, "_interchange_job.html", {"job": job})
+    return _page(request, a, job=job)
+
+
+@router.get("/interchange/jobs/{job_id}/rejected.csv", response_model=None)
+def interchange_rejected(request: Request, a: ReadActingDep, job_id: str) -> Response:
+    """rejected.csv of a job (行番号,列,理由; UTF-8)."""
+    a.require(Permission.MANAGE_CLERKS)
+    job = _jobs(request).get(job_id, a.ctx.town_code)
+    if job.rejected_csv is None:
+        raise NotFoundError("受け付けなかった行はありません")
+    return Response(
+        job.rejected_csv,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="rejected.csv"'},
+    )
+
+
+# ------------------------------------------------------------------------------ exports
+
+
+def _stream(f: IO[bytes]) -> Iterator[bytes]:
+    try:
+        f.seek(0)
+        while chunk := f.read(CHUNK):
+            yield chunk
+    finally:
+        f.close()
+
+
+def _download(f: IO[bytes], filename: str, media_type: str) -> Response:
+    return StreamingResponse(
+        _stream(f),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _export_allowed(request: Request, a: Acting) -> Response | None:
+    """An export waits for no import: while one runs, say so instead."""
+    a.require(Permission.MANAGE_CLERKS)
+    if _jobs(request).running(a.ctx.town_code) is not None:
+        return _page(
+            request,
+            a,
+            errors={"export": "取り込みの実行中は出力できません。終わってから出力してください"},
+            status=409,
+        )
+    return None
+
+
+@router.get("/interchange/export/residents", response_model=None)
+def interchange_export_residents(
+    request: Request, a: ReadActingDep, encoding: str = "utf-8"
+) -> Response:
+    """residents.csv (UTF-8), or for cp932 a zip of residents.csv and gaiji.csv (audited)."""
+    busy = _export_allowed(request, a)
+    if busy is not None:
+        return busy
+    if encoding not in ("utf-8", "cp932"):
+        return _page(request, a, errors={"export": "文字コードは UTF-8 か cp932 です"}, status=422)
+    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            if encoding == "utf-8":
+                export_residents(town, a.ctx, out)
+            else:
+                gaiji = io.StringIO()
+                with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+                    with zf.open("residents.csv", "w") as member:
+                        export_residents(town, a.ctx, member, encoding="cp932", gaiji_out=gaiji)
+                    zf.writestr("gaiji.csv", gaiji.getvalue().encode("utf-8"))
+    except BaseException:
+        out.close()
+        raise
+    if encoding == "utf-8":
+        return _download(out, "residents.csv", "text/csv; charset=utf-8")
+    return _download(out, "residents-cp932.zip", "application/zip")
+
+
+@router.get("/interchange/export/layouts", response_model=None)
+def interchange_export_layouts(request: Request, a: ReadActingDep) -> Response:
+    """The tax, collection, NHI and seal layouts (7 CSV files, UTF-8) as one zip (audited)."""
+    busy = _export_allowed(request, a)
+    if busy is not None:
+        return busy
+    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
+    try:
+        with (
+            platform_of(request).town(a.ctx.town_code) as town,
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf,
+        ):
+            for name in ORDER:
+                with io.TextIOWrapper(
+                    zf.open(f"{name}.csv", "w"), encoding="utf-8", newline=""
+                ) as text:
+                    export_layout(town, a.ctx, name, text)
+    except BaseException:
+        out.close()
+        raise
+    return _download(out, "layouts.zip", "application/zip")
