@@ -79,6 +79,8 @@ class NodeTownState(PlatformBase):
     #: the next number of this node's own series of issue numbers for the town (kept from
     #: one read-only period to the next, so numbers never repeat)
     next_issue: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: the served copy's last audit entry when it was made: what follows is handed back
+    fork_audit_seq: Mapped[int | None] = mapped_column(Integer)
 
 
 class PendingApplication(PlatformBase):

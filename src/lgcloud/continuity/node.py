@@ -16,7 +16,6 @@ applications received; the replica keeps following the centre's journal meanwhil
 from __future__ import annotations
 
 import base64
-import shutil
 import sqlite3
 import threading
 import time
@@ -333,7 +332,7 @@ class NodeService:
                 )
             )
             st = self._state_row(s, town)
-            st.verify_detail = f"fork_audit_seq={fork_audit or 0}"
+            st.fork_audit_seq = int(fork_audit or 0)
 
     def _node_signing_key(self, town: str) -> TownKey:
         try:
@@ -437,7 +436,7 @@ class NodeService:
         applications received — what is handed back to the centre."""
         with self.platform.platform_session() as s:
             st = self._state_row(s, town)
-            fork = int((st.verify_detail or "fork_audit_seq=0").split("=")[-1] or 0)
+            fork = st.fork_audit_seq or 0
             pending = list(
                 s.scalars(
                     select(PendingApplication).where(
@@ -602,7 +601,3 @@ class LineWatcher:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def copy_file(src: Path, dst: Path) -> None:
-    shutil.copyfile(src, dst)

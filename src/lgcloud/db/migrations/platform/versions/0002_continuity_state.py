@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("verify_detail", sa.String(length=1000), nullable=True),
         sa.Column("last_refusal", sa.String(length=500), nullable=True),
         sa.Column("next_issue", sa.Integer(), server_default="1", nullable=False),
+        sa.Column("fork_audit_seq", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("town", name=op.f("pk_continuity_node_towns")),
     )
     op.create_table(
