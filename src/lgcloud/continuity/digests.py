@@ -77,13 +77,13 @@ def database_digests(
 PAGE_METHOD = "sha256/table-pages"
 
 
-def page_digests(path: Path) -> dict[str, dict[str, Any]]:
+def page_digests(path: Path, data: bytes | None = None) -> dict[str, dict[str, Any]]:
     """``{table: {"rows": n, "sha256": hex}}`` over each table's own b-tree and overflow
     pages, read straight from the file (SQLite's ``dbstat`` lists them): the digest of the
     table's stored content *in this file*. Several times faster than :func:`database_digests`
     but layout-dependent, so it compares a file with itself (a restored snapshot with the
     file the centre sealed), never two files written differently. Row counts come from the
-    cells of the leaf pages."""
+    cells of the leaf pages. ``data``, if given, must be the file's bytes."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
@@ -97,8 +97,9 @@ def page_digests(path: Path) -> dict[str, dict[str, Any]]:
     finally:
         conn.close()
     out: dict[str, dict[str, Any]] = {}
-    with open(path, "rb") as f:
-        data = f.read()
+    if data is None:  # the caller may already hold the file's bytes
+        with open(path, "rb") as f:
+            data = f.read()
     view = memoryview(data)
     for name in names:
         h = hashlib.sha256()

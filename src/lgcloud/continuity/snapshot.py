@@ -226,8 +226,11 @@ def _finish_copy(path: Path) -> None:
         conn.close()
 
 
-def build_header(path: Path, *, town: str, seq: int, taken_at: datetime) -> dict[str, Any]:
-    """The manifest of the SQLite copy at ``path`` (without the envelope's own fields)."""
+def build_header(
+    path: Path, *, town: str, seq: int, taken_at: datetime, data: bytes | None = None
+) -> dict[str, Any]:
+    """The manifest of the SQLite copy at ``path`` (without the envelope's own fields);
+    ``data``, if given, is the file's bytes (read once by the caller)."""
     conn = _ro_connect(path)
     try:
         revisions = [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
@@ -253,7 +256,7 @@ def build_header(path: Path, *, town: str, seq: int, taken_at: datetime) -> dict
             else {"seq": 0, "hash": GENESIS_HASH}
         ),
         "digest_method": PAGE_METHOD,
-        "tables": page_digests(path),
+        "tables": page_digests(path, data),
     }
 
 
@@ -306,7 +309,7 @@ def take_snapshot(
         # compress + encrypt (C, without the GIL) while the manifest is computed
         with ThreadPoolExecutor(max_workers=1) as pool:
             encrypted = pool.submit(envelope.encrypt_payload, payload, recipients)
-            header = build_header(copy, town=town, seq=seq, taken_at=taken_at)
+            header = build_header(copy, town=town, seq=seq, taken_at=taken_at, data=payload)
             sealed = envelope.seal_encrypted(KIND, header, encrypted.result(), signer)
     finally:
         _remove_sqlite_file(copy)
@@ -392,7 +395,7 @@ def _check_schema(path: Path, header: dict[str, Any]) -> str:
     return str(expected)
 
 
-def _check_digests(path: Path, header: dict[str, Any]) -> str:
+def _check_digests(path: Path, header: dict[str, Any], data: bytes | None = None) -> str:
     """Row counts and per-table digests of the restored file against the manifest.
 
     The manifest's digests are :func:`~lgcloud.continuity.digests.page_digests`: each
@@ -407,7 +410,7 @@ def _check_digests(path: Path, header: dict[str, Any]) -> str:
         )
     expected: dict[str, Any] = header.get("tables") or {}
     try:
-        found = page_digests(path)
+        found = page_digests(path, data)
     except (sqlite3.DatabaseError, OSError) as exc:
         raise EnvelopeRefused("digests", f"表の内容を読めません（{exc}）") from exc
     for table in sorted(set(expected) | set(found)):
@@ -532,7 +535,7 @@ def restore_and_verify(
             try:
                 _write_synced(fd, payload)
                 later.append(("schema", _check_schema(tmp, header)))
-                later.append(("digests", _check_digests(tmp, header)))
+                later.append(("digests", _check_digests(tmp, header, payload)))
             except Exception as exc:  # reported after the integrity verdict
                 failure = exc
             checks.append(("integrity", integrity.result()))
