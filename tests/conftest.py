@@ -41,6 +41,11 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     p.dispose()
 
 
+def town_file(platform: Platform, code: str) -> Path:
+    """The SQLite file of a town hosted with the default layout."""
+    return platform.data_dir / "towns" / f"{code}.sqlite"
+
+
 def make_ctx(
     town: str = TOWN_A, clerk_id: int | None = 1, name: str = "試験 職員", staff: str = "T001"
 ) -> RequestContext:

@@ -98,10 +98,12 @@ class _Transport:
             n.site.url: TestClient(create_app(n.platform, node_service=n)) for n in nodes.values()
         }
 
-    def post(self, url: str, content: bytes, headers: dict[str, str]) -> object:
+    def request(
+        self, method: str, url: str, content: bytes | None, headers: dict[str, str]
+    ) -> object:
         for base, client in self.clients.items():
             if url.startswith(base):
-                return client.post(url[len(base) :], content=content, headers=headers)
+                return client.request(method, url[len(base) :], content=content, headers=headers)
         raise AssertionError(url)
 
 
@@ -315,3 +317,29 @@ def test_issue_numbers_at_a_node_are_its_own_series_across_outages(
     assert numbers[0].endswith("第000001号（node-153079）")
     assert numbers[1].endswith("第000002号（node-153079）")
     assert centre_number.endswith("第000001号")
+
+
+def test_protected_key_file_needs_its_passphrase(platform: Platform, tmp_path: Path) -> None:
+    """The key file written by ``recovery-sheet --protected-key`` opens only with its
+    passphrase, and gives the town's identity."""
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from lgcloud.cli import app  # noqa: PLC0415
+    from lgcloud.continuity import keys  # noqa: PLC0415
+
+    phrase = "correct horse battery staple"
+    out = CliRunner().invoke(
+        app,
+        ["continuity", "recovery-sheet", "--town", TOWN_A, "--data-dir", str(platform.data_dir),
+         "--out", str(tmp_path / "sheet.pdf"), "--protected-key", str(tmp_path / "key.age")],
+        input=f"{phrase}\n{phrase}\n",
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = (tmp_path / "key.age").read_bytes()
+    assert b"AGE-SECRET-KEY" not in data
+    with pytest.raises(RecoveryKeyError, match="パスフレーズが必要"):
+        keys.load_identity(data)
+    with pytest.raises(RecoveryKeyError, match="パスフレーズが違う"):
+        keys.load_identity(data, "wrong passphrase here")
+    identity = keys.load_identity(data, phrase)
+    assert keys.public_of(identity) == platform.hosted(TOWN_A).recovery_recipient

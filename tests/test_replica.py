@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, make_ctx, town_file
 from lgcloud.audit import service as audit_service
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk, login
@@ -97,10 +97,6 @@ def make_keys(directory: Path) -> Keys:
         keys.recipients_of([recovery.recipient]),
         [keys.identity_from_text(recovery.identity)],
     )
-
-
-def town_file(platform: Platform, code: str) -> Path:
-    return platform.data_dir / "towns" / f"{code}.sqlite"
 
 
 def backup(src: Path, dst: Path) -> None:

@@ -398,12 +398,6 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
         ],
         ("GET", "/api/all-residents.csv"): [Call("csv")],
         # pages
-        ("POST", "/persons/{addressee_number}/issue"): [
-            Call("B person", {"addressee_number": n}, form={"kind": "resident"}, expect=not_found),
-            Call(
-                "bogus", {"addressee_number": BOGUS_NUMBER}, form={"kind": "seal"}, expect=not_found
-            ),
-        ],
         ("POST", "/logout"): [Call("logout", fresh_session=True, expect=frozenset({303}))],
         ("GET", "/switch"): [Call("page")],
         ("POST", "/switch"): [

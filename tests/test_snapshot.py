@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine, func, select, table, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from conftest import TODAY, TOWN_A, TOWN_B, PgServer, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, PgServer, make_ctx, town_file
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.chain import HASHED_FIELDS, entry_hash
 from lgcloud.audit.models import AuditEntry, AuditHead
@@ -163,10 +163,6 @@ def populate(platform: Platform, code: str, surname: str) -> dict[str, str]:
             password="correct horse battery",
         )
     return {"head": head, "wife": wife, "child": born.subjects[0], "household": household}
-
-
-def town_file(platform: Platform, code: str) -> Path:
-    return platform.data_dir / "towns" / f"{code}.sqlite"
 
 
 def ro_engine(path: Path) -> Engine:
@@ -484,7 +480,7 @@ def test_another_centres_signature_is_refused(world: World, dest_dir: Path, tmp_
 
 def test_the_wrong_recovery_key_cannot_open_it(world: World, dest_dir: Path) -> None:
     dest = dest_dir / "town.sqlite"
-    with pytest.raises((keys.KeyError_, EnvelopeRefused)):
+    with pytest.raises((keys.RecoveryKeyError, EnvelopeRefused)):
         restore(world, world.snap_a, dest, identities=[world.keys.other_identity])
     assert list(dest_dir.iterdir()) == []
 

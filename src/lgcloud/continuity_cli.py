@@ -64,8 +64,13 @@ def recovery_sheet_command(
     remove: Annotated[
         bool, typer.Option("--remove", help="delete the centre's copy once printed")
     ] = False,
+    protected_key: Annotated[
+        Path | None,
+        typer.Option(help="also write the key as a passphrase-protected file (asks for it)"),
+    ] = None,
 ) -> None:
-    """Print the town's recovery sheet (A4 PDF with the key and its QR code)."""
+    """Print the town's recovery sheet (A4 PDF with the key and its QR code), and optionally
+    a passphrase-protected key file to carry to a partner node."""
     from lgcloud.continuity.recovery import (  # noqa: PLC0415
         recovery_sheet_path,
         recovery_sheet_pdf,
@@ -80,6 +85,24 @@ def recovery_sheet_command(
         return
     out.write_bytes(pdf)
     out.chmod(0o600)
+    if protected_key is not None:
+        from lgcloud.continuity import keys  # noqa: PLC0415
+
+        phrase = typer.prompt("復旧鍵のパスフレーズ（12文字以上）", hide_input=True,
+                              confirmation_prompt=True)  # fmt: skip
+        identity = keys.identity_from_text(
+            recovery_sheet_path(platform, town).read_text(encoding="utf-8")
+        )
+        try:
+            data = keys.protect_identity(
+                keys.RecoveryKey(str(identity), keys.public_of(identity)), phrase
+            )
+        except LgcloudError as e:
+            _fail(e)
+            return
+        protected_key.write_bytes(data)
+        protected_key.chmod(0o600)
+        _console().print(f"{protected_key}: パスフレーズで保護した復旧鍵ファイル")
     _console().print(
         f"{out}: 復旧鍵シート（{len(pdf):,} バイト）。印刷したら安全に保管してください"
     )

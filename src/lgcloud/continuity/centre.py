@@ -23,8 +23,7 @@ from sqlalchemy import delete, func, select
 
 from lgcloud.continuity import keys
 from lgcloud.continuity.models import JournalEntry, SiteState, SnapshotRecord
-from lgcloud.continuity.recovery import create_recovery_key, recovery_sheet_path  # noqa: F401
-from lgcloud.continuity.replica import make_batch
+from lgcloud.continuity.replica import make_batch, replica_position
 from lgcloud.continuity.sites import Sites
 from lgcloud.continuity.snapshot import remove_stale_work_files, save_atomically, take_snapshot
 from lgcloud.core.clock import utcnow
@@ -191,9 +190,11 @@ class Shipper:
             if st is not None:
                 st.last_error = message[:500]
 
-    def _post(self, node: str, path: str, body: bytes) -> dict[str, Any]:
+    def _call(self, node: str, path: str, body: bytes | None = None) -> dict[str, Any]:
+        """GET ``path`` at ``node`` (``body`` None) or POST ``body`` there."""
         site = self.sites.node(node)
-        r = self.client.post(
+        r = self.client.request(
+            "GET" if body is None else "POST",
             site.url.rstrip("/") + path,
             content=body,
             headers={
@@ -226,10 +227,10 @@ class Shipper:
         try:
             self._state(town, node, role)
             snap = latest_snapshot(self.platform, town)
-            reply = self._post(node, f"/continuity/{town}/hello", b"")
+            reply = self._call(node, f"/continuity/{town}/state")
             if snap is not None and self._needs_snapshot(role, reply, snap):
                 data = Path(snap.path).read_bytes()
-                reply = self._post(node, f"/continuity/{town}/snapshot", data)
+                reply = self._call(node, f"/continuity/{town}/snapshot", data)
                 if reply.get("refused"):
                     raise RuntimeError(f"snapshot refused: {reply.get('detail')}")
                 result.snapshot_sent = snap.seq
@@ -253,7 +254,7 @@ class Shipper:
                 )
                 if batch is None:
                     break
-                reply = self._post(node, f"/continuity/{town}/journal", batch)
+                reply = self._call(node, f"/continuity/{town}/journal", batch)
                 result.bytes_sent += len(batch)
                 result.batches_sent += 1
                 new_position = int(reply.get("journal_seq") or 0)
@@ -340,13 +341,8 @@ def prune_journal(platform: Platform, code: str, sites: Sites) -> int:
 
 
 def centre_journal_seq(platform: Platform, code: str) -> tuple[int, datetime | None]:
-    with platform.town(code) as town:
-        row = town.session.execute(
-            select(JournalEntry.seq, JournalEntry.committed_at)
-            .order_by(JournalEntry.seq.desc())
-            .limit(1)
-        ).first()
-    return (row[0], row[1]) if row else (0, None)
+    """The centre's journal position of ``code`` (as a replica's: the same question)."""
+    return replica_position(platform.town_engine(code))
 
 
 def _dt(value: Any) -> datetime | None:

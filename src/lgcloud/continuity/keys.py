@@ -33,9 +33,6 @@ class RecoveryKeyError(LgcloudError):
     """A recovery key could not be read or does not fit."""
 
 
-KeyError_ = RecoveryKeyError
-
-
 # -- the centre's signing key -----------------------------------------------------------
 
 
@@ -53,10 +50,6 @@ class SigningKey:
 
     def sign(self, message: bytes) -> bytes:
         return self.private.sign(message)
-
-
-def key_id_of(public_b64: str) -> str:
-    return hashlib.sha256(base64.b64decode(public_b64)).hexdigest()[:16]
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:

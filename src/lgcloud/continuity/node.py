@@ -41,7 +41,7 @@ from lgcloud.continuity.snapshot import restore_and_verify
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.dates import fiscal_year_of
-from lgcloud.core.errors import NotFoundError, PermissionDeniedError, RuleViolationError
+from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.core.logging import get_logger
 from lgcloud.db.engine import make_engine, sqlite_url
 from lgcloud.register.models import NumberSequence, TownInfo
@@ -103,15 +103,6 @@ class NodeService:
         if not path.exists():
             return None
         return keys.load_identity(path.read_bytes())
-
-    def install_recovery_key(self, town: str, data: bytes, phrase: str | None = None) -> None:
-        """Give the node the key of a town it serves (its own town)."""
-        if self.role_of(town) != "serves":
-            raise PermissionDeniedError("連携町村の復旧鍵はノードに保存しません（起動時に入力）")
-        identity = keys.load_identity(data, phrase)
-        path = self.key_path(town)
-        path.write_text(str(identity) + "\n", encoding="ascii")
-        path.chmod(0o600)
 
     def _state_row(self, session: Any, town: str) -> NodeTownState:
         st: NodeTownState | None = session.get(NodeTownState, town)

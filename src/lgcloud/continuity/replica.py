@@ -470,7 +470,7 @@ def apply_batch(
     _check_order(first, last, position)
     try:
         payload = open_payload(envelope, list(identities))
-    except keys.KeyError_ as exc:
+    except keys.RecoveryKeyError as exc:
         raise EnvelopeRefused("wrong_key", exc.message) from exc
     except zstandard.ZstdError as exc:
         raise EnvelopeRefused("malformed", f"差分を展開できません（{exc}）") from exc

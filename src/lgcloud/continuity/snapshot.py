@@ -500,7 +500,7 @@ def restore_and_verify(
     one is refused as a replay. Checks, in order: envelope (signature, size, digest, town),
     order, then on the decrypted file ``integrity``, ``schema``, ``digests``, ``journal``,
     ``audit_chain`` and ``town``. Any failure raises :class:`EnvelopeRefused` (or
-    :class:`~lgcloud.continuity.keys.KeyError_` for a recovery key that does not fit) and
+    :class:`~lgcloud.continuity.keys.RecoveryKeyError` for a recovery key that does not fit) and
     leaves ``dest`` untouched; ``dest`` is replaced only when every check passed.
     """
     started = time.perf_counter()

@@ -7,7 +7,7 @@ import os
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
@@ -103,46 +103,6 @@ def api_all_residents_csv(a: ActingDep, request: Request) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="all-residents.csv"'},
     )
-
-
-@router.post("/persons/{addressee_number}/issue", response_class=Response)
-def page_issue(
-    a: ActingDep,
-    request: Request,
-    addressee_number: str,
-    kind: Annotated[CertificateKind, Form()],
-    fiscal_year: Annotated[int | None, Form()] = None,
-    form: Annotated[str, Form()] = "household",
-    include_head_and_relationship: Annotated[bool, Form()] = False,
-    include_honseki: Annotated[bool, Form()] = False,
-    include_resident_code: Annotated[bool, Form()] = False,
-    include_individual_number: Annotated[bool, Form()] = False,
-    include_removed: Annotated[bool, Form()] = False,
-) -> Response:
-    """The person page's issue form: returns the PDF for preview and printing."""
-    a.require(Permission.ISSUE_CERTIFICATES)
-    options: dict[str, Any] = {}
-    if kind is CertificateKind.RESIDENT:
-        options = {
-            "form": form,
-            "include_head_and_relationship": include_head_and_relationship,
-            "include_honseki": include_honseki,
-            "include_resident_code": include_resident_code,
-            "include_individual_number": include_individual_number,
-            "include_removed": include_removed,
-        }
-    elif kind in (CertificateKind.INCOME_TAX, CertificateKind.TAX_PAYMENT):
-        options = {"fiscal_year": fiscal_year}
-    with platform_of(request).town(a.ctx.town_code) as town:
-        cert = cert_service.issue_certificate(
-            town,
-            a.ctx,
-            kind,
-            addressee_number=None if kind is CertificateKind.ALL_RESIDENTS else addressee_number,
-            options=options,
-            base_url=public_base_url(request),
-        )
-    return _pdf_response(cert)
 
 
 # ----------------------------------------------------------------- public verification

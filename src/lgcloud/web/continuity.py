@@ -42,11 +42,6 @@ def node_router(node: NodeService) -> APIRouter:
     def reply(state: dict[str, Any]) -> JSONResponse:
         return JSONResponse(state, status_code=409 if state.get("refused") else 200)
 
-    @router.post("/{town}/hello")
-    def hello(town: str, request: Request) -> JSONResponse:
-        authorise(request)
-        return reply(node.state(town))
-
     @router.get("/{town}/state")
     def state(town: str, request: Request) -> JSONResponse:
         authorise(request)
