@@ -323,6 +323,7 @@ def make_day(platform: Platform, ctx: RequestContext, log: Progress) -> dict[str
                     PersonVersion.addressee_number,
                     PersonVersion.household_number,
                     PersonVersion.name,
+                    PersonVersion.nationality,
                 ).where(current)
             )
         )
@@ -334,7 +335,8 @@ def make_day(platform: Platform, ctx: RequestContext, log: Progress) -> dict[str
             )
         )
     movers = [p for p in people if p.household_number in singles]
-    correctable = [p for p in people if p.household_number not in singles]
+    # 本籍 is recorded for Japanese nationals only
+    correctable = [p for p in people if p.household_number not in singles and p.nationality is None]
     n_moves = DAY_CHANGED // 2
     chosen_movers = rng.sample(movers, n_moves)
     chosen_corrections = rng.sample(correctable, DAY_CHANGED - n_moves)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -121,6 +121,47 @@ def test_resident_certificate_options(town_platform: Platform) -> None:
     assert "世帯主" not in whole and "続柄" not in whole
     assert head.resident_code and head.resident_code in whole
     assert head.individual_number and head.individual_number in whole
+
+
+def test_foreign_resident_items_only_when_asked(town_platform: Platform) -> None:
+    """A foreign resident's 国籍・地域 and 在留資格 (recorded by a correction here) print only
+    when asked for; 本籍 is never printed for them."""
+    members = _household_with(town_platform, 2)
+    spouse = next(m for m in members if m.relationship != HEAD)
+    with town_platform.town(TOWN_A) as town:
+        record_event(
+            town,
+            make_ctx(TOWN_A),
+            Correction(
+                effective_date=TODAY,
+                member=spouse.addressee_number,
+                fields=CorrectionFields(
+                    nationality="フィリピン",
+                    foreign_category="中長期在留者",
+                    residence_status="日本人の配偶者等",
+                    stay_expires_on=date(2028, 3, 31),
+                    residence_card_number="AB12345678CD",
+                ),
+                reason="在留カードによる記載",
+            ),
+            today=TODAY,
+        )
+    number = spouse.addressee_number
+    plain = flat("".join(pages_text(_issue(town_platform, CertificateKind.RESIDENT, number).pdf)))
+    assert "国籍" not in plain and "フィリピン" not in plain
+    c = _issue(
+        town_platform,
+        CertificateKind.RESIDENT,
+        number,
+        include_foreign_items=True,
+        include_honseki=True,
+    )
+    whole = flat("".join(pages_text(c.pdf)))
+    for text in ("国籍・地域", "フィリピン", "中長期在留者", "日本人の配偶者等", "AB12345678CD"):
+        assert text in whole, text
+    assert flat(to_wareki(date(2028, 3, 31))) in whole
+    # the household's Japanese members keep their 本籍 line; the foreign member has none
+    assert whole.count("国籍・地域") == 1
 
 
 def test_many_people_continue_on_further_pages(town_platform: Platform) -> None:

@@ -25,7 +25,15 @@ from lgcloud.interchange.residents import (
     import_residents,
     write_rejections,
 )
-from lgcloud.register.domain import AddressIn, EventKind, MoveIn, NewPerson, Sex
+from lgcloud.register.domain import (
+    FOREIGN_CATEGORIES,
+    FOREIGN_FIELDS,
+    AddressIn,
+    EventKind,
+    MoveIn,
+    NewPerson,
+    Sex,
+)
 from lgcloud.register.models import PersonVersion
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
@@ -248,11 +256,28 @@ def registers(draw: st.DrawFn) -> list[list[str]]:
                     "",
                     "",
                     draw(st.one_of(st.just(""), TEXT)),
-                    draw(st.one_of(st.just(""), TEXT)),
-                    "",
+                    *person_items(draw),
                 ]
             )
     return rows
+
+
+def person_items(draw: st.DrawFn) -> list[str]:
+    """本籍, 筆頭者, then the foreign-resident columns: a Japanese national or a foreign
+    resident (no 本籍), with any text in the free-text items."""
+    if not draw(st.booleans()):
+        return [draw(st.one_of(st.just(""), TEXT)), draw(st.one_of(st.just(""), TEXT)), *[""] * 5]
+    category = draw(st.sampled_from(FOREIGN_CATEGORIES))
+    status = "" if category == "特別永住者" else draw(st.sampled_from(["技能実習2号ロ", "永住者"]))
+    return [
+        "",
+        "",
+        draw(TEXT),
+        category,
+        status,
+        "" if category == "特別永住者" else draw(st.sampled_from(["", "2028-03-31"])),
+        draw(st.sampled_from(["", "AB12345678CD"])),
+    ]
 
 
 def _csv_bytes(rows: list[list[str]]) -> bytes:
@@ -342,6 +367,8 @@ GOOD = [
         "",
     ],
 ]
+#: the foreign-resident columns (国籍・地域 … 在留カード等番号), blank for Japanese nationals
+GOOD = [[*row, *[""] * len(FOREIGN_FIELDS)] for row in GOOD]
 
 
 def _refused(platform: Platform, path: Path, *fragments: str, **kw: object) -> ImportRefusedError:
@@ -441,7 +468,8 @@ def test_empty_header_only_and_binary_files(
 
 def test_truncated_last_line(platform: Platform, tmp_path: Path) -> None:
     data = _write(tmp_path, GOOD).read_bytes()
-    cut = data[: data.rfind(b",") - 10] + b',"unterminated'
+    # cut inside the last record's 住所 and leave a quote open (on a character boundary)
+    cut = data[: data.rfind("大字".encode())] + b'"unterminated'
     path = tmp_path / "cut.csv"
     path.write_bytes(cut)
     _refused(platform, path, "3 行目")
@@ -471,6 +499,7 @@ def test_partial_import_writes_rejected_rows(platform: Platform, tmp_path: Path)
             "",
             "",
             "",
+            *[""] * len(FOREIGN_FIELDS),
         ],
     ]
     path = _write(tmp_path, [*GOOD, *other])
@@ -511,10 +540,74 @@ def test_large_file_streams(platform: Platform, tmp_path: Path) -> None:
                 "",
                 "",
                 "",
+                *[""] * len(FOREIGN_FIELDS),
             ]
         )
     r = do_import(platform, TOWN_A, _write(tmp_path, rows))
     assert r.imported == 6000
+
+
+def _foreign(row: list[str], **items: str) -> list[str]:
+    """``row`` as a foreign resident: no 本籍/筆頭者, the given foreign-resident items."""
+    out = dict(zip(COLUMNS, row, strict=True)) | {"本籍": "", "筆頭者": ""} | items
+    return [out[c] for c in COLUMNS]
+
+
+VIETNAMESE = {
+    "国籍・地域": "ベトナム",
+    "第30条45規定区分": "中長期在留者",
+    "在留資格": "技能実習2号ロ",
+    "在留期間等の満了の日": "2027-06-30",
+    "在留カード等番号": "AB12345678CD",
+}
+
+
+def test_foreign_resident_round_trips(platform: Platform, tmp_path: Path) -> None:
+    rows = [GOOD[0], _foreign(GOOD[1], **VIETNAMESE)]
+    r = do_import(platform, TOWN_A, _write(tmp_path, rows))
+    assert r.rejected == [] and r.imported == 2
+    with platform.town(TOWN_A) as town:
+        v = town.session.scalar(
+            select(PersonVersion).where(PersonVersion.addressee_number == "0000000029")
+        )
+        assert v is not None
+        assert (v.nationality, v.residence_status, v.stay_expires_on) == (
+            "ベトナム",
+            "技能実習2号ロ",
+            date(2027, 6, 30),
+        )
+    assert export_bytes(platform, TOWN_A)[0] == _write(tmp_path, rows).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("items", "column", "fragment"),
+    [
+        ({"国籍・地域": "ベトナム"}, "第30条45規定区分", "区分が必要"),
+        ({**VIETNAMESE, "第30条45規定区分": "観光客"}, "第30条45規定区分", "のいずれか"),
+        ({**VIETNAMESE, "在留資格": ""}, "在留資格", "在留資格が必要"),
+        ({**VIETNAMESE, "在留資格": "研究者"}, "在留資格", "使えません"),
+        ({**VIETNAMESE, "在留カード等番号": "12345"}, "在留カード等番号", "英字2桁"),
+        (
+            {**VIETNAMESE, "在留期間等の満了の日": "2027-02-30"},
+            "在留期間等の満了の日",
+            "ありえない",
+        ),
+        ({**VIETNAMESE, "本籍": "新潟県聖籠町"}, "本籍", "本籍・筆頭者を記載しません"),
+        ({"在留資格": "永住者"}, "在留資格", "日本国籍"),
+        (
+            {"国籍・地域": "韓国", "第30条45規定区分": "特別永住者", "在留資格": "永住者"},
+            "在留資格",
+            "特別永住者",
+        ),
+    ],
+)
+def test_bad_foreign_resident_items_are_refused(
+    platform: Platform, tmp_path: Path, items: dict[str, str], column: str, fragment: str
+) -> None:
+    row = dict(zip(COLUMNS, GOOD[1], strict=True)) | items
+    e = _refused(platform, _write(tmp_path, [GOOD[0], [row[c] for c in COLUMNS]]), "3 行目")
+    assert [(x.row, x.column) for x in e.rejections] == [(3, column)]
+    assert fragment in e.rejections[0].reason
 
 
 def test_cli_export_and_import(source: Platform, tmp_path: Path) -> None:

@@ -1498,3 +1498,123 @@ def test_journal_carries_the_audit_rows(desk: Desk, fam: tuple[str, list[str]]) 
     # from it) is rebuilt by the replica, not shipped
     assert sorted(entries[0]["subjects"]) == sorted(members)
     assert not [c for c in images if c["table"] == "audit_subjects"]
+
+
+# ------------------------------------------------------- foreign residents (外国人住民)
+
+FOREIGN = {
+    "nationality": "ベトナム",
+    "foreign_category": "中長期在留者",
+    "residence_status": "特定技能1号",
+    "stay_expires_on": date(2027, 9, 30),
+    "residence_card_number": "AB12345678CD",
+}
+
+
+def test_foreign_resident_moves_in_with_their_items(desk: Desk) -> None:
+    r = desk.record(
+        MoveIn(
+            kind=EventKind.FOREIGN_MOVE_IN,
+            effective_date=date(2024, 4, 1),
+            previous_address="ベトナム",
+            address=AddressIn(address=ADDR_2),
+            persons=[
+                person("NGUYEN\u3000VAN NAM", HEAD, kana="グエン\u3000ヴァン ナム", **FOREIGN)
+            ],
+        )
+    )
+    p = desk.get(r.subjects[0])
+    assert p.is_foreign
+    assert (p.nationality, p.residence_status, p.stay_expires_on) == (
+        "ベトナム",
+        "特定技能1号",
+        date(2027, 9, 30),
+    )
+    assert desk.search("グエン") == [p.addressee_number]
+
+
+@pytest.mark.parametrize(
+    ("items", "field", "match"),
+    [
+        ({"nationality": "ベトナム"}, "foreign_category", "区分が必要"),
+        ({**FOREIGN, "residence_status": None}, "residence_status", "在留資格が必要"),
+        ({**FOREIGN, "residence_status": "観光"}, "residence_status", "使えません"),
+        ({**FOREIGN, "residence_card_number": "ab12345678cd"}, "residence_card_number", "英字2桁"),
+        ({**FOREIGN, "honseki": "新潟県聖籠町"}, "honseki", "本籍"),
+        ({"residence_status": "永住者"}, "residence_status", "日本国籍"),
+        (
+            {"nationality": "韓国", "foreign_category": "特別永住者", "stay_expires_on": TODAY},
+            "residence_status",
+            "特別永住者",
+        ),
+    ],
+)
+def test_foreign_resident_rules(desk: Desk, items: dict[str, Any], field: str, match: str) -> None:
+    desk.refuse(
+        MoveIn(
+            kind=EventKind.FOREIGN_MOVE_IN,
+            effective_date=date(2024, 4, 1),
+            previous_address="ベトナム",
+            address=AddressIn(address=ADDR_2),
+            persons=[person("NGUYEN\u3000VAN NAM", HEAD, **items)],
+        ),
+        match=match,
+        field=field,
+    )
+
+
+def test_correction_records_and_clears_foreign_items(
+    desk: Desk, fam: tuple[str, list[str]]
+) -> None:
+    """A wife becomes a recorded foreign resident (her residence card), then naturalises
+    (帰化): the items are cleared and a 本籍 recorded, in one correction each."""
+    _, (_, wife, _) = fam
+    desk.record(
+        Correction(
+            effective_date=date(2020, 1, 1),
+            member=wife,
+            fields=CorrectionFields(**FOREIGN),
+            reason="在留カードによる",
+        )
+    )
+    assert desk.get(wife).residence_card_number == "AB12345678CD"
+    desk.refuse(
+        Correction(
+            effective_date=date(2021, 1, 1),
+            member=wife,
+            fields=CorrectionFields(nationality="中国"),
+            cleared=["nationality"],
+            reason="誤り",
+        ),
+        match="両方",
+        field="cleared",
+    )
+    desk.refuse(  # a 本籍 while still a foreign national
+        Correction(
+            effective_date=date(2021, 1, 1),
+            member=wife,
+            fields=CorrectionFields(honseki="新潟県北蒲原郡聖籠町"),
+            reason="帰化",
+        ),
+        field="honseki",
+    )
+    desk.record(
+        Correction(
+            effective_date=date(2021, 1, 1),
+            member=wife,
+            fields=CorrectionFields(honseki="新潟県北蒲原郡聖籠町", hittousha="山田\u3000太郎"),
+            cleared=[
+                "nationality",
+                "foreign_category",
+                "residence_status",
+                "stay_expires_on",
+                "residence_card_number",
+            ],
+            reason="帰化",
+        )
+    )
+    after = desk.get(wife)
+    assert not after.is_foreign and after.residence_card_number is None
+    assert after.honseki == "新潟県北蒲原郡聖籠町"
+    # the history keeps the earlier version with the items
+    assert any(v.nationality == "ベトナム" for v, _ in desk.history(wife))

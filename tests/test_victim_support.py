@@ -31,8 +31,11 @@ def test_victim_support_files(platform: Platform, tmp_path: Path) -> None:
                 )
             )
         )
-    assert report.files["data_d0101.csv"] == 500
-    assert report.files["data_d0301.csv"] == 0  # nationality is not recorded yet
+    foreign = {p.addressee_number: p for p in current if p.nationality is not None}
+    assert foreign, "a generated town has foreign residents"
+    # every current resident is in exactly one of the two population files
+    assert report.files["data_d0101.csv"] == 500 - len(foreign)
+    assert report.files["data_d0301.csv"] == len(foreign)
     expected = {
         "data_d0101.csv": RESIDENT_COLUMNS,
         "data_d0301.csv": FOREIGN_COLUMNS,
@@ -51,7 +54,22 @@ def test_victim_support_files(platform: Platform, tmp_path: Path) -> None:
         for line in (tmp_path / "data_d0101.csv").read_bytes().decode("cp932").split("\r\n")[1:-1]
     ]
     by_number = {r[1]: r for r in rows}
-    assert set(by_number) == {p.addressee_number for p in current}
+    assert set(by_number) == {p.addressee_number for p in current} - set(foreign)
+    foreign_rows = [
+        line.split(",")
+        for line in (tmp_path / "data_d0301.csv").read_bytes().decode("cp932").split("\r\n")[1:-1]
+    ]
+    assert {r[1] for r in foreign_rows} == set(foreign)
+    for r in foreign_rows:
+        p = foreign[r[1]]
+        expiry = p.stay_expires_on.isoformat() if p.stay_expires_on else ""
+        assert r[-4:] == [
+            p.nationality,
+            p.foreign_category,
+            p.residence_status or "",
+            expiry,
+        ]
+        assert r[4] == p.name  # Roman letters and JIS kanji need no replacement
     # variant kanji and IVS names are replaced by their representative and reported
     variant = [
         p

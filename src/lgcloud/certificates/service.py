@@ -72,6 +72,9 @@ class ResidentOptions(BaseModel):
     )
     include_head_and_relationship: bool = True
     include_honseki: bool = False
+    #: 国籍・地域 and the other items of 第30条の45, for foreign residents (omitted unless
+    #: asked for, like 本籍: 住民基本台帳法 第12条第5項)
+    include_foreign_items: bool = False
     include_resident_code: bool = False
     include_individual_number: bool = False
     include_removed: bool = False
@@ -159,7 +162,7 @@ def _who(p: PersonState) -> str:
     return f"宛名番号 {p.addressee_number}"
 
 
-def _check(p: PersonState, *, honseki: bool = False) -> None:
+def _check(p: PersonState, *, honseki: bool = False, foreign: bool = False) -> None:
     fields = {"氏名": p.name, "住所": f"{p.address}{p.address_detail}"}
     if p.kana:
         fields["カナ氏名"] = p.kana
@@ -167,6 +170,8 @@ def _check(p: PersonState, *, honseki: bool = False) -> None:
         fields["本籍"] = p.honseki
     if honseki and p.hittousha:
         fields["筆頭者"] = p.hittousha
+    if foreign and p.nationality:
+        fields["国籍・地域"] = p.nationality
     require_printable(fields, _who(p))
 
 
@@ -210,7 +215,7 @@ def _resident_doc(
             "除票の写しを交付するには「除票を含む」を指定してください", field="include_removed"
         )
     for p in people:
-        _check(p, honseki=opts.include_honseki)
+        _check(p, honseki=opts.include_honseki, foreign=opts.include_foreign_items)
     head = next((p for p in people if p.relationship == HEAD), None)
     rows = []
     for p in people:
@@ -231,6 +236,14 @@ def _resident_doc(
         if opts.include_honseki:
             row["honseki"] = p.honseki or ""
             row["hittousha"] = p.hittousha or ""
+        if opts.include_foreign_items and p.is_foreign:
+            row["foreign"] = {
+                "nationality": p.nationality or "",
+                "category": p.foreign_category or "",
+                "status": p.residence_status or "",
+                "expires": to_wareki(p.stay_expires_on) if p.stay_expires_on else "",
+                "card": p.residence_card_number or "",
+            }
         if opts.include_resident_code:
             row["resident_code"] = p.resident_code or ""
         if opts.include_individual_number:

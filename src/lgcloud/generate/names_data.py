@@ -862,3 +862,115 @@ FOREIGN_COUNTRIES: Final[tuple[str, ...]] = (
     "ロシア",
     "台湾",
 )
+
+
+class ForeignNames(NamedTuple):
+    """Names of one nationality as a Japanese register writes them: 氏名 in the
+    nationality's script (Roman letters, or kanji for China and Korea) with a katakana
+    reading; (name, reading) pairs."""
+
+    nationality: str  # 国籍・地域 as printed on 住民票
+    family: tuple[tuple[str, str], ...]
+    male: tuple[tuple[str, str], ...]
+    female: tuple[tuple[str, str], ...]
+
+
+FOREIGN_NAMES: Final[Mapping[str, ForeignNames]] = MappingProxyType(
+    {
+        f.nationality: f
+        for f in (
+            ForeignNames(
+                "ベトナム",
+                (
+                    ("NGUYEN", "グエン"),
+                    ("TRAN", "チャン"),
+                    ("LE", "レ"),
+                    ("PHAM", "ファム"),
+                    ("HOANG", "ホアン"),
+                    ("VU", "ヴー"),
+                ),
+                (
+                    ("VAN NAM", "ヴァン　ナム"),
+                    ("DUC ANH", "ドゥック　アイン"),
+                    ("MINH TUAN", "ミン　トゥアン"),
+                    ("VAN HUNG", "ヴァン　フン"),
+                ),
+                (
+                    ("THI HOA", "ティ　ホア"),
+                    ("THI LAN", "ティ　ラン"),
+                    ("THU TRANG", "トゥー　チャン"),
+                    ("NGOC ANH", "ゴック　アイン"),
+                ),
+            ),
+            ForeignNames(
+                "中国",
+                (("王", "ワン"), ("李", "リ"), ("張", "チャン"), ("劉", "リウ"), ("陳", "チェン")),
+                (("偉", "ウェイ"), ("磊", "レイ"), ("強", "チャン"), ("明", "ミン")),
+                (("芳", "ファン"), ("静", "ジン"), ("秀英", "シウイン"), ("麗", "リー")),
+            ),
+            ForeignNames(
+                "フィリピン",
+                (
+                    ("SANTOS", "サントス"),
+                    ("REYES", "レイエス"),
+                    ("CRUZ", "クルス"),
+                    ("GARCIA", "ガルシア"),
+                ),
+                (("JOSE", "ホセ"), ("MARK ANTHONY", "マーク　アンソニー"), ("JOHN", "ジョン")),
+                (
+                    ("MARIA CRISTINA", "マリア　クリスティーナ"),
+                    ("ANGELICA", "アンジェリカ"),
+                    ("JOY", "ジョイ"),
+                ),
+            ),
+            ForeignNames(
+                "インドネシア",
+                (("SAPUTRA", "サプトラ"), ("WIJAYA", "ウィジャヤ"), ("SETIAWAN", "セティアワン")),
+                (("ADI", "アディ"), ("RIZKY", "リズキー"), ("BUDI", "ブディ")),
+                (("SITI", "シティ"), ("DEWI", "デウィ"), ("PUTRI", "プトゥリ")),
+            ),
+            ForeignNames(
+                "ネパール",
+                (("GURUNG", "グルン"), ("TAMANG", "タマン"), ("SHRESTHA", "シュレスタ")),
+                (("RAM", "ラム"), ("BIKASH", "ビカス"), ("SURESH", "スレシュ")),
+                (("SITA", "シタ"), ("ANJALI", "アンジャリ"), ("PRIYA", "プリヤ")),
+            ),
+            ForeignNames(
+                "ミャンマー",
+                (("AUNG", "アウン"), ("KYAW", "チョー"), ("THANT", "タン")),
+                (("MIN HTET", "ミン　テッ"), ("ZAW", "ゾー")),
+                (("SU MYAT", "ス　ミャッ"), ("THIDA", "ティダ")),
+            ),
+            ForeignNames(
+                "ブラジル",
+                (("SILVA", "シルバ"), ("OLIVEIRA", "オリベイラ"), ("SOUZA", "ソウザ")),
+                (("JOAO PAULO", "ジョアン　パウロ"), ("LUCAS", "ルーカス")),
+                (("ANA PAULA", "アナ　パウラ"), ("JULIANA", "ジュリアナ")),
+            ),
+            ForeignNames(
+                "韓国",
+                (("金", "キム"), ("李", "イ"), ("朴", "パク"), ("崔", "チェ")),
+                (("英洙", "ヨンス"), ("正男", "ジョンナム"), ("成浩", "ソンホ")),
+                (("順子", "スンジャ"), ("英姫", "ヨンヒ"), ("明淑", "ミョンスク")),
+            ),
+        )
+    }
+)
+
+#: Where a town's foreign workers come from (technical interns, specified skilled workers).
+WORKER_NATIONALITIES: Final[tuple[tuple[str, float], ...]] = (
+    ("ベトナム", 0.45),
+    ("インドネシア", 0.15),
+    ("中国", 0.12),
+    ("フィリピン", 0.1),
+    ("ネパール", 0.1),
+    ("ミャンマー", 0.08),
+)
+#: Foreign spouses of Japanese nationals.
+SPOUSE_NATIONALITIES: Final[tuple[tuple[str, float], ...]] = (
+    ("フィリピン", 0.35),
+    ("中国", 0.35),
+    ("韓国", 0.15),
+    ("ブラジル", 0.1),
+    ("ベトナム", 0.05),
+)

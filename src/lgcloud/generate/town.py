@@ -32,7 +32,15 @@ from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import format_numbered, individual_number_check_digit, is_issuable_sequence
 from lgcloud.generate import names_data as nd
 from lgcloud.generate.finance import build_finance
-from lgcloud.register.domain import HEAD, EventKind, PersonState, Sex, Status, check_person_dates
+from lgcloud.register.domain import (
+    HEAD,
+    EventKind,
+    PersonState,
+    Sex,
+    Status,
+    check_foreign_resident,
+    check_person_dates,
+)
 from lgcloud.register.models import (
     District,
     LifeEventRecord,
@@ -43,6 +51,12 @@ from lgcloud.register.service import version_values
 from lgcloud.tenancy.platform import Platform
 
 VARIANT_SHARE = 0.04  # households whose surname is written with a variant or an IVS
+#: Foreign residents (about 2 % of a small town's people): single working-age adults who
+#: are foreign workers, foreign spouses of Japanese heads, and old households of special
+#: permanent residents.
+FOREIGN_WORKER_SHARE = 0.25  # of single_adult households
+FOREIGN_SPOUSE_SHARE = 0.04  # of couples
+SPECIAL_PERMANENT_SHARE = 0.01  # of elderly households
 
 #: Household mix of an ageing rural town (seed 003's towns: about a third aged 65+).
 HOUSEHOLD_TYPES: tuple[tuple[str, float], ...] = (
@@ -72,6 +86,18 @@ class Member:
     removed_on: date | None = None
     removal_event: EventKind | None = None
     destination: str | None = None
+    foreign: ForeignItems | None = None
+
+
+@dataclass(frozen=True)
+class ForeignItems:
+    """A foreign resident's items (第30条の45)."""
+
+    nationality: str
+    category: str
+    status: str | None
+    expires_on: date | None
+    card_number: str
 
 
 @dataclass
@@ -128,6 +154,9 @@ class TownGenerator:
                 for ch in f.kanji
             )
         ]
+        # A stream of its own, so that adding foreign residents left every other person of
+        # a generated town as it was.
+        self.foreign_rng = random.Random(f"lgcloud:{code}:{seed}:foreign")
         self.used_addresses: set[str] = set()
         self.given = {
             (sex, era): [g for g in names if g.era == era]
@@ -277,7 +306,75 @@ class TownGenerator:
                 m.birth = m.arrived = self.today
         self.arrivals(members, kind)
         self.former_members(members, family, kind)
+        self.foreign_residents(members, kind)
         return members
+
+    # -- foreign residents
+    def _card_number(self) -> str:
+        rng, letters = self.foreign_rng, "ABCDEFGHJKLMNPQRSTUVWXYZ"
+        return (
+            "".join(rng.choice(letters) for _ in range(2))
+            + f"{rng.randrange(10**8):08d}"
+            + "".join(rng.choice(letters) for _ in range(2))
+        )
+
+    def _foreign_name(self, m: Member, nationality: str, family: tuple[str, str]) -> None:
+        names = nd.FOREIGN_NAMES[nationality]
+        given, reading = self.foreign_rng.choice(names.male if m.sex is Sex.MALE else names.female)
+        m.name = f"{family[0]}\u3000{given}"
+        m.kana = f"{family[1]}\u3000{reading}"
+
+    def foreign_residents(self, members: list[Member], kind: str) -> None:
+        """Make some households (or a spouse) foreign residents, from their own stream."""
+        rng = self.foreign_rng
+        draw = rng.random()
+        if kind == "single_adult" and draw < FOREIGN_WORKER_SHARE:
+            worker = members[0]
+            nationality = _weighted(rng, nd.WORKER_NATIONALITIES)
+            self._foreign_name(
+                worker, nationality, rng.choice(nd.FOREIGN_NAMES[nationality].family)
+            )
+            worker.birth = self.birth_forage_on(20, 38)
+            worker.arrived = self.between(
+                max(worker.birth + timedelta(days=365 * 19), self.today - timedelta(days=365 * 5)),
+                self.today,
+            )
+            worker.arrival_event = EventKind.FOREIGN_MOVE_IN
+            worker.previous_address = nationality
+            status = rng.choice(
+                ("技能実習2号ロ", "技能実習1号ロ", "特定技能1号", "技術・人文知識・国際業務")
+            )
+            worker.foreign = ForeignItems(
+                nationality,
+                "中長期在留者",
+                status,
+                self.today + timedelta(days=rng.randint(30, 3 * 365)),
+                self._card_number(),
+            )
+        elif kind in ("couple", "couple_with_children", "elderly_couple") and (
+            draw < FOREIGN_SPOUSE_SHARE
+        ):
+            spouse = members[1]
+            nationality = _weighted(rng, nd.SPOUSE_NATIONALITIES)
+            self._foreign_name(
+                spouse, nationality, rng.choice(nd.FOREIGN_NAMES[nationality].family)
+            )
+            spouse.arrival_event = EventKind.FOREIGN_MOVE_IN
+            spouse.previous_address = nationality
+            permanent = spouse.arrived < self.today - timedelta(days=365 * 10)
+            spouse.foreign = ForeignItems(
+                nationality,
+                "中長期在留者",
+                "永住者" if permanent else "日本人の配偶者等",
+                None if permanent else self.today + timedelta(days=rng.randint(30, 3 * 365)),
+                self._card_number(),
+            )
+        elif kind in ("single_elderly", "elderly_couple") and draw > 1 - SPECIAL_PERMANENT_SHARE:
+            # born here: 特別永住者 have no 在留資格 and no 在留期間
+            family = rng.choice(nd.FOREIGN_NAMES["韓国"].family)
+            for m in members:
+                self._foreign_name(m, "韓国", family)
+                m.foreign = ForeignItems("韓国", "特別永住者", None, None, self._card_number())
 
     def arrivals(self, members: list[Member], kind: str) -> None:
         """Who was born here and who moved in, and when."""
@@ -417,6 +514,11 @@ def build_histories(
                 last_event=m.arrival_event,
                 valid_from=m.arrived,
                 previous_address=m.previous_address,
+                nationality=m.foreign.nationality if m.foreign else None,
+                foreign_category=m.foreign.category if m.foreign else None,
+                residence_status=m.foreign.status if m.foreign else None,
+                stay_expires_on=m.foreign.expires_on if m.foreign else None,
+                residence_card_number=m.foreign.card_number if m.foreign else None,
             )
             if moved is not None and m.arrived < moved:
                 first = replace(
@@ -448,6 +550,7 @@ def build_histories(
                     valid_from=m.removed_on,
                 )
             check_person_dates(base, gen.today)
+            check_foreign_resident(base)
             versions.append((base, None))
     return versions, household_rows, people.next_seq, households.next_seq
 

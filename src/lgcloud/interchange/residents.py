@@ -54,12 +54,14 @@ from lgcloud.interchange.codec import (
 )
 from lgcloud.register.domain import (
     EVENT_LABELS,
+    FOREIGN_FIELDS,
     HEAD,
     RELATIONSHIPS,
     EventKind,
     PersonState,
     Sex,
     Status,
+    foreign_resident_problem,
 )
 from lgcloud.register.models import District, Household, NumberSequence, PersonVersion
 from lgcloud.register.service import state_of, version_values
@@ -87,6 +89,8 @@ COLUMNS = (
     "転入前住所",
     "本籍",
     "筆頭者",
+    # 外国人住民 (第30条の45): blank for Japanese nationals
+    *FOREIGN_FIELDS.values(),
 )
 REQUIRED = (
     "宛名番号",
@@ -183,7 +187,8 @@ def parse_row(values: dict[str, str], today: date) -> PersonState:
     if event_label not in EVENT_BY_LABEL:
         raise _RowError("異動事由", f"異動事由「{event_label}」は使えません")
     dates: dict[str, date | None] = {}
-    for col in ("生年月日", "住民日", "住定日", "届出日", "消除日"):
+    expiry = FOREIGN_FIELDS["stay_expires_on"]
+    for col in ("生年月日", "住民日", "住定日", "届出日", "消除日", expiry):
         raw = get(col)
         if not raw:
             dates[col] = None
@@ -208,7 +213,7 @@ def parse_row(values: dict[str, str], today: date) -> PersonState:
         raise _RowError("消除日", "消除日が住定日より前です")
     if bool(removed_on) != bool(get("消除事由")):
         raise _RowError("消除事由", "消除日と消除事由は両方とも書くか、両方とも空欄にします")
-    return PersonState(
+    state = PersonState(
         addressee_number=get("宛名番号"),
         status=Status.REMOVED if removed_on else Status.RESIDENT,
         name=get("漢字氏名"),
@@ -232,7 +237,17 @@ def parse_row(values: dict[str, str], today: date) -> PersonState:
         previous_address=get("転入前住所") or None,
         honseki=get("本籍") or None,
         hittousha=get("筆頭者") or None,
+        nationality=get("国籍・地域") or None,
+        foreign_category=get("第30条45規定区分") or None,
+        residence_status=get("在留資格") or None,
+        stay_expires_on=dates[expiry],
+        residence_card_number=get("在留カード等番号") or None,
     )
+    problem = foreign_resident_problem(state)
+    if problem is not None:
+        attr, message = problem
+        raise _RowError(FOREIGN_FIELDS.get(attr, "本籍"), message)
+    return state
 
 
 def row_of(s: PersonState) -> list[str]:
@@ -259,6 +274,11 @@ def row_of(s: PersonState) -> list[str]:
         s.previous_address or "",
         s.honseki or "",
         s.hittousha or "",
+        s.nationality or "",
+        s.foreign_category or "",
+        s.residence_status or "",
+        s.stay_expires_on.isoformat() if s.stay_expires_on else "",
+        s.residence_card_number or "",
     ]
 
 

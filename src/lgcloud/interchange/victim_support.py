@@ -20,7 +20,7 @@ from sqlalchemy import func, select, true
 from lgcloud.continuity.journal import finish_write
 from lgcloud.core.context import RequestContext
 from lgcloud.interchange.codec import to_shift_jis_lossy
-from lgcloud.register.domain import EVENT_LABELS, EventKind, Status
+from lgcloud.register.domain import EVENT_LABELS, FOREIGN_FIELDS, EventKind, Status
 from lgcloud.register.models import District, PersonVersion
 from lgcloud.taxation.models import ResidentTaxAssessment
 from lgcloud.tenancy.platform import Town
@@ -43,7 +43,10 @@ RESIDENT_COLUMNS = (
     "住定日",
     "異動事由",
 )
-FOREIGN_COLUMNS = (*RESIDENT_COLUMNS, "国籍")
+#: The foreign-resident file adds the items of 第30条の45 that a support desk needs (not
+#: the residence card number: what the receiver does not need, it is not sent).
+FOREIGN_ITEMS = ("nationality", "foreign_category", "residence_status", "stay_expires_on")
+FOREIGN_COLUMNS = (*RESIDENT_COLUMNS, *(FOREIGN_FIELDS[a] for a in FOREIGN_ITEMS))
 INCOME_COLUMNS = (
     "団体コード",
     "宛名番号",
@@ -108,7 +111,11 @@ def export_victim_support(town: Town, ctx: RequestContext, out_dir: Path) -> Vic
         districts.row([code, name], key=code)
     districts.close()
 
+    # Japanese nationals go to data_d0101.csv (住民基本台帳) and foreign residents to
+    # data_d0301.csv (外国人): the receiver loads both as its population, so each current
+    # resident is in exactly one of them (a mixed household shares its 世帯番号 across both).
     residents = _Writer(out_dir / "data_d0101.csv", RESIDENT_COLUMNS, report)
+    foreigners = _Writer(out_dir / "data_d0301.csv", FOREIGN_COLUMNS, report)
     subjects: list[str] = []
     pv = PersonVersion
     stmt = (
@@ -119,32 +126,32 @@ def export_victim_support(town: Town, ctx: RequestContext, out_dir: Path) -> Vic
     )
     for r in s.execute(stmt):
         subjects.append(r.addressee_number)
-        residents.row(
-            [
-                town.code,
-                r.addressee_number,
-                r.household_number,
-                r.resident_code or "",
-                r.name,
-                r.kana,
-                r.birth_date.isoformat(),
-                str(r.sex),
-                r.relationship,
-                r.postal_code,
-                r.address,
-                r.address_detail,
-                district_codes.get(r.district, ""),
-                r.resident_since.isoformat(),
-                r.settled_on.isoformat(),
-                EVENT_LABELS.get(EventKind(r.last_event), ""),
-            ],
-            key=r.addressee_number,
-        )
+        values = [
+            town.code,
+            r.addressee_number,
+            r.household_number,
+            r.resident_code or "",
+            r.name,
+            r.kana,
+            r.birth_date.isoformat(),
+            str(r.sex),
+            r.relationship,
+            r.postal_code,
+            r.address,
+            r.address_detail,
+            district_codes.get(r.district, ""),
+            r.resident_since.isoformat(),
+            r.settled_on.isoformat(),
+            EVENT_LABELS.get(EventKind(r.last_event), ""),
+        ]
+        if r.nationality is None:
+            residents.row(values, key=r.addressee_number)
+        else:
+            items = [getattr(r, a) for a in FOREIGN_ITEMS]
+            foreign = [v.isoformat() if hasattr(v, "isoformat") else (v or "") for v in items]
+            foreigners.row([*values, *foreign], key=r.addressee_number)
     residents.close()
-
-    # The register does not record nationality yet: the foreign-resident file has its
-    # header only (a gap noted in docs/interchange.md).
-    _Writer(out_dir / "data_d0301.csv", FOREIGN_COLUMNS, report).close()
+    foreigners.close()
 
     income = _Writer(out_dir / "data_d0603.csv", INCOME_COLUMNS, report)
     year = s.scalar(select(func.max(ResidentTaxAssessment.fiscal_year)))

@@ -8,6 +8,7 @@ writes the result; nothing is written when this module raises.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -66,6 +67,63 @@ RELATIONSHIPS = (
     "妻(未届)",
     "夫(未届)",
 )
+
+#: 住民基本台帳法 第30条の45 の区分: who among foreign nationals has a 住民票.
+FOREIGN_CATEGORIES = (
+    "中長期在留者",
+    "特別永住者",
+    "一時庇護許可者",
+    "仮滞在許可者",
+    "出生による経過滞在者",
+    "国籍喪失による経過滞在者",
+)
+
+#: 在留資格 (出入国管理及び難民認定法 別表第一・第二). A value may add the sub-kind the
+#: residence card prints after the name (特定技能1号, 高度専門職1号イ, 技能実習2号ロ).
+RESIDENCE_STATUSES = (
+    "外交",
+    "公用",
+    "教授",
+    "芸術",
+    "宗教",
+    "報道",
+    "高度専門職",
+    "経営・管理",
+    "法律・会計業務",
+    "医療",
+    "研究",
+    "教育",
+    "技術・人文知識・国際業務",
+    "企業内転勤",
+    "介護",
+    "興行",
+    "技能",
+    "特定技能",
+    "技能実習",
+    "育成就労",
+    "文化活動",
+    "短期滞在",
+    "留学",
+    "研修",
+    "家族滞在",
+    "特定活動",
+    "永住者",
+    "日本人の配偶者等",
+    "永住者の配偶者等",
+    "定住者",
+)
+_STATUS_SUFFIX = re.compile(r"^([1-3]号[イロハ]?)?$")
+#: 在留カード / 特別永住者証明書 number: two letters, eight digits, two letters.
+RESIDENCE_CARD_NUMBER = re.compile(r"^[A-Z]{2}[0-9]{8}[A-Z]{2}$")
+
+#: The foreign-resident items (第30条の45), by attribute, with their names on paper.
+FOREIGN_FIELDS = {
+    "nationality": "国籍・地域",
+    "foreign_category": "第30条45規定区分",
+    "residence_status": "在留資格",
+    "stay_expires_on": "在留期間等の満了の日",
+    "residence_card_number": "在留カード等番号",
+}
 
 
 class Sex(IntEnum):
@@ -150,10 +208,20 @@ class PersonState:
     honseki: str | None = None
     hittousha: str | None = None
     individual_number: str | None = None
+    #: 外国人住民 (第30条の45): None for Japanese nationals.
+    nationality: str | None = None
+    foreign_category: str | None = None
+    residence_status: str | None = None
+    stay_expires_on: date | None = None
+    residence_card_number: str | None = None
 
     @property
     def is_resident(self) -> bool:
         return self.status is Status.RESIDENT
+
+    @property
+    def is_foreign(self) -> bool:
+        return self.nationality is not None
 
 
 # ---------------------------------------------------------------------------- event payloads
@@ -186,6 +254,11 @@ class NewPerson(_Model):
     individual_number: str | None = Field(default=None, description="個人番号")
     honseki: str | None = None
     hittousha: str | None = None
+    nationality: str | None = Field(default=None, max_length=60, description="国籍・地域")
+    foreign_category: str | None = Field(default=None, description="第30条45規定区分")
+    residence_status: str | None = Field(default=None, max_length=40, description="在留資格")
+    stay_expires_on: date | None = Field(default=None, description="在留期間等の満了の日")
+    residence_card_number: str | None = Field(default=None, description="在留カード等番号")
 
     @field_validator("individual_number")
     @classmethod
@@ -314,6 +387,24 @@ class CorrectionFields(_Model):
     hittousha: str | None = None
     postal_code: str | None = Field(default=None, pattern=r"^([0-9]{7})?$")
     district: str | None = None
+    nationality: str | None = Field(default=None, min_length=1, max_length=60)
+    foreign_category: str | None = None
+    residence_status: str | None = Field(default=None, max_length=40)
+    stay_expires_on: date | None = None
+    residence_card_number: str | None = None
+
+
+#: Items a correction may empty (a field left out of ``fields`` is unchanged, so emptying
+#: needs its own list): 本籍 on 帰化, 在留期間 when the status becomes 永住者, and so on.
+Clearable = Literal[
+    "honseki",
+    "hittousha",
+    "nationality",
+    "foreign_category",
+    "residence_status",
+    "stay_expires_on",
+    "residence_card_number",
+]
 
 
 class Correction(_EventBase):
@@ -322,6 +413,7 @@ class Correction(_EventBase):
     kind: Literal[EventKind.CORRECTION] = EventKind.CORRECTION
     member: str
     fields: CorrectionFields
+    cleared: list[Clearable] = Field(default_factory=list, description="空欄にする項目")
     reason: str = Field(min_length=1, max_length=500, description="修正理由")
 
 
@@ -481,6 +573,11 @@ def apply_event(
             honseki=np.honseki,
             hittousha=np.hittousha,
             individual_number=np.individual_number,
+            nationality=np.nationality or None,
+            foreign_category=np.foreign_category or None,
+            residence_status=np.residence_status or None,
+            stay_expires_on=np.stay_expires_on,
+            residence_card_number=np.residence_card_number or None,
         )
 
     def household_address(members: list[PersonState]) -> AddressIn:
@@ -668,6 +765,13 @@ def apply_event(
         p = reg.person(event.member, field="member")
         _check_dates(event, [p], reg.today)
         updates = event.fields.model_dump(exclude_none=True)
+        both = set(updates) & set(event.cleared)
+        if both:
+            raise RuleViolationError(
+                f"同じ項目を修正と空欄の両方に指定しています: {', '.join(sorted(both))}",
+                field="cleared",
+            )
+        updates |= dict.fromkeys(event.cleared)
         if not updates:
             raise RuleViolationError("修正する項目がありません", field="fields")
         if "resident_code" in updates:
@@ -710,6 +814,7 @@ def check_invariants(
     """One head per household among current members; members share the address; dates hold."""
     for s in changed.values():
         check_person_dates(s, reg.today)
+        check_foreign_resident(s)
     for h in households:
         members = {p.addressee_number: p for p in reg.households.get(h, []) if p.is_resident}
         for number, s in changed.items():
@@ -749,3 +854,53 @@ def check_person_dates(s: PersonState, today: date) -> None:
         raise RuleViolationError("出生による住民日は生年月日と同じです", field="birth_date")
     if s.removed_on is not None and s.removed_on < s.settled_on:
         raise RuleViolationError(f"{s.name} の消除日が住定日より前です", field="effective_date")
+
+
+def foreign_resident_problem(s: PersonState) -> tuple[str, str] | None:
+    """The first broken rule of the foreign-resident items, as (attribute, message).
+
+    A Japanese national (no 国籍・地域) has none of the items; a foreign resident has a
+    区分 and no 本籍 or 筆頭者; a 中長期在留者 has a 在留資格; a 特別永住者 has neither
+    在留資格 nor 在留期間.
+    """
+    if s.nationality is None:
+        for attr, label in FOREIGN_FIELDS.items():
+            if getattr(s, attr) is not None:
+                return attr, f"国籍・地域のない (日本国籍の) 住民に{label}は記載できません"
+        return None
+    if not s.nationality.strip():
+        return "nationality", "国籍・地域が空白です"
+    if s.honseki or s.hittousha:
+        return "honseki", "外国人住民には本籍・筆頭者を記載しません"
+    if s.foreign_category is None:
+        return "foreign_category", "外国人住民には第30条45規定区分が必要です"
+    if s.foreign_category not in FOREIGN_CATEGORIES:
+        return (
+            "foreign_category",
+            f"第30条45規定区分「{s.foreign_category}」は {'、'.join(FOREIGN_CATEGORIES)} "
+            "のいずれかです",
+        )
+    status = s.residence_status
+    if status is not None and not any(
+        status.startswith(known) and _STATUS_SUFFIX.match(status[len(known) :])
+        for known in RESIDENCE_STATUSES
+    ):
+        return "residence_status", f"在留資格「{status}」は使えません"
+    if s.foreign_category == "中長期在留者" and status is None:
+        return "residence_status", "中長期在留者には在留資格が必要です"
+    if s.foreign_category == "特別永住者" and (status is not None or s.stay_expires_on):
+        return "residence_status", "特別永住者には在留資格・在留期間を記載しません"
+    card = s.residence_card_number
+    if card is not None and not RESIDENCE_CARD_NUMBER.match(card):
+        return (
+            "residence_card_number",
+            f"在留カード等番号は英字2桁・数字8桁・英字2桁です: 「{card}」",
+        )
+    return None
+
+
+def check_foreign_resident(s: PersonState) -> None:
+    problem = foreign_resident_problem(s)
+    if problem is not None:
+        attr, message = problem
+        raise RuleViolationError(f"{s.name}: {message}", field=attr)

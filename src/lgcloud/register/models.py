@@ -116,6 +116,12 @@ class PersonVersion(TownBase):
     destination_address: Mapped[str | None] = mapped_column(Text)
     honseki: Mapped[str | None] = mapped_column(Text)
     hittousha: Mapped[str | None] = mapped_column(String(80))
+    # 外国人住民 (住民基本台帳法 第30条の45); all null for Japanese nationals
+    nationality: Mapped[str | None] = mapped_column(String(60))  # 国籍・地域
+    foreign_category: Mapped[str | None] = mapped_column(String(20))  # 第30条45規定区分
+    residence_status: Mapped[str | None] = mapped_column(String(40))  # 在留資格
+    stay_expires_on: Mapped[date | None] = mapped_column(Date)  # 在留期間等の満了の日
+    residence_card_number: Mapped[str | None] = mapped_column(String(12))  # 在留カード等番号
 
     __table_args__ = (
         Index("ux_person_versions_person_version", "addressee_number", "version_no", unique=True),

@@ -105,6 +105,11 @@ def state_of(row: PersonVersion | Row[Any]) -> PersonState:
         honseki=row.honseki,
         hittousha=row.hittousha,
         individual_number=row.individual_number,
+        nationality=row.nationality,
+        foreign_category=row.foreign_category,
+        residence_status=row.residence_status,
+        stay_expires_on=row.stay_expires_on,
+        residence_card_number=row.residence_card_number,
     )
 
 
@@ -136,6 +141,11 @@ def version_values(s: PersonState) -> dict[str, object]:
         "honseki": s.honseki,
         "hittousha": s.hittousha,
         "individual_number": s.individual_number,
+        "nationality": s.nationality,
+        "foreign_category": s.foreign_category,
+        "residence_status": s.residence_status,
+        "stay_expires_on": s.stay_expires_on,
+        "residence_card_number": s.residence_card_number,
         "valid_from": s.valid_from,
     }
 

@@ -291,6 +291,7 @@ def issue_with_preview(
     layout: Annotated[str, Form()] = "household",  # 世帯連記式 / 個人票 (not "form": htmx)
     include_head_and_relationship: Annotated[bool, Form()] = False,
     include_honseki: Annotated[bool, Form()] = False,
+    include_foreign_items: Annotated[bool, Form()] = False,
     include_resident_code: Annotated[bool, Form()] = False,
     include_individual_number: Annotated[bool, Form()] = False,
     include_removed: Annotated[bool, Form()] = False,
@@ -305,6 +306,7 @@ def issue_with_preview(
             "form": layout,
             "include_head_and_relationship": include_head_and_relationship,
             "include_honseki": include_honseki,
+            "include_foreign_items": include_foreign_items,
             "include_resident_code": include_resident_code,
             "include_individual_number": include_individual_number,
             "include_removed": include_removed,
