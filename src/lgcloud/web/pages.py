@@ -643,8 +643,9 @@ def applications_submit(
 
 # ------------------------------------------------------------------ pages in their own modules
 # (included here so that app.py, which includes this router, needs no change)
-from lgcloud.web import admin, interchange_page, node_page  # noqa: E402
+from lgcloud.web import admin, interchange_page, node_page, safety_page  # noqa: E402
 
 router.include_router(admin.router)
 router.include_router(interchange_page.router)
+router.include_router(safety_page.router)
 router.include_router(node_page.router)

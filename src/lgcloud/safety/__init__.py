@@ -1,0 +1,1 @@
+"""安否確認: matching shelter evacuee lists against the resident register (docs/safety.md)."""

@@ -1,0 +1,581 @@
+"""Matching shelter evacuee lists against the resident register (安否確認): pure domain code.
+
+Nothing here does I/O. :func:`read_evacuee` turns one messy row of evacuees.csv into an
+:class:`Evacuee` (folded name and reading keys, birth date, age, sex, address);
+:class:`ResidentIndex` holds the town's current residents with blocking indexes and
+decides, for each evacuee, 一致 / 候補 / 不一致 (see docs/safety.md for the reasoning).
+
+Scoring (0–100, higher is better) adds up evidence for one candidate:
+
+* name, up to 50 points: ``50 × sim²`` where ``sim`` (0–1) is the rapidfuzz ratio of the
+  folded keys (kanji name vs ``name_key``, reading vs ``kana_key``; the mean when both are
+  known, ×0.96 when only one is); family/given swapped scores ×0.9, given name only ×0.6;
+* birth, up to 35: exact date 35, a one-digit typing slip or day/month swap 22, 年齢
+  consistent with the birth date 12 (±1 year: 8); a date or age that contradicts −30 / −20;
+* sex, 5 when equal, −15 when different;
+* address, up to 10: rapidfuzz ``partial_ratio`` of the written address against 住所+方書,
+  weighted down for very short text (a district name alone says little).
+
+一致 needs a high score, a clear margin over the next candidate *and* strong evidence
+(name almost identical and the exact birth date, or a one-digit slip backed by the
+address); anything less is at most 候補. A wrong 一致 could report someone safe who is not.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Final
+
+from rapidfuzz import fuzz, process
+
+from lgcloud.certificates.wareki import parse_wareki
+from lgcloud.core.dates import age_on
+from lgcloud.register.folding import kana_key, name_key
+
+__all__ = [
+    "CANDIDATE_MIN_SCORE",
+    "COLUMNS",
+    "MATCH_MARGIN",
+    "MATCH_MIN_SCORE",
+    "MAX_CANDIDATES",
+    "OUTPUT_COLUMNS",
+    "Evacuee",
+    "Match",
+    "ResidentIndex",
+    "ResidentRecord",
+    "Verdict",
+    "normalize_address",
+    "parse_age",
+    "parse_birth_date",
+    "parse_sex",
+    "read_evacuee",
+]
+
+COLUMNS: Final = (
+    "受付番号",
+    "氏名",
+    "ふりがな",
+    "生年月日",
+    "年齢",
+    "性別",
+    "住所",
+    "避難所",
+    "状態",
+)
+OUTPUT_COLUMNS: Final = ("受付番号", "判定", "宛名番号", "スコア", "候補")
+
+#: 一致 needs at least this score …
+MATCH_MIN_SCORE: Final = 85
+#: … and at least this many points more than the next candidate.
+MATCH_MARGIN: Final = 12
+#: Below this nobody is proposed (不一致).
+CANDIDATE_MIN_SCORE: Final = 40
+#: Candidates listed for 候補, best first.
+MAX_CANDIDATES: Final = 5
+#: A candidate more than this far below the best is not listed.
+CANDIDATE_SPREAD: Final = 30
+
+# rapidfuzz score cut-offs (0–100) for candidate retrieval by name and by reading.
+_RETRIEVE_CUTOFF: Final = 60
+_RETRIEVE_LIMIT: Final = 25
+
+
+class Verdict(StrEnum):
+    MATCH = "一致"
+    CANDIDATES = "候補"
+    NONE = "不一致"
+
+
+# ------------------------------------------------------------------------------ parsers
+
+_ISO_LIKE: Final = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_COMPACT: Final = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+def parse_birth_date(text: str) -> date | None:
+    """A birth date as written at a shelter; ``None`` when blank.
+
+    Accepts ISO ``1970-03-02``, ``1970/3/2``, ``1970.3.2``, ``1970年3月2日``, ``19700302``
+    and 和暦 (``昭和45年3月2日``, ``S45.3.2``, ``s45/3/2``, ``H``/``R``/``T``/``M``, 元年,
+    kanji numerals) via :func:`lgcloud.certificates.wareki.parse_wareki`; full-width digits
+    anywhere. Raises ``ValueError`` (message for a clerk) when the text is not a real date.
+    """
+    normalized = unicodedata.normalize("NFKC", text).strip()
+    if not normalized:
+        return None
+    match = _ISO_LIKE.fullmatch(normalized) or _COMPACT.fullmatch(normalized)
+    if match is not None:
+        year, month, day = (int(g) for g in match.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise ValueError(f"生年月日がありえない日付です: 「{text}」") from None
+    return parse_wareki(normalized)  # raises ValueError with its own message
+
+
+_AGE: Final = re.compile(r"(\d{1,3})\s*(?:歳|才)?")
+
+
+def parse_age(text: str) -> int | None:
+    """年齢 in years (``75``, ``７５``, ``75歳``); ``None`` when blank; ``ValueError`` for junk."""
+    normalized = unicodedata.normalize("NFKC", text).strip()
+    if not normalized:
+        return None
+    match = _AGE.fullmatch(normalized)
+    if match is None or int(match.group(1)) > 130:
+        raise ValueError(f"年齢が読めません: 「{text}」")
+    return int(match.group(1))
+
+
+_SEX: Final[Mapping[str, int]] = {
+    "1": 1,
+    "2": 2,
+    "男": 1,
+    "女": 2,
+    "男性": 1,
+    "女性": 2,
+    "M": 1,
+    "F": 2,
+    "MALE": 1,
+    "FEMALE": 2,
+}
+
+
+def parse_sex(text: str) -> int | None:
+    """性別 as 1 (male) / 2 (female); ``None`` when blank or unreadable (not evidence)."""
+    return _SEX.get(unicodedata.normalize("NFKC", text).strip().upper())
+
+
+_ADDRESS_DROP: Final = re.compile(r"\s+|大字|字")
+_ADDRESS_DASH: Final = re.compile(r"番地の?|丁目|番|号|の|[‐‑‒–—―−－-]+")
+
+
+def normalize_address(text: str) -> str:
+    """An address folded for fuzzy comparison: width, 大字/字 and spaces dropped,
+    番地/番/号/丁目/の and dashes as ``-`` (``大字蓮野123番地4`` → ``蓮野123-4``)."""
+    folded = _ADDRESS_DROP.sub("", unicodedata.normalize("NFKC", text))
+    # the name key folds variant kanji (髙→高) but drops hyphens: mark them first
+    folded = name_key(_ADDRESS_DASH.sub("#", folded)).replace("#", "-")
+    return re.sub(r"-+", "-", folded).strip("-")
+
+
+def _has_ideograph(text: str) -> bool:
+    return any(
+        0x3400 <= ord(ch) <= 0x9FFF or 0xF900 <= ord(ch) <= 0xFAFF or ord(ch) >= 0x20000
+        for ch in text
+    )
+
+
+def _parts(text: str) -> tuple[str, str] | None:
+    """(family, given) when the text separates them with a space, else None."""
+    pieces = unicodedata.normalize("NFKC", text).split()
+    if len(pieces) == 2:
+        return pieces[0], pieces[1]
+    return None
+
+
+# ------------------------------------------------------------------------------ records
+
+
+@dataclass(frozen=True)
+class ResidentRecord:
+    """What the matcher needs of one current resident (keys as stored in person_versions)."""
+
+    number: str
+    name_key: str
+    given_name_key: str
+    kana_key: str
+    given_kana_key: str
+    birth: date
+    sex: int
+    address: str  # 住所 + 方書, as registered
+
+    @property
+    def family_name_key(self) -> str:
+        return _family(self.name_key, self.given_name_key)
+
+    @property
+    def family_kana_key(self) -> str:
+        return _family(self.kana_key, self.given_kana_key)
+
+
+def _family(full: str, given: str) -> str:
+    return full[: len(full) - len(given)] if given and full.endswith(given) else full
+
+
+@dataclass(frozen=True)
+class Evacuee:
+    """One row of evacuees.csv, interpreted. Keys are folded; blank means not known."""
+
+    receipt: str
+    row: int
+    name_key: str = ""  # kanji (or Latin) name, folded, no spaces; "" for a kana-only name
+    kana_key: str = ""  # reading (from ふりがな, or from a name written in kana)
+    name_parts: tuple[str, str] | None = None  # (family, given) name keys, when spaced
+    kana_parts: tuple[str, str] | None = None
+    birth: date | None = None
+    age: int | None = None
+    sex: int | None = None
+    address: str = ""  # normalize_address()
+    notes: tuple[str, ...] = ()  # fields that could not be read (kept for the report)
+
+    @property
+    def interpretable(self) -> bool:
+        return bool(self.name_key or self.kana_key)
+
+
+def read_evacuee(receipt: str, row: int, values: Mapping[str, str]) -> Evacuee:
+    """Interpret one row (column → text). Never raises: unreadable fields become notes."""
+
+    def get(column: str) -> str:
+        return (values.get(column) or "").strip()
+
+    notes: list[str] = []
+    raw_name, raw_kana = get("氏名"), get("ふりがな")
+    name_k = kana_from_name = ""
+    name_parts = kana_parts = None
+    if raw_name:
+        if _has_ideograph(raw_name) or any(ch.isascii() and ch.isalpha() for ch in raw_name):
+            name_k = name_key(raw_name)
+            p = _parts(raw_name)
+            name_parts = (name_key(p[0]), name_key(p[1])) if p else None
+        else:  # written in kana: that is a reading
+            kana_from_name = kana_key(raw_name)
+            p = _parts(raw_name)
+            kana_parts = (kana_key(p[0]), kana_key(p[1])) if p else None
+    kana_k = kana_key(raw_kana) if raw_kana else kana_from_name
+    if raw_kana:
+        p = _parts(raw_kana)
+        kana_parts = (kana_key(p[0]), kana_key(p[1])) if p else kana_parts
+    birth = age = None
+    try:
+        birth = parse_birth_date(get("生年月日"))
+    except ValueError as e:
+        notes.append(str(e))
+    try:
+        age = parse_age(get("年齢"))
+    except ValueError as e:
+        notes.append(str(e))
+    sex = parse_sex(get("性別"))
+    if get("性別") and sex is None:
+        notes.append(f"性別が読めません: 「{get('性別')}」")
+    return Evacuee(
+        receipt=receipt,
+        row=row,
+        name_key=name_k,
+        kana_key=kana_k,
+        name_parts=name_parts,
+        kana_parts=kana_parts,
+        birth=birth,
+        age=age,
+        sex=sex,
+        address=normalize_address(get("住所")),
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class Match:
+    """The decision for one evacuee: a row of matches.csv plus a reason for people."""
+
+    receipt: str
+    verdict: Verdict
+    number: str  # 宛名番号, only for 一致
+    score: int  # of the best candidate, 0–100
+    candidates: tuple[str, ...] = ()  # best first (for 一致 the matched person only)
+    reason: str = ""
+
+    def row(self) -> list[str]:
+        listed = ";".join(self.candidates) if self.verdict is Verdict.CANDIDATES else ""
+        return [self.receipt, self.verdict.value, self.number, str(self.score), listed]
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+@dataclass(frozen=True)
+class _Scored:
+    index: int
+    score: float
+    name_sim: float
+    birth: str  # exact / slip / age / age1 / none / contradicts
+    address: float
+
+
+def _ratio(a: str, b: str) -> float:
+    return fuzz.ratio(a, b) / 100.0 if a and b else 0.0
+
+
+def _channel(
+    query: str, parts: tuple[str, str] | None, full: str, given: str, family: str
+) -> float:
+    """Similarity of one channel (name or reading) allowing swapped or given-only writing."""
+    best = _ratio(query, full)
+    if given and family:
+        best = max(best, 0.9 * _ratio(query, given + family))
+        if parts is not None:
+            best = max(best, 0.9 * _ratio(parts[1] + parts[0], full))
+        best = max(best, 0.6 * _ratio(query, given))
+    return best
+
+
+def _name_similarity(e: Evacuee, r: ResidentRecord) -> float:
+    sims: list[float] = []
+    if e.name_key and r.name_key:
+        sims.append(
+            _channel(e.name_key, e.name_parts, r.name_key, r.given_name_key, r.family_name_key)
+        )
+    if e.kana_key and r.kana_key:
+        sims.append(
+            _channel(e.kana_key, e.kana_parts, r.kana_key, r.given_kana_key, r.family_kana_key)
+        )
+    if not sims:
+        return 0.0
+    if len(sims) == 1:
+        return 0.96 * sims[0]
+    return (sims[0] + sims[1]) / 2
+
+
+def _digits(d: date) -> str:
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
+
+
+def _one_slip(a: date, b: date) -> bool:
+    """One digit of YYYYMMDD different, two adjacent digits swapped, or day/month swapped."""
+    x, y = _digits(a), _digits(b)
+    diff = [i for i in range(8) if x[i] != y[i]]
+    if len(diff) == 1:
+        return True
+    if len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]]:
+        return x[diff[1]] == y[diff[0]]
+    return a.year == b.year and a.month == b.day and a.day == b.month
+
+
+def _slip_variants(d: date) -> list[date]:
+    """Dates one typing slip away from ``d`` (for blocking)."""
+    digits = _digits(d)
+    texts: set[str] = set()
+    for i in range(8):
+        for c in "0123456789":
+            if c != digits[i]:
+                texts.add(digits[:i] + c + digits[i + 1 :])
+        if i < 7:
+            texts.add(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
+    texts.add(f"{d.year:04d}{d.day:02d}{d.month:02d}")
+    out = []
+    for t in texts:
+        try:
+            out.append(date(int(t[:4]), int(t[4:6]), int(t[6:])))
+        except ValueError:
+            continue
+    return out
+
+
+def _birth_evidence(e: Evacuee, r: ResidentRecord, today: date) -> tuple[str, float]:
+    if e.birth is not None:
+        if e.birth == r.birth:
+            return "exact", 35.0
+        if _one_slip(e.birth, r.birth):
+            return "slip", 22.0
+        return "contradicts", -30.0
+    if e.age is not None:
+        gap = abs(age_on(r.birth, today) - e.age)
+        if gap == 0:
+            return "age", 12.0
+        if gap == 1:  # 数え年, or the age as of the last new year
+            return "age1", 8.0
+        return "contradicts", -20.0
+    return "none", 0.0
+
+
+def _address_similarity(e: Evacuee, r_address: str) -> float:
+    if not e.address or not r_address:
+        return 0.0
+    pr = fuzz.partial_ratio(e.address, r_address)
+    weight = min(1.0, len(e.address) / 6)  # a district name alone says little
+    return max(0.0, (pr - 60) / 40) * weight
+
+
+# ------------------------------------------------------------------------------ the index
+
+
+@dataclass
+class _KeyBlock:
+    """Distinct name and reading keys of a set of residents, for fuzzy retrieval."""
+
+    by_name: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_kana: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    names: list[str] = field(default_factory=list)
+    kanas: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, residents: list[ResidentRecord], members: Iterable[int]) -> _KeyBlock:
+        block = cls()
+        for i in members:
+            r = residents[i]
+            if r.name_key:
+                block.by_name[r.name_key].append(i)
+            if r.kana_key:
+                block.by_kana[r.kana_key].append(i)
+        block.names, block.kanas = list(block.by_name), list(block.by_kana)
+        return block
+
+
+def _fuzzy(query: str, choices: list[str], keys: dict[str, list[int]]) -> set[int]:
+    found: set[int] = set(keys.get(query, ()))
+    for choice, _score, _pos in process.extract(
+        query, choices, scorer=fuzz.ratio, score_cutoff=_RETRIEVE_CUTOFF, limit=_RETRIEVE_LIMIT
+    ):
+        found.update(keys[choice])
+    return found
+
+
+@dataclass
+class ResidentIndex:
+    """The town's current residents with blocking indexes: by birth date, by birth year
+    (for 年齢), by exact given-name keys, and the distinct name/reading keys for fuzzy
+    retrieval."""
+
+    today: date
+    residents: list[ResidentRecord] = field(default_factory=list)
+    _by_birth: dict[date, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _by_year: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _by_given_name: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _by_given_kana: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _addresses: list[str] = field(default_factory=list)
+    _all: _KeyBlock = field(default_factory=_KeyBlock)
+    _by_age: dict[int, _KeyBlock] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, residents: Iterable[ResidentRecord], today: date) -> ResidentIndex:
+        index = cls(today)
+        for i, r in enumerate(residents):
+            index.residents.append(r)
+            index._addresses.append(normalize_address(r.address))
+            index._by_birth[r.birth].append(i)
+            index._by_year[r.birth.year].append(i)
+            if r.given_name_key:
+                index._by_given_name[r.given_name_key].append(i)
+            if r.given_kana_key:
+                index._by_given_kana[r.given_kana_key].append(i)
+        index._all = _KeyBlock.of(index.residents, range(len(index.residents)))
+        return index
+
+    def __len__(self) -> int:
+        return len(self.residents)
+
+    # -- blocking
+    def _age_block(self, age: int) -> _KeyBlock:
+        """Residents whose age is within one year of ``age`` (cached per age)."""
+        block = self._by_age.get(age)
+        if block is None:
+            years = range(self.today.year - age - 2, self.today.year - age + 2)
+            members = (
+                i
+                for y in years
+                for i in self._by_year.get(y, ())
+                if abs(age_on(self.residents[i].birth, self.today) - age) <= 1
+            )
+            block = self._by_age[age] = _KeyBlock.of(self.residents, members)
+        return block
+
+    def _birth_compatible(self, e: Evacuee, i: int) -> bool:
+        r = self.residents[i]
+        if e.age is not None:
+            return abs(age_on(r.birth, self.today) - e.age) <= 1
+        return False
+
+    def candidates_of(self, e: Evacuee) -> set[int]:
+        """Residents worth scoring for ``e``.
+
+        With a birth date: everyone born that day or one typing slip away, and nobody
+        else (a contradicting birth date costs 30 points, so such a person could never be
+        listed). With only 年齢: similar names and readings (rapidfuzz over the distinct
+        keys) among people of that age ±1, plus given-name-only matches. With neither:
+        similar names and readings among everyone.
+        """
+        found: set[int] = set()
+        if e.birth is not None:
+            found.update(self._by_birth.get(e.birth, ()))
+            for d in _slip_variants(e.birth):
+                found.update(self._by_birth.get(d, ()))
+            return found
+        block = self._age_block(e.age) if e.age is not None else self._all
+        queries: list[tuple[str, list[str], dict[str, list[int]]]] = []
+        if e.name_key:
+            queries.append((e.name_key, block.names, block.by_name))
+            if e.name_parts is not None:
+                swapped = e.name_parts[1] + e.name_parts[0]
+                queries.append((swapped, block.names, block.by_name))
+        if e.kana_key:
+            queries.append((e.kana_key, block.kanas, block.by_kana))
+            if e.kana_parts is not None:
+                swapped = e.kana_parts[1] + e.kana_parts[0]
+                queries.append((swapped, block.kanas, block.by_kana))
+        for query, choices, keys in queries:
+            found |= _fuzzy(query, choices, keys)
+        given = set(self._by_given_name.get(e.name_key, ())) | set(
+            self._by_given_kana.get(e.kana_key, ())
+        )
+        found.update(i for i in given if self._birth_compatible(e, i))
+        return found
+
+    # -- scoring and deciding
+    def score(self, e: Evacuee, i: int) -> _Scored:
+        r = self.residents[i]
+        sim = _name_similarity(e, r)
+        birth_kind, birth_points = _birth_evidence(e, r, self.today)
+        address = _address_similarity(e, self._addresses[i])
+        points = 50 * sim * sim + birth_points + 10 * address
+        if e.sex is not None:
+            points += 5 if e.sex == r.sex else -15
+        return _Scored(i, max(0.0, min(100.0, points)), sim, birth_kind, address)
+
+    def _listable(self, s: _Scored) -> bool:
+        # some name evidence, or the exact birth date at the written address
+        return s.score >= CANDIDATE_MIN_SCORE and (
+            s.name_sim >= 0.5 or (s.birth == "exact" and s.address >= 0.8)
+        )
+
+    def _confident(self, s: _Scored) -> bool:
+        if s.score < MATCH_MIN_SCORE or s.name_sim < 0.85:
+            return False
+        if s.birth == "exact":
+            return True
+        return s.birth == "slip" and s.name_sim >= 0.95 and s.address >= 0.8
+
+    def match(self, e: Evacuee) -> Match:
+        if not e.interpretable:
+            return Match(
+                e.receipt, Verdict.NONE, "", 0, reason="氏名もふりがなもないため照合できません"
+            )
+        scored = sorted(
+            (self.score(e, i) for i in self.candidates_of(e)),
+            key=lambda s: (-s.score, self.residents[s.index].number),
+        )
+        if not scored:
+            return Match(e.receipt, Verdict.NONE, "", 0, reason="候補がありません")
+        best = scored[0]
+        top = round(best.score)
+        runner_up = scored[1].score if len(scored) > 1 else 0.0
+        listed = [
+            s for s in scored if self._listable(s) and s.score >= best.score - CANDIDATE_SPREAD
+        ][:MAX_CANDIDATES]
+        numbers = tuple(self.residents[s.index].number for s in listed)
+        if self._confident(best) and best.score - runner_up >= MATCH_MARGIN:
+            number = self.residents[best.index].number
+            return Match(e.receipt, Verdict.MATCH, number, top, (number,))
+        if listed:
+            reason = (
+                "同点に近い候補があります"
+                if best.score >= MATCH_MIN_SCORE and self._confident(best)
+                else "確かな一致ではありません"
+            )
+            return Match(e.receipt, Verdict.CANDIDATES, "", top, numbers, reason)
+        return Match(e.receipt, Verdict.NONE, "", top, reason="十分に近い住民がいません")

@@ -1,0 +1,227 @@
+"""安否確認: read a shelter's evacuees.csv, match it against the register, write matches.csv.
+
+The file is read streaming (UTF-8 or cp932, via :func:`lgcloud.interchange.codec.decode_lines`)
+and each row is matched as it is read; matches.csv is written to a temporary file beside
+``out`` and moved into place only when the whole input was accepted, so a refused file
+leaves ``out`` untouched. The run is one audited operation, ``export_evacuee_matches``,
+naming every person proposed (一致 or 候補): it is allowed on a read-only
+disaster-recovery copy, where this matching is needed most.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select, true
+
+from lgcloud.continuity.journal import check_writable, finish_write
+from lgcloud.core.clock import today_jst
+from lgcloud.core.context import RequestContext
+from lgcloud.interchange.codec import EncodingError, decode_lines
+from lgcloud.interchange.residents import ImportRefusedError, Rejection
+from lgcloud.register.domain import Status
+from lgcloud.register.models import PersonVersion
+from lgcloud.safety.matching import (
+    COLUMNS,
+    OUTPUT_COLUMNS,
+    Evacuee,
+    Match,
+    ResidentIndex,
+    ResidentRecord,
+    Verdict,
+    read_evacuee,
+)
+from lgcloud.tenancy.platform import Town
+
+ACTION = "export_evacuee_matches"
+
+
+@dataclass
+class MatchReport:
+    """What a run did: counts per 判定, and rows people should look at."""
+
+    rows: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # 判定 → rows
+    subjects: list[str] = field(default_factory=list)  # 宛名番号 proposed (一致 or 候補)
+    #: (受付番号, reason) of rows that could not be interpreted or had unreadable fields
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    sha256: str = ""
+
+
+def load_residents(town: Town) -> list[ResidentRecord]:
+    """The town's current residents (除票 excluded), with their stored search keys."""
+    pv = PersonVersion
+    stmt = (
+        select(
+            pv.addressee_number,
+            pv.name_key,
+            pv.given_name_key,
+            pv.kana_key,
+            pv.given_kana_key,
+            pv.birth_date,
+            pv.sex,
+            pv.address,
+            pv.address_detail,
+        )
+        .where(pv.is_current == true(), pv.status == Status.RESIDENT.value)
+        .order_by(pv.addressee_number)
+        .execution_options(yield_per=5000)
+    )
+    return [
+        ResidentRecord(
+            number=r.addressee_number,
+            name_key=r.name_key,
+            given_name_key=r.given_name_key,
+            kana_key=r.kana_key,
+            given_kana_key=r.given_kana_key,
+            birth=r.birth_date,
+            sex=r.sex,
+            address=r.address + (r.address_detail or ""),
+        )
+        for r in town.session.execute(stmt)
+    ]
+
+
+def _refuse(name: str, row: int, column: str, reason: str) -> ImportRefusedError:
+    where = f"{row} 行目" + (f" {column}" if column else "")
+    return ImportRefusedError(f"{name}: {where}: {reason}", [Rejection(row, column, reason)])
+
+
+def _check_header(fields: list[str], name: str) -> list[str]:
+    header = [f.strip() for f in fields]
+    for column in header:
+        if column not in COLUMNS:
+            raise _refuse(name, 1, column, f"知らない列です: 「{column}」")
+    for column in header:
+        if header.count(column) > 1:
+            raise _refuse(name, 1, column, f"列が重複しています: 「{column}」")
+    if "受付番号" not in header:
+        raise _refuse(name, 1, "受付番号", "受付番号の列がありません")
+    return header
+
+
+def read_evacuees(path: Path, *, encoding: str | None = None) -> Iterator[Evacuee]:
+    """The rows of evacuees.csv, streaming; refuses the file (ImportRefusedError naming
+    file, row and column) for what makes it unusable as a whole."""
+    name = path.name
+    if path.stat().st_size == 0:
+        raise _refuse(name, 1, "", "空のファイルです (見出し行もありません)")
+    seen: dict[str, int] = {}
+    with path.open("rb") as f:
+        # a gaiji without a table stays in the text: it cannot match, but the row is kept
+        header: list[str] | None = None
+        try:
+            lines = decode_lines(f, encoding, None, unknown_gaiji="keep")
+            reader = csv.reader(lines, strict=True)
+            while True:
+                start = reader.line_num + 1
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as e:
+                    raise _refuse(name, start, "", f"CSV として読めません ({e})") from e
+                if header is None:
+                    header = _check_header(fields, name)
+                    continue
+                if not any(v.strip() for v in fields):
+                    continue  # a blank line
+                if len(fields) > len(header):
+                    raise _refuse(
+                        name,
+                        start,
+                        "",
+                        f"列の数が見出しより多いです ({len(fields)} 列、見出しは {len(header)} 列)",
+                    )
+                values = dict(zip(header, fields, strict=False))  # short rows: blanks
+                receipt = values.get("受付番号", "").strip()
+                if not receipt:
+                    raise _refuse(name, start, "受付番号", "受付番号が空です")
+                if receipt in seen:
+                    raise _refuse(
+                        name,
+                        start,
+                        "受付番号",
+                        f"受付番号 {receipt} が重複しています ({seen[receipt]} 行目と同じ)",
+                    )
+                seen[receipt] = start
+                yield read_evacuee(receipt, start, values)
+        except EncodingError as e:
+            raise _refuse(name, e.line_number or 0, "", str(e)) from e
+        if header is None:
+            raise _refuse(name, 1, "", "見出し行がありません")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def match_evacuees(
+    town: Town,
+    ctx: RequestContext,
+    path: Path,
+    out: Path,
+    *,
+    encoding: str | None = None,
+    today: date | None = None,
+) -> MatchReport:
+    """Match ``path`` (evacuees.csv) against ``town``'s current residents and write
+    ``out`` (matches.csv: UTF-8, CRLF, header). One audited operation; nothing is written
+    to ``out`` when the file is refused."""
+    check_writable(ctx, ACTION)  # before any work (always allowed: an export)
+    index = ResidentIndex.build(load_residents(town), today or today_jst())
+    report = MatchReport(sha256=_sha256(path))
+    counts: Counter[str] = Counter()
+    proposed: set[str] = set()
+    fd, tmp_name = tempfile.mkstemp(prefix=".matches-", suffix=".csv", dir=out.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\r\n")
+            writer.writerow(OUTPUT_COLUMNS)
+            for evacuee in read_evacuees(path, encoding=encoding):
+                result: Match = index.match(evacuee)
+                writer.writerow(result.row())
+                report.rows += 1
+                counts[result.verdict.value] += 1
+                if result.verdict is not Verdict.NONE:
+                    proposed.update(result.candidates)
+                if not evacuee.interpretable:
+                    report.notes.append((evacuee.receipt, result.reason))
+                report.notes.extend((evacuee.receipt, note) for note in evacuee.notes)
+        report.counts = {v.value: counts.get(v.value, 0) for v in Verdict}
+        report.subjects = sorted(proposed)
+        finish_write(
+            town.session,
+            ctx,
+            ACTION,
+            subjects=report.subjects,
+            detail={
+                "file": path.name,
+                "sha256": report.sha256,
+                "out": out.name,
+                "out_sha256": _sha256(tmp),
+                "rows": report.rows,
+                **report.counts,
+                "residents": len(index),
+            },
+        )
+        tmp.replace(out)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return report

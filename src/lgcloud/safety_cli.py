@@ -1,0 +1,67 @@
+"""``lgcloud safety …``: matching shelter evacuee lists against the register (安否確認).
+
+Kept apart from cli.py; registered there with ``app.add_typer(safety_app, name="safety")``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lgcloud.core.errors import LgcloudError
+
+app = typer.Typer(help="安否確認: match shelter evacuee lists against the resident register")
+safety_app = app
+
+
+@app.callback()
+def safety() -> None:
+    """安否確認 (safety confirmation) after a disaster."""
+    # a callback keeps ``match`` a sub-command even while it is the only command
+
+
+TownOpt = Annotated[str, typer.Option("--town", help="団体コード (6 digits)")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="default: $LGCLOUD_DATA_DIR or ./var")
+]
+
+
+@app.command("match")
+def match_command(
+    town: TownOpt,
+    evacuees: Annotated[Path, typer.Argument(help="evacuees.csv (UTF-8 or Shift_JIS)")],
+    out: Annotated[Path, typer.Option("--out", help="matches.csv to write")],
+    encoding: Annotated[str | None, typer.Option(help="utf-8 or cp932 (default: detect)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Match evacuees.csv against the town's current residents; write matches.csv."""
+    from lgcloud.cli import _fail, _platform, console, err, operator_ctx  # noqa: PLC0415
+    from lgcloud.interchange.residents import ImportRefusedError  # noqa: PLC0415
+    from lgcloud.safety.service import match_evacuees  # noqa: PLC0415
+
+    if not evacuees.is_file():
+        err.print(f"[red]エラー:[/red] ファイルがありません: {evacuees}")
+        raise typer.Exit(2)
+    platform = _platform(data_dir)
+    try:
+        with platform.town(town) as t:
+            report = match_evacuees(
+                t, operator_ctx(town, platform), evacuees, out, encoding=encoding
+            )
+    except ImportRefusedError as e:
+        err.print(f"[red]受け付けられません:[/red] {e.message}")
+        raise typer.Exit(2) from e
+    except LgcloudError as e:
+        _fail(e)
+        return
+    table = Table("判定", "件数")
+    for verdict, n in report.counts.items():
+        table.add_row(verdict, str(n))
+    table.add_row("計", str(report.rows))
+    console.print(table)
+    for receipt, note in report.notes:
+        console.print(f"受付番号 {receipt}: {note}")
+    console.print(f"wrote {report.rows} rows to {out}")

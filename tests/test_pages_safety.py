@@ -1,0 +1,129 @@
+"""安否確認 (/safety) in-process: an uploaded shelter list matched against the register,
+the results table and district summary, matches.csv for the same session only, the audit
+entry, a refused file, a read-only disaster-recovery copy, and the menu."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from conftest import TODAY, TOWN_A
+from lgcloud.audit.models import AuditEntry
+from lgcloud.auth.roles import Role
+from lgcloud.auth.service import create_clerk
+from lgcloud.core.clock import utcnow
+from lgcloud.core.context import Actor, RequestContext
+from lgcloud.generate.town import generate_town
+from lgcloud.safety.synthetic import noisy_evacuees, source_people, write_evacuees
+from lgcloud.tenancy.models import HostedTown
+from lgcloud.tenancy.platform import Platform
+from lgcloud.web.app import create_app
+
+PASSWORD = "safety-pass-1"
+
+
+@pytest.fixture
+def app(platform: Platform) -> FastAPI:
+    generate_town(platform, TOWN_A, residents=300, seed=11, today=TODAY)
+    with platform.town(TOWN_A) as town:
+        for staff, roles in {"C1": {Role.COUNTER_CLERK}, "C2": {Role.COUNTER_CLERK}}.items():
+            create_clerk(
+                town,
+                RequestContext(TOWN_A, Actor(None, "setup", "")),
+                staff_number=staff,
+                name=f"本部\u3000{staff}",
+                roles=roles,
+                password=PASSWORD,
+            )
+    return create_app(platform)
+
+
+def _login(app: FastAPI, staff: str = "C1") -> TestClient:
+    c = TestClient(app, follow_redirects=False)
+    r = c.post("/login", data={"town_code": TOWN_A, "staff_number": staff, "password": PASSWORD})
+    assert r.status_code == 303, r.text
+    return c
+
+
+def _list(app: FastAPI, tmp_path: Path) -> bytes:
+    platform: Platform = app.state.platform
+    with platform.town(TOWN_A) as town:
+        people = source_people(town)
+    rows = noisy_evacuees(people, rows=60, today=TODAY, seed=3)
+    path = tmp_path / "evacuees.csv"
+    write_evacuees(rows, path)
+    return path.read_bytes()
+
+
+def _audits(app: FastAPI) -> list[AuditEntry]:
+    platform: Platform = app.state.platform
+    with platform.town(TOWN_A) as town:
+        return list(
+            town.session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "export_evacuee_matches")
+            )
+        )
+
+
+def test_match_page_shows_results_and_districts(app: FastAPI, tmp_path: Path) -> None:
+    c = _login(app)
+    assert 'href="/safety"' in c.get("/").text  # in the menu
+    assert 'data-testid="safety-form"' in c.get("/safety").text
+    data = _list(app, tmp_path)
+    r = c.post("/safety", files={"evacuees": ("shelter-1.csv", data, "text/csv")})
+    assert r.status_code == 200, r.text
+    assert 'data-testid="safety-results"' in r.text
+    assert r.text.count('data-verdict="一致"') > 0
+    assert 'data-testid="safety-districts"' in r.text
+    # the matched residents are linked by name
+    assert 'href="/persons/' in r.text
+    # one audited operation naming the proposed residents
+    (entry,) = _audits(app)
+    assert entry.detail["rows"] == 60
+    # matches.csv for this session and clerk only
+    href = r.text.split('data-testid="download-matches"')[0].rsplit('href="', 1)[1].split('"')[0]
+    download = c.get(href)
+    assert download.status_code == 200
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8"))))
+    assert rows[0] == ["受付番号", "判定", "宛名番号", "スコア", "候補"]
+    assert len(rows) == 61
+    assert _login(app, "C2").get(href).status_code == 404
+
+
+def test_bad_file_is_refused_with_row_and_column(app: FastAPI) -> None:
+    c = _login(app)
+    bad = "受付番号,氏名,趣味\r\n1,山田太郎,釣り\r\n".encode()
+    r = c.post("/safety", files={"evacuees": ("bad.csv", bad, "text/csv")})
+    assert r.status_code == 422
+    assert "1 行目" in r.text and "趣味" in r.text
+    assert _audits(app) == []
+    r = c.post("/safety", files={"evacuees": ("bin.csv", b"\x00\x01PK\x03\x04", "text/csv")})
+    assert r.status_code == 422
+
+
+def test_matching_works_on_a_read_only_copy(app: FastAPI, tmp_path: Path) -> None:
+    platform: Platform = app.state.platform
+    with platform.platform_session() as s:
+        hosted = s.get(HostedTown, TOWN_A)
+        assert hosted is not None
+        hosted.mode, hosted.as_of = "down_recovery", utcnow()
+    c = _login(app)
+    r = c.post("/safety", files={"evacuees": ("e.csv", _list(app, tmp_path), "text/csv")})
+    assert r.status_code == 200, r.text
+    assert "ダウンリカバリ運用" in r.text
+    assert len(_audits(app)) == 1
+
+
+def test_needs_login(app: FastAPI) -> None:
+    anon = TestClient(app, follow_redirects=False)
+    r = anon.get("/safety")
+    assert (r.status_code, r.headers.get("location")) == (303, "/login")
+    r = anon.post("/safety", files={"evacuees": ("e.csv", b"x", "text/csv")})
+    assert r.status_code == 303
+    assert _audits(app) == []

@@ -1,0 +1,303 @@
+"""安否確認 matching, pure part: parsers, scoring and the decisions on hard cases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lgcloud.certificates.wareki import to_wareki
+from lgcloud.register.service import search_keys
+from lgcloud.safety.matching import (
+    MAX_CANDIDATES,
+    Evacuee,
+    ResidentIndex,
+    ResidentRecord,
+    Verdict,
+    normalize_address,
+    parse_age,
+    parse_birth_date,
+    parse_sex,
+    read_evacuee,
+)
+from lgcloud.safety.synthetic import half_width, hiragana
+
+TODAY = date(2026, 11, 23)
+
+# ------------------------------------------------------------------------------ parsers
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1970-03-02", date(1970, 3, 2)),
+        ("1970/3/2", date(1970, 3, 2)),
+        ("1970.3.2", date(1970, 3, 2)),
+        ("1970年3月2日", date(1970, 3, 2)),
+        ("19700302", date(1970, 3, 2)),
+        ("１９７０／３／２", date(1970, 3, 2)),
+        ("昭和45年3月2日", date(1970, 3, 2)),
+        ("昭和４５年３月２日", date(1970, 3, 2)),
+        ("S45.3.2", date(1970, 3, 2)),
+        ("s45/3/2", date(1970, 3, 2)),
+        ("Ｓ４５．３．２", date(1970, 3, 2)),
+        ("H1.1.8", date(1989, 1, 8)),
+        ("平成元年1月8日", date(1989, 1, 8)),
+        ("R2.5.1", date(2020, 5, 1)),
+        ("令和元年5月1日", date(2019, 5, 1)),
+        ("T10.4.1", date(1921, 4, 1)),
+        ("M45.1.1", date(1912, 1, 1)),
+        (" 1970-03-02 ", date(1970, 3, 2)),
+        ("", None),
+        ("  ", None),
+    ],
+)
+def test_parse_birth_date(text: str, expected: date | None) -> None:
+    assert parse_birth_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1970-02-30", "昭和70年1月1日", "不明", "S45", "70/3/2"])
+def test_parse_birth_date_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match=r"「"):
+        parse_birth_date(text)
+
+
+@given(st.dates(min_value=date(1873, 1, 1), max_value=date(2100, 12, 31)))
+def test_birth_date_round_trips_every_written_form(d: date) -> None:
+    forms = [
+        d.isoformat(),
+        f"{d.year}/{d.month}/{d.day}",
+        f"{d.year}.{d.month}.{d.day}",
+        to_wareki(d),
+        to_wareki(d, digits="fullwidth"),
+        to_wareki(d, gannen=False),
+    ]
+    for form in forms:
+        assert parse_birth_date(form) == d, form
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("75", 75), ("７５", 75), ("75歳", 75), ("0", 0), ("", None)]
+)
+def test_parse_age(text: str, expected: int | None) -> None:
+    assert parse_age(text) == expected
+
+
+@pytest.mark.parametrize("text", ["七十五", "75-80", "200"])
+def test_parse_age_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="年齢"):
+        parse_age(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("男", 1),
+        ("女", 2),
+        ("1", 1),
+        ("２", 2),
+        ("M", 1),
+        ("f", 2),
+        ("男性", 1),
+        ("", None),
+        ("?", None),
+    ],
+)
+def test_parse_sex(text: str, expected: int | None) -> None:
+    assert parse_sex(text) == expected
+
+
+def test_normalize_address() -> None:
+    assert normalize_address("大字蓮野123番地4") == "蓮野123-4"
+    assert normalize_address("蓮野１２３－４") == "蓮野123-4"
+    assert normalize_address("") == ""
+
+
+@given(
+    st.text(
+        alphabet="アイウエオカキクケコガギグゲゴサシスセソタチツテトナニヌネノハバパ", min_size=1
+    )
+)
+def test_every_way_of_writing_a_reading_gives_the_same_key(kana: str) -> None:
+    keys = {
+        read_evacuee("1", 2, {"ふりがな": form}).kana_key
+        for form in (kana, hiragana(kana), half_width(kana))
+    }
+    name_keys = {
+        read_evacuee("1", 2, {"氏名": form}).kana_key
+        for form in (kana, hiragana(kana), half_width(kana))
+    }
+    assert len(keys | name_keys) == 1
+
+
+@given(st.text(max_size=30), st.text(max_size=30), st.text(max_size=20), st.text(max_size=10))
+def test_reading_a_row_never_raises(name: str, kana: str, birth: str, age: str) -> None:
+    e = read_evacuee("1", 2, {"氏名": name, "ふりがな": kana, "生年月日": birth, "年齢": age})
+    assert isinstance(e, Evacuee)
+
+
+def test_read_evacuee_keys_match_the_register_keys() -> None:
+    keys = search_keys("髙橋\u3000一郎", "タカハシ\u3000イチロウ")
+    e = read_evacuee("1", 2, {"氏名": "高橋一郎", "ふりがな": "ﾀｶﾊｼ ｲﾁﾛｳ"})
+    assert e.name_key == keys["name_key"]
+    assert e.kana_key == keys["kana_key"]
+    assert e.kana_parts == (keys["kana_key"][:4], keys["given_kana_key"])
+    kana_only = read_evacuee("1", 2, {"氏名": "たかはし いちろう"})
+    assert kana_only.name_key == ""
+    assert kana_only.kana_key == keys["kana_key"]
+
+
+def test_unreadable_fields_become_notes() -> None:
+    e = read_evacuee("1", 2, {"氏名": "山田太郎", "生年月日": "S99.99.99", "性別": "?"})
+    assert e.birth is None
+    assert len(e.notes) == 2
+
+
+# ------------------------------------------------------------------------------ decisions
+
+
+def resident(
+    number: str,
+    name: str,
+    kana: str,
+    birth: date,
+    sex: int = 1,
+    address: str = "大字蓮野100番地1",
+) -> ResidentRecord:
+    k = search_keys(name, kana)
+    return ResidentRecord(
+        number=number,
+        name_key=k["name_key"],
+        given_name_key=k["given_name_key"],
+        kana_key=k["kana_key"],
+        given_kana_key=k["given_kana_key"],
+        birth=birth,
+        sex=sex,
+        address=address,
+    )
+
+
+TWIN_DAY = date(1988, 6, 1)
+REGISTER = [
+    resident("0000000011", "佐藤\u3000一郎", "サトウ\u3000イチロウ", TWIN_DAY),
+    resident("0000000021", "佐藤\u3000二郎", "サトウ\u3000ジロウ", TWIN_DAY),
+    resident("0000000031", "佐藤\u3000花子", "サトウ\u3000ハナコ", date(1950, 2, 3), 2),
+    resident(
+        "0000000041", "佐藤\u3000花子", "サトウ\u3000ハナコ", date(1950, 2, 3), 2, "大字島見5番地"
+    ),
+    resident("0000000051", "渡邉\u3000健", "ワタナベ\u3000ケン", date(1961, 12, 24)),
+    resident("0000000061", "渡部\u3000健", "ワタベ\u3000ケン", date(1961, 12, 24)),
+    resident("0000000071", "髙橋\u3000美咲", "タカハシ\u3000ミサキ", date(1999, 9, 9), 2),
+    *(
+        resident(f"00000010{i:02d}", "鈴木\u3000次郎", "スズキ\u3000ジロウ", date(1940 + i, 1, 1))
+        for i in range(8)
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> ResidentIndex:
+    return ResidentIndex.build(REGISTER, TODAY)
+
+
+def decide(index: ResidentIndex, **values: str) -> tuple[Verdict, str, tuple[str, ...]]:
+    m = index.match(read_evacuee("A1", 2, values))
+    return m.verdict, m.number, m.candidates
+
+
+def test_exact_person_is_matched(index: ResidentIndex) -> None:
+    verdict, number, _ = decide(
+        index, 氏名="高橋美咲", ふりがな="たかはし みさき", 生年月日="H11.9.9", 性別="女"
+    )
+    assert (verdict, number) == (Verdict.MATCH, "0000000071")
+
+
+def test_twins_with_the_full_name_are_told_apart(index: ResidentIndex) -> None:
+    verdict, number, _ = decide(
+        index, 氏名="佐藤 一郎", ふりがな="さとう いちろう", 生年月日="S63.6.1", 性別="男"
+    )
+    assert (verdict, number) == (Verdict.MATCH, "0000000011")
+
+
+def test_twins_with_the_family_name_only_are_candidates(index: ResidentIndex) -> None:
+    verdict, number, candidates = decide(index, 氏名="さとう", 生年月日="1988/6/1", 性別="1")
+    assert verdict is not Verdict.MATCH
+    assert number == ""
+    assert set(candidates) <= {"0000000011", "0000000021"}
+
+
+def test_same_name_same_birthday_is_never_a_match(index: ResidentIndex) -> None:
+    verdict, _, candidates = decide(
+        index, 氏名="佐藤花子", ふりがな="サトウハナコ", 生年月日="1950-02-03", 性別="女"
+    )
+    assert verdict is Verdict.CANDIDATES
+    assert set(candidates) == {"0000000031", "0000000041"}
+
+
+def test_reading_tells_watanabe_from_watabe(index: ResidentIndex) -> None:
+    verdict, number, _ = decide(
+        index, 氏名="渡辺健", ふりがな="わたなべ けん", 生年月日="1961-12-24", 性別="男"
+    )
+    assert (verdict, number) == (Verdict.MATCH, "0000000051")
+
+
+def test_without_birth_evidence_there_is_no_match(index: ResidentIndex) -> None:
+    verdict, _, candidates = decide(
+        index, 氏名="髙橋 美咲", ふりがな="タカハシミサキ", 性別="女", 住所="蓮野100-1"
+    )
+    assert verdict is Verdict.CANDIDATES
+    assert candidates[0] == "0000000071"
+
+
+def test_age_only_is_at_most_candidates(index: ResidentIndex) -> None:
+    verdict, _, candidates = decide(index, 氏名="高橋美咲", 年齢="２７", 性別="女")
+    assert verdict is Verdict.CANDIDATES
+    assert candidates[0] == "0000000071"
+
+
+def test_common_name_lists_at_most_five(index: ResidentIndex) -> None:
+    verdict, _, candidates = decide(index, 氏名="鈴木次郎", ふりがな="すずきじろう")
+    assert verdict is Verdict.CANDIDATES
+    assert len(candidates) == MAX_CANDIDATES
+
+
+def test_one_digit_slip_needs_the_address_to_match(index: ResidentIndex) -> None:
+    slipped = {
+        "氏名": "高橋美咲",
+        "ふりがな": "たかはしみさき",
+        "生年月日": "1999-09-08",
+        "性別": "女",
+    }
+    assert decide(index, **slipped)[0] is Verdict.CANDIDATES
+    verdict, number, _ = decide(index, **slipped, 住所="大字蓮野100番地1")
+    assert (verdict, number) == (Verdict.MATCH, "0000000071")
+
+
+def test_visitor_with_a_residents_name_but_another_birthday(index: ResidentIndex) -> None:
+    verdict, _, _ = decide(index, 氏名="高橋美咲", 生年月日="1975-04-01", 性別="女")
+    assert verdict is Verdict.NONE
+
+
+def test_visitor_with_an_unknown_name(index: ResidentIndex) -> None:
+    assert decide(index, 氏名="山本 大輔", 生年月日="1988-06-01", 性別="男")[0] is Verdict.NONE
+
+
+def test_swapped_family_and_given_name_is_a_candidate(index: ResidentIndex) -> None:
+    verdict, _, candidates = decide(index, 氏名="美咲 高橋", 生年月日="1999-09-09")
+    assert verdict is not Verdict.NONE
+    assert candidates[0] == "0000000071"
+
+
+def test_given_name_only_with_birthday_is_a_candidate(index: ResidentIndex) -> None:
+    verdict, _, candidates = decide(index, 氏名="みさき", 生年月日="1999/9/9", 性別="女")
+    assert verdict is Verdict.CANDIDATES
+    assert candidates == ("0000000071",)
+
+
+def test_row_without_name_is_not_matched_with_a_reason(index: ResidentIndex) -> None:
+    m = index.match(read_evacuee("A9", 2, {"生年月日": "1999-09-09"}))
+    assert m.verdict is Verdict.NONE
+    assert "氏名" in m.reason
+    assert m.row() == ["A9", "不一致", "", "0", ""]
