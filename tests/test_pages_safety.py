@@ -81,8 +81,9 @@ def test_match_page_shows_results_and_districts(app: FastAPI, tmp_path: Path) ->
     assert 'data-testid="safety-results"' in r.text
     assert r.text.count('data-verdict="一致"') > 0
     assert 'data-testid="safety-districts"' in r.text
-    # the matched residents are linked by name
-    assert 'href="/persons/' in r.text
+    # every matched row links to the resident found
+    matched = r.text.split('data-verdict="一致"')[1:]
+    assert matched and all('href="/persons/' in row.split("</tr>")[0] for row in matched)
     # one audited operation naming the proposed residents
     (entry,) = _audits(app)
     assert entry.detail["rows"] == 60

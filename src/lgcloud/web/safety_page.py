@@ -165,7 +165,7 @@ def safety_match(
     rows = []
     for m in matches:
         w = written.get(m["受付番号"], {})
-        numbers = [n for n in m["候補"].split(";") if n]
+        numbers = _numbers(m)
         rows.append(
             {
                 "receipt": m["受付番号"],
@@ -185,6 +185,13 @@ def safety_match(
         districts=districts,
         result_id=result_id,
     )
+
+
+def _numbers(m: dict[str, str]) -> list[str]:
+    """The residents a matches.csv row names: its 宛名番号 (一致) or its 候補, best first."""
+    if m["判定"] == "一致":
+        return [m["宛名番号"]]
+    return [n for n in m["候補"].split(";") if n]
 
 
 def _people(session: Any, numbers: list[str]) -> dict[str, dict[str, Any]]:
@@ -229,7 +236,7 @@ def _districts(
     confirmed: Counter[str] = Counter()
     proposed: Counter[str] = Counter()
     for m in matches:
-        numbers = [n for n in m["候補"].split(";") if n]
+        numbers = _numbers(m)
         if m["判定"] == "一致" and m["宛名番号"] in people:
             confirmed[people[m["宛名番号"]]["district"]] += 1
         elif m["判定"] == "候補":

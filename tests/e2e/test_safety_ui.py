@@ -1,0 +1,51 @@
+"""安否確認 in the browser: a clerk uploads a shelter's list, sees each row's 判定 with the
+residents found (linked to their pages) and the district summary, and downloads
+matches.csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from lgcloud.core.clock import today_jst
+from lgcloud.safety.synthetic import noisy_evacuees, source_people, write_evacuees
+
+from .conftest import UI, Served
+
+
+def test_match_a_shelter_list(ui: UI, served: Served, tmp_path: Path) -> None:
+    town = "153079"
+    with served.platform.town(town) as t:
+        people = source_people(t)
+    rows = noisy_evacuees(people, rows=40, today=today_jst(), seed=5)
+    upload = tmp_path / "shelter.csv"
+    write_evacuees(rows, upload)
+
+    ui.login(served.url, town, "1001", served.passwords[town])
+    page = ui.page
+    page.click("nav a[href='/safety']")
+    page.wait_for_url(re.compile(r"/safety$"))
+    page.set_input_files("#evacuees", str(upload))
+    ui.shot("safety-form")
+    page.click("[data-testid=match]")
+    table = page.locator("[data-testid=safety-results]")
+    table.wait_for()
+    ui.shot("safety-results")
+    assert page.locator("[data-testid=safety-results] tbody tr").count() == 40
+    matched = page.locator("tr[data-verdict='一致']")
+    assert matched.count() > 0
+    # a matched row links to the resident's page
+    link = matched.first.locator("a").first
+    number = link.get_attribute("href").rsplit("/", 1)[1]  # type: ignore[union-attr]
+    assert number in {p.number for p in people}
+    assert page.locator("[data-testid=safety-districts] tbody tr").count() > 0
+
+    with page.expect_download() as download:
+        page.click("[data-testid=download-matches]")
+    saved = tmp_path / "matches.csv"
+    download.value.save_as(saved)
+    out = list(csv.reader(io.StringIO(saved.read_bytes().decode("utf-8"))))
+    assert out[0] == ["受付番号", "判定", "宛名番号", "スコア", "候補"]
+    assert len(out) == 41
