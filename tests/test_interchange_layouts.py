@@ -152,3 +152,386 @@ def test_identical_payments_are_two_payments_and_rules_hold(tmp_path: Path) -> N
     assert [r.row for r in rejected] == [2]
     src.dispose()
     dst.dispose()
+
+
+# Shift_JIS (cp932) files with a gaiji table, and chunked lookups.
+
+#: Texts cp932 cannot hold exactly: an IVS sequence, NEC/IBM extension kanji (髙 﨑 are
+#: cp932 but not JIS X 0208; 𠮷 is not cp932 at all) and 〜, which cp932 reads back as ～.
+IVS = "葛\U000e0100"
+ODD = f"髙﨑{IVS}𠮷〜"
+
+
+def _odd_texts(platform: Platform) -> None:
+    """Put characters cp932 cannot carry into every kind of text column of the layouts."""
+    from lgcloud.insurance.models import NhiHousehold  # noqa: PLC0415
+    from lgcloud.seals.models import SealRegistration  # noqa: PLC0415
+    from lgcloud.taxation.models import (  # noqa: PLC0415
+        LightVehicleTaxAssessment,
+        TaxPayment,
+    )
+
+    with platform.town(TOWN_A) as town:
+        s = town.session
+        vehicle = s.scalars(select(LightVehicleTaxAssessment).limit(2)).all()
+        vehicle[0].vehicle_class = f"軽四輪{ODD}"
+        vehicle[0].plate_number = f"{IVS}飾 480 あ 12-34"  # also in installments/payments
+        vehicle[1].plate_number = "髙﨑 50 う 1"
+        s.scalars(select(TaxPayment).limit(1)).one().channel = f"窓口{IVS}"
+        s.scalars(select(NhiHousehold).limit(1)).one().symbol = f"髙{IVS}"
+        seal = s.scalars(select(SealRegistration).limit(1)).one()
+        seal.abolished_on = seal.registered_on
+        seal.abolition_reason = f"{ODD}の申請"
+
+
+def _move_town_cp932(tmp_path: Path) -> tuple[Platform, Platform, Path]:
+    src, dst, _ = _move_town(tmp_path)
+    _odd_texts(src)
+    out = tmp_path / "sjis"
+    with src.town(TOWN_A) as town:
+        export_all(town, make_ctx(TOWN_A), out, encoding="cp932")
+    return src, dst, out
+
+
+def _count(platform: Platform, model: object) -> int:
+    with platform.town(TOWN_B) as town:
+        return town.session.scalar(select(func.count()).select_from(model)) or 0  # type: ignore[arg-type]
+
+
+def test_utf8_export_is_unchanged_and_writes_no_gaiji_table(tmp_path: Path) -> None:
+    src = Platform(tmp_path / "src")
+    generate_town(src, TOWN_A, residents=120, seed=3, today=TODAY)
+    out = tmp_path / "out"
+    with src.town(TOWN_A) as town:
+        export_all(town, make_ctx(TOWN_A), out)
+        for name in ORDER:
+            data = (out / f"{name}.csv").read_bytes()
+            assert data == to_text(town, make_ctx(TOWN_A), name).encode("utf-8"), name
+            assert not data.startswith(b"\xef\xbb\xbf")
+    assert not (out / "gaiji.csv").exists()
+    src.dispose()
+
+
+def test_cp932_round_trip_is_byte_identical_with_one_gaiji_table(tmp_path: Path) -> None:
+    from lgcloud.interchange.codec import GaijiTable  # noqa: PLC0415
+    from lgcloud.taxation.models import LightVehicleTaxAssessment  # noqa: PLC0415
+
+    src, dst, out = _move_town_cp932(tmp_path)
+    table = GaijiTable.load(out / "gaiji.csv")
+    texts = {e.text for e in table}
+    assert {IVS, "𠮷", "〜"} <= texts  # 髙 and 﨑 are cp932 (NEC/IBM extensions): no gaiji
+    plate = (out / "light_vehicle_taxes.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        plate.decode("utf-8")
+    # one table for all the files: the IVS plate has the same code in three files
+    code = table.char_for_text(IVS)
+    assert code is not None
+    raw = code.encode("cp932")
+    for name in ("light_vehicle_taxes", "installments", "payments", "nhi", "seals"):
+        assert raw in (out / f"{name}.csv").read_bytes(), name
+    for name in ORDER:
+        with dst.town(TOWN_B) as town:
+            imported, unchanged, rejected = import_layout(
+                town, make_ctx(TOWN_B), name, out / f"{name}.csv", gaiji=table, chunk_size=7
+            )
+        assert (unchanged, rejected) == (0, []), name
+        assert imported > 0, name
+    with dst.town(TOWN_B) as town:
+        stored = town.session.scalars(select(LightVehicleTaxAssessment.vehicle_class)).all()
+        assert f"軽四輪{ODD}" in stored
+    again = tmp_path / "again"
+    with dst.town(TOWN_B) as town:
+        export_all(town, make_ctx(TOWN_B), again, encoding="cp932")
+    for name in [*ORDER, "gaiji"]:
+        assert (again / f"{name}.csv").read_bytes() == (out / f"{name}.csv").read_bytes(), name
+    # importing the same files again changes nothing
+    for name in ORDER:
+        with dst.town(TOWN_B) as town:
+            imported, unchanged, rejected = import_layout(
+                town, make_ctx(TOWN_B), name, out / f"{name}.csv", gaiji=table, chunk_size=5
+            )
+        assert (imported, rejected) == (0, []), name
+    src.dispose()
+    dst.dispose()
+
+
+def test_user_defined_code_missing_from_gaiji_table_is_refused(tmp_path: Path) -> None:
+    from lgcloud.interchange.codec import GaijiTable  # noqa: PLC0415
+    from lgcloud.taxation.models import LightVehicleTaxAssessment  # noqa: PLC0415
+
+    src, dst, out = _move_town_cp932(tmp_path)
+    full = GaijiTable.load(out / "gaiji.csv")
+    missing = full.char_for_text("𠮷")
+    assert missing is not None
+    partial_table = GaijiTable([e for e in full if e.text != "𠮷"])
+    code = f"{int.from_bytes(missing.encode('cp932'), 'big'):04X}"
+    path = out / "light_vehicle_taxes.csv"
+    lines = path.read_bytes().split(b"\r\n")
+    row = next(i for i, line in enumerate(lines) if missing.encode("cp932") in line) + 1
+    for table in (partial_table, None):
+        with pytest.raises(ImportRefusedError) as e, dst.town(TOWN_B) as town:
+            import_layout(town, make_ctx(TOWN_B), "light_vehicle_taxes", path, gaiji=table)
+        message = e.value.message
+        assert "light_vehicle_taxes.csv" in message and f"{row} 行目 車種区分" in message, message
+        if table is not None:  # without a table the row's first code is another one
+            assert code in message
+        assert [(r.row, r.column) for r in e.value.rejections] == [(row, "車種区分")]
+        assert _count(dst, LightVehicleTaxAssessment) == 0
+    with dst.town(TOWN_B) as town:
+        imported, _, rejected = import_layout(
+            town, make_ctx(TOWN_B), "light_vehicle_taxes", path, gaiji=partial_table, partial=True
+        )
+    assert [(r.row, r.column) for r in rejected] == [(row, "車種区分")]
+    assert imported == len(lines) - 3  # header, the bad row, the empty string after CRLF
+    src.dispose()
+    dst.dispose()
+
+
+def test_mixed_encoding_and_binary_files_are_refused_with_nothing_stored(tmp_path: Path) -> None:
+    from lgcloud.taxation.models import ResidentTaxAssessment  # noqa: PLC0415
+
+    src, dst, out = _move_town(tmp_path)
+    lines = (out / "resident_taxes.csv").read_bytes().split(b"\r\n")
+    sjis = (
+        lines[6]
+        .replace(b",ordinary,", ",普通徴収,".encode("cp932"))
+        .replace(b",special,", ",特別徴収,".encode("cp932"))
+    )
+    assert sjis != lines[6]
+    cases = {
+        "mixed": (b"\r\n".join([*lines[:6], sjis, *lines[7:]]), "7 行目", "mixed encoding"),
+        "nul": (b"\r\n".join([*lines[:4], lines[4] + b"\x00", *lines[5:]]), "5 行目", "binary"),
+        "png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "1 行目", "binary"),
+        "utf16": ("\r\n".join(x.decode() for x in lines[:3]).encode("utf-16"), "1 行目", "UTF-16"),
+    }
+    for label, (data, where, why) in cases.items():
+        path = tmp_path / f"{label}" / "resident_taxes.csv"
+        path.parent.mkdir()
+        path.write_bytes(data)
+        for partial in (False, True):
+            with pytest.raises(ImportRefusedError) as e, dst.town(TOWN_B) as town:
+                import_layout(
+                    town, make_ctx(TOWN_B), "resident_taxes", path, partial=partial, chunk_size=2
+                )
+            message = e.value.message
+            assert f"resident_taxes.csv: {where}" in message and why in message, (label, message)
+            assert _count(dst, ResidentTaxAssessment) == 0, label
+    # a cp932 file forced to be read as UTF-8 is refused too
+    cp932 = tmp_path / "cp932" / "resident_taxes.csv"
+    cp932.parent.mkdir()
+    cp932.write_bytes((out / "resident_taxes.csv").read_bytes().decode().encode("cp932"))
+    with pytest.raises(ImportRefusedError, match="1 行目"), dst.town(TOWN_B) as town:
+        import_layout(town, make_ctx(TOWN_B), "resident_taxes", cp932, encoding="utf-8")
+    with dst.town(TOWN_B) as town:  # and read as Shift_JIS when detected
+        assert import_layout(town, make_ctx(TOWN_B), "resident_taxes", cp932)[0] == len(lines) - 2
+    src.dispose()
+    dst.dispose()
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3])
+def test_identical_payments_across_chunks(tmp_path: Path, chunk_size: int) -> None:
+    from lgcloud.taxation.models import TaxPayment  # noqa: PLC0415
+    from lgcloud.taxation.service import record_payment  # noqa: PLC0415
+
+    src, dst, out = _move_town(tmp_path)
+    with src.town(TOWN_A) as town:
+        inst = town.session.scalar(
+            select(TaxInstallment).where(
+                ~TaxInstallment.id.in_(select(TaxPayment.installment_id)),
+                TaxInstallment.amount >= 4000,
+            )
+        )
+        assert inst is not None
+        for _ in range(2):  # two real, identical payments
+            record_payment(
+                town, make_ctx(TOWN_A), inst.id, paid_on=TODAY, amount=1000, channel="counter"
+            )
+        export_all(town, make_ctx(TOWN_A), out)
+    payments = (out / "payments.csv").read_bytes().split(b"\r\n")
+    twins = [line for line in payments if payments.count(line) == 2 and line]
+    assert len(twins) == 2
+    # the two identical rows apart, in different chunks whatever the chunk size
+    rest = [line for line in payments[1:] if line and line not in twins]
+    spread = [payments[0], twins[0], *rest[:3], twins[1], *rest[3:], b""]
+    path = tmp_path / "payments.csv"
+    path.write_bytes(b"\r\n".join(spread))
+    rows = len(spread) - 2
+    with dst.town(TOWN_B) as town:
+        for name in ORDER[:4]:
+            import_layout(town, make_ctx(TOWN_B), name, out / f"{name}.csv")
+        assert import_layout(town, make_ctx(TOWN_B), "payments", path, chunk_size=chunk_size) == (
+            rows,
+            0,
+            [],
+        )
+        assert import_layout(town, make_ctx(TOWN_B), "payments", path, chunk_size=chunk_size) == (
+            0,
+            rows,
+            [],
+        )
+        stored = town.session.scalar(select(func.count()).select_from(TaxPayment))
+    assert stored == rows
+    with src.town(TOWN_A) as town:
+        assert stored == town.session.scalar(select(func.count()).select_from(TaxPayment))
+    # a third identical copy is a new payment (two stored copies, both matched already)
+    third = tmp_path / "third.csv"
+    third.write_bytes(b"\r\n".join([payments[0], twins[0], rest[0], twins[0], twins[0], b""]))
+    with dst.town(TOWN_B) as town:
+        assert import_layout(town, make_ctx(TOWN_B), "payments", third, chunk_size=chunk_size) == (
+            1,
+            3,
+            [],
+        )
+    src.dispose()
+    dst.dispose()
+
+
+def test_unknown_person_and_householder_are_refused_in_any_chunk(tmp_path: Path) -> None:
+    from lgcloud.insurance.models import NhiMember  # noqa: PLC0415
+
+    src, dst, out = _move_town(tmp_path)
+    lines = (out / "nhi.csv").read_bytes().decode("utf-8").split("\r\n")
+    assert len(lines) > 8
+    fields = lines[5].split(",")
+    fields[2] = "9999999999"  # 国保世帯主宛名番号
+    other = lines[7].split(",")
+    other[5] = "8888888888"  # 宛名番号
+    path = tmp_path / "nhi.csv"
+    path.write_bytes(
+        "\r\n".join([*lines[:5], ",".join(fields), lines[6], ",".join(other), *lines[8:]]).encode()
+    )
+    for chunk_size in (1, 3, 1000):
+        with pytest.raises(ImportRefusedError) as e, dst.town(TOWN_B) as town:
+            import_layout(town, make_ctx(TOWN_B), "nhi", path, chunk_size=chunk_size)
+        assert "nhi.csv: 6 行目 国保世帯主宛名番号" in e.value.message, e.value.message
+        assert "9999999999" in e.value.message
+        assert _count(dst, NhiMember) == 0
+        with dst.town(TOWN_B) as town:
+            imported, unchanged, rejected = import_layout(
+                town, make_ctx(TOWN_B), "nhi", path, partial=True, chunk_size=chunk_size
+            )
+            town.session.rollback()
+        assert [(r.row, r.column) for r in rejected] == [(6, "国保世帯主宛名番号"), (8, "宛名番号")]
+        assert (imported, unchanged) == (len(lines) - 4, 0)
+    src.dispose()
+    dst.dispose()
+
+
+def test_cli_layouts_in_cp932_with_gaiji_table(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from lgcloud.cli import app as cli  # noqa: PLC0415
+
+    src, dst, _ = _move_town(tmp_path)
+    _odd_texts(src)
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    args = ["--data-dir", str(src.data_dir)]
+    r = runner.invoke(
+        cli,
+        [
+            "export",
+            "layouts",
+            "--town",
+            TOWN_A,
+            "--out-dir",
+            str(out),
+            "--encoding",
+            "cp932",
+            *args,
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert (out / "gaiji.csv").exists()
+    src.dispose()
+    dst.dispose()
+    args = ["--data-dir", str(dst.data_dir)]
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    for name in ORDER:
+        (lonely / f"{name}.csv").write_bytes((out / f"{name}.csv").read_bytes())
+    r = runner.invoke(cli, ["import", "layouts", "--town", TOWN_B, "--in-dir", str(lonely), *args])
+    assert r.exit_code != 0
+    assert "外字" in r.output and "light_vehicle_taxes.csv" in r.output, r.output
+    r = runner.invoke(
+        cli,
+        [
+            "import",
+            "layouts",
+            "--town",
+            TOWN_B,
+            "--in-dir",
+            str(lonely),
+            "--gaiji",
+            str(out / "gaiji.csv"),
+            *args,
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["import", "layouts", "--town", TOWN_B, "--in-dir", str(out), *args])
+    assert r.exit_code == 0, r.output
+    assert " 0 imported" in r.output and "0 rejected" in r.output
+    again = tmp_path / "again"
+    r = runner.invoke(
+        cli,
+        [
+            "export",
+            "layouts",
+            "--town",
+            TOWN_B,
+            "--out-dir",
+            str(again),
+            "--encoding",
+            "cp932",
+            *args,
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    for name in [*ORDER, "gaiji"]:
+        assert (again / f"{name}.csv").read_bytes() == (out / f"{name}.csv").read_bytes(), name
+
+
+def test_web_export_of_layouts_in_cp932_is_the_cli_export(tmp_path: Path) -> None:
+    import zipfile  # noqa: PLC0415
+
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from lgcloud.auth.roles import Role  # noqa: PLC0415
+    from lgcloud.auth.service import create_clerk  # noqa: PLC0415
+    from lgcloud.web.app import create_app  # noqa: PLC0415
+
+    src = Platform(tmp_path / "src")
+    generate_town(src, TOWN_A, residents=60, seed=5, today=TODAY)
+    _odd_texts(src)
+    with src.town(TOWN_A) as town:
+        create_clerk(
+            town,
+            make_ctx(TOWN_A, None, "setup", ""),
+            staff_number="I9",
+            name="連携\u3000I9",
+            roles={Role.IT_OFFICER},
+            password="layouts-pass-9",
+        )
+        export_all(town, make_ctx(TOWN_A), tmp_path / "out", encoding="cp932")
+    client = TestClient(create_app(src), follow_redirects=False)
+    r = client.post(
+        "/login", data={"town_code": TOWN_A, "staff_number": "I9", "password": "layouts-pass-9"}
+    )
+    assert r.status_code == 303, r.text
+    r = client.get("/interchange/export/layouts", params={"encoding": "cp932"})
+    assert r.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert sorted(zf.namelist()) == sorted([f"{n}.csv" for n in ORDER] + ["gaiji.csv"])
+        for name in [*ORDER, "gaiji"]:
+            assert zf.read(f"{name}.csv") == (tmp_path / "out" / f"{name}.csv").read_bytes()
+    r = client.get("/interchange/export/layouts")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert "gaiji.csv" not in zf.namelist()
+        assert zf.read("seals.csv") == to_text_bytes(src, "seals")
+    assert client.get("/interchange/export/layouts", params={"encoding": "euc"}).status_code == 422
+    src.dispose()
+
+
+def to_text_bytes(platform: Platform, name: str) -> bytes:
+    with platform.town(TOWN_A) as town:
+        return to_text(town, make_ctx(TOWN_A), name).encode("utf-8")

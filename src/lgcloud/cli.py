@@ -24,6 +24,7 @@ from lgcloud.core.errors import LgcloudError
 from lgcloud.core.logging import configure_logging
 from lgcloud.register.domain import LifeEvent
 from lgcloud.register.service import record_event
+from lgcloud.safety_cli import safety_app
 from lgcloud.tenancy.platform import Platform
 
 app = typer.Typer(help="lgcloud 自治体クラウド: shared municipal core system", no_args_is_help=True)
@@ -33,6 +34,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(clerk_app, name="clerk")
 app.add_typer(continuity_app, name="continuity")
 app.add_typer(node_app, name="node")
+app.add_typer(safety_app, name="safety")
 app.command("drill")(drill_command)
 console = Console()
 err = Console(stderr=True)
@@ -280,16 +282,29 @@ def export_layouts_command(
     out_dir: Annotated[
         Path, typer.Option(help="folder for resident_taxes.csv, installments.csv, …")
     ],
+    encoding: Annotated[
+        str,
+        typer.Option(
+            help="utf-8 or cp932 (Shift_JIS as Windows writes it, with one gaiji.csv for "
+            "all the files)"
+        ),
+    ] = "utf-8",
     data_dir: DataDir = None,
 ) -> None:
     """Taxes, installments, payments, NHI and seals in the standard layouts."""
-    from lgcloud.interchange.layouts import export_all  # noqa: PLC0415
+    from lgcloud.interchange.layouts import GAIJI_CSV, export_all  # noqa: PLC0415
 
     platform = _platform(data_dir)
-    with platform.town(town) as t:
-        counts = export_all(t, operator_ctx(town, platform), out_dir)
+    try:
+        with platform.town(town) as t:
+            counts = export_all(t, operator_ctx(town, platform), out_dir, encoding=encoding)
+    except LgcloudError as e:
+        _fail(e)
+        return
     for name, rows in counts.items():
-        console.print(f"{out_dir / (name + '.csv')}: {rows} rows")
+        console.print(f"{out_dir / (name + '.csv')}: {rows} rows ({encoding})")
+    if encoding == "cp932":
+        console.print(f"外字表: {out_dir / GAIJI_CSV}")
 
 
 @import_app.command("layouts")
@@ -298,6 +313,13 @@ def import_layouts_command(
     in_dir: Annotated[
         Path, typer.Option(help="folder with the layout files (after residents.csv)")
     ],
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8 or cp932 for every file (default: detected per file)")
+    ] = None,
+    gaiji: Annotated[
+        Path | None,
+        typer.Option(help="gaiji.csv for user-defined characters (default: IN_DIR/gaiji.csv)"),
+    ] = None,
     partial: Annotated[bool, typer.Option(help="import valid rows, list the others")] = False,
     rejected: Annotated[Path, typer.Option(help="where rejected rows are listed")] = Path(
         "rejected.csv"
@@ -306,14 +328,21 @@ def import_layouts_command(
 ) -> None:
     """Import every layout file present in ``in_dir``, in dependency order; each file all
     or nothing unless --partial."""
-    from lgcloud.interchange.layouts import ORDER, import_layout  # noqa: PLC0415
+    from lgcloud.interchange.codec import GaijiTable, normalize_encoding  # noqa: PLC0415
+    from lgcloud.interchange.layouts import GAIJI_CSV, ORDER, import_layout  # noqa: PLC0415
     from lgcloud.interchange.residents import Rejection, write_rejections  # noqa: PLC0415
 
     refused: list[Rejection] = []
 
+    if gaiji is not None and not gaiji.is_file():
+        err.print(f"[red]エラー:[/red] 外字表がありません: {gaiji}")
+        raise typer.Exit(2)
+    gaiji_path = gaiji or (in_dir / GAIJI_CSV if (in_dir / GAIJI_CSV).is_file() else None)
     platform = _platform(data_dir)
     lines: list[str] = []
     try:
+        forced = normalize_encoding(encoding) if encoding else None
+        table = GaijiTable.load(gaiji_path) if gaiji_path is not None else None
         # one transaction for every file: a refused file leaves nothing of the others
         with platform.town(town) as t:
             for name in ORDER:
@@ -321,7 +350,13 @@ def import_layouts_command(
                 if not path.exists():
                     continue
                 imported, unchanged, bad = import_layout(
-                    t, operator_ctx(town, platform), name, path, partial=partial
+                    t,
+                    operator_ctx(town, platform),
+                    name,
+                    path,
+                    partial=partial,
+                    encoding=forced,
+                    gaiji=table,
                 )
                 refused += [Rejection(r.row, f"{path.name}:{r.column}", r.reason) for r in bad]
                 lines.append(

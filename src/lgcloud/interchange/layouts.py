@@ -1,11 +1,20 @@
 """Standard layouts for taxes, collections, national health insurance and seals.
 
-Each layout is a flat CSV (UTF-8, CRLF, RFC 4180, header row, columns named in the
-vocabulary of the standard) of one table, keyed by natural keys rather than internal ids:
-an assessment by (宛名番号, 年度[, 標識番号]), an installment by (税目, 宛名番号, 年度,
-標識番号, 期別). Export writes rows in key order, so export → import → export is identical.
+Each layout is a flat CSV (CRLF, RFC 4180, header row, columns named in the vocabulary of
+the standard) of one table, keyed by natural keys rather than internal ids: an assessment
+by (宛名番号, 年度[, 標識番号]), an installment by (税目, 宛名番号, 年度, 標識番号, 期別).
+Export writes rows in key order, so export → import → export is identical.
+
+Files are UTF-8 (no BOM) by default, or Shift_JIS as Windows writes it (cp932): then every
+character cp932 cannot hold exactly (IVS sequences, variant kanji, …) is written as a
+user-defined code, listed in one ``gaiji.csv`` shared by all the files of an export
+(:mod:`lgcloud.interchange.codec`).  Import detects each file's encoding (BOM, valid UTF-8,
+else cp932) and resolves user-defined codes with the gaiji table it is given.
+
 Import is all or nothing, refuses rows with a clear row/column/reason, and skips rows
-already stored identically (importing a file twice changes nothing the second time).
+already stored identically (importing a file twice changes nothing the second time).  It
+reads the file in chunks and looks up only what each chunk names, so memory follows the
+chunk, not the size of the town (see :func:`import_layout`).
 """
 
 from __future__ import annotations
@@ -14,8 +23,9 @@ import base64
 import binascii
 import csv
 import io
+import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,7 +36,15 @@ from sqlalchemy import and_, func, select
 from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
+from lgcloud.core.errors import LgcloudError
 from lgcloud.insurance.models import NhiHousehold, NhiMember
+from lgcloud.interchange.codec import (
+    EncodingError,
+    GaijiTable,
+    decode_lines,
+    encode_cp932,
+    user_defined_codes,
+)
 from lgcloud.interchange.residents import ImportRefusedError, Rejection
 from lgcloud.register.models import Person
 from lgcloud.seals.models import SealRegistration
@@ -175,29 +193,52 @@ SEALS = (
 )
 
 
-def _installment_key(i: TaxInstallment, plate: str) -> dict[str, Any]:
-    return {
-        "tax_kind": i.tax_kind,
-        "addressee_number": i.addressee_number,
-        "fiscal_year": i.fiscal_year,
-        "plate": plate,
-        "period": i.period,
-    }
+#: The table whose rows are the rows of each layout (its ``id`` grows with each insert).
+ROW_MODEL: dict[str, Any] = {
+    "resident_taxes": ResidentTaxAssessment,
+    "property_taxes": PropertyTaxAssessment,
+    "light_vehicle_taxes": LightVehicleTaxAssessment,
+    "installments": TaxInstallment,
+    "payments": TaxPayment,
+    "nhi": NhiMember,
+    "seals": SealRegistration,
+}
 
 
-def _rows(town: Town, name: str) -> Iterator[dict[str, Any]]:
-    """Every record of layout ``name`` as {attr: value}, in key order."""
+def _rows(
+    town: Town,
+    name: str,
+    *,
+    people: Collection[str] | None = None,
+    max_id: int | None = None,
+    tax_kinds: Collection[str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every record of layout ``name`` as {attr: value}, in key order.
+
+    ``people`` keeps only the records whose 宛名番号 is one of them, ``max_id`` only those
+    whose row (:data:`ROW_MODEL`) has an id up to it (stored before an import began),
+    ``tax_kinds`` (installments and payments) only those of these 税目.
+    """
     s = town.session
+    model = ROW_MODEL[name]
+
+    def only(stmt: Any, number: Any = None) -> Any:
+        if people is not None:
+            stmt = stmt.where((number or model.addressee_number).in_(people))
+        if max_id is not None:
+            stmt = stmt.where(model.id <= max_id)
+        return stmt
+
     if name == "resident_taxes":
         for a in s.scalars(
-            select(ResidentTaxAssessment).order_by(
+            only(select(ResidentTaxAssessment)).order_by(
                 ResidentTaxAssessment.addressee_number, ResidentTaxAssessment.fiscal_year
             )
         ):
             yield {c.attr: getattr(a, c.attr) for c in RESIDENT_TAX}
     elif name == "property_taxes":
         for pa in s.scalars(
-            select(PropertyTaxAssessment).order_by(
+            only(select(PropertyTaxAssessment)).order_by(
                 PropertyTaxAssessment.addressee_number, PropertyTaxAssessment.fiscal_year
             )
         ):
@@ -205,37 +246,36 @@ def _rows(town: Town, name: str) -> Iterator[dict[str, Any]]:
     elif name == "light_vehicle_taxes":
         lv = LightVehicleTaxAssessment
         for v in s.scalars(
-            select(lv).order_by(lv.addressee_number, lv.fiscal_year, lv.plate_number)
+            only(select(lv)).order_by(lv.addressee_number, lv.fiscal_year, lv.plate_number)
         ):
             yield {c.attr: getattr(v, c.attr) for c in LIGHT_VEHICLE_TAX}
     elif name in ("installments", "payments"):
         # Ordered by the natural key (the plate, not the internal assessment id), so an
         # export after an import lists rows in the same order as the file imported.
+        # Plain columns, not ORM objects: this runs for every chunk of an import too.
         ti, tp, lv = TaxInstallment, TaxPayment, LightVehicleTaxAssessment
         plate = func.coalesce(lv.plate_number, "")
-        base = select(ti, plate).outerjoin(
-            lv, and_(ti.tax_kind == "light_vehicle", lv.id == ti.assessment_id)
+        key = (ti.tax_kind, ti.addressee_number, ti.fiscal_year, plate, ti.period)
+        extra = (
+            (ti.due_date, ti.amount)
+            if name == "installments"
+            else (tp.paid_on, tp.amount, tp.channel)
         )
-        order = (ti.tax_kind, ti.addressee_number, ti.fiscal_year, plate, ti.period)
+        stmt = only(select(*key, *extra), ti.addressee_number).outerjoin_from(
+            ti, lv, and_(ti.tax_kind == "light_vehicle", lv.id == ti.assessment_id)
+        )
+        if tax_kinds is not None:
+            stmt = stmt.where(ti.tax_kind.in_(tax_kinds))
         if name == "installments":
-            for i, plate_number in s.execute(base.order_by(*order)).tuples():
-                yield {
-                    **_installment_key(i, plate_number),
-                    "due_date": i.due_date,
-                    "amount": i.amount,
-                }
+            stmt = stmt.order_by(*key)
         else:
-            stmt = base.add_columns(tp).join(tp, tp.installment_id == ti.id)
-            for i, plate_number, p in s.execute(stmt.order_by(*order, tp.paid_on, tp.id)).tuples():
-                yield {
-                    **_installment_key(i, plate_number),
-                    "paid_on": p.paid_on,
-                    "amount": p.amount,
-                    "channel": p.channel,
-                }
+            stmt = stmt.join(tp, tp.installment_id == ti.id).order_by(*key, tp.paid_on, tp.id)
+        attrs = [c.attr for c in LAYOUTS[name]]
+        for values in s.execute(stmt):
+            yield dict(zip(attrs, values, strict=True))
     elif name == "nhi":
         for m, h in s.execute(
-            select(NhiMember, NhiHousehold)
+            only(select(NhiMember, NhiHousehold))
             .join(NhiHousehold, NhiHousehold.id == NhiMember.nhi_household_id)
             .order_by(
                 NhiHousehold.household_number,
@@ -258,7 +298,9 @@ def _rows(town: Town, name: str) -> Iterator[dict[str, Any]]:
                 "copay_percent": m.copay_percent,
             }
     elif name == "seals":
-        for r in s.scalars(select(SealRegistration).order_by(SealRegistration.registration_number)):
+        for r in s.scalars(
+            only(select(SealRegistration)).order_by(SealRegistration.registration_number)
+        ):
             yield {
                 c.attr: getattr(r, c.attr)
                 if c.attr != "abolition_reason"
@@ -280,88 +322,199 @@ LAYOUTS: dict[str, tuple[Col, ...]] = {
 }
 
 
+ENCODINGS = ("utf-8", "cp932")
+#: What cp932 decodes a user-defined code to (U+E000–U+E757: codec.gaiji_char).
+_USER_DEFINED = re.compile("[\ue000-\ue757]")
+GAIJI_CSV = "gaiji.csv"
+
+
 def export_layout(town: Town, ctx: RequestContext, name: str, out: IO[str]) -> int:
-    """Write layout ``name`` (``<name>.csv``); returns the row count. Audited as an export."""
+    """Write layout ``name`` (``<name>.csv``) as text; returns the row count. Audited."""
+    return _export(town, ctx, name, out.write, "utf-8", None)
+
+
+def write_layout(
+    town: Town,
+    ctx: RequestContext,
+    name: str,
+    out: IO[bytes],
+    *,
+    encoding: str = "utf-8",
+    gaiji: GaijiTable | None = None,
+) -> int:
+    """Write layout ``name`` as bytes, in ``encoding`` ("utf-8", no BOM, or "cp932").
+
+    For cp932 every character Shift_JIS cannot hold exactly becomes a user-defined code
+    allocated in ``gaiji`` (required; pass the same table for every file of an export and
+    save it as gaiji.csv afterwards), so the round trip is exact.  Audited as an export.
+    """
+    if encoding not in ENCODINGS:
+        raise LgcloudError(f"出力の文字コードは utf-8 か cp932 です: {encoding}")
+    if encoding == "utf-8":
+        return _export(town, ctx, name, lambda t: out.write(t.encode("utf-8")), encoding, None)
+    if gaiji is None:
+        raise LgcloudError("cp932 で出力するには外字表 (gaiji.csv) が必要です")
+    table = gaiji
+    return _export(town, ctx, name, lambda t: out.write(encode_cp932(t, table)), encoding, table)
+
+
+def _export(
+    town: Town,
+    ctx: RequestContext,
+    name: str,
+    write: Callable[[str], object],
+    encoding: str,
+    gaiji: GaijiTable | None,
+) -> int:
     cols = LAYOUTS[name]
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([c.header for c in cols])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+
+    def emit(values: list[str]) -> None:
+        w.writerow(values)
+        write(buf.getvalue())
+        buf.seek(0)
+        buf.truncate()
+
+    emit([c.header for c in cols])
     count = 0
     people: set[str] = set()
     for row in _rows(town, name):
-        w.writerow([c.out(row[c.attr]) for c in cols])
+        emit([c.out(row[c.attr]) for c in cols])
         people.add(str(row.get("addressee_number", "")))
         count += 1
+    detail: dict[str, Any] = {"layout": name, "rows": count}
+    if gaiji is not None:
+        detail |= {"encoding": encoding, "gaiji": len(gaiji)}
     finish_write(
         town.session,
         ctx,
         "export_layout",
         subjects=sorted(people - {""}),
-        detail={"layout": name, "rows": count},
+        detail=detail,
     )
     return count
 
 
-def _read(path: Path, cols: tuple[Col, ...]) -> Iterator[tuple[int, dict[str, Any] | Rejection]]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, strict=True)
+def _read(
+    path: Path,
+    cols: tuple[Col, ...],
+    encoding: str | None = None,
+    gaiji: GaijiTable | None = None,
+    seen: dict[str, str] | None = None,
+) -> Iterator[tuple[int, dict[str, Any] | Rejection]]:
+    """(line, parsed row or rejection) of each record; the file is refused for unreadable
+    text (bad encoding, binary, mixed encoding), bad CSV or a wrong header.  The encoding
+    read is left in ``seen["encoding"]``."""
+    with path.open("rb") as f:
         try:
-            header = next(reader)
-        except StopIteration:
-            raise ImportRefusedError(f"{path.name}: 空のファイルです") from None
-        except (csv.Error, UnicodeDecodeError) as e:
-            raise ImportRefusedError(f"{path.name}: 1 行目を読めません: {e}") from e
-        expected = [c.header for c in cols]
-        if header != expected:
-            missing = [h for h in expected if h not in header]
-            unknown = [h for h in header if h not in expected]
-            raise ImportRefusedError(
-                f"{path.name}: 見出しが違います (足りない列: {', '.join(missing) or 'なし'}、"
-                f"知らない列: {', '.join(unknown) or 'なし'}、列の順序は文書のとおり)"
-            )
-        while True:
-            line = reader.line_num + 1
+            # unknown gaiji stay in the text so each is reported with its row and column
+            lines = decode_lines(f, encoding, gaiji, unknown_gaiji="keep")
+            if seen is not None:
+                seen["encoding"] = lines.encoding
+            reader = csv.reader(lines, strict=True)
             try:
-                values = next(reader)
+                header = next(reader)
             except StopIteration:
-                return
-            except (csv.Error, UnicodeDecodeError) as e:
+                raise ImportRefusedError(f"{path.name}: 空のファイルです") from None
+            except csv.Error as e:
+                raise ImportRefusedError(f"{path.name}: 1 行目を読めません: {e}") from e
+            expected = [c.header for c in cols]
+            if header != expected:
+                missing = [h for h in expected if h not in header]
+                unknown = [h for h in header if h not in expected]
                 raise ImportRefusedError(
-                    f"{path.name}: {line} 行目を読めません: {e}", [Rejection(line, "", str(e))]
-                ) from e
-            if len(values) != len(cols):
-                yield line, Rejection(line, "", "列の数が見出しと違います")
-                continue
-            row: dict[str, Any] = {}
-            for c, v in zip(cols, values, strict=True):
+                    f"{path.name}: 見出しが違います (足りない列: {', '.join(missing) or 'なし'}、"
+                    f"知らない列: {', '.join(unknown) or 'なし'}、列の順序は文書のとおり)"
+                )
+            while True:
+                line = reader.line_num + 1
                 try:
-                    row[c.attr] = c.parse(v)
-                except ValueError as e:
-                    yield line, Rejection(line, c.header, str(e))
-                    break
-            else:
-                yield line, row
+                    values = next(reader)
+                except StopIteration:
+                    if seen is not None:
+                        seen["encoding"] = lines.encoding  # decided at the first non-ASCII line
+                    return
+                except csv.Error as e:
+                    raise ImportRefusedError(
+                        f"{path.name}: {line} 行目を読めません: {e}", [Rejection(line, "", str(e))]
+                    ) from e
+                gaiji_missing = [
+                    Rejection(line, c.header, f"外字 {code} が外字表 (gaiji.csv) にありません")
+                    for c, v in zip(cols, values, strict=False)
+                    if _USER_DEFINED.search(v)  # a quick test first: this runs per field
+                    for code in user_defined_codes(v)
+                ]
+                if gaiji_missing:
+                    for r in gaiji_missing:
+                        yield line, r
+                    continue
+                if len(values) != len(cols):
+                    yield line, Rejection(line, "", "列の数が見出しと違います")
+                    continue
+                row: dict[str, Any] = {}
+                for c, v in zip(cols, values, strict=True):
+                    try:
+                        row[c.attr] = c.parse(v)
+                    except ValueError as e:
+                        yield line, Rejection(line, c.header, str(e))
+                        break
+                else:
+                    yield line, row
+        except EncodingError as e:
+            where = f"{e.line_number} 行目: " if e.line_number else ""
+            raise ImportRefusedError(
+                f"{path.name}: {where}文字コードを読めません ({e})",
+                [Rejection(e.line_number or 0, "", str(e))],
+            ) from e
+
+
+#: Rows read and looked up together by :func:`import_layout`.
+CHUNK_ROWS = 2000
 
 
 def import_layout(
-    town: Town, ctx: RequestContext, name: str, path: Path, *, partial: bool = False
+    town: Town,
+    ctx: RequestContext,
+    name: str,
+    path: Path,
+    *,
+    partial: bool = False,
+    encoding: str | None = None,
+    gaiji: GaijiTable | None = None,
+    chunk_size: int = CHUNK_ROWS,
 ) -> tuple[int, int, list[Rejection]]:
     """Import layout ``name`` from ``path``. Returns (imported, unchanged, rejected).
 
     All or nothing by default: the first bad row refuses the file and nothing is stored.
     With ``partial``, bad rows are skipped and returned. Rows already stored identically
     are skipped; a row naming a person, assessment or installment the town does not have
-    is bad.
+    is bad.  ``encoding`` is detected per file unless given ("utf-8" or "cp932");
+    user-defined characters are resolved with ``gaiji`` (a code it lacks, or any code when
+    there is no table, is a bad row naming its column).
+
+    Memory follows ``chunk_size``, not the town.  Rows are read ``chunk_size`` at a time
+    and, for each chunk, only what its rows name is looked up: the people it mentions
+    (unknown-person check) and the stored rows of those people (already stored or not).
+    Only rows stored *before* the import count as already stored (ids up to the largest
+    id when it began), so rows this import adds never match later rows of the file.
+    Identical rows are a multiset (two identical payments are two payments): a file row is
+    "already stored" only while stored copies remain unmatched, and the number matched so
+    far is kept, across chunks, for the keys that matched at all.
     """
     check_writable(ctx, "import_layout")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be positive")
     cols = LAYOUTS[name]
-    # A multiset: two identical payments (same installment, day, amount, channel) are two
-    # payments; a file row is "already stored" only while stored copies remain unmatched.
-    existing = Counter(tuple(r.values()) for r in _rows(town, name))
-    known_people = set(town.session.scalars(select(Person.addressee_number)))
+    model = ROW_MODEL[name]
+    # rows with an id up to this one were stored before the import; None: the table is empty
+    max_id = town.session.scalar(select(func.max(model.id)))
+    matched: Counter[tuple[Any, ...]] = Counter()  # stored copies matched so far, per key
     imported = unchanged = 0
     people: set[str] = set()
     rejected: list[Rejection] = []
     add = _ADDERS[name]
+    seen: dict[str, str] = {}
 
     def reject(r: Rejection) -> None:
         if not partial:
@@ -369,33 +522,67 @@ def import_layout(
             raise ImportRefusedError(f"{path.name}: {where}: {r.reason}", [r])
         rejected.append(r)
 
-    for line, row in _read(path, cols):
-        if isinstance(row, Rejection):
-            reject(row)
-            continue
-        key = tuple(row[c.attr] for c in cols)
-        if existing[key] > 0:
-            existing[key] -= 1
-            unchanged += 1
-            continue
-        unknown = [
-            (attr, row[attr])
+    def run(chunk: list[tuple[int, dict[str, Any] | Rejection]]) -> None:
+        nonlocal imported, unchanged
+        parsed = [(line, row) for line, row in chunk if not isinstance(row, Rejection)]
+        numbers = {
+            str(row[attr])
+            for _, row in parsed
             for attr in ("addressee_number", "householder")
-            if attr in row and row[attr] not in known_people
-        ]
-        if unknown:
-            attr, number = unknown[0]
-            header = next(c.header for c in cols if c.attr == attr)
-            reject(Rejection(line, header, f"宛名番号 {number} の住民はこの町村にいません"))
-            continue
-        try:
-            add(town, row)
-        except LookupError as e:
-            reject(Rejection(line, "", str(e)))
-            continue
-        town.session.flush()
-        people.add(str(row.get("addressee_number", "")))
-        imported += 1
+            if attr in row
+        }
+        if not numbers:
+            known: set[str] = set()
+        else:
+            known = set(
+                town.session.scalars(
+                    select(Person.addressee_number).where(Person.addressee_number.in_(numbers))
+                )
+            )
+        stored: Counter[tuple[Any, ...]] = Counter()
+        if max_id is not None and numbers:
+            kinds = {str(row["tax_kind"]) for _, row in parsed if "tax_kind" in row}
+            stored.update(
+                tuple(r[c.attr] for c in cols)
+                for r in _rows(town, name, people=numbers, max_id=max_id, tax_kinds=kinds or None)
+            )
+        for line, row in chunk:
+            if isinstance(row, Rejection):
+                reject(row)
+                continue
+            key = tuple(row[c.attr] for c in cols)
+            if matched[key] < stored[key]:
+                matched[key] += 1
+                unchanged += 1
+                continue
+            unknown = [
+                (attr, row[attr])
+                for attr in ("addressee_number", "householder")
+                if attr in row and row[attr] not in known
+            ]
+            if unknown:
+                attr, number = unknown[0]
+                header = next(c.header for c in cols if c.attr == attr)
+                reject(Rejection(line, header, f"宛名番号 {number} の住民はこの町村にいません"))
+                continue
+            try:
+                add(town, row)
+            except LookupError as e:
+                reject(Rejection(line, "", str(e)))
+                continue
+            town.session.flush()
+            people.add(str(row.get("addressee_number", "")))
+            imported += 1
+
+    chunk: list[tuple[int, dict[str, Any] | Rejection]] = []
+    for item in _read(path, cols, encoding, gaiji, seen):
+        chunk.append(item)
+        # a bad row ends the chunk when it refuses the file, so the earlier rows' own
+        # errors come first, as they would row by row
+        if len(chunk) >= chunk_size or (isinstance(item[1], Rejection) and not partial):
+            run(chunk)
+            chunk.clear()
+    run(chunk)
     finish_write(
         town.session,
         ctx,
@@ -407,6 +594,7 @@ def import_layout(
             "imported": imported,
             "unchanged": unchanged,
             "rejected": len(rejected),
+            "encoding": seen.get("encoding", ""),
         },
     )
     return imported, unchanged, rejected
@@ -569,12 +757,24 @@ ORDER = (
 )
 
 
-def export_all(town: Town, ctx: RequestContext, out_dir: Path) -> dict[str, int]:
+def export_all(
+    town: Town, ctx: RequestContext, out_dir: Path, *, encoding: str = "utf-8"
+) -> dict[str, int]:
+    """Write every layout into ``out_dir``; returns the row count of each.
+
+    With ``encoding="cp932"`` the files share one gaiji table, written (even when empty)
+    as ``out_dir/gaiji.csv``, so a user-defined code means the same in every file.
+    """
+    if encoding not in ENCODINGS:
+        raise LgcloudError(f"出力の文字コードは utf-8 か cp932 です: {encoding}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    gaiji = GaijiTable() if encoding == "cp932" else None
     counts = {}
     for name in ORDER:
-        with (out_dir / f"{name}.csv").open("w", encoding="utf-8", newline="") as f:
-            counts[name] = export_layout(town, ctx, name, f)
+        with (out_dir / f"{name}.csv").open("wb") as f:
+            counts[name] = write_layout(town, ctx, name, f, encoding=encoding, gaiji=gaiji)
+    if gaiji is not None:
+        gaiji.write(out_dir / GAIJI_CSV)
     return counts
 
 

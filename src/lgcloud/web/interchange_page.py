@@ -43,7 +43,8 @@ from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError, NotFoundError
 from lgcloud.core.logging import get_logger
-from lgcloud.interchange.layouts import ORDER, export_layout
+from lgcloud.interchange.codec import GaijiTable
+from lgcloud.interchange.layouts import GAIJI_CSV, ORDER, export_layout, write_layout
 from lgcloud.interchange.residents import (
     ImportRefusedError,
     Rejection,
@@ -458,11 +459,17 @@ def interchange_export_residents(
 
 
 @router.get("/interchange/export/layouts", response_model=None)
-def interchange_export_layouts(request: Request, a: ReadActingDep) -> Response:
-    """The tax, collection, NHI and seal layouts (7 CSV files, UTF-8) as one zip (audited)."""
+def interchange_export_layouts(
+    request: Request, a: ReadActingDep, encoding: str = "utf-8"
+) -> Response:
+    """The tax, collection, NHI and seal layouts (7 CSV files) as one zip (audited): UTF-8,
+    or cp932 with one gaiji.csv shared by the 7 files."""
     busy = _export_allowed(request, a)
     if busy is not None:
         return busy
+    if encoding not in ("utf-8", "cp932"):
+        return _page(request, a, errors={"export": "文字コードは UTF-8 か cp932 です"}, status=422)
+    gaiji = GaijiTable() if encoding == "cp932" else None
     out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
     try:
         with (
@@ -470,10 +477,18 @@ def interchange_export_layouts(request: Request, a: ReadActingDep) -> Response:
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf,
         ):
             for name in ORDER:
-                with io.TextIOWrapper(
-                    zf.open(f"{name}.csv", "w"), encoding="utf-8", newline=""
-                ) as text:
-                    export_layout(town, a.ctx, name, text)
+                if gaiji is None:
+                    with io.TextIOWrapper(
+                        zf.open(f"{name}.csv", "w"), encoding="utf-8", newline=""
+                    ) as text:
+                        export_layout(town, a.ctx, name, text)
+                    continue
+                with zf.open(f"{name}.csv", "w") as member:
+                    write_layout(town, a.ctx, name, member, encoding="cp932", gaiji=gaiji)
+            if gaiji is not None:
+                table = io.StringIO()
+                gaiji.write(table)
+                zf.writestr(GAIJI_CSV, table.getvalue().encode("utf-8"))
     except BaseException:
         out.close()
         raise
