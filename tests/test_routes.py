@@ -98,6 +98,7 @@ class World:
     b_markers: frozenset[str]  # values of town B that must never appear in A's responses
     all_markers: frozenset[str]  # values of both towns (for anonymous responses)
     b_job: str = ""  # an import job of town B (/interchange)
+    b_result: str = ""  # a matching result of town B (/safety)
 
 
 def _rows(platform: Platform, code: str) -> list[PersonVersion]:
@@ -204,6 +205,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             c.post("/api/logout", headers={"Authorization": f"Bearer {revoked}"}).status_code == 200
         )
         b_job = _b_import_job(c)
+        b_result = _b_safety_result(c, person.name)
     yield World(
         platform=platform,
         app=app,
@@ -216,6 +218,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         b_markers=frozenset(b_markers),
         all_markers=frozenset(all_markers),
         b_job=b_job,
+        b_result=b_result,
     )
     platform.dispose()
 
@@ -239,6 +242,18 @@ def _b_import_job(c: TestClient) -> str:
     raise AssertionError("town B's import job did not end")
 
 
+def _b_safety_result(c: TestClient, name: str) -> str:
+    """A matching result of town B (/safety), downloadable by B's session only."""
+    token_b = _login(c, TOWN_B, STAFF_B, PASSWORD_B)
+    r = c.post(
+        "/safety",
+        files={"evacuees": ("e.csv", f"受付番号,氏名\r\n1,{name}\r\n".encode(), "text/csv")},
+        headers={"Authorization": f"Bearer {token_b}"},
+    )
+    assert r.status_code == 200, r.text
+    return r.text.split("/safety/matches/", 1)[1].split(".csv", 1)[0]
+
+
 # --------------------------------------------------------------------------- the route table
 
 
@@ -251,6 +266,7 @@ class Call:
     query: dict[str, str] | None = None
     json: Any = None
     form: dict[str, str] | None = None
+    files: dict[str, tuple[str, bytes, str]] | None = None  # uploads (name, content, type)
     expect: frozenset[int] = frozenset({200})
     expect_json: Any = None  # exact JSON body for the town A clerk, when given
     fresh_session: bool = False  # the call ends the session (logout)
@@ -265,6 +281,8 @@ class Call:
             out |= set((part or {}).values())
         if self.json is not None:
             out |= _strings(self.json)
+        for _, content, _ in (self.files or {}).values():
+            out |= {v for line in content.decode().splitlines() for v in line.split(",")}
         return out
 
 
@@ -504,6 +522,25 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("cp932", query={"encoding": "cp932"}),
         ],
         ("GET", "/interchange/export/layouts"): [Call("zip")],
+        # 安否確認: a list naming town B's resident is matched against town A only
+        ("GET", "/safety"): [Call("page")],
+        ("POST", "/safety"): [
+            Call(
+                "B person's name",
+                files={
+                    "evacuees": (
+                        "e.csv",
+                        f"受付番号,氏名,住所\r\n1,{w.b_person_name},{w.b_address}\r\n".encode(),
+                        "text/csv",
+                    )
+                },
+            ),
+            Call("no file", expect=refused),
+        ],
+        ("GET", "/safety/matches/{result_id}.csv"): [
+            Call("B result", {"result_id": w.b_result}, expect=not_found),
+            Call("bogus", {"result_id": BOGUS_NUMBER}, expect=not_found),
+        ],
         ("GET", "/audit"): [
             Call("page"),
             Call("B person", query={"person": n}),
@@ -528,6 +565,8 @@ def _send(
         kwargs["json"] = call.json
     if call.form is not None:
         kwargs["data"] = call.form
+    if call.files is not None:
+        kwargs["files"] = call.files
     return client.request(method, call.url(template), **kwargs)
 
 
@@ -562,7 +601,8 @@ def test_route_table_has_real_and_bogus_values(world: World) -> None:
         if "{" not in template:
             continue
         used = {v for c in calls for v in c.path.values()}
-        assert used & {world.b_person, world.b_household, STAFF_B, world.b_job}, template
+        real = {world.b_person, world.b_household, STAFF_B, world.b_job, world.b_result}
+        assert used & real, template
         assert used & {BOGUS_NUMBER, BOGUS_STAFF}, template
 
 
