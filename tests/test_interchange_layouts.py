@@ -535,3 +535,112 @@ def test_web_export_of_layouts_in_cp932_is_the_cli_export(tmp_path: Path) -> Non
 def to_text_bytes(platform: Platform, name: str) -> bytes:
     with platform.town(TOWN_A) as town:
         return to_text(town, make_ctx(TOWN_A), name).encode("utf-8")
+
+
+# Chunked inserts: the journal, running state within a chunk, progress.
+
+
+def test_layouts_import_replicates_through_the_journal(tmp_path: Path) -> None:
+    """Rows inserted a chunk at a time still reach the journal: a replica following it
+    from before the import ends equal to the town (NHI households and members too)."""
+    import sqlite3  # noqa: PLC0415
+
+    from lgcloud.continuity import keys  # noqa: PLC0415
+    from lgcloud.continuity.digests import database_digests  # noqa: PLC0415
+    from lgcloud.continuity.models import JournalEntry  # noqa: PLC0415
+    from lgcloud.continuity.replica import apply_batch, make_batch  # noqa: PLC0415
+    from lgcloud.db.engine import make_engine, sqlite_url  # noqa: PLC0415
+    from lgcloud.insurance.models import NhiHousehold  # noqa: PLC0415
+
+    src, dst, out = _move_town(tmp_path)
+    db = tmp_path / "dst" / "towns" / f"{TOWN_B}.sqlite"
+    replica = tmp_path / "replica.sqlite"
+    a, b = sqlite3.connect(db), sqlite3.connect(replica)
+    a.backup(b)
+    a.close()
+    b.close()
+    with dst.town(TOWN_B) as town:  # one transaction, as the CLI imports
+        for name in ORDER:
+            imported, _, rejected = import_layout(
+                town, make_ctx(TOWN_B), name, out / f"{name}.csv", chunk_size=97
+            )
+            assert imported > 0 and rejected == [], name
+    assert _count(dst, NhiHousehold) > 0
+    signer = keys.load_or_create_signing_key(tmp_path / "centre.pem")
+    key = keys.new_recovery_key()
+    engine, target = dst.town_engine(TOWN_B), make_engine(sqlite_url(str(replica)))
+    with target.connect() as conn:
+        position = conn.scalar(select(func.max(JournalEntry.seq))) or 0
+    while batch := make_batch(
+        engine,
+        town=TOWN_B,
+        after_seq=position,
+        recipients=keys.recipients_of([key.recipient]),
+        signer=signer,
+        max_entries=3,
+    ):
+        position = apply_batch(
+            target,
+            batch,
+            town=TOWN_B,
+            centre_public_b64=signer.public_b64,
+            identities=[keys.identity_from_text(key.identity)],
+        ).position
+    target.dispose()
+    src.dispose()
+    dst.dispose()
+    assert database_digests(replica) == database_digests(db)
+
+
+def test_payments_of_one_chunk_see_each_other(tmp_path: Path) -> None:
+    """What is outstanding counts the payments added by earlier rows of the same chunk:
+    two payments each within the installment but together over it refuse the second."""
+    from lgcloud.taxation.models import TaxPayment  # noqa: PLC0415
+
+    src, dst, out = _move_town(tmp_path)
+    with dst.town(TOWN_B) as town:
+        for name in ORDER[:4]:
+            import_layout(town, make_ctx(TOWN_B), name, out / f"{name}.csv")
+    lines = (out / "installments.csv").read_bytes().decode("utf-8").split("\r\n")
+    first = next(line for line in lines[1:] if int(line.split(",")[6]) >= 2)
+    kind, person, year, plate, period, due, amount = first.split(",")
+    half = int(amount) // 2 + 1  # two of these are more than the installment
+    pay = f"{kind},{person},{year},{plate},{period},{due},{half},counter"
+    header = (out / "payments.csv").read_bytes().decode("utf-8").split("\r\n")[0]
+    path = tmp_path / "payments.csv"
+    path.write_bytes("\r\n".join([header, pay, pay, ""]).encode("utf-8"))
+    for chunk_size in (1, 2):
+        with (
+            pytest.raises(ImportRefusedError, match=r"3 行目: .*未納額") as e,
+            dst.town(TOWN_B) as t,
+        ):
+            import_layout(t, make_ctx(TOWN_B), "payments", path, chunk_size=chunk_size)
+        assert f"未納額 {int(amount) - half:,}円" in e.value.message
+        assert _count(dst, TaxPayment) == 0
+        with dst.town(TOWN_B) as town:
+            _, _, rejected = import_layout(
+                town, make_ctx(TOWN_B), "payments", path, partial=True, chunk_size=chunk_size
+            )
+            assert [r.row for r in rejected] == [3]
+            assert town.session.scalar(select(func.sum(TaxPayment.amount))) == half
+            town.session.rollback()
+    src.dispose()
+    dst.dispose()
+
+
+def test_progress_reports_rows_read_after_each_chunk(tmp_path: Path) -> None:
+    src, dst, out = _move_town(tmp_path)
+    rows = (out / "resident_taxes.csv").read_bytes().count(b"\r\n") - 1
+    seen: list[int] = []
+    with dst.town(TOWN_B) as town:
+        import_layout(
+            town,
+            make_ctx(TOWN_B),
+            "resident_taxes",
+            out / "resident_taxes.csv",
+            chunk_size=100,
+            on_progress=seen.append,
+        )
+    assert seen == [*range(100, rows, 100), rows]
+    src.dispose()
+    dst.dispose()

@@ -328,6 +328,8 @@ def import_layouts_command(
 ) -> None:
     """Import every layout file present in ``in_dir``, in dependency order; each file all
     or nothing unless --partial."""
+    from rich.progress import Progress, TaskID  # noqa: PLC0415
+
     from lgcloud.interchange.codec import GaijiTable, normalize_encoding  # noqa: PLC0415
     from lgcloud.interchange.layouts import GAIJI_CSV, ORDER, import_layout  # noqa: PLC0415
     from lgcloud.interchange.residents import Rejection, write_rejections  # noqa: PLC0415
@@ -344,11 +346,20 @@ def import_layouts_command(
         forced = normalize_encoding(encoding) if encoding else None
         table = GaijiTable.load(gaiji_path) if gaiji_path is not None else None
         # one transaction for every file: a refused file leaves nothing of the others
-        with platform.town(town) as t:
+        with Progress(console=err, transient=True) as bar, platform.town(town) as t:
             for name in ORDER:
                 path = in_dir / f"{name}.csv"
                 if not path.exists():
                     continue
+                with path.open("rb") as data:  # lines, less the header: the rows, near enough
+                    lines_in_file = sum(
+                        chunk.count(b"\n") for chunk in iter(lambda: data.read(1 << 20), b"")
+                    )
+                task = bar.add_task(f"importing {path.name}", total=max(lines_in_file - 1, 1))
+
+                def advance(rows: int, task: TaskID = task) -> None:
+                    bar.update(task, completed=rows)
+
                 imported, unchanged, bad = import_layout(
                     t,
                     operator_ctx(town, platform),
@@ -357,7 +368,9 @@ def import_layouts_command(
                     partial=partial,
                     encoding=forced,
                     gaiji=table,
+                    on_progress=advance,
                 )
+                bar.remove_task(task)
                 refused += [Rejection(r.row, f"{path.name}:{r.column}", r.reason) for r in bad]
                 lines.append(
                     f"{path.name}: {imported} imported, {unchanged} already stored, "

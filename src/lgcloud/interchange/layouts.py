@@ -13,8 +13,9 @@ else cp932) and resolves user-defined codes with the gaiji table it is given.
 
 Import is all or nothing, refuses rows with a clear row/column/reason, and skips rows
 already stored identically (importing a file twice changes nothing the second time).  It
-reads the file in chunks and looks up only what each chunk names, so memory follows the
-chunk, not the size of the town (see :func:`import_layout`).
+reads the file in chunks, looks up only what each chunk names with a few set-based queries
+and inserts each chunk's new rows together, so memory follows the chunk, not the size of
+the town (see :func:`import_layout`).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
+from sqlalchemy import inspect as sa_inspect
 
-from lgcloud.continuity.journal import check_writable, finish_write
+from lgcloud.continuity.journal import CAPTURE_KEY, check_writable, finish_write, jsonable
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError
@@ -483,6 +485,7 @@ def import_layout(
     encoding: str | None = None,
     gaiji: GaijiTable | None = None,
     chunk_size: int = CHUNK_ROWS,
+    on_progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int, list[Rejection]]:
     """Import layout ``name`` from ``path``. Returns (imported, unchanged, rejected).
 
@@ -501,6 +504,14 @@ def import_layout(
     Identical rows are a multiset (two identical payments are two payments): a file row is
     "already stored" only while stored copies remain unmatched, and the number matched so
     far is kept, across chunks, for the keys that matched at all.
+
+    New rows are checked and inserted a chunk at a time as well: what they refer to (the
+    assessment, the installment and what is already paid on it, the 国保 household, a
+    natural key already taken) is looked up with a few queries per chunk, kept up to date
+    as the chunk's rows are added (so a payment sees the earlier payments of the file), and
+    the chunk's new rows are flushed together, in file order, so ids, ``recorded_at`` and
+    the journal's row images are those of a row-by-row import.  ``on_progress`` is called
+    with the number of rows read so far after each chunk.
     """
     check_writable(ctx, "import_layout")
     if chunk_size < 1:
@@ -513,7 +524,8 @@ def import_layout(
     imported = unchanged = 0
     people: set[str] = set()
     rejected: list[Rejection] = []
-    add = _ADDERS[name]
+    new_chunk = _CHUNKS[name]
+    read = last_line = 0  # records read so far, and the line the last one began on
     seen: dict[str, str] = {}
 
     def reject(r: Rejection) -> None:
@@ -523,7 +535,7 @@ def import_layout(
         rejected.append(r)
 
     def run(chunk: list[tuple[int, dict[str, Any] | Rejection]]) -> None:
-        nonlocal imported, unchanged
+        nonlocal imported, unchanged, read, last_line
         parsed = [(line, row) for line, row in chunk if not isinstance(row, Rejection)]
         numbers = {
             str(row[attr])
@@ -546,13 +558,21 @@ def import_layout(
                 tuple(r[c.attr] for c in cols)
                 for r in _rows(town, name, people=numbers, max_id=max_id, tax_kinds=kinds or None)
             )
+        # which rows are already stored does not depend on the rows added, so it is decided
+        # first, and only the other rows' references are looked up
+        fresh: list[bool] = []
+        for _, values in parsed:
+            key = tuple(values[c.attr] for c in cols)
+            fresh.append(matched[key] >= stored[key])
+            if not fresh[-1]:
+                matched[key] += 1
+        new = new_chunk(town, [v for (_, v), f in zip(parsed, fresh, strict=True) if f])
+        is_fresh = iter(fresh)
         for line, row in chunk:
             if isinstance(row, Rejection):
                 reject(row)
                 continue
-            key = tuple(row[c.attr] for c in cols)
-            if matched[key] < stored[key]:
-                matched[key] += 1
+            if not next(is_fresh):
                 unchanged += 1
                 continue
             unknown = [
@@ -566,13 +586,18 @@ def import_layout(
                 reject(Rejection(line, header, f"宛名番号 {number} の住民はこの町村にいません"))
                 continue
             try:
-                add(town, row)
+                new.add(row)
             except LookupError as e:
                 reject(Rejection(line, "", str(e)))
                 continue
-            town.session.flush()
             people.add(str(row.get("addressee_number", "")))
             imported += 1
+        new.store()
+        for line, _ in chunk:  # a row with several bad fields is one row
+            read += line != last_line
+            last_line = line
+        if on_progress is not None and chunk:
+            on_progress(read)
 
     chunk: list[tuple[int, dict[str, Any] | Rejection]] = []
     for item in _read(path, cols, encoding, gaiji, seen):
@@ -600,112 +625,264 @@ def import_layout(
     return imported, unchanged, rejected
 
 
-def _assessment_id(town: Town, kind: str, person: str, year: int, plate: str) -> int:
-    model: Any = {
-        "resident": ResidentTaxAssessment,
-        "property": PropertyTaxAssessment,
-        "light_vehicle": LightVehicleTaxAssessment,
-    }.get(kind)
-    if model is None:
+_ASSESSMENT_MODELS: dict[str, Any] = {
+    "resident": ResidentTaxAssessment,
+    "property": PropertyTaxAssessment,
+    "light_vehicle": LightVehicleTaxAssessment,
+}
+
+
+def _assessment_ids(town: Town, rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], int]:
+    """The assessment of every (税目, 宛名番号, 年度[, 標識番号]) the rows name, in one query
+    per 税目: key → id (the first stored, as a lookup row by row would find it).  The 標識番号
+    is part of the key of light vehicles only."""
+    found: dict[tuple[Any, ...], int] = {}
+    for kind, model in _ASSESSMENT_MODELS.items():
+        people = {r["addressee_number"] for r in rows if r["tax_kind"] == kind}
+        if not people:
+            continue
+        cols = [model.id, model.addressee_number, model.fiscal_year]
+        if kind == "light_vehicle":
+            cols.append(model.plate_number)
+        stmt = select(*cols).where(model.addressee_number.in_(people)).order_by(model.id)
+        for aid, *key in town.session.execute(stmt):
+            found.setdefault((kind, *key), int(aid))
+    return found
+
+
+def _assessment_id(found: dict[tuple[Any, ...], int], row: dict[str, Any]) -> int:
+    kind, person, year = row["tax_kind"], row["addressee_number"], row["fiscal_year"]
+    if kind not in _ASSESSMENT_MODELS:
         raise LookupError(f"税目「{kind}」は resident, property, light_vehicle のいずれかです")
-    stmt = select(model.id).where(model.addressee_number == person, model.fiscal_year == year)
-    if kind == "light_vehicle":
-        stmt = stmt.where(model.plate_number == plate)
-    found = town.session.scalar(stmt)
-    if found is None:
+    key = (kind, person, year, row["plate"]) if kind == "light_vehicle" else (kind, person, year)
+    aid = found.get(key)
+    if aid is None:
         raise LookupError(
             f"{kind} {person} {year}年度 の課税がありません (先に課税のファイルを取り込みます)"
         )
-    return int(found)
+    return aid
 
 
-def _add_installment(town: Town, row: dict[str, Any]) -> None:
-    aid = _assessment_id(
-        town, row["tax_kind"], row["addressee_number"], row["fiscal_year"], row["plate"]
-    )
-    town.session.add(
-        TaxInstallment(
-            tax_kind=row["tax_kind"],
-            assessment_id=aid,
-            addressee_number=row["addressee_number"],
-            fiscal_year=row["fiscal_year"],
-            period=row["period"],
-            due_date=row["due_date"],
-            amount=row["amount"],
+def _insert(
+    town: Town, model: Any, rows: list[dict[str, Any]]
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Insert ``rows`` ({attribute: value}) of ``model`` in order with one statement per
+    batch; returns their ids and their journal changes, for :func:`_journal`.
+
+    A change is the image of the row exactly as the journal's flush hook captures an ORM
+    insert (:func:`lgcloud.continuity.journal.row_image`: every column, the new id, a
+    column left out holding its default); the cost of ORM objects and a unit of work per
+    row is what this avoids.
+    """
+    if not rows:
+        return [], []
+    table = model.__table__
+    attrs = [(prop.key, prop.columns[0]) for prop in sa_inspect(model).column_attrs]
+    full: list[dict[str, Any]] = []
+    for row in rows:
+        values: dict[str, Any] = {}
+        for key, col in attrs:
+            if col.primary_key:
+                continue
+            if key in row:
+                values[col.name] = row[key]
+            elif col.default is not None and col.default.is_scalar:
+                values[col.name] = col.default.arg
+            else:
+                values[col.name] = None
+        full.append(values)
+    ids = [
+        int(i)
+        for i in town.session.connection()
+        .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), full)
+        .scalars()
+    ]
+    images = [
+        {
+            "table": table.name,
+            "op": "insert",
+            "row": {
+                key: jsonable(new_id if col.primary_key else values[col.name]) for key, col in attrs
+            },
+        }
+        for values, new_id in zip(full, ids, strict=True)
+    ]
+    return ids, images
+
+
+def _journal(town: Town, changes: list[dict[str, Any]]) -> None:
+    """Add ``changes`` to the write's, where the journal's after_flush hook adds what a flush
+    inserts (:func:`finish_write` puts them all in the write's journal entry)."""
+    captured: list[dict[str, Any]] | None = town.session.info.get(CAPTURE_KEY)
+    if captured is not None:  # capturing, as the hook checks
+        captured.extend(changes)
+
+
+class _Chunk:
+    """The new rows of one chunk: :meth:`add` checks a row against what the chunk's rows
+    name, looked up together when the chunk begins (plus what earlier rows of the chunk
+    added), and raises LookupError for a bad row; :meth:`store` inserts the rows added, in
+    file order, together (:func:`_insert`: journalled as a row-by-row flush would be)."""
+
+    model: Any = None
+
+    def __init__(self, town: Town, rows: list[dict[str, Any]]) -> None:
+        self.town = town
+        self.new: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def store(self) -> None:
+        _journal(self.town, _insert(self.town, self.model, self.new)[1])
+        self.new = []
+
+
+class _InstallmentChunk(_Chunk):
+    model = TaxInstallment
+
+    def __init__(self, town: Town, rows: list[dict[str, Any]]) -> None:
+        super().__init__(town, rows)
+        self.assessments = _assessment_ids(town, rows)
+
+    def add(self, row: dict[str, Any]) -> None:
+        aid = _assessment_id(self.assessments, row)
+        self.new.append(
+            {
+                "tax_kind": row["tax_kind"],
+                "assessment_id": aid,
+                "addressee_number": row["addressee_number"],
+                "fiscal_year": row["fiscal_year"],
+                "period": row["period"],
+                "due_date": row["due_date"],
+                "amount": row["amount"],
+            }
         )
-    )
 
 
-def _add_payment(town: Town, row: dict[str, Any]) -> None:
-    aid = _assessment_id(
-        town, row["tax_kind"], row["addressee_number"], row["fiscal_year"], row["plate"]
-    )
-    ti = TaxInstallment
-    inst = town.session.scalar(
-        select(ti.id).where(
-            ti.tax_kind == row["tax_kind"], ti.assessment_id == aid, ti.period == row["period"]
-        )
-    )
-    if inst is None:
-        raise LookupError(
-            f"第{row['period']}期の期別がありません (先に期別のファイルを取り込みます)"
-        )
-    # the rule record_payment enforces: never more than is outstanding
-    levied = int(town.session.scalar(select(ti.amount).where(ti.id == inst)) or 0)
-    paid = int(
-        town.session.scalar(
-            select(func.coalesce(func.sum(TaxPayment.amount), 0)).where(
-                TaxPayment.installment_id == inst
+class _PaymentChunk(_Chunk):
+    model = TaxPayment
+
+    def __init__(self, town: Town, rows: list[dict[str, Any]]) -> None:
+        super().__init__(town, rows)
+        self.assessments = _assessment_ids(town, rows)
+        ti, tp = TaxInstallment, TaxPayment
+        #: (税目, assessment id, 期別) → (installment id, 税額)
+        self.installments: dict[tuple[str, int, int], tuple[int, int]] = {}
+        #: installment id → paid so far, this import's rows included (running)
+        self.paid: dict[int, int] = {}
+        aids = set(self.assessments.values())
+        if not aids:
+            return
+        for iid, kind, aid, period, amount in town.session.execute(
+            select(ti.id, ti.tax_kind, ti.assessment_id, ti.period, ti.amount)
+            .where(ti.assessment_id.in_(aids))
+            .order_by(ti.id)
+        ):
+            self.installments.setdefault((kind, aid, period), (int(iid), int(amount or 0)))
+        ids = {iid for iid, _ in self.installments.values()}
+        if ids:
+            self.paid = {
+                int(iid): int(paid or 0)
+                for iid, paid in town.session.execute(
+                    select(tp.installment_id, func.sum(tp.amount))
+                    .where(tp.installment_id.in_(ids))
+                    .group_by(tp.installment_id)
+                )
+            }
+
+    def add(self, row: dict[str, Any]) -> None:
+        aid = _assessment_id(self.assessments, row)
+        found = self.installments.get((row["tax_kind"], aid, row["period"]))
+        if found is None:
+            raise LookupError(
+                f"第{row['period']}期の期別がありません (先に期別のファイルを取り込みます)"
             )
+        inst, levied = found
+        # the rule record_payment enforces: never more than is outstanding
+        paid = self.paid.get(inst, 0)
+        if not 0 < row["amount"] <= levied - paid:
+            raise LookupError(
+                f"納付額 {row['amount']:,}円 が第{row['period']}期の未納額 {levied - paid:,}円 を"
+                "超えるか、1円未満です"
+            )
+        self.paid[inst] = paid + row["amount"]
+        self.new.append(
+            {
+                "installment_id": inst,
+                "paid_on": row["paid_on"],
+                "amount": row["amount"],
+                "channel": row["channel"],
+                "recorded_at": utcnow(),
+            }
         )
-        or 0
-    )
-    if not 0 < row["amount"] <= levied - paid:
-        raise LookupError(
-            f"納付額 {row['amount']:,}円 が第{row['period']}期の未納額 {levied - paid:,}円 を"
-            "超えるか、1円未満です"
-        )
-    town.session.add(
-        TaxPayment(
-            installment_id=inst,
-            paid_on=row["paid_on"],
-            amount=row["amount"],
-            channel=row["channel"],
-            recorded_at=utcnow(),
-        )
-    )
 
 
-def _add_nhi(town: Town, row: dict[str, Any]) -> None:
-    h = town.session.scalar(
-        select(NhiHousehold).where(
-            NhiHousehold.household_number == row["household_number"],
-            NhiHousehold.symbol == row["symbol"],
-            NhiHousehold.started_on == row["started_on"],
+class _NhiChunk(_Chunk):
+    model = NhiMember
+
+    def __init__(self, town: Town, rows: list[dict[str, Any]]) -> None:
+        super().__init__(town, rows)
+        nh = NhiHousehold
+        #: (世帯番号, 記号, 世帯資格取得日) → household id, or (for a household this chunk
+        #: adds) the negative of 1 + its place in ``new_households``
+        self.households: dict[tuple[Any, ...], int] = {}
+        self.new_households: list[dict[str, Any]] = []
+        #: per member added, whether it added its household too (journalled before it)
+        self.with_household: list[bool] = []
+        numbers = {r["household_number"] for r in rows}
+        if numbers:
+            for hid, *key in town.session.execute(
+                select(nh.id, nh.household_number, nh.symbol, nh.started_on)
+                .where(nh.household_number.in_(numbers))
+                .order_by(nh.id)
+            ):
+                self.households.setdefault(tuple(key), int(hid))
+
+    def add(self, row: dict[str, Any]) -> None:
+        key = (row["household_number"], row["symbol"], row["started_on"])
+        hid = self.households.get(key)
+        self.with_household.append(hid is None)
+        if hid is None:
+            self.new_households.append(
+                {
+                    "household_number": row["household_number"],
+                    "symbol": row["symbol"],
+                    "householder": row["householder"],
+                    "started_on": row["started_on"],
+                    "ended_on": row["ended_on"],
+                }
+            )
+            hid = self.households[key] = -len(self.new_households)
+        self.new.append(
+            {
+                "nhi_household_id": hid,
+                "addressee_number": row["addressee_number"],
+                "insured_number": row["insured_number"],
+                "branch": row["branch"],
+                "qualified_on": row["qualified_on"],
+                "disqualified_on": row["disqualified_on"],
+                "copay_percent": row["copay_percent"],
+                "recorded_at": utcnow(),
+            }
         )
-    )
-    if h is None:
-        h = NhiHousehold(
-            household_number=row["household_number"],
-            symbol=row["symbol"],
-            householder=row["householder"],
-            started_on=row["started_on"],
-            ended_on=row["ended_on"],
-        )
-        town.session.add(h)
-        town.session.flush()
-    town.session.add(
-        NhiMember(
-            nhi_household_id=h.id,
-            addressee_number=row["addressee_number"],
-            insured_number=row["insured_number"],
-            branch=row["branch"],
-            qualified_on=row["qualified_on"],
-            disqualified_on=row["disqualified_on"],
-            copay_percent=row["copay_percent"],
-            recorded_at=utcnow(),
-        )
-    )
+
+    def store(self) -> None:
+        # the new households first: their members need their ids
+        ids, households = _insert(self.town, NhiHousehold, self.new_households)
+        for member in self.new:
+            if member["nhi_household_id"] < 0:
+                member["nhi_household_id"] = ids[-member["nhi_household_id"] - 1]
+        _, members = _insert(self.town, NhiMember, self.new)
+        # journalled in file order, each new household just before its first member
+        new_households = iter(households)
+        changes: list[dict[str, Any]] = []
+        for member, with_household in zip(members, self.with_household, strict=True):
+            if with_household:
+                changes.append(next(new_households))
+            changes.append(member)
+        _journal(self.town, changes)
+        self.new, self.new_households, self.with_household = [], [], []
 
 
 #: The natural key of each simple layout: a stored row with the same key and other content
@@ -718,30 +895,45 @@ NATURAL_KEYS: dict[Any, tuple[str, ...]] = {
 }
 
 
-def _simple(model: Any, cols: tuple[Col, ...]) -> Callable[[Town, dict[str, Any]], None]:
-    def add(town: Town, row: dict[str, Any]) -> None:
-        key = NATURAL_KEYS[model]
-        clash = town.session.scalar(
-            select(model.id).where(*(getattr(model, k) == row[k] for k in key))
-        )
-        if clash is not None:
-            named = "、".join(f"{k}={row[k]}" for k in key)
-            raise LookupError(f"{named} は既に別の内容で登録されています")
-        values = {c.attr: row[c.attr] for c in cols}
-        if model is SealRegistration:
-            values["abolition_reason"] = values["abolition_reason"] or None
-        town.session.add(model(**values, recorded_at=utcnow()))
+def _simple(model: Any, cols: tuple[Col, ...]) -> Callable[[Town, list[dict[str, Any]]], _Chunk]:
+    key = NATURAL_KEYS[model]
 
-    return add
+    class Simple(_Chunk):
+        def __init__(self, town: Town, rows: list[dict[str, Any]]) -> None:
+            super().__init__(town, rows)
+            #: natural keys stored, or added by this chunk
+            self.taken: set[tuple[Any, ...]] = set()
+            firsts = {r[key[0]] for r in rows}
+            if firsts:
+                wanted = {tuple(r[k] for k in key) for r in rows}
+                stmt = select(*(getattr(model, k) for k in key)).where(
+                    getattr(model, key[0]).in_(firsts)
+                )
+                self.taken = {tuple(t) for t in town.session.execute(stmt)} & wanted
+
+        def add(self, row: dict[str, Any]) -> None:
+            natural = tuple(row[k] for k in key)
+            if natural in self.taken:
+                named = "、".join(f"{k}={row[k]}" for k in key)
+                raise LookupError(f"{named} は既に別の内容で登録されています")
+            values = {c.attr: row[c.attr] for c in cols}
+            if model is SealRegistration:
+                values["abolition_reason"] = values["abolition_reason"] or None
+            self.taken.add(natural)
+            self.new.append({**values, "recorded_at": utcnow()})
+
+    Simple.model = model
+    return Simple
 
 
-_ADDERS: dict[str, Callable[[Town, dict[str, Any]], None]] = {
+#: What checks and adds the new rows of a chunk of each layout.
+_CHUNKS: dict[str, Callable[[Town, list[dict[str, Any]]], _Chunk]] = {
     "resident_taxes": _simple(ResidentTaxAssessment, RESIDENT_TAX),
     "property_taxes": _simple(PropertyTaxAssessment, PROPERTY_TAX),
     "light_vehicle_taxes": _simple(LightVehicleTaxAssessment, LIGHT_VEHICLE_TAX),
-    "installments": _add_installment,
-    "payments": _add_payment,
-    "nhi": _add_nhi,
+    "installments": _InstallmentChunk,
+    "payments": _PaymentChunk,
+    "nhi": _NhiChunk,
     "seals": _simple(SealRegistration, SEALS),
 }
 
