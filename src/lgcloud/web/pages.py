@@ -10,6 +10,7 @@ and every page works without JavaScript (htmx only saves full reloads). See docs
 from __future__ import annotations
 
 import time
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,12 +39,23 @@ from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.dates import fiscal_year_of
 from lgcloud.core.errors import AuthenticationError, LgcloudError, NotFoundError
 from lgcloud.register import queries
-from lgcloud.register.domain import EVENT_LABELS, EventKind, LifeEvent
+from lgcloud.register.domain import (
+    EVENT_LABELS,
+    FOREIGN_CATEGORIES,
+    FOREIGN_FIELDS,
+    HEAD,
+    RELATIONSHIPS,
+    RESIDENCE_STATUSES,
+    Birth,
+    EventKind,
+    LifeEvent,
+    MoveIn,
+)
 from lgcloud.register.service import audited_search, record_event
 from lgcloud.web import api
 from lgcloud.web.certificates import public_base_url
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of
-from lgcloud.web.ui import Preview, PreviewStore, field_errors
+from lgcloud.web.ui import Preview, PreviewStore, error_message, field_errors
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.globals["event_labels"] = EVENT_LABELS
@@ -86,12 +98,20 @@ ACTION_LABELS = {
     "offline_activity_received": "拠点での操作の受領",
 }
 
-#: the life events the counter screen records (the JSON API takes every kind)
+#: the life-event forms reached from a person's page (the JSON API takes every kind)
 EVENT_FORMS: dict[str, str] = {
+    EventKind.BIRTH.value: "出生届",
     EventKind.MOVE_WITHIN.value: "転居届",
     EventKind.DOMESTIC_MOVE_OUT.value: "転出届",
     EventKind.DEATH.value: "死亡届",
 }
+#: 転入届 into a new household, reached from the search page (no person yet)
+MOVE_IN_FORMS: dict[str, str] = {
+    EventKind.DOMESTIC_MOVE_IN.value: "転入",
+    EventKind.FOREIGN_MOVE_IN.value: "国外転入",
+}
+#: person rows of the 転入届 (blank rows are ignored)
+MOVE_IN_ROWS = 4
 _EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(LifeEvent)
 
 
@@ -411,15 +431,115 @@ def _event_payload(kind: str, person: str, form: dict[str, str], members: list[s
     if form.get("notified_date"):
         payload["notified_date"] = form["notified_date"]
     if kind == EventKind.MOVE_WITHIN.value:
-        payload["address"] = {
-            "address": form.get("address", "").strip(),
-            "address_detail": form.get("address_detail", "").strip(),
-            "postal_code": form.get("postal_code", "").strip().replace("-", ""),
-            "district": form.get("district", "").strip(),
-        }
+        payload["address"] = _address_payload(form)
     elif kind == EventKind.DOMESTIC_MOVE_OUT.value:
         payload["destination_address"] = form.get("destination_address", "").strip()
     return payload
+
+
+def _address_payload(form: dict[str, str]) -> dict[str, str]:
+    return {
+        "address": form.get("address", "").strip(),
+        "address_detail": form.get("address_detail", "").strip(),
+        "postal_code": form.get("postal_code", "").strip().replace("-", ""),
+        "district": form.get("district", "").strip(),
+    }
+
+
+#: the inputs of one new person (出生届 without prefix, 転入届 rows as p0_, p1_, …)
+PERSON_INPUTS = ("name", "kana", "birth_date", "sex", "relationship")
+#: the foreign-resident inputs (在留資格 is a choice from the list plus an optional 号・区分)
+FOREIGN_INPUTS = (
+    "nationality",
+    "foreign_category",
+    "residence_status",
+    "residence_status_kind",
+    "stay_expires_on",
+    "residence_card_number",
+)
+#: RuleViolationError fields that belong to one new person (a row of the form)
+_PERSON_RULE_FIELDS = frozenset({*PERSON_INPUTS, *FOREIGN_FIELDS, "honseki", "hittousha"})
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def _new_person(form: dict[str, str], prefix: str, birth_date: str | None = None) -> Any:
+    """One NewPerson's JSON from the flat form (blank optional items left out)."""
+
+    def get(name: str) -> str:
+        return form.get(prefix + name, "").strip()
+
+    person: dict[str, Any] = {
+        "name": get("name"),
+        "kana": get("kana"),
+        "birth_date": get("birth_date") if birth_date is None else birth_date,
+        "relationship": get("relationship"),
+    }
+    sex = get("sex")
+    if sex:
+        person["sex"] = int(sex) if sex.isdigit() else sex
+    status = get("residence_status") + _nfkc(get("residence_status_kind")).replace(" ", "")
+    foreign = {
+        "nationality": get("nationality"),
+        "foreign_category": get("foreign_category"),
+        "residence_status": status,
+        "stay_expires_on": get("stay_expires_on"),
+        "residence_card_number": _nfkc(get("residence_card_number")).upper(),
+    }
+    person.update({k: v for k, v in foreign.items() if v})
+    return person
+
+
+def _row_is_blank(form: dict[str, str], prefix: str) -> bool:
+    """A 転入届 person row nobody filled in (性別 and 続柄 have defaults, so do not count)."""
+    filled = ("name", "kana", "birth_date", *FOREIGN_INPUTS)
+    return not any(form.get(prefix + name, "").strip() for name in filled)
+
+
+def _validation_errors(exc: ValidationError, key: Any) -> dict[str, str]:
+    """Pydantic errors as {form field: message}; ``key`` maps an error location to the
+    form field (the shared ``field_errors`` drops list indexes, which the rows need)."""
+    out: dict[str, str] = {}
+    for err in exc.errors():
+        if err.get("type") == "value_error" and (err.get("ctx") or {}).get("error"):
+            message = str(err["ctx"]["error"])  # the domain's own Japanese message
+        else:
+            message = error_message(err)
+        out.setdefault(key(tuple(err.get("loc", ()))), message)
+    return out
+
+
+def _person_row_of(message: str, rows: list[int], persons: list[dict[str, Any]]) -> int:
+    """The row a RuleViolationError is about: the domain names the person first."""
+    for row, p in zip(rows, persons, strict=True):
+        name = str(p.get("name", ""))
+        if name and message.startswith((f"{name}:", f"{name} ")):
+            return row
+    return rows[0]
+
+
+def _event_values(kind: str, person: str, household: list[Any]) -> dict[str, Any]:
+    """An empty form's values."""
+    if kind == EventKind.BIRTH.value:
+        return {"relationship": "子"}
+    return {
+        "effective_date": str(today_jst()),
+        # a move usually takes the whole household along; a death is one person
+        "members": [m.addressee_number for m in household]
+        if kind == EventKind.MOVE_WITHIN.value
+        else [person],
+    }
+
+
+def _form_choices() -> dict[str, Any]:
+    return {
+        "relationships": RELATIONSHIPS,
+        "foreign_categories": FOREIGN_CATEGORIES,
+        "residence_statuses": RESIDENCE_STATUSES,
+        "foreign_inputs": FOREIGN_INPUTS,
+    }
 
 
 def _event_page(
@@ -445,17 +565,48 @@ def _event_page(
         "event.html",
         {
             **base,
+            **_form_choices(),
             "kind": kind,
             "title": EVENT_FORMS[kind],
             "person": subject,
             "household": household,
+            "values": values or _event_values(kind, person, household),
+            "errors": errors or {},
+            "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
+        },
+        status_code=status,
+    )
+
+
+def _move_in_page(
+    request: Request,
+    a: Acting,
+    *,
+    kind: str = EventKind.DOMESTIC_MOVE_IN.value,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    """転入届 into a new household (no person yet, so nobody is viewed)."""
+    a.require(Permission.RECORD_EVENTS)
+    base = _base(request, a)
+    return templates.TemplateResponse(
+        request,
+        "event.html",
+        {
+            **base,
+            **_form_choices(),
+            "kind": "move_in",
+            "title": "転入届",
+            "person": None,
+            "household": [],
+            "move_in_kinds": MOVE_IN_FORMS,
+            "rows": range(MOVE_IN_ROWS),
             "values": values
             or {
+                "kind": kind,
                 "effective_date": str(today_jst()),
-                # a move usually takes the whole household along; a death is one person
-                "members": [m.addressee_number for m in household]
-                if kind == EventKind.MOVE_WITHIN.value
-                else [person],
+                "p0_relationship": HEAD,
             },
             "errors": errors or {},
             "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
@@ -465,9 +616,12 @@ def _event_page(
 
 
 @router.get("/events", response_class=HTMLResponse)
-def event_form(request: Request, a: ActingDep, kind: str, person: str) -> Response:
-    """A life-event form (転居・転出・死亡) for a person; in a read-only mode, the refusal
+def event_form(request: Request, a: ActingDep, kind: str, person: str = "") -> Response:
+    """A life-event form: 出生・転居・転出・死亡 for a person, 転入 (kind domestic_move_in or
+    foreign_move_in, no person) into a new household; in a read-only mode, the refusal
     explaining what to do instead."""
+    if kind in MOVE_IN_FORMS:
+        return _move_in_page(request, a, kind=kind)
     return _event_page(request, a, kind, person)
 
 
@@ -479,10 +633,14 @@ async def event_submit(request: Request, a: ActingDep) -> Response:
     person = str(form.get("person", ""))
     members = [str(m) for m in form.getlist("members")]
     flat = {k: str(v) for k, v in form.items() if k != "members"}
-    values: dict[str, Any] = {**flat, "members": members}
+    if kind in MOVE_IN_FORMS:
+        return _move_in_submit(request, a, flat)
     if kind not in EVENT_FORMS or not person:
         raise NotFoundError("この異動届の画面はありません")
     a.require(Permission.RECORD_EVENTS)
+    if kind == EventKind.BIRTH.value:
+        return _birth_submit(request, a, person, flat)
+    values: dict[str, Any] = {**flat, "members": members}
     try:
         event = _EVENT_ADAPTER.validate_python(_event_payload(kind, person, flat, members))
     except ValidationError as e:
@@ -502,6 +660,110 @@ async def event_submit(request: Request, a: ActingDep) -> Response:
             request, a, kind, person, values=values, errors={field: e.message}, status=422
         )
     return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
+
+
+def _birth_field(name: str) -> str:
+    """The 出生届 input an error is about (生年月日 is also the 異動日)."""
+    if name in ("effective_date", "birth_date"):
+        return "birth_date"
+    if name in ("honseki", "hittousha"):
+        return "nationality"
+    if name == "relationships":
+        return "relationship"
+    if name in PERSON_INPUTS or name in FOREIGN_INPUTS or name == "notified_date":
+        return name
+    return "form"
+
+
+def _birth_submit(request: Request, a: Acting, person: str, flat: dict[str, str]) -> Response:
+    """出生届: the child joins the household of ``person`` (whose page the form came from)."""
+    kind = EventKind.BIRTH.value
+    born = flat.get("birth_date", "").strip()
+    with platform_of(request).town(a.ctx.town_code) as town:
+        household_number = queries.get_person(town, person).household_number
+    payload: dict[str, Any] = {
+        "kind": kind,
+        "effective_date": born,
+        "household_number": household_number,
+        "person": _new_person(flat, "", birth_date=born),
+    }
+    if flat.get("notified_date", "").strip():
+        payload["notified_date"] = flat["notified_date"].strip()
+    try:
+        event = Birth.model_validate(payload)
+    except ValidationError as e:
+        errors = _validation_errors(e, lambda loc: _birth_field(str(loc[-1]) if loc else ""))
+        return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            record_event(town, a.ctx, event)
+    except LgcloudError as e:
+        field = _birth_field((e.field or "").split(".")[-1])
+        return _event_page(
+            request, a, kind, person, values=flat, errors={field: e.message}, status=422
+        )
+    return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
+
+
+def _move_in_submit(request: Request, a: Acting, flat: dict[str, str]) -> Response:
+    """転入届 into a new household: the filled-in person rows, then the first new person's
+    page. Errors go next to the field, a person's next to their row's field."""
+    a.require(Permission.RECORD_EVENTS)
+    kind = flat["kind"]
+    rows = [i for i in range(MOVE_IN_ROWS) if not _row_is_blank(flat, f"p{i}_")]
+    if not rows:
+        errors = {"p0_name": "転入する人を1人以上入力してください"}
+        return _move_in_page(request, a, values=flat, errors=errors, status=422)
+    persons = [_new_person(flat, f"p{i}_") for i in rows]
+    payload: dict[str, Any] = {
+        "kind": kind,
+        "effective_date": flat.get("effective_date", "").strip(),
+        "persons": persons,
+        "address": _address_payload(flat),
+        "previous_address": flat.get("previous_address", "").strip(),
+    }
+    if flat.get("notified_date", "").strip():
+        payload["notified_date"] = flat["notified_date"].strip()
+
+    def key(loc: tuple[Any, ...]) -> str:
+        if len(loc) >= 3 and loc[0] == "persons" and isinstance(loc[1], int):
+            return f"p{rows[loc[1]]}_{loc[2]}"
+        if loc and loc[0] == "persons":
+            return "p0_name"
+        if len(loc) >= 2 and loc[0] == "address":
+            return str(loc[1])
+        return str(loc[0]) if loc else "form"
+
+    try:
+        event = MoveIn.model_validate(payload)
+    except ValidationError as e:
+        errors = _validation_errors(e, key)
+        return _move_in_page(request, a, values=flat, errors=errors, status=422)
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            result = record_event(town, a.ctx, event)
+    except LgcloudError as e:
+        field = (e.field or "").split(".")[-1]
+        if field == "relationships":  # 世帯主 is not exactly one: at the second (or first)
+            heads = [r for r, p in zip(rows, persons, strict=True) if p["relationship"] == HEAD]
+            name = f"p{heads[1] if len(heads) > 1 else rows[0]}_relationship"
+        elif field in _PERSON_RULE_FIELDS:
+            row = _person_row_of(e.message, rows, persons)
+            name = f"p{row}_{'nationality' if field in ('honseki', 'hittousha') else field}"
+        elif field in (
+            "effective_date",
+            "notified_date",
+            "previous_address",
+            "address",
+            "address_detail",
+            "postal_code",
+            "district",
+        ):
+            name = field
+        else:
+            name = "form"
+        return _move_in_page(request, a, values=flat, errors={name: e.message}, status=422)
+    return RedirectResponse(f"/persons/{result.subjects[0]}?recorded={kind}", status_code=303)
 
 
 # ------------------------------------------------------------------ audit reports

@@ -90,7 +90,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         while loc and loc[0] in _EVENT_TAGS:
             loc = loc[1:]
         name = _field_name(".".join(loc))
-        out.setdefault(name, _message(err))
+        out.setdefault(name, error_message(err))
     return out
 
 
@@ -120,7 +120,8 @@ def _field_name(loc: str) -> str:
     return loc or "form"
 
 
-def _message(err: Any) -> str:
+def error_message(err: Any) -> str:
+    """The Japanese message shown next to a field for one Pydantic error."""
     kind = str(err.get("type", ""))
     ctx = err.get("ctx") or {}
     if kind == "missing":
