@@ -268,16 +268,16 @@ def person_items(draw: st.DrawFn) -> list[str]:
     if not draw(st.booleans()):
         return [draw(st.one_of(st.just(""), TEXT)), draw(st.one_of(st.just(""), TEXT)), *[""] * 5]
     category = draw(st.sampled_from(FOREIGN_CATEGORIES))
-    status = "" if category == "特別永住者" else draw(st.sampled_from(["技能実習2号ロ", "永住者"]))
-    return [
-        "",
-        "",
-        draw(TEXT),
-        category,
-        status,
-        "" if category == "特別永住者" else draw(st.sampled_from(["", "2028-03-31"])),
-        draw(st.sampled_from(["", "AB12345678CD"])),
-    ]
+    card = draw(st.sampled_from(["", "AB12345678CD"]))
+    status, expiry = "", ""
+    if category == "中長期在留者":
+        status = draw(st.sampled_from(["技能実習2号ロ", "永住者"]))
+        expiry = "" if status == "永住者" else "2028-03-31"
+    elif category != "特別永住者":
+        card = ""  # no residence card outside 中長期在留者 and 特別永住者
+        if category in ("一時庇護許可者", "仮滞在許可者"):
+            expiry = draw(st.sampled_from(["", "2027-01-31"]))
+    return ["", "", draw(TEXT), category, status, expiry, card]
 
 
 def _csv_bytes(rows: list[list[str]]) -> bytes:

@@ -1511,6 +1511,30 @@ FOREIGN = {
 }
 
 
+@pytest.mark.parametrize(
+    "items",
+    [
+        {**FOREIGN, "residence_status": "永住者", "stay_expires_on": None},
+        {**FOREIGN, "residence_status": "高度専門職1号イ"},
+        {**FOREIGN, "residence_status": "永住者の配偶者等"},
+        {"nationality": "韓国", "foreign_category": "特別永住者"},
+        {"nationality": "ミャンマー", "foreign_category": "仮滞在許可者", "stay_expires_on": TODAY},
+        {"nationality": "ブラジル", "foreign_category": "出生による経過滞在者"},
+    ],
+)
+def test_foreign_resident_kinds_accepted(desk: Desk, items: dict[str, Any]) -> None:
+    r = desk.record(
+        MoveIn(
+            kind=EventKind.FOREIGN_MOVE_IN,
+            effective_date=date(2024, 4, 1),
+            previous_address="海外",
+            address=AddressIn(address=ADDR_3),
+            persons=[person("SILVA\u3000ANA", HEAD, **items)],
+        )
+    )
+    assert desk.get(r.subjects[0]).foreign_category == items["foreign_category"]
+
+
 def test_foreign_resident_moves_in_with_their_items(desk: Desk) -> None:
     r = desk.record(
         MoveIn(
@@ -1546,6 +1570,34 @@ def test_foreign_resident_moves_in_with_their_items(desk: Desk) -> None:
             {"nationality": "韓国", "foreign_category": "特別永住者", "stay_expires_on": TODAY},
             "residence_status",
             "特別永住者",
+        ),
+        (
+            {**FOREIGN, "residence_status": "短期滞在"},
+            "residence_status",
+            "中長期在留者ではありません",
+        ),
+        ({**FOREIGN, "residence_status": "永住者1号ロ"}, "residence_status", "使えません"),
+        ({**FOREIGN, "residence_status": "特定技能3号"}, "residence_status", "使えません"),
+        ({**FOREIGN, "residence_status": "永住者"}, "stay_expires_on", "永住者には"),
+        ({**FOREIGN, "stay_expires_on": None}, "stay_expires_on", "満了の日が必要"),
+        (
+            {**FOREIGN, "foreign_category": "仮滞在許可者", "residence_status": None},
+            "residence_card_number",
+            "在留カードがありません",
+        ),
+        (
+            {**FOREIGN, "foreign_category": "一時庇護許可者"},
+            "residence_status",
+            "在留資格がありません",
+        ),
+        (
+            {
+                "nationality": "ベトナム",
+                "foreign_category": "出生による経過滞在者",
+                "stay_expires_on": TODAY,
+            },
+            "stay_expires_on",
+            "在留期間がありません",
         ),
     ],
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from lgcloud.generate.town import generate_town
 from lgcloud.safety.synthetic import noisy_evacuees, source_people, write_evacuees
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
+from lgcloud.web import safety_page
 from lgcloud.web.app import create_app
 
 PASSWORD = "safety-pass-1"
@@ -128,3 +130,48 @@ def test_needs_login(app: FastAPI) -> None:
     r = anon.post("/safety", files={"evacuees": ("e.csv", b"x", "text/csv")})
     assert r.status_code == 303
     assert _audits(app) == []
+
+
+@pytest.mark.parametrize("name", ["matches.csv", "..", "../../etc/evacuees.csv", ".hidden"])
+def test_any_upload_name_is_safe(app: FastAPI, tmp_path: Path, name: str) -> None:
+    """The name is only shown: the upload never collides with matches.csv or leaves the
+    scratch folder, and the rows as written are shown."""
+    c = _login(app)
+    data = _list(app, tmp_path)
+    r = c.post("/safety", files={"evacuees": (name, data, "text/csv")})
+    assert r.status_code == 200, r.text
+    assert r.text.count('<td class="name">') == 60
+    written = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    named = sum(1 for w in written if w["氏名"] or w["ふりがな"])
+    assert named > 40
+    # every written name or reading is shown (not the results file's columns)
+    assert len(re.findall(r'<td class="name">(?!</td>)', r.text)) == named
+
+
+def test_too_large_upload_is_refused(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safety_page, "MAX_UPLOAD_BYTES", 1000)
+    c = _login(app)
+    data = ("受付番号,氏名\r\n" + "".join(f"{i},山田太郎\r\n" for i in range(200))).encode()
+    r = c.post("/safety", files={"evacuees": ("big.csv", data, "text/csv")})
+    assert r.status_code == 413
+    assert "大きすぎます" in r.text
+    assert _audits(app) == []
+
+
+def test_district_summary_counts_people_not_rows(app: FastAPI, tmp_path: Path) -> None:
+    """The same resident on a list twice (two shelters) is one confirmed person."""
+    platform: Platform = app.state.platform
+    with platform.town(TOWN_A) as town:
+        person = source_people(town)[0]
+        district_residents = sum(1 for p in source_people(town) if p.district == person.district)
+    row = f"{person.name},{person.kana},{person.birth.isoformat()},,,{person.address}"
+    data = f"受付番号,氏名,ふりがな,生年月日,年齢,性別,住所\r\n1,{row}\r\n2,{row}\r\n".encode()
+    c = _login(app)
+    r = c.post("/safety", files={"evacuees": ("twice.csv", data, "text/csv")})
+    assert r.text.count('data-verdict="一致"') == 2
+    summary = r.text.split('data-testid="safety-districts"')[1]
+    expected = (
+        f"<td>{person.district}</td><td>{district_residents}</td><td>1</td><td>0</td>"
+        f"<td>{district_residents - 1}</td>"
+    )
+    assert expected in summary

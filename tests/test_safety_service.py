@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import TODAY, TOWN_A, make_ctx
 from lgcloud.audit.models import AuditEntry
-from lgcloud.continuity.journal import check_writable
+from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.generate.town import generate_town
@@ -131,7 +131,12 @@ def test_cp932_and_header_only(platform: Platform, tmp_path: Path) -> None:
         ),
         ((HEADER + "1,山田,,,,,,,\r\n,田中,,,,,,,\r\n").encode(), 3, "受付番号", "空"),
         ((HEADER + "1,山田,,,,,,,,extra\r\n").encode(), 2, "", "列の数"),
-        (HEADER.encode() + "1,山田\r\n".encode() + "2,田中\r\n".encode("cp932"), 3, "", ""),
+        (
+            HEADER.encode() + "1,山田\r\n".encode() + "2,田中\r\n".encode("cp932"),
+            3,
+            "",
+            "mixed encoding",
+        ),
         (HEADER.encode() + b"1,\x00\x01\r\n", 2, "", "binary"),
         ((HEADER + '1,"山田\r\n').encode(), 2, "", "CSV"),
     ],
@@ -188,3 +193,31 @@ def test_cli_match_prints_counts(town_platform: Platform, tmp_path: Path) -> Non
     )
     assert result.exit_code == 2
     assert not (tmp_path / "m2.csv").exists()
+
+
+def test_matching_holds_no_write_lock(town_platform: Platform, tmp_path: Path) -> None:
+    """match_file runs in a read-only transaction: it completes while another clerk's write
+    transaction holds the town's write lock (so a long list never makes searches wait),
+    and match_evacuees_in writes matches.csv only with its audit entry."""
+    from lgcloud.safety.service import match_evacuees_in, match_file  # noqa: PLC0415
+
+    with town_platform.town(TOWN_A) as t:
+        people = synthetic.source_people(t)
+    src, out = tmp_path / "e.csv", tmp_path / "matches.csv"
+    synthetic.write_evacuees(synthetic.noisy_evacuees(people, rows=50, today=TODAY, seed=9), src)
+    with town_platform.town(TOWN_A) as writer:
+        finish_write(writer.session, make_ctx(), "view_person", subjects=[people[0].number])
+        writer.session.flush()  # this transaction now holds the write lock
+        with town_platform.read_town(TOWN_A) as reader:
+            report = match_file(reader, src, out, today=TODAY)
+    assert report.rows == 50 and out.exists()
+    before = _entries(town_platform)
+    again = tmp_path / "again.csv"
+    match_evacuees_in(town_platform, TOWN_A, make_ctx(), src, again, today=TODAY)
+    assert again.read_bytes() == out.read_bytes()
+    assert _entries(town_platform) == before + 1
+
+
+def _entries(p: Platform) -> int:
+    with p.town(TOWN_A) as t:
+        return len(t.session.scalars(select(AuditEntry).where(AuditEntry.action == ACTION)).all())

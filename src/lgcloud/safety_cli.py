@@ -40,17 +40,17 @@ def match_command(
     """Match evacuees.csv against the town's current residents; write matches.csv."""
     from lgcloud.cli import _fail, _platform, console, err, operator_ctx  # noqa: PLC0415
     from lgcloud.interchange.residents import ImportRefusedError  # noqa: PLC0415
-    from lgcloud.safety.service import match_evacuees  # noqa: PLC0415
+    from lgcloud.safety.service import match_evacuees_in  # noqa: PLC0415
 
     if not evacuees.is_file():
         err.print(f"[red]エラー:[/red] ファイルがありません: {evacuees}")
         raise typer.Exit(2)
     platform = _platform(data_dir)
     try:
-        with platform.town(town) as t:
-            report = match_evacuees(
-                t, operator_ctx(town, platform), evacuees, out, encoding=encoding
-            )
+        # matched in a read-only transaction: the town's clerks keep working meanwhile
+        report = match_evacuees_in(
+            platform, town, operator_ctx(town, platform), evacuees, out, encoding=encoding
+        )
     except ImportRefusedError as e:
         err.print(f"[red]受け付けられません:[/red] {e.message}")
         raise typer.Exit(2) from e

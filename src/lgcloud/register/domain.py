@@ -112,7 +112,19 @@ RESIDENCE_STATUSES = (
     "永住者の配偶者等",
     "定住者",
 )
-_STATUS_SUFFIX = re.compile(r"^([1-3]号[イロハ]?)?$")
+#: Statuses that carry a sub-kind, and the sub-kinds the residence card prints.
+STATUS_SUB_KINDS = {
+    "高度専門職": re.compile(r"(1号[イロハ]|2号)"),
+    "特定技能": re.compile(r"[12]号"),
+    "技能実習": re.compile(r"[123]号[イロ]"),
+}
+#: Statuses of a stay too short or of a kind that gives no 住民票 (not 中長期在留者).
+NOT_MID_TO_LONG_TERM = frozenset({"短期滞在", "外交", "公用"})
+#: 区分 whose people hold no 在留資格 and no residence card: 一時庇護 and 仮滞在 have a
+#: permitted period (recorded as 在留期間等の満了の日), the 経過滞在者 have none.
+NO_STATUS_CATEGORIES = frozenset(
+    {"一時庇護許可者", "仮滞在許可者", "出生による経過滞在者", "国籍喪失による経過滞在者"}
+)
 #: 在留カード / 特別永住者証明書 number: two letters, eight digits, two letters.
 RESIDENCE_CARD_NUMBER = re.compile(r"^[A-Z]{2}[0-9]{8}[A-Z]{2}$")
 
@@ -859,9 +871,11 @@ def check_person_dates(s: PersonState, today: date) -> None:
 def foreign_resident_problem(s: PersonState) -> tuple[str, str] | None:
     """The first broken rule of the foreign-resident items, as (attribute, message).
 
-    A Japanese national (no 国籍・地域) has none of the items; a foreign resident has a
-    区分 and no 本籍 or 筆頭者; a 中長期在留者 has a 在留資格; a 特別永住者 has neither
-    在留資格 nor 在留期間.
+    A Japanese national (no 国籍・地域) has none of the items. A foreign resident has a
+    区分 and no 本籍 or 筆頭者. A 中長期在留者 has a 在留資格 that gives a 住民票 (not
+    短期滞在, 外交, 公用) and, unless 永住者, the date the stay ends. A 特別永住者 has
+    neither 在留資格 nor 在留期間. 一時庇護許可者 and 仮滞在許可者 have no 在留資格 or
+    residence card (their permitted period may be recorded); 経過滞在者 have none of these.
     """
     if s.nationality is None:
         for attr, label in FOREIGN_FIELDS.items():
@@ -880,16 +894,29 @@ def foreign_resident_problem(s: PersonState) -> tuple[str, str] | None:
             f"第30条45規定区分「{s.foreign_category}」は {'、'.join(FOREIGN_CATEGORIES)} "
             "のいずれかです",
         )
-    status = s.residence_status
-    if status is not None and not any(
-        status.startswith(known) and _STATUS_SUFFIX.match(status[len(known) :])
-        for known in RESIDENCE_STATUSES
-    ):
+    status, category = s.residence_status, s.foreign_category
+    if status is not None and residence_status_base(status) is None:
         return "residence_status", f"在留資格「{status}」は使えません"
-    if s.foreign_category == "中長期在留者" and status is None:
-        return "residence_status", "中長期在留者には在留資格が必要です"
-    if s.foreign_category == "特別永住者" and (status is not None or s.stay_expires_on):
-        return "residence_status", "特別永住者には在留資格・在留期間を記載しません"
+    if category == "中長期在留者":
+        if status is None:
+            return "residence_status", "中長期在留者には在留資格が必要です"
+        base = residence_status_base(status)
+        if base in NOT_MID_TO_LONG_TERM:
+            return "residence_status", f"在留資格「{status}」の人は中長期在留者ではありません"
+        if base == "永住者" and s.stay_expires_on is not None:
+            return "stay_expires_on", "永住者には在留期間の満了の日がありません"
+        if base != "永住者" and s.stay_expires_on is None:
+            return "stay_expires_on", "永住者以外の中長期在留者には在留期間の満了の日が必要です"
+    elif category == "特別永住者":
+        if status is not None or s.stay_expires_on:
+            return "residence_status", "特別永住者には在留資格・在留期間を記載しません"
+    else:  # 一時庇護許可者, 仮滞在許可者, 経過滞在者
+        if status is not None:
+            return "residence_status", f"{category}には在留資格がありません"
+        if s.residence_card_number is not None:
+            return "residence_card_number", f"{category}には在留カードがありません"
+        if "経過滞在者" in category and s.stay_expires_on is not None:
+            return "stay_expires_on", f"{category}には在留期間がありません"
     card = s.residence_card_number
     if card is not None and not RESIDENCE_CARD_NUMBER.match(card):
         return (
@@ -904,3 +931,15 @@ def check_foreign_resident(s: PersonState) -> None:
     if problem is not None:
         attr, message = problem
         raise RuleViolationError(f"{s.name}: {message}", field=attr)
+
+
+def residence_status_base(value: str) -> str | None:
+    """The 在留資格 a value names (特定技能1号 → 特定技能), or None when it names none: a known
+    status, followed only by a sub-kind that status has."""
+    for known in RESIDENCE_STATUSES:
+        if value == known:
+            return known
+        sub = STATUS_SUB_KINDS.get(known)
+        if sub is not None and value.startswith(known) and sub.fullmatch(value[len(known) :]):
+            return known
+    return None

@@ -40,7 +40,7 @@ from lgcloud.safety.matching import (
     Verdict,
     read_evacuee,
 )
-from lgcloud.tenancy.platform import Town
+from lgcloud.tenancy.platform import Platform, Town
 
 ACTION = "export_evacuee_matches"
 
@@ -55,6 +55,8 @@ class MatchReport:
     #: (受付番号, reason) of rows that could not be interpreted or had unreadable fields
     notes: list[tuple[str, str]] = field(default_factory=list)
     sha256: str = ""
+    out_sha256: str = ""
+    residents: int = 0  # current residents matched against
 
 
 def load_residents(town: Town) -> list[ResidentRecord]:
@@ -169,6 +171,75 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def match_file(
+    town: Town,
+    path: Path,
+    out: Path,
+    *,
+    encoding: str | None = None,
+    today: date | None = None,
+) -> MatchReport:
+    """Match ``path`` against ``town``'s current residents and write matches.csv to ``out``
+    (UTF-8, CRLF, header). Only reads the town: run it in a read-only transaction
+    (``Platform.read_town``) so that matching a long list never holds the write lock.
+    Not audited by itself: :func:`record_matches` is the audited act."""
+    index = ResidentIndex.build(load_residents(town), today or today_jst())
+    report = MatchReport(sha256=_sha256(path), residents=len(index))
+    counts: Counter[str] = Counter()
+    proposed: set[str] = set()
+    with out.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\r\n")
+        writer.writerow(OUTPUT_COLUMNS)
+        for evacuee in read_evacuees(path, encoding=encoding):
+            result: Match = index.match(evacuee)
+            writer.writerow(result.row())
+            report.rows += 1
+            counts[result.verdict.value] += 1
+            if result.verdict is not Verdict.NONE:
+                proposed.update(result.candidates)
+            if not evacuee.interpretable:
+                report.notes.append((evacuee.receipt, result.reason))
+            report.notes.extend((evacuee.receipt, note) for note in evacuee.notes)
+    report.counts = {v.value: counts.get(v.value, 0) for v in Verdict}
+    report.subjects = sorted(proposed)
+    report.out_sha256 = _sha256(out)
+    return report
+
+
+def record_matches(
+    town: Town, ctx: RequestContext, report: MatchReport, path: Path, out: Path
+) -> None:
+    """The audited act: one entry naming every resident proposed (一致 or 候補)."""
+    finish_write(
+        town.session,
+        ctx,
+        ACTION,
+        subjects=report.subjects,
+        detail={
+            "file": path.name,
+            "sha256": report.sha256,
+            "out": out.name,
+            "out_sha256": report.out_sha256,
+            "rows": report.rows,
+            **report.counts,
+            "residents": report.residents,
+        },
+    )
+
+
+@contextlib.contextmanager
+def _scratch(out: Path) -> Iterator[Path]:
+    """A temporary file beside ``out``, removed unless the caller moved it into place."""
+    fd, name = tempfile.mkstemp(prefix=".matches-", suffix=".csv", dir=out.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
 def match_evacuees(
     town: Town,
     ctx: RequestContext,
@@ -178,50 +249,35 @@ def match_evacuees(
     encoding: str | None = None,
     today: date | None = None,
 ) -> MatchReport:
-    """Match ``path`` (evacuees.csv) against ``town``'s current residents and write
-    ``out`` (matches.csv: UTF-8, CRLF, header). One audited operation; nothing is written
-    to ``out`` when the file is refused."""
+    """Match and audit in ``town``'s one transaction (tests, benchmarks, small lists).
+    ``out`` is written only when the whole file was accepted. Long lists on a live town:
+    :func:`match_evacuees_in`, which holds no write lock while matching."""
     check_writable(ctx, ACTION)  # before any work (always allowed: an export)
-    index = ResidentIndex.build(load_residents(town), today or today_jst())
-    report = MatchReport(sha256=_sha256(path))
-    counts: Counter[str] = Counter()
-    proposed: set[str] = set()
-    fd, tmp_name = tempfile.mkstemp(prefix=".matches-", suffix=".csv", dir=out.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, lineterminator="\r\n")
-            writer.writerow(OUTPUT_COLUMNS)
-            for evacuee in read_evacuees(path, encoding=encoding):
-                result: Match = index.match(evacuee)
-                writer.writerow(result.row())
-                report.rows += 1
-                counts[result.verdict.value] += 1
-                if result.verdict is not Verdict.NONE:
-                    proposed.update(result.candidates)
-                if not evacuee.interpretable:
-                    report.notes.append((evacuee.receipt, result.reason))
-                report.notes.extend((evacuee.receipt, note) for note in evacuee.notes)
-        report.counts = {v.value: counts.get(v.value, 0) for v in Verdict}
-        report.subjects = sorted(proposed)
-        finish_write(
-            town.session,
-            ctx,
-            ACTION,
-            subjects=report.subjects,
-            detail={
-                "file": path.name,
-                "sha256": report.sha256,
-                "out": out.name,
-                "out_sha256": _sha256(tmp),
-                "rows": report.rows,
-                **report.counts,
-                "residents": len(index),
-            },
-        )
+    with _scratch(out) as tmp:
+        report = match_file(town, path, tmp, encoding=encoding, today=today)
+        record_matches(town, ctx, report, path, out)
         tmp.replace(out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    return report
+
+
+def match_evacuees_in(
+    platform: Platform,
+    code: str,
+    ctx: RequestContext,
+    path: Path,
+    out: Path,
+    *,
+    encoding: str | None = None,
+    today: date | None = None,
+) -> MatchReport:
+    """Match in a read-only transaction (other clerks' writes never wait for it), then
+    record the audit entry in a short write transaction; ``out`` appears only after that
+    entry is committed, so no matches.csv exists without its audit entry."""
+    check_writable(ctx, ACTION)
+    with _scratch(out) as tmp:
+        with platform.read_town(code) as town:
+            report = match_file(town, path, tmp, encoding=encoding, today=today)
+        with platform.town(code) as town:
+            record_matches(town, ctx, report, path, out)
+        tmp.replace(out)
     return report

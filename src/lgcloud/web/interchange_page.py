@@ -21,7 +21,6 @@ Included from ``pages.router``. See docs/ui.md.
 from __future__ import annotations
 
 import io
-import re
 import secrets
 import shutil
 import tempfile
@@ -54,6 +53,7 @@ from lgcloud.interchange.residents import (
 )
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.deps import Acting, acting, platform_of
+from lgcloud.web.ui import safe_upload_name
 
 log = get_logger("lgcloud.web.interchange")
 router = APIRouter()
@@ -81,7 +81,6 @@ PHASE_LABELS = {
     "refused": "取り込みませんでした",
     "failed": "失敗しました",
 }
-_SAFE_NAME = re.compile(r"[^\w.\-]")
 
 
 # deps.acting reads the clerk in a read-only transaction: polls never wait for the import
@@ -235,12 +234,6 @@ def _run_import(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _safe_name(name: str | None, default: str) -> str:
-    base = Path((name or "").replace("\\", "/")).name
-    base = _SAFE_NAME.sub("_", base).lstrip(".")[:100]
-    return base or default
-
-
 def _save_upload(upload: UploadFile, dest: Path) -> tuple[int, int]:
     """Copy the upload to ``dest`` in chunks; returns (bytes, line breaks)."""
     size = lines = 0
@@ -331,12 +324,12 @@ def interchange_import(
     workdir = Path(tempfile.mkdtemp(prefix="lgcloud-import-"))
     try:
         (workdir / "file").mkdir()
-        path = workdir / "file" / _safe_name(residents.filename, "residents.csv")
+        path = workdir / "file" / safe_upload_name(residents.filename, "residents.csv")
         size, lines = _save_upload(residents, path)
         gaiji_path = None
         if gaiji is not None:
             (workdir / "gaiji").mkdir()
-            gaiji_path = workdir / "gaiji" / _safe_name(gaiji.filename, "gaiji.csv")
+            gaiji_path = workdir / "gaiji" / safe_upload_name(gaiji.filename, "gaiji.csv")
             _save_upload(gaiji, gaiji_path)
         job = ImportJob(
             id=secrets.token_urlsafe(12),

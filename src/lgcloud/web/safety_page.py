@@ -1,6 +1,6 @@
 """安否確認: the disaster headquarters' page for matching a shelter's evacuee list.
 
-A clerk uploads a shelter's evacuees.csv (docs/safety.md); ``safety.service.match_evacuees``
+A clerk uploads a shelter's evacuees.csv (docs/safety.md); ``safety.service.match_evacuees_in``
 matches it against the town's current residents and records the one audited operation
 (``export_evacuee_matches``, allowed on a read-only disaster-recovery copy). The page then
 shows every row with its 判定: the resident found (一致) with a link to the person, the
@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import secrets
-import shutil
 import tempfile
 import threading
 import time
@@ -35,8 +34,9 @@ from lgcloud.core.errors import LgcloudError, NotFoundError
 from lgcloud.interchange.codec import EncodingError, decode_lines
 from lgcloud.register.domain import Status
 from lgcloud.register.models import PersonVersion
-from lgcloud.safety.service import match_evacuees
+from lgcloud.safety.service import match_evacuees_in
 from lgcloud.web.deps import Acting, acting, platform_of
+from lgcloud.web.ui import safe_upload_name
 
 router = APIRouter()
 
@@ -99,10 +99,10 @@ def _written(path: Path) -> dict[str, dict[str, str]]:
     """The rows as written (氏名, 避難所, 状態 …) by 受付番号, for display only; the file has
     already been accepted by ``match_evacuees``."""
     with path.open("rb") as f:
-        return {
-            (row.get("受付番号") or "").strip(): {k: (v or "") for k, v in row.items() if k}
-            for row in csv.DictReader(decode_lines(f, unknown_gaiji="keep"))
-        }
+        reader = csv.reader(decode_lines(f, unknown_gaiji="keep"))
+        header = [h.strip() for h in next(reader, [])]  # as the service reads it
+        rows = (dict(zip(header, values, strict=False)) for values in reader)
+        return {(r.get("受付番号") or "").strip(): r for r in rows}
 
 
 def _page(request: Request, a: Acting, **extra: Any) -> Response:
@@ -127,19 +127,34 @@ def safety_page(request: Request, a: ActingDep) -> Response:
     return _page(request, a)
 
 
+def _save_capped(upload: UploadFile, dest: Path, limit: int) -> bool:
+    """Copy the upload in chunks; False (and stop reading) as soon as it exceeds ``limit``."""
+    size = 0
+    with dest.open("wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                return False
+            out.write(chunk)
+    return True
+
+
 @router.post("/safety", response_class=HTMLResponse)
 def safety_match(
     request: Request, a: ActingDep, evacuees: Annotated[UploadFile, File()]
 ) -> Response:
-    """Match the uploaded list; the table of results and the district summary."""
+    """Match the uploaded list; the table of results and the district summary.
+
+    Matching runs in a read-only transaction and only the audit entry takes the town's
+    write lock, briefly: a long list never makes other clerks' searches wait."""
     a.require(Permission.VIEW_RESIDENTS)
     assert a.clerk.id is not None
-    name = Path(evacuees.filename or "evacuees.csv").name
+    name = safe_upload_name(evacuees.filename, "evacuees.csv")  # shown and audited
     with tempfile.TemporaryDirectory(prefix="lgcloud-safety-") as tmp:
-        path = Path(tmp) / name
-        with path.open("wb") as f:
-            shutil.copyfileobj(evacuees.file, f, length=1 << 20)
-        if path.stat().st_size > MAX_UPLOAD_BYTES:
+        folder = Path(tmp, "in")  # the upload's own folder: its name cannot collide
+        folder.mkdir()
+        path = folder / name
+        if not _save_capped(evacuees, path, MAX_UPLOAD_BYTES):
             return _page(
                 request,
                 a,
@@ -149,15 +164,16 @@ def safety_match(
         out = Path(tmp) / "matches.csv"
         platform = platform_of(request)
         try:
-            with platform.town(a.ctx.town_code) as town:
-                report = match_evacuees(town, a.ctx, path, out)
-                written = _written(path)
-                with out.open(encoding="utf-8", newline="") as f:
-                    matches = list(csv.DictReader(f))
-                people = _people(town.session, report.subjects)
-                districts = _districts(town.session, matches, people)
+            report = match_evacuees_in(platform, a.ctx.town_code, a.ctx, path, out)
         except (LgcloudError, EncodingError) as e:
             return _page(request, a, error=str(getattr(e, "message", e)), status=422)
+        written = _written(path)
+        with out.open(encoding="utf-8", newline="") as f:
+            matches = list(csv.DictReader(f))
+        # shown under the audit entry just committed, which names every proposed resident
+        with platform.read_town(a.ctx.town_code) as town:
+            people = _people(town.session, report.subjects)
+            districts = _districts(town.session, matches, people)
         data = out.read_bytes()
     result_id = _store(request).put(
         a.token, _Result(data, a.ctx.town_code, a.clerk.id, time.monotonic())
@@ -233,15 +249,14 @@ def _districts(
             .group_by(pv.district)
         ).all()
     }
-    confirmed: Counter[str] = Counter()
-    proposed: Counter[str] = Counter()
+    # distinct people: one resident may be on a list twice (two shelters, or twice on one)
+    found: set[str] = set()
+    maybe: set[str] = set()
     for m in matches:
-        numbers = _numbers(m)
-        if m["判定"] == "一致" and m["宛名番号"] in people:
-            confirmed[people[m["宛名番号"]]["district"]] += 1
-        elif m["判定"] == "候補":
-            for d in {people[n]["district"] for n in numbers if n in people}:
-                proposed[d] += 1
+        numbers = [n for n in _numbers(m) if n in people]
+        (found if m["判定"] == "一致" else maybe).update(numbers)
+    confirmed = Counter(people[n]["district"] for n in found)
+    proposed = Counter(people[n]["district"] for n in maybe - found)
     return [
         {
             "district": d or "（行政区なし）",

@@ -6,13 +6,25 @@ Nothing here does I/O on a town's database; pages.py calls the services.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+
+_UNSAFE_IN_NAME = re.compile(r"[^\w.\-]")
+
+
+def safe_upload_name(name: str | None, default: str) -> str:
+    """An uploaded file's name, safe as a file name in a scratch folder: the last path
+    part, word characters, dots and dashes only, no leading dot, at most 100 characters."""
+    base = Path((name or "").replace("\\", "/")).name
+    base = _UNSAFE_IN_NAME.sub("_", base).lstrip(".")[:100]
+    return base or default
 
 #: How long an issued PDF stays available to the session that issued it (for the preview,
 #: a reload of the preview or printing). The certificate itself stays verifiable forever.
