@@ -301,3 +301,133 @@ def test_row_without_name_is_not_matched_with_a_reason(index: ResidentIndex) -> 
     assert m.verdict is Verdict.NONE
     assert "氏名" in m.reason
     assert m.row() == ["A9", "不一致", "", "0", ""]
+
+
+# ------------------------------------------------- people who are not the resident (review)
+
+HOME = "大字蓮野100番地1"
+LOOKALIKES = [
+    resident("0000002011", "山田\u3000太郎", "ヤマダ\u3000タロウ", date(1965, 3, 4)),
+    resident("0000002021", "勅使河原\u3000佑太", "テシガワラ\u3000ユウタ", date(1990, 5, 5)),
+    resident("0000002031", "NGUYEN\u3000VAN NAM", "グエン\u3000ヴァン ナム", date(2001, 7, 7)),
+    resident("0000002041", "佐藤\u3000優子", "サトウ\u3000ユウコ", date(1985, 4, 1), 2),
+    resident("0000002051", "齋藤\u3000美穂", "サイトウ\u3000ミホ", date(1972, 10, 20), 2),
+]
+
+
+@pytest.fixture(scope="module")
+def lookalikes() -> ResidentIndex:
+    return ResidentIndex.build(LOOKALIKES, TODAY)
+
+
+def test_namesake_son_born_a_year_slip_away_is_not_matched(lookalikes: ResidentIndex) -> None:
+    # the father is registered; the son (same name, same house) is not. 1995 vs 1965 is
+    # one digit, and the written 年齢 31 contradicts the father's 61.
+    son = {"氏名": "山田 太郎", "ふりがな": "やまだ たろう", "性別": "男", "住所": HOME}
+    verdict, number, candidates = decide(lookalikes, **son, 生年月日="1995-03-04", 年齢="31")
+    assert (verdict, number) == (Verdict.CANDIDATES, "")
+    assert candidates == ("0000002011",)  # for a clerk to look at, not reported safe
+    # without the age: a slip that changes the year is still never 一致
+    verdict, _, candidates = decide(lookalikes, **son, 生年月日="1995-03-04")
+    assert verdict is Verdict.CANDIDATES
+    assert candidates == ("0000002011",)
+
+
+def test_age_that_contradicts_a_matching_date_prevents_a_match(
+    lookalikes: ResidentIndex,
+) -> None:
+    row = {"氏名": "山田太郎", "ふりがな": "やまだたろう", "生年月日": "1965-03-04", "住所": HOME}
+    assert decide(lookalikes, **row, 年齢="61")[0] is Verdict.MATCH
+    assert decide(lookalikes, **row, 年齢="62")[0] is Verdict.MATCH  # 数え年: one year off
+    assert decide(lookalikes, **row, 年齢="31")[0] is not Verdict.MATCH
+
+
+def test_month_day_slip_with_contradicting_age_is_not_matched(
+    lookalikes: ResidentIndex,
+) -> None:
+    row = {
+        "氏名": "山田太郎",
+        "ふりがな": "やまだたろう",
+        "生年月日": "1965-03-05",
+        "性別": "男",
+        "住所": HOME,
+    }
+    assert decide(lookalikes, **row)[:2] == (Verdict.MATCH, "0000002011")
+    verdict, _, candidates = decide(lookalikes, **row, 年齢="40")
+    assert verdict is Verdict.CANDIDATES
+    assert candidates == ("0000002011",)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"氏名": "NGUYEN VAN LAM", "生年月日": "2001-07-07", "性別": "男"},
+        {"氏名": "ＮＧＵＹＥＮ　ＶＡＮ　ＬＡＭ", "生年月日": "2001-07-07", "性別": "男"},
+        {
+            "氏名": "勅使河原 佑斗",
+            "ふりがな": "てしがわら ゆうと",
+            "生年月日": "1990-05-05",
+            "性別": "男",
+        },
+        {"ふりがな": "てしがわらゆうと", "生年月日": "1990/5/5", "性別": "男"},
+    ],
+    ids=["latin", "latin-fullwidth", "kanji-and-reading", "reading-only"],
+)
+def test_absent_twin_with_a_given_name_one_character_off_is_a_candidate(
+    lookalikes: ResidentIndex, row: dict[str, str]
+) -> None:
+    verdict, number, candidates = decide(lookalikes, **row, 住所=HOME)
+    assert (verdict, number) == (Verdict.CANDIDATES, "")
+    assert len(candidates) == 1
+    assert candidates[0] in {"0000002021", "0000002031"}
+
+
+def test_same_reading_but_another_kanji_is_a_candidate(lookalikes: ResidentIndex) -> None:
+    verdict, number, candidates = decide(
+        lookalikes,
+        氏名="佐藤 裕子",
+        ふりがな="さとう ゆうこ",
+        生年月日="1985-04-01",
+        性別="女",
+        住所="蓮野100-1",
+    )
+    assert (verdict, number) == (Verdict.CANDIDATES, "")
+    assert candidates == ("0000002041",)
+
+
+def test_full_width_latin_is_a_name_not_a_reading() -> None:
+    e = read_evacuee("1", 2, {"氏名": "ＮＧＵＹＥＮ　ＶＡＮ　ＮＡＭ"})
+    assert e.name_key == read_evacuee("1", 2, {"氏名": "NGUYEN VAN NAM"}).name_key
+    assert e.name_key
+    assert e.kana_key == ""
+
+
+@pytest.mark.parametrize(
+    ("row", "number"),
+    [
+        (
+            {"氏名": "ＮＧＵＹＥＮ　ＶＡＮ　ＮＡＭ", "生年月日": "2001-07-07", "性別": "男"},
+            "0000002031",
+        ),
+        ({"氏名": "Nguyen Van Nam", "生年月日": "H13.7.7", "性別": "M"}, "0000002031"),
+        ({"氏名": "山田 太郎", "ふりがな": "ヤマダ タロウ", "生年月日": "S40.3.4"}, "0000002011"),
+        ({"氏名": "山田太郎", "生年月日": "1965/3/4", "性別": "1"}, "0000002011"),
+        ({"氏名": "やまだ たろう", "生年月日": "19650304", "住所": HOME}, "0000002011"),
+        ({"氏名": "ﾔﾏﾀﾞ ﾀﾛｳ", "生年月日": "1965-03-04", "性別": "男"}, "0000002011"),
+        ({"氏名": "佐藤優子", "ふりがな": "さとうゆうこ", "生年月日": "1985-04-01"}, "0000002041"),
+        ({"氏名": "斎藤 美穂", "ふりがな": "さいとう みほ", "生年月日": "S47.10.20"}, "0000002051"),
+        ({"氏名": "斉藤美穂", "生年月日": "1972-10-20", "性別": "女"}, "0000002051"),
+        (
+            {"氏名": "勅使河原佑太", "ふりがな": "てしがわらゆうた", "生年月日": "1990-5-5"},
+            "0000002021",
+        ),
+        (
+            {"氏名": "勅使河原 佑太", "生年月日": "1990-05-05", "年齢": "36", "性別": "1"},
+            "0000002021",
+        ),
+    ],
+)
+def test_ordinary_good_rows_are_still_matched(
+    lookalikes: ResidentIndex, row: dict[str, str], number: str
+) -> None:
+    assert decide(lookalikes, **row)[:2] == (Verdict.MATCH, number)

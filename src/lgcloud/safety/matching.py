@@ -11,14 +11,17 @@ Scoring (0–100, higher is better) adds up evidence for one candidate:
   folded keys (kanji name vs ``name_key``, reading vs ``kana_key``; the mean when both are
   known, ×0.96 when only one is); family/given swapped scores ×0.9, given name only ×0.6;
 * birth, up to 35: exact date 35, a one-digit typing slip or day/month swap 22, 年齢
-  consistent with the birth date 12 (±1 year: 8); a date or age that contradicts −30 / −20;
+  consistent with the birth date 12 (±1 year: 8); a date or age that contradicts −30 / −20
+  (a 年齢 more than a year off contradicts even next to a matching date);
 * sex, 5 when equal, −15 when different;
 * address, up to 10: rapidfuzz ``partial_ratio`` of the written address against 住所+方書,
   weighted down for very short text (a district name alone says little).
 
-一致 needs a high score, a clear margin over the next candidate *and* strong evidence
-(name almost identical and the exact birth date, or a one-digit slip backed by the
-address); anything less is at most 候補. A wrong 一致 could report someone safe who is not.
+一致 needs a high score, a clear margin over the next candidate *and* strong evidence:
+the written name equal to the resident's in at least one channel after folding, with
+the other written channel (if any) not disagreeing, and the exact birth date — or a slip
+in month/day only, backed by the address; a slip that changes the year never gives 一致.
+Anything less is at most 候補. A wrong 一致 could report someone safe who is not.
 """
 
 from __future__ import annotations
@@ -241,7 +244,9 @@ def read_evacuee(receipt: str, row: int, values: Mapping[str, str]) -> Evacuee:
     name_k = kana_from_name = ""
     name_parts = kana_parts = None
     if raw_name:
-        if _has_ideograph(raw_name) or any(ch.isascii() and ch.isalpha() for ch in raw_name):
+        # NFKC first: full-width Latin (ＮＧＵＹＥＮ) is Latin, not a reading
+        script = unicodedata.normalize("NFKC", raw_name)
+        if _has_ideograph(script) or any(ch.isascii() and ch.isalpha() for ch in script):
             name_k = name_key(raw_name)
             p = _parts(raw_name)
             name_parts = (name_key(p[0]), name_key(p[1])) if p else None
@@ -304,8 +309,9 @@ class _Scored:
     index: int
     score: float
     name_sim: float
-    birth: str  # exact / slip / age / age1 / none / contradicts
+    birth: str  # exact / slip / slip_year / age / age1 / none / contradicts
     address: float
+    name_equal: bool = False  # see _name_evidence
 
 
 def _ratio(a: str, b: str) -> float:
@@ -325,21 +331,41 @@ def _channel(
     return best
 
 
-def _name_similarity(e: Evacuee, r: ResidentRecord) -> float:
-    sims: list[float] = []
+def _channel_equal(
+    query: str, parts: tuple[str, str] | None, full: str, given: str, family: str
+) -> bool:
+    """The whole written name equals the resident's (after folding), possibly swapped."""
+    if query == full:
+        return True
+    if given and family:
+        return query == given + family or (parts is not None and parts[1] + parts[0] == full)
+    return False
+
+
+#: When both name and reading were written, the one that is not equal must be at least
+#: this similar for 一致 (one wrong kanji or kana in a short name is well below).
+_OTHER_CHANNEL_MIN: Final = 0.95
+
+
+def _name_evidence(e: Evacuee, r: ResidentRecord) -> tuple[float, bool]:
+    """(similarity 0–1, equal): ``equal`` when at least one written channel (kanji/Latin
+    name or reading) equals the resident's exactly after folding, and no other written
+    channel disagrees (similarity below 0.95). Only an equal name can give 一致."""
+    channels: list[tuple[float, bool]] = []
     if e.name_key and r.name_key:
-        sims.append(
-            _channel(e.name_key, e.name_parts, r.name_key, r.given_name_key, r.family_name_key)
-        )
+        args = (e.name_key, e.name_parts, r.name_key, r.given_name_key, r.family_name_key)
+        channels.append((_channel(*args), _channel_equal(*args)))
     if e.kana_key and r.kana_key:
-        sims.append(
-            _channel(e.kana_key, e.kana_parts, r.kana_key, r.given_kana_key, r.family_kana_key)
-        )
-    if not sims:
-        return 0.0
-    if len(sims) == 1:
-        return 0.96 * sims[0]
-    return (sims[0] + sims[1]) / 2
+        args = (e.kana_key, e.kana_parts, r.kana_key, r.given_kana_key, r.family_kana_key)
+        channels.append((_channel(*args), _channel_equal(*args)))
+    if not channels:
+        return 0.0, False
+    equal = any(eq for _, eq in channels) and all(
+        eq or sim >= _OTHER_CHANNEL_MIN for sim, eq in channels
+    )
+    if len(channels) == 1:
+        return 0.96 * channels[0][0], equal
+    return (channels[0][0] + channels[1][0]) / 2, equal
 
 
 def _digits(d: date) -> str:
@@ -378,17 +404,22 @@ def _slip_variants(d: date) -> list[date]:
 
 
 def _birth_evidence(e: Evacuee, r: ResidentRecord, today: date) -> tuple[str, float]:
+    """(kind, points). A written 年齢 more than a year off the resident's age contradicts
+    even when a birth date is written too: the stronger negative wins."""
+    age_gap = abs(age_on(r.birth, today) - e.age) if e.age is not None else None
     if e.birth is not None:
+        if e.birth != r.birth and not _one_slip(e.birth, r.birth):
+            return "contradicts", -30.0
+        if age_gap is not None and age_gap > 1:
+            return "contradicts", -20.0
         if e.birth == r.birth:
             return "exact", 35.0
-        if _one_slip(e.birth, r.birth):
-            return "slip", 22.0
-        return "contradicts", -30.0
-    if e.age is not None:
-        gap = abs(age_on(r.birth, today) - e.age)
-        if gap == 0:
+        # a slip that changes the year may be another person (a namesake son or father)
+        return ("slip" if e.birth.year == r.birth.year else "slip_year"), 22.0
+    if age_gap is not None:
+        if age_gap == 0:
             return "age", 12.0
-        if gap == 1:  # 数え年, or the age as of the last new year
+        if age_gap == 1:  # 数え年, or the age as of the last new year
             return "age1", 8.0
         return "contradicts", -20.0
     return "none", 0.0
@@ -529,13 +560,13 @@ class ResidentIndex:
     # -- scoring and deciding
     def score(self, e: Evacuee, i: int) -> _Scored:
         r = self.residents[i]
-        sim = _name_similarity(e, r)
+        sim, equal = _name_evidence(e, r)
         birth_kind, birth_points = _birth_evidence(e, r, self.today)
         address = _address_similarity(e, self._addresses[i])
         points = 50 * sim * sim + birth_points + 10 * address
         if e.sex is not None:
             points += 5 if e.sex == r.sex else -15
-        return _Scored(i, max(0.0, min(100.0, points)), sim, birth_kind, address)
+        return _Scored(i, max(0.0, min(100.0, points)), sim, birth_kind, address, equal)
 
     def _listable(self, s: _Scored) -> bool:
         # some name evidence, or the exact birth date at the written address
@@ -544,10 +575,11 @@ class ResidentIndex:
         )
 
     def _confident(self, s: _Scored) -> bool:
-        if s.score < MATCH_MIN_SCORE or s.name_sim < 0.85:
+        if s.score < MATCH_MIN_SCORE or s.name_sim < 0.85 or not s.name_equal:
             return False
         if s.birth == "exact":
             return True
+        # a slip in month or day only ("slip_year" never gives 一致)
         return s.birth == "slip" and s.name_sim >= 0.95 and s.address >= 0.8
 
     def match(self, e: Evacuee) -> Match:

@@ -1,7 +1,11 @@
 """Synthetic shelter lists for tests and benchmarks: a town's residents written the way a
 shelter writes them (hiragana or half-width readings, no spaces, standard kanji for
 variant ones, 和暦 dates, ages instead of dates, a digit slipped, blanks), plus visitors
-who are not residents (some with a resident's exact name), with the truth for scoring.
+who are not residents, with the truth for scoring. Among the visitors are the hard cases
+a wrong 一致 would come from: a resident's exact name with another birth date; a
+namesake (son or father) living at the resident's address, born one typing slip away in
+the year; and an "absent twin" (same family name, birth date and address, given name and
+reading one character different).
 
 Deterministic for a seed. :func:`source_people` reads a town; the rest is pure.
 """
@@ -12,7 +16,7 @@ import csv
 import random
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,9 +26,9 @@ from lgcloud.certificates.wareki import era_of, to_wareki
 from lgcloud.core.dates import age_on
 from lgcloud.generate import names_data as nd
 from lgcloud.register.domain import Status
-from lgcloud.register.folding import name_key, strip_variation_selectors
+from lgcloud.register.folding import kana_key, name_key, strip_variation_selectors
 from lgcloud.register.models import PersonVersion
-from lgcloud.safety.matching import COLUMNS, Match, Verdict, _one_slip
+from lgcloud.safety.matching import COLUMNS, Match, Verdict, _has_ideograph, _one_slip
 from lgcloud.tenancy.platform import Town
 
 _STANDARD_OF = {v: std for std, variants in nd.VARIANT_FORMS.items() for v in variants}
@@ -56,7 +60,7 @@ class Person:
 class SyntheticRow:
     values: dict[str, str]
     truth: str | None  # the resident's 宛名番号, None for a visitor
-    kind: str  # resident / visitor / same_name_visitor / blank
+    kind: str  # resident / visitor / same_name_visitor / slip_namesake / absent_twin / blank
 
 
 def source_people(town: Town) -> list[Person]:
@@ -196,6 +200,92 @@ def _address_field(rng: random.Random, p: Person) -> str:
     return ""
 
 
+def _year_slip(rng: random.Random, p: Person, known: set[date], today: date) -> date | None:
+    """A birth date one digit off ``p.birth`` in the year (decade or last digit), not
+    within a slip or a year of any *other* resident of that name, or ``None``."""
+    digits = f"{p.birth.year:04d}{p.birth.month:02d}{p.birth.day:02d}"
+    others = [b for b in known if b != p.birth]
+    for _ in range(50):
+        i = rng.choice((2, 3))
+        text = digits[:i] + rng.choice("0123456789") + digits[i + 1 :]
+        try:
+            born = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            continue
+        if born == p.birth or born > today or born.year < 1900:
+            continue
+        if all(not _close(born, b) for b in others):
+            return born
+    return None
+
+
+def _twin_names(
+    rng: random.Random, p: Person, taken: set[tuple[str, date]]
+) -> tuple[str, str] | None:
+    """(name, kana) of an unregistered twin of ``p``: the given name with one kanji
+    changed and the given reading with one kana changed, matching nobody born that day."""
+    family, sep, given = p.name.partition("\u3000")
+    family_kana, sep_kana, given_kana = (p.kana or "").partition("\u3000")
+    if not (sep and sep_kana and given and given_kana):
+        return None
+    pool = nd.GIVEN_NAMES_MALE if p.sex == 1 else nd.GIVEN_NAMES_FEMALE
+    kanji = sorted({c for g in pool for c in g.kanji if _has_ideograph(c)})
+    for _ in range(20):
+        i = rng.randrange(len(given))
+        c = rng.choice(kanji)
+        twin_kana = _misspelt(rng, given_kana)
+        if c == given[i] or twin_kana == given_kana:
+            continue
+        name = f"{family}\u3000{given[:i]}{c}{given[i + 1 :]}"
+        kana = f"{family_kana}\u3000{twin_kana}"
+        if (name_key(name), p.birth) not in taken and (kana_key(kana), p.birth) not in taken:
+            return name, kana
+    return None
+
+
+def _written_date(rng: random.Random, d: date) -> str:
+    return rng.choice((d.isoformat(), f"{d.year}/{d.month}/{d.day}", to_wareki(d)))
+
+
+def _own_address(rng: random.Random, p: Person) -> str:
+    return rng.choice((p.address, p.address.removeprefix("大字").replace("番地", "-")))
+
+
+def _hard_visitor(
+    rng: random.Random,
+    people: Sequence[Person],
+    kind: str,
+    births_by_name: dict[str, set[date]],
+    taken: set[tuple[str, date]],
+    today: date,
+) -> dict[str, str] | None:
+    """A slip_namesake or absent_twin row (at the resident's own address), or ``None``."""
+    p = rng.choice(list(people))
+    age = ""
+    if kind == "slip_namesake":
+        name, kana = p.name, p.kana or ""
+        born = _year_slip(rng, p, births_by_name.get(name_key(p.name), set()), today)
+        if born is None:
+            return None
+        if rng.random() < 0.25:  # the shelter also wrote the visitor's own age
+            age = str(age_on(born, today))
+    else:
+        names = _twin_names(rng, p, taken)
+        if names is None:
+            return None
+        (name, kana), born = names, p.birth
+    return {
+        "氏名": rng.choice((name, _no_space(name), standard_kanji(name), hiragana(kana))),
+        "ふりがな": rng.choice((kana, hiragana(_no_space(kana)), "")),
+        "生年月日": _written_date(rng, born),
+        "年齢": age,
+        "性別": _sex_field(rng, p.sex),
+        "住所": _own_address(rng, p),
+        "避難所": "公民館",
+        "状態": "無事",
+    }
+
+
 def noisy_evacuees(
     people: Sequence[Person],
     *,
@@ -205,16 +295,19 @@ def noisy_evacuees(
     visitor_share: float = 0.1,
     blank_rows: int = 2,
 ) -> list[SyntheticRow]:
-    """``rows`` shelter rows: residents with noise, ~``visitor_share`` visitors (a third of
-    them using a resident's exact name with another birth date) and ``blank_rows`` rows
-    without any name."""
+    """``rows`` shelter rows: residents with noise, ~``visitor_share`` visitors and
+    ``blank_rows`` rows without any name. Of the visitors a third use a resident's exact
+    name with another birth date, a sixth are slip namesakes and a sixth absent twins
+    (see the module docstring); the rest have random names."""
     # synthetic data: a seeded PRNG is what we want, not crypto
     rng = random.Random(f"lgcloud:safety:{seed}")  # noqa: S311
     visitors = round(rows * visitor_share)
     residents = rng.sample(list(people), min(len(people), rows - visitors - blank_rows))
     births_by_name: dict[str, set[date]] = {}
+    taken: set[tuple[str, date]] = set()
     for p in people:
         births_by_name.setdefault(name_key(p.name), set()).add(p.birth)
+        taken |= {(name_key(p.name), p.birth), (kana_key(p.kana or ""), p.birth)}
     out: list[SyntheticRow] = []
     for p in residents:
         name, kana = _name_fields(rng, p)
@@ -231,6 +324,12 @@ def noisy_evacuees(
         }
         out.append(SyntheticRow(values, p.number, "resident"))
     for i in range(visitors):
+        if i % 6 in (1, 2) and people:
+            kind = "slip_namesake" if i % 6 == 1 else "absent_twin"
+            hard = _hard_visitor(rng, people, kind, births_by_name, taken, today)
+            if hard is not None:
+                out.append(SyntheticRow(hard, None, kind))
+                continue
         sex = rng.choice((1, 2))
         if i % 3 == 0 and people:
             namesake = rng.choice(list(people))
@@ -292,6 +391,8 @@ class Accuracy:
     wrong_match: int  # 一致 with the wrong person (or a visitor)
     visitor_match: int
     found: int  # residents 一致 right or among 候補
+    rows_by_kind: dict[str, int] = field(default_factory=dict)
+    match_by_kind: dict[str, int] = field(default_factory=dict)  # 一致 rows per kind
 
     @property
     def recall(self) -> float:
@@ -306,8 +407,12 @@ class Accuracy:
 def accuracy(rows: Sequence[SyntheticRow], results: Sequence[Match]) -> Accuracy:
     by_receipt = {m.receipt: m for m in results}
     residents = visitors = matched = cands = none = wrong = vmatch = found = 0
+    rows_by_kind: dict[str, int] = {}
+    match_by_kind: dict[str, int] = {}
     for r in rows:
         m = by_receipt[r.values["受付番号"]]
+        rows_by_kind[r.kind] = rows_by_kind.get(r.kind, 0) + 1
+        match_by_kind[r.kind] = match_by_kind.get(r.kind, 0) + (m.verdict is Verdict.MATCH)
         matched += m.verdict is Verdict.MATCH
         cands += m.verdict is Verdict.CANDIDATES
         none += m.verdict is Verdict.NONE
@@ -321,4 +426,6 @@ def accuracy(rows: Sequence[SyntheticRow], results: Sequence[Match]) -> Accuracy
         found += r.truth == m.number or (
             m.verdict is Verdict.CANDIDATES and r.truth in m.candidates
         )
-    return Accuracy(residents, visitors, matched, cands, none, wrong, vmatch, found)
+    return Accuracy(
+        residents, visitors, matched, cands, none, wrong, vmatch, found, rows_by_kind, match_by_kind
+    )

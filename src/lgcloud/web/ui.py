@@ -26,6 +26,7 @@ def safe_upload_name(name: str | None, default: str) -> str:
     base = _UNSAFE_IN_NAME.sub("_", base).lstrip(".")[:100]
     return base or default
 
+
 #: How long an issued PDF stays available to the session that issued it (for the preview,
 #: a reload of the preview or printing). The certificate itself stays verifiable forever.
 PREVIEW_TTL_S = 15 * 60
