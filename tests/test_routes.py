@@ -445,6 +445,9 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
         ],
         ("GET", "/events"): [
             Call("B person", query={"kind": "move_within", "person": n}, expect=not_found),
+            Call("B person, birth", query={"kind": "birth", "person": n}, expect=not_found),
+            # 転入届 names no person: the town's own empty form
+            Call("move-in form", query={"kind": "domestic_move_in"}),
             Call("bogus", query={"kind": "death", "person": BOGUS_NUMBER}, expect=not_found),
         ],
         ("POST", "/events"): [
@@ -461,6 +464,18 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
                     "members": n,
                     "effective_date": str(TODAY),
                     "address": w.b_address,
+                },
+                expect=not_found,
+            ),
+            Call(
+                "birth into B person's household",
+                form={
+                    "kind": "birth",
+                    "person": n,
+                    "name": "試験\u3000赤子",
+                    "birth_date": str(TODAY),
+                    "sex": "2",
+                    "relationship": "子",
                 },
                 expect=not_found,
             ),
