@@ -340,3 +340,24 @@ def test_read_only_mode_refuses_imports_and_allows_exports(app: FastAPI) -> None
     assert "/interchange/jobs/" not in it_b.get("/interchange").text
     assert it_b.get("/interchange/export/residents").status_code == 200
     assert it_b.get("/interchange/export/layouts").status_code == 200
+
+
+def test_too_large_upload_is_refused_and_not_kept(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The size limit is enforced while reading: nothing is stored, no job starts, and the
+    scratch folder is removed."""
+    import tempfile  # noqa: PLC0415
+
+    monkeypatch.setattr(interchange_page, "MAX_IMPORT_BYTES", 2000)
+    monkeypatch.setattr(interchange_page, "CHUNK", 512)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    it = _login(app, town=TOWN_B)
+    data = _export(app)
+    assert len(data) > 2000
+    r = it.post("/interchange/import", files={"residents": ("residents.csv", data, "text/csv")})
+    assert r.status_code == 413
+    assert "大きすぎます" in r.text
+    assert _people(app, TOWN_B) == 0
+    assert "/interchange/jobs/" not in it.get("/interchange").text
+    assert not list(tmp_path.glob("lgcloud-import-*"))

@@ -64,6 +64,11 @@ JOB_TTL_S = 30 * 60
 CHUNK = 1 << 20
 #: downloads are built in a temporary file that stays in memory up to this size
 SPOOL_MAX = 8 << 20
+#: the largest upload stored (checked while reading): residents.csv of 100,000 people is
+#: about 23 MB, so this leaves room for any town, and bounds the scratch disk a mistaken
+#: upload can fill
+MAX_IMPORT_BYTES = 1 << 30
+MAX_GAIJI_BYTES = 16 << 20
 ENCODINGS = {"auto": "自動判定", "utf-8": "UTF-8", "cp932": "Shift_JIS (cp932)"}
 LAYOUT_LABELS = {
     "resident_taxes": "個人住民税",
@@ -234,12 +239,21 @@ def _run_import(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _save_upload(upload: UploadFile, dest: Path) -> tuple[int, int]:
-    """Copy the upload to ``dest`` in chunks; returns (bytes, line breaks)."""
+class UploadTooLargeError(LgcloudError):
+    """An upload above the limit (nothing of it is kept)."""
+
+
+def _save_upload(upload: UploadFile, dest: Path, limit: int) -> tuple[int, int]:
+    """Copy the upload to ``dest`` in chunks; returns (bytes, line breaks). Refuses (and
+    stops reading) as soon as it exceeds ``limit`` bytes."""
     size = lines = 0
     last = b""
     with dest.open("wb") as out:
         while chunk := upload.file.read(CHUNK):
+            if size + len(chunk) > limit:
+                raise UploadTooLargeError(
+                    f"{dest.name}: ファイルが大きすぎます（{limit >> 20} MB まで）"
+                )
             out.write(chunk)
             size += len(chunk)
             lines += chunk.count(b"\n")
@@ -325,12 +339,12 @@ def interchange_import(
     try:
         (workdir / "file").mkdir()
         path = workdir / "file" / safe_upload_name(residents.filename, "residents.csv")
-        size, lines = _save_upload(residents, path)
+        size, lines = _save_upload(residents, path, MAX_IMPORT_BYTES)
         gaiji_path = None
         if gaiji is not None:
             (workdir / "gaiji").mkdir()
             gaiji_path = workdir / "gaiji" / safe_upload_name(gaiji.filename, "gaiji.csv")
-            _save_upload(gaiji, gaiji_path)
+            _save_upload(gaiji, gaiji_path, MAX_GAIJI_BYTES)
         job = ImportJob(
             id=secrets.token_urlsafe(12),
             town_code=a.ctx.town_code,
@@ -354,6 +368,9 @@ def interchange_import(
     except BusyError:
         shutil.rmtree(workdir, ignore_errors=True)
         return _page(request, a, values=values, errors={"form": _BUSY}, status=409)
+    except UploadTooLargeError as e:
+        shutil.rmtree(workdir, ignore_errors=True)
+        return _page(request, a, values=values, errors={"form": e.message}, status=413)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
