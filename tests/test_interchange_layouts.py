@@ -75,6 +75,8 @@ def test_bad_rows_refuse_the_file_and_store_nothing(tmp_path: Path) -> None:
             v if i != 5 else "2026-02-30" for i, v in enumerate(lines[1].split(","))
         ),
         "unknown tax": "dog_tax," + ",".join(lines[1].split(",")[1:]),
+        # the same installment twice in one file: a row-level reason, not a database error
+        "same period twice": lines[1],
     }
     for label, bad in cases.items():
         path = tmp_path / f"{label}.csv"

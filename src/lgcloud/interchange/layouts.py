@@ -744,9 +744,32 @@ class _InstallmentChunk(_Chunk):
     def __init__(self, town: Town, rows: list[dict[str, Any]]) -> None:
         super().__init__(town, rows)
         self.assessments = _assessment_ids(town, rows)
+        #: (税目, assessment id, 期別) already stored, or added by an earlier row (running):
+        #: one installment per period (the table's unique index), refused as a bad row
+        ti = TaxInstallment
+        aids = set(self.assessments.values())
+        self.taken: set[tuple[str, int, int]] = (
+            {
+                (kind, int(aid), int(period))
+                for kind, aid, period in town.session.execute(
+                    select(ti.tax_kind, ti.assessment_id, ti.period).where(
+                        ti.assessment_id.in_(aids)
+                    )
+                )
+            }
+            if aids
+            else set()
+        )
 
     def add(self, row: dict[str, Any]) -> None:
         aid = _assessment_id(self.assessments, row)
+        key = (row["tax_kind"], aid, row["period"])
+        if key in self.taken:
+            raise LookupError(
+                f"第{row['period']}期の期別は既に別の内容で登録されているか、"
+                "ファイルの中で2度あります"
+            )
+        self.taken.add(key)
         self.new.append(
             {
                 "tax_kind": row["tax_kind"],
