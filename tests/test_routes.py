@@ -446,6 +446,14 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
         ("GET", "/events"): [
             Call("B person", query={"kind": "move_within", "person": n}, expect=not_found),
             Call("B person, birth", query={"kind": "birth", "person": n}, expect=not_found),
+            Call(
+                "B person, head change",
+                query={"kind": "head_change", "person": n},
+                expect=not_found,
+            ),
+            Call(
+                "B person, correction", query={"kind": "correction", "person": n}, expect=not_found
+            ),
             # 転入届 names no person: the town's own empty form
             Call("move-in form", query={"kind": "domestic_move_in"}),
             Call("bogus", query={"kind": "death", "person": BOGUS_NUMBER}, expect=not_found),
@@ -476,6 +484,28 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
                     "birth_date": str(TODAY),
                     "sex": "2",
                     "relationship": "子",
+                },
+                expect=not_found,
+            ),
+            Call(
+                "head change of B person's household",
+                form={
+                    "kind": "head_change",
+                    "person": n,
+                    "head": n,
+                    f"rel_{n}": "世帯主",
+                    "effective_date": str(TODAY),
+                },
+                expect=not_found,
+            ),
+            Call(
+                "correction of B person",
+                form={
+                    "kind": "correction",
+                    "person": n,
+                    "kana": "シュウセイ",
+                    "reason": "誤記",
+                    "effective_date": str(TODAY),
                 },
                 expect=not_found,
             ),

@@ -148,7 +148,7 @@ def test_life_event_forms(ui: UI, served: Served) -> None:
     page = ui.page
     axe = Axe(ui)
     ui.login(served.url, town, "2001", served.passwords[town])
-    for kind in ("move_within", "domestic_move_out", "death", "birth"):
+    for kind in ("move_within", "domestic_move_out", "death", "birth", "head_change", "correction"):
         page.goto(f"{served.url}/events?kind={kind}&person={person.number}")
         page.get_by_test_id("submit-event").wait_for()
         axe.check(f"event-{kind}")

@@ -13,7 +13,7 @@ import time
 import unicodedata
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -47,9 +47,14 @@ from lgcloud.register.domain import (
     RELATIONSHIPS,
     RESIDENCE_STATUSES,
     Birth,
+    Clearable,
+    Correction,
     EventKind,
+    HeadChange,
     LifeEvent,
     MoveIn,
+    PersonState,
+    residence_status_base,
 )
 from lgcloud.register.service import audited_search, record_event
 from lgcloud.web import api
@@ -104,6 +109,8 @@ EVENT_FORMS: dict[str, str] = {
     EventKind.MOVE_WITHIN.value: "転居届",
     EventKind.DOMESTIC_MOVE_OUT.value: "転出届",
     EventKind.DEATH.value: "死亡届",
+    EventKind.HEAD_CHANGE.value: "世帯主変更届",
+    EventKind.CORRECTION.value: "職権修正",
 }
 #: 転入届 into a new household, reached from the search page (no person yet)
 MOVE_IN_FORMS: dict[str, str] = {
@@ -520,10 +527,21 @@ def _person_row_of(message: str, rows: list[int], persons: list[dict[str, Any]])
     return rows[0]
 
 
-def _event_values(kind: str, person: str, household: list[Any]) -> dict[str, Any]:
-    """An empty form's values."""
+def _event_values(
+    kind: str, person: str, household: list[Any], subject: PersonState
+) -> dict[str, Any]:
+    """An empty form's values (世帯主変更 and 職権修正: the current ones)."""
     if kind == EventKind.BIRTH.value:
         return {"relationship": "子"}
+    if kind == EventKind.HEAD_CHANGE.value:
+        heads = [m.addressee_number for m in household if m.relationship == HEAD]
+        return {
+            "effective_date": str(today_jst()),
+            "head": heads[0] if heads else "",
+            **{f"rel_{m.addressee_number}": m.relationship for m in household},
+        }
+    if kind == EventKind.CORRECTION.value:
+        return {"effective_date": str(today_jst()), **_correction_current(subject)}
     return {
         "effective_date": str(today_jst()),
         # a move usually takes the whole household along; a death is one person
@@ -570,7 +588,7 @@ def _event_page(
             "title": EVENT_FORMS[kind],
             "person": subject,
             "household": household,
-            "values": values or _event_values(kind, person, household),
+            "values": values or _event_values(kind, person, household, subject),
             "errors": errors or {},
             "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
         },
@@ -640,6 +658,10 @@ async def event_submit(request: Request, a: ActingDep) -> Response:
     a.require(Permission.RECORD_EVENTS)
     if kind == EventKind.BIRTH.value:
         return _birth_submit(request, a, person, flat)
+    if kind == EventKind.HEAD_CHANGE.value:
+        return _head_change_submit(request, a, person, flat)
+    if kind == EventKind.CORRECTION.value:
+        return _correction_submit(request, a, person, flat)
     values: dict[str, Any] = {**flat, "members": members}
     try:
         event = _EVENT_ADAPTER.validate_python(_event_payload(kind, person, flat, members))
@@ -699,6 +721,160 @@ def _birth_submit(request: Request, a: Acting, person: str, flat: dict[str, str]
             record_event(town, a.ctx, event)
     except LgcloudError as e:
         field = _birth_field((e.field or "").split(".")[-1])
+        return _event_page(
+            request, a, kind, person, values=flat, errors={field: e.message}, status=422
+        )
+    return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
+
+
+def _head_change_submit(request: Request, a: Acting, person: str, flat: dict[str, str]) -> Response:
+    """世帯主変更届 for the household of ``person``: the chosen member becomes 世帯主 and
+    every member whose 続柄 (relative to the new head) changed is sent; the others keep
+    theirs. Errors go next to 新しい世帯主, a member's 続柄 or the 続柄 group."""
+    kind = EventKind.HEAD_CHANGE.value
+    with platform_of(request).town(a.ctx.town_code) as town:
+        household_number = queries.get_person(town, person).household_number
+        household = queries.current_household(town, household_number)
+    current = {m.addressee_number: m.relationship for m in household}
+    head = flat.get("head", "").strip()
+    if head not in current:
+        errors = {"head": "新しい世帯主を世帯員から選んでください"}
+        return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
+    wanted = {n: flat.get(f"rel_{n}", "").strip() for n in current}
+    wanted[head] = HEAD
+    changes = {n: rel for n, rel in wanted.items() if rel != current[n]}
+    if not changes:
+        errors = {"head": "世帯主も続柄も今と同じです"}
+        return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
+    payload: dict[str, Any] = {
+        "kind": kind,
+        "effective_date": flat.get("effective_date", "").strip(),
+        "household_number": household_number,
+        "relationships": changes,
+    }
+    if flat.get("notified_date", "").strip():
+        payload["notified_date"] = flat["notified_date"].strip()
+
+    def key(loc: tuple[Any, ...]) -> str:
+        if len(loc) >= 2 and loc[0] == "relationships":
+            return f"rel_{loc[1]}"
+        return str(loc[0]) if loc and loc[0] in ("effective_date", "notified_date") else "form"
+
+    try:
+        event = HeadChange.model_validate(payload)
+    except ValidationError as e:
+        errors = _validation_errors(e, key)
+        return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            record_event(town, a.ctx, event)
+    except LgcloudError as e:
+        field = (e.field or "").split(".")[-1]
+        name = field if field in ("relationships", "effective_date", "notified_date") else "form"
+        return _event_page(
+            request, a, kind, person, values=flat, errors={name: e.message}, status=422
+        )
+    return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
+
+
+#: the 職権修正 inputs besides the foreign-resident ones, in form order
+CORRECTION_INPUTS = (*PERSON_INPUTS, "honseki", "hittousha")
+_CLEARABLE = frozenset(get_args(Clearable))
+
+
+def _correction_current(p: PersonState) -> dict[str, str]:
+    """A person's correctable items as the form shows them (empty for None)."""
+    status = p.residence_status or ""
+    base = residence_status_base(status) if status else None
+    return {
+        "name": p.name,
+        "kana": p.kana,
+        "birth_date": str(p.birth_date),
+        "sex": str(int(p.sex)),
+        "relationship": p.relationship,
+        "honseki": p.honseki or "",
+        "hittousha": p.hittousha or "",
+        "nationality": p.nationality or "",
+        "foreign_category": p.foreign_category or "",
+        "residence_status": base or status,
+        "residence_status_kind": status[len(base) :] if base else "",
+        "stay_expires_on": str(p.stay_expires_on or ""),
+        "residence_card_number": p.residence_card_number or "",
+    }
+
+
+def _correction_wanted(flat: dict[str, str]) -> dict[str, str]:
+    """The submitted items, normalised as ``_correction_current`` gives them."""
+    wanted = {name: flat.get(name, "").strip() for name in CORRECTION_INPUTS}
+    status = flat.get("residence_status", "").strip()
+    kind = _nfkc(flat.get("residence_status_kind", "")).replace(" ", "")
+    wanted |= {
+        "nationality": flat.get("nationality", "").strip(),
+        "foreign_category": flat.get("foreign_category", "").strip(),
+        "residence_status": status + kind,
+        "stay_expires_on": flat.get("stay_expires_on", "").strip(),
+        "residence_card_number": _nfkc(flat.get("residence_card_number", "")).upper(),
+    }
+    return wanted
+
+
+def _correction_field(name: str) -> str:
+    """The 職権修正 input an error is about."""
+    if name == "relationships":  # the 続柄 corrected leaves no or two 世帯主
+        return "relationship"
+    if name in CORRECTION_INPUTS or name in FOREIGN_INPUTS:
+        return name
+    if name in ("reason", "effective_date", "notified_date"):
+        return name
+    return "form"
+
+
+def _correction_submit(request: Request, a: Acting, person: str, flat: dict[str, str]) -> Response:
+    """職権修正 of ``person``: only the items the clerk changed are sent in ``fields``; an
+    emptied item that may be emptied goes to ``cleared`` (others are sent empty and refused
+    by the shape check, next to the field)."""
+    kind = EventKind.CORRECTION.value
+    with platform_of(request).read_town(a.ctx.town_code) as town:  # compared, not shown
+        subject = queries.get_person(town, person)
+    before = _correction_current(subject)
+    before["residence_status"] += before.pop("residence_status_kind")
+    fields: dict[str, Any] = {}
+    cleared: list[str] = []
+    for name, value in _correction_wanted(flat).items():
+        if value == before[name]:
+            continue
+        if not value and name in _CLEARABLE:
+            cleared.append(name)
+        elif name == "sex" and value.isdigit():
+            fields[name] = int(value)
+        else:
+            fields[name] = value
+    payload: dict[str, Any] = {
+        "kind": kind,
+        "effective_date": flat.get("effective_date", "").strip(),
+        "member": person,
+        "fields": fields,
+        "cleared": cleared,
+        "reason": flat.get("reason", "").strip(),
+    }
+    if flat.get("notified_date", "").strip():
+        payload["notified_date"] = flat["notified_date"].strip()
+
+    def key(loc: tuple[Any, ...]) -> str:
+        if len(loc) >= 2 and loc[0] == "fields":
+            return _correction_field(str(loc[1]))
+        return _correction_field(str(loc[0])) if loc else "form"
+
+    try:
+        event = Correction.model_validate(payload)
+    except ValidationError as e:
+        errors = _validation_errors(e, key)
+        return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            record_event(town, a.ctx, event)
+    except LgcloudError as e:
+        field = _correction_field((e.field or "").split(".")[-1])
         return _event_page(
             request, a, kind, person, values=flat, errors={field: e.message}, status=422
         )
