@@ -807,6 +807,7 @@ SNAPSHOTTER = textwrap.dedent(
     import sys
     from pathlib import Path
     from lgcloud.continuity import keys, snapshot
+    from lgcloud.core.files import write_atomically
     from lgcloud.tenancy.platform import Platform
 
     data_dir, town, key_file, recipient, dest, work = sys.argv[1:7]
@@ -821,7 +822,7 @@ SNAPSHOTTER = textwrap.dedent(
         data = snapshot.take_snapshot(
             engine, town=town, seq=seq, recipients=recipients, signer=signer, work_dir=Path(work)
         )
-        snapshot.save_atomically(Path(dest), data)
+        write_atomically(Path(dest), data)
     """
 )
 
@@ -907,20 +908,20 @@ SAVER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from lgcloud.continuity import snapshot
+    from lgcloud.core.files import write_atomically
 
     dest = Path(sys.argv[1])
     versions = [Path(a).read_bytes() for a in sys.argv[2:]]
     print("ready", flush=True)
     i = 0
     while True:
-        snapshot.save_atomically(dest, versions[i % len(versions)])
+        write_atomically(dest, versions[i % len(versions)])
         i += 1
     """
 )
 
 
-def test_save_atomically_killed_at_any_moment_leaves_old_or_new_complete_file(
+def test_write_atomically_killed_at_any_moment_leaves_old_or_new_complete_file(
     world: World, tmp_path: Path
 ) -> None:
     """The save itself, killed over and over: ``dest`` is always one whole version."""

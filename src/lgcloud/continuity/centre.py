@@ -25,9 +25,10 @@ from lgcloud.continuity import keys
 from lgcloud.continuity.models import JournalEntry, SiteState, SnapshotRecord
 from lgcloud.continuity.replica import make_batch, replica_position
 from lgcloud.continuity.sites import Sites
-from lgcloud.continuity.snapshot import remove_stale_work_files, save_atomically, take_snapshot
+from lgcloud.continuity.snapshot import remove_stale_work_files, take_snapshot
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import RuleViolationError
+from lgcloud.core.files import write_atomically
 from lgcloud.core.logging import get_logger
 from lgcloud.tenancy.platform import Platform
 
@@ -89,7 +90,7 @@ def _take(platform: Platform, code: str, seq: int, work: Path) -> SnapshotRecord
     ).header
     path = snapshot_dir(platform, code) / f"{seq:08d}.lgsnap"
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_atomically(path, data)
+    write_atomically(path, data)
     record = SnapshotRecord(
         town=code,
         seq=seq,

@@ -51,9 +51,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,6 +78,7 @@ import lgcloud.db.models  # noqa: F401  (every town table in TownBase.metadata)
 from lgcloud.continuity import keys
 from lgcloud.continuity.envelope import EnvelopeRefused, open_envelope, open_payload, seal
 from lgcloud.core.clock import utcnow
+from lgcloud.core.files import write_atomically
 from lgcloud.core.ids import validate_town_code
 from lgcloud.db.base import TownBase
 from lgcloud.db.engine import READ_ONLY
@@ -528,30 +527,6 @@ class StoredItem:
 
 
 _JOURNAL_FILE = re.compile(r"^(\d{12})-(\d{12})\.lgjournal$")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``path`` so that it holds either its old content or all of ``data``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _int_field(header: dict[str, Any], name: str, *, minimum: int) -> int:

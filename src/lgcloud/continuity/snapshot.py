@@ -64,6 +64,7 @@ from lgcloud.continuity.envelope import EnvelopeRefused
 from lgcloud.continuity.keys import SigningKey
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import LgcloudError
+from lgcloud.core.files import fsync_dir, write_synced
 from lgcloud.db import migrate
 from lgcloud.db.engine import sqlite_url
 from lgcloud.db.models import TownBase
@@ -71,7 +72,6 @@ from lgcloud.db.models import TownBase
 FORMAT = "lgcloud-snapshot/1"
 KIND = "snapshot"
 #: Suffix of the temporary files written next to a destination (never a snapshot's name).
-TEMP_SUFFIX = ".tmp"
 RESTORE_SUFFIX = ".restoring"
 #: Rows per batch when copying a table from a server database.
 COPY_BATCH = 5000
@@ -81,45 +81,10 @@ _SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
 # -- files ------------------------------------------------------------------------------
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _remove_sqlite_file(path: Path) -> None:
     for name in (path.name, *(path.name + s for s in _SQLITE_SIDE_FILES)):
         with contextlib.suppress(FileNotFoundError):
             (path.parent / name).unlink()
-
-
-def _write_synced(fd: int, data: bytes) -> None:
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def save_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file (or none) or the
-    complete new one, never a partial file at ``path``.
-
-    The bytes go to ``.<name>.<random>.tmp`` in the same directory (same file system, so the
-    rename is atomic), are fsynced, renamed over ``path``, and the directory is fsynced so
-    the rename itself is durable. A crash may leave a temporary file behind: its name never
-    ends like a snapshot's, and its content is refused like any truncated envelope.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    try:
-        _write_synced(fd, data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _ro_connect(path: Path) -> sqlite3.Connection:
@@ -533,7 +498,7 @@ def restore_and_verify(
             later: list[tuple[str, str]] = []
             failure: BaseException | None = None
             try:
-                _write_synced(fd, payload)
+                write_synced(fd, payload)
                 later.append(("schema", _check_schema(tmp, header)))
                 later.append(("digests", _check_digests(tmp, header, payload)))
             except Exception as exc:  # reported after the integrity verdict
@@ -550,5 +515,5 @@ def restore_and_verify(
     except BaseException:
         _remove_sqlite_file(tmp)
         raise
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return RestoredSnapshot(dest, dict(header), checks, time.perf_counter() - started)

@@ -56,9 +56,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -69,6 +69,7 @@ from typing import IO, Final, Literal, Protocol
 import jntajis
 
 from lgcloud.core.errors import LgcloudError
+from lgcloud.core.files import write_atomically
 
 __all__ = [
     "GAIJI_CAPACITY",
@@ -482,17 +483,9 @@ class GaijiTable:
         if not isinstance(target, str | os.PathLike):
             self._write_to(target)
             return
-        path = Path(target)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with open(fd, "w", encoding="utf-8", newline="") as f:
-                self._write_to(f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        text = io.StringIO(newline="")
+        self._write_to(text)
+        write_atomically(Path(target), text.getvalue().encode("utf-8"))
 
     def _write_to(self, f: IO[str]) -> None:
         w = csv.writer(f, lineterminator="\n")
