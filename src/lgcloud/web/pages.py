@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, get_args
@@ -430,13 +431,7 @@ def preview_pdf(request: Request, a: ActingDep, addressee_number: str, code: str
 
 def _event_payload(kind: str, person: str, form: dict[str, str], members: list[str]) -> Any:
     """The JSON of POST /api/events built from the flat form."""
-    payload: dict[str, Any] = {
-        "kind": kind,
-        "effective_date": form.get("effective_date", ""),
-        "members": members or [person],
-    }
-    if form.get("notified_date"):
-        payload["notified_date"] = form["notified_date"]
+    payload = _dated(kind, form, members=members or [person])
     if kind == EventKind.MOVE_WITHIN.value:
         payload["address"] = _address_payload(form)
     elif kind == EventKind.DOMESTIC_MOVE_OUT.value:
@@ -684,6 +679,49 @@ async def event_submit(request: Request, a: ActingDep) -> Response:
     return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
 
 
+def _dated(
+    kind: str, flat: dict[str, str], effective_date: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """An event's JSON: its kind, 異動日 (from the form unless given) and 届出日 when the
+    clerk wrote one, and ``fields``."""
+    date_text = flat.get("effective_date", "") if effective_date is None else effective_date
+    payload: dict[str, Any] = {"kind": kind, "effective_date": date_text.strip(), **fields}
+    if flat.get("notified_date", "").strip():
+        payload["notified_date"] = flat["notified_date"].strip()
+    return payload
+
+
+def _record_for_person(
+    request: Request,
+    a: Acting,
+    person: str,
+    flat: dict[str, str],
+    model: Any,
+    payload: dict[str, Any],
+    *,
+    field_of_error: Callable[[tuple[Any, ...]], str],
+    field_of_rule: Callable[[str], str],
+) -> Response:
+    """Validate ``payload`` as ``model`` and record it, then ``person``'s page. A refusal
+    shows the form again with the message beside the input that ``field_of_error`` (a
+    Pydantic error location) or ``field_of_rule`` (a RuleViolationError field) names."""
+    kind = str(payload["kind"])
+    try:
+        event = model.model_validate(payload)
+    except ValidationError as e:
+        errors = _validation_errors(e, field_of_error)
+        return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            record_event(town, a.ctx, event)
+    except LgcloudError as e:
+        field = field_of_rule((e.field or "").split(".")[-1])
+        return _event_page(
+            request, a, kind, person, values=flat, errors={field: e.message}, status=422
+        )
+    return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
+
+
 def _birth_field(name: str) -> str:
     """The 出生届 input an error is about (生年月日 is also the 異動日)."""
     if name in ("effective_date", "birth_date"):
@@ -699,32 +737,26 @@ def _birth_field(name: str) -> str:
 
 def _birth_submit(request: Request, a: Acting, person: str, flat: dict[str, str]) -> Response:
     """出生届: the child joins the household of ``person`` (whose page the form came from)."""
-    kind = EventKind.BIRTH.value
     born = flat.get("birth_date", "").strip()
-    with platform_of(request).town(a.ctx.town_code) as town:
+    with platform_of(request).read_town(a.ctx.town_code) as town:  # looked up, not shown
         household_number = queries.get_person(town, person).household_number
-    payload: dict[str, Any] = {
-        "kind": kind,
-        "effective_date": born,
-        "household_number": household_number,
-        "person": _new_person(flat, "", birth_date=born),
-    }
-    if flat.get("notified_date", "").strip():
-        payload["notified_date"] = flat["notified_date"].strip()
-    try:
-        event = Birth.model_validate(payload)
-    except ValidationError as e:
-        errors = _validation_errors(e, lambda loc: _birth_field(str(loc[-1]) if loc else ""))
-        return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
-    try:
-        with platform_of(request).town(a.ctx.town_code) as town:
-            record_event(town, a.ctx, event)
-    except LgcloudError as e:
-        field = _birth_field((e.field or "").split(".")[-1])
-        return _event_page(
-            request, a, kind, person, values=flat, errors={field: e.message}, status=422
-        )
-    return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
+    payload = _dated(
+        EventKind.BIRTH.value,
+        flat,
+        effective_date=born,
+        household_number=household_number,
+        person=_new_person(flat, "", birth_date=born),
+    )
+    return _record_for_person(
+        request,
+        a,
+        person,
+        flat,
+        Birth,
+        payload,
+        field_of_error=lambda loc: _birth_field(str(loc[-1]) if loc else ""),
+        field_of_rule=_birth_field,
+    )
 
 
 def _head_change_submit(request: Request, a: Acting, person: str, flat: dict[str, str]) -> Response:
@@ -732,7 +764,8 @@ def _head_change_submit(request: Request, a: Acting, person: str, flat: dict[str
     every member whose 続柄 (relative to the new head) changed is sent; the others keep
     theirs. Errors go next to 新しい世帯主, a member's 続柄 or the 続柄 group."""
     kind = EventKind.HEAD_CHANGE.value
-    with platform_of(request).town(a.ctx.town_code) as town:
+    # the form page that showed the household audited the view; this only compares
+    with platform_of(request).read_town(a.ctx.town_code) as town:
         household_number = queries.get_person(town, person).household_number
         household = queries.current_household(town, household_number)
     current = {m.addressee_number: m.relationship for m in household}
@@ -746,35 +779,25 @@ def _head_change_submit(request: Request, a: Acting, person: str, flat: dict[str
     if not changes:
         errors = {"head": "世帯主も続柄も今と同じです"}
         return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
-    payload: dict[str, Any] = {
-        "kind": kind,
-        "effective_date": flat.get("effective_date", "").strip(),
-        "household_number": household_number,
-        "relationships": changes,
-    }
-    if flat.get("notified_date", "").strip():
-        payload["notified_date"] = flat["notified_date"].strip()
+    payload = _dated(kind, flat, household_number=household_number, relationships=changes)
 
     def key(loc: tuple[Any, ...]) -> str:
         if len(loc) >= 2 and loc[0] == "relationships":
             return f"rel_{loc[1]}"
         return str(loc[0]) if loc and loc[0] in ("effective_date", "notified_date") else "form"
 
-    try:
-        event = HeadChange.model_validate(payload)
-    except ValidationError as e:
-        errors = _validation_errors(e, key)
-        return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
-    try:
-        with platform_of(request).town(a.ctx.town_code) as town:
-            record_event(town, a.ctx, event)
-    except LgcloudError as e:
-        field = (e.field or "").split(".")[-1]
-        name = field if field in ("relationships", "effective_date", "notified_date") else "form"
-        return _event_page(
-            request, a, kind, person, values=flat, errors={name: e.message}, status=422
-        )
-    return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
+    return _record_for_person(
+        request,
+        a,
+        person,
+        flat,
+        HeadChange,
+        payload,
+        field_of_error=key,
+        field_of_rule=lambda f: (
+            f if f in ("relationships", "effective_date", "notified_date") else "form"
+        ),
+    )
 
 
 #: the 職権修正 inputs besides the foreign-resident ones, in form order
@@ -849,36 +872,30 @@ def _correction_submit(request: Request, a: Acting, person: str, flat: dict[str,
             fields[name] = int(value)
         else:
             fields[name] = value
-    payload: dict[str, Any] = {
-        "kind": kind,
-        "effective_date": flat.get("effective_date", "").strip(),
-        "member": person,
-        "fields": fields,
-        "cleared": cleared,
-        "reason": flat.get("reason", "").strip(),
-    }
-    if flat.get("notified_date", "").strip():
-        payload["notified_date"] = flat["notified_date"].strip()
+    payload = _dated(
+        kind,
+        flat,
+        member=person,
+        fields=fields,
+        cleared=cleared,
+        reason=flat.get("reason", "").strip(),
+    )
 
     def key(loc: tuple[Any, ...]) -> str:
         if len(loc) >= 2 and loc[0] == "fields":
             return _correction_field(str(loc[1]))
         return _correction_field(str(loc[0])) if loc else "form"
 
-    try:
-        event = Correction.model_validate(payload)
-    except ValidationError as e:
-        errors = _validation_errors(e, key)
-        return _event_page(request, a, kind, person, values=flat, errors=errors, status=422)
-    try:
-        with platform_of(request).town(a.ctx.town_code) as town:
-            record_event(town, a.ctx, event)
-    except LgcloudError as e:
-        field = _correction_field((e.field or "").split(".")[-1])
-        return _event_page(
-            request, a, kind, person, values=flat, errors={field: e.message}, status=422
-        )
-    return RedirectResponse(f"/persons/{person}?recorded={kind}", status_code=303)
+    return _record_for_person(
+        request,
+        a,
+        person,
+        flat,
+        Correction,
+        payload,
+        field_of_error=key,
+        field_of_rule=_correction_field,
+    )
 
 
 def _move_in_submit(request: Request, a: Acting, flat: dict[str, str]) -> Response:
@@ -891,15 +908,13 @@ def _move_in_submit(request: Request, a: Acting, flat: dict[str, str]) -> Respon
         errors = {"p0_name": "転入する人を1人以上入力してください"}
         return _move_in_page(request, a, values=flat, errors=errors, status=422)
     persons = [_new_person(flat, f"p{i}_") for i in rows]
-    payload: dict[str, Any] = {
-        "kind": kind,
-        "effective_date": flat.get("effective_date", "").strip(),
-        "persons": persons,
-        "address": _address_payload(flat),
-        "previous_address": flat.get("previous_address", "").strip(),
-    }
-    if flat.get("notified_date", "").strip():
-        payload["notified_date"] = flat["notified_date"].strip()
+    payload = _dated(
+        kind,
+        flat,
+        persons=persons,
+        address=_address_payload(flat),
+        previous_address=flat.get("previous_address", "").strip(),
+    )
 
     def key(loc: tuple[Any, ...]) -> str:
         if len(loc) >= 3 and loc[0] == "persons" and isinstance(loc[1], int):
