@@ -47,7 +47,7 @@ from lgcloud.interchange.codec import (
     encode_cp932,
     user_defined_codes,
 )
-from lgcloud.interchange.residents import ImportRefusedError, Rejection
+from lgcloud.interchange.residents import ImportRefusedError, Rejection, csv_records
 from lgcloud.register.models import Person
 from lgcloud.seals.models import SealRegistration
 from lgcloud.taxation.models import (
@@ -414,13 +414,11 @@ def _read(
             lines = decode_lines(f, encoding, gaiji, unknown_gaiji="keep")
             if seen is not None:
                 seen["encoding"] = lines.encoding
-            reader = csv.reader(lines, strict=True)
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise ImportRefusedError(f"{path.name}: 空のファイルです") from None
-            except csv.Error as e:
-                raise ImportRefusedError(f"{path.name}: 1 行目を読めません: {e}") from e
+            records = csv_records(lines, path.name)
+            first = next(records, None)
+            if first is None:
+                raise ImportRefusedError(f"{path.name}: 空のファイルです")
+            header = first[1]
             expected = [c.header for c in cols]
             if header != expected:
                 missing = [h for h in expected if h not in header]
@@ -429,18 +427,7 @@ def _read(
                     f"{path.name}: 見出しが違います (足りない列: {', '.join(missing) or 'なし'}、"
                     f"知らない列: {', '.join(unknown) or 'なし'}、列の順序は文書のとおり)"
                 )
-            while True:
-                line = reader.line_num + 1
-                try:
-                    values = next(reader)
-                except StopIteration:
-                    if seen is not None:
-                        seen["encoding"] = lines.encoding  # decided at the first non-ASCII line
-                    return
-                except csv.Error as e:
-                    raise ImportRefusedError(
-                        f"{path.name}: {line} 行目を読めません: {e}", [Rejection(line, "", str(e))]
-                    ) from e
+            for line, values in records:
                 gaiji_missing = [
                     Rejection(line, c.header, f"外字 {code} が外字表 (gaiji.csv) にありません")
                     for c, v in zip(cols, values, strict=False)
@@ -463,6 +450,8 @@ def _read(
                         break
                 else:
                     yield line, row
+            if seen is not None:
+                seen["encoding"] = lines.encoding  # decided at the first non-ASCII line
         except EncodingError as e:
             where = f"{e.line_number} 行目: " if e.line_number else ""
             raise ImportRefusedError(

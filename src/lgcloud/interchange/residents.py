@@ -367,8 +367,10 @@ STAGING = Table(
 )
 
 
-def _records(lines: Iterator[str]) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of each CSV record, streaming; errors carry the line."""
+def csv_records(lines: Iterator[str], name: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number of the record's first line, fields) of each CSV record of file ``name``,
+    streaming (RFC 4180, strict); a record that is not CSV refuses the file, naming it and
+    the line (every interchange reader: residents.csv, the layouts, evacuees.csv)."""
     reader = csv.reader(lines, strict=True)
     while True:
         start = reader.line_num + 1
@@ -378,7 +380,7 @@ def _records(lines: Iterator[str]) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as e:
             raise ImportRefusedError(
-                f"{start} 行目: CSV として読めません ({e})。"
+                f"{name}: {start} 行目: CSV として読めません ({e})。"
                 "最後の行が途中で切れていないか確認してください",
                 [Rejection(start, "", f"CSV として読めません: {e}")],
             ) from e
@@ -489,7 +491,7 @@ def _stage(
         # unknown gaiji stay in the text so each is reported with its row and column
         lines = decode_lines(f, result.encoding or None, gaiji, unknown_gaiji="keep")
         try:
-            for line_no, fields in _records(lines):
+            for line_no, fields in csv_records(lines, path.name):
                 if header is None:
                     header = _check_header(fields, path.name)
                     continue

@@ -27,7 +27,7 @@ from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.clock import today_jst
 from lgcloud.core.context import RequestContext
 from lgcloud.interchange.codec import EncodingError, decode_lines
-from lgcloud.interchange.residents import ImportRefusedError, Rejection
+from lgcloud.interchange.residents import ImportRefusedError, Rejection, csv_records
 from lgcloud.register.domain import Status
 from lgcloud.register.models import PersonVersion
 from lgcloud.safety.matching import (
@@ -123,15 +123,7 @@ def read_evacuees(path: Path, *, encoding: str | None = None) -> Iterator[Evacue
         header: list[str] | None = None
         try:
             lines = decode_lines(f, encoding, None, unknown_gaiji="keep")
-            reader = csv.reader(lines, strict=True)
-            while True:
-                start = reader.line_num + 1
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as e:
-                    raise _refuse(name, start, "", f"CSV として読めません ({e})") from e
+            for start, fields in csv_records(lines, name):
                 if header is None:
                     header = _check_header(fields, name)
                     continue
