@@ -8,7 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from lgcloud.auth.roles import Role
+from lgcloud.auth.service import create_clerk
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.tenancy.platform import Platform
 
@@ -44,6 +46,30 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 def town_file(platform: Platform, code: str) -> Path:
     """The SQLite file of a town hosted with the default layout."""
     return platform.data_dir / "towns" / f"{code}.sqlite"
+
+
+def add_clerks(
+    platform: Platform,
+    code: str,
+    clerks: Mapping[str, Iterable[Role]],
+    password: str,
+    *,
+    pins: Mapping[str, str] | str | None = None,
+    surname: str = "試験",
+) -> None:
+    """Create ``staff number → roles`` in town ``code``, each named ``<surname>　<staff>``
+    with ``password`` and a PIN (one for all, or per staff number) for quick switching."""
+    with platform.town(code) as town:
+        for staff, roles in clerks.items():
+            create_clerk(
+                town,
+                RequestContext(code, Actor(None, "setup", "")),
+                staff_number=staff,
+                name=f"{surname}\u3000{staff}",
+                roles=set(roles),
+                password=password,
+                pin=pins.get(staff) if isinstance(pins, Mapping) else pins,
+            )
 
 
 def make_ctx(

@@ -11,10 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import TODAY, TOWN_A
+from conftest import TODAY, TOWN_A, add_clerks
 from lgcloud.auth.roles import Role
-from lgcloud.auth.service import create_clerk
-from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.platform import Platform
@@ -42,17 +40,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     platform = Platform(Path(tmp_path_factory.mktemp("pages")) / "data")
     platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=120, seed=5, today=TODAY)
+    add_clerks(
+        platform,
+        TOWN_A,
+        {staff: roles for staff, (roles, _) in CLERKS.items()},
+        PASSWORD,
+        pins={staff: pin for staff, (_, pin) in CLERKS.items()},
+    )
     with platform.town(TOWN_A) as town:
-        for staff, (roles, pin) in CLERKS.items():
-            create_clerk(
-                town,
-                RequestContext(TOWN_A, Actor(None, "setup", "")),
-                staff_number=staff,
-                name=f"試験\u3000{staff}",
-                roles=roles,
-                password=PASSWORD,
-                pin=pin,
-            )
         person = town.session.scalars(
             select(PersonVersion.addressee_number).where(
                 PersonVersion.is_current.is_(True), PersonVersion.status == "resident"

@@ -11,15 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import TOWN_A, TOWN_B
+from conftest import TOWN_A, TOWN_B, add_clerks
 from lgcloud.auth.roles import Role
-from lgcloud.auth.service import MAX_FAILURES, create_clerk
+from lgcloud.auth.service import MAX_FAILURES
 from lgcloud.continuity.federation import node_name, write_federation
 from lgcloud.continuity.models import PendingApplication
 from lgcloud.continuity.node import NodeService
 from lgcloud.continuity.sites import load_sites
 from lgcloud.core.clock import utcnow
-from lgcloud.core.context import Actor, RequestContext
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.app import create_app
@@ -34,17 +33,7 @@ CLERKS = {
 
 
 def _setup_clerks(platform: Platform, town_code: str) -> None:
-    with platform.town(town_code) as town:
-        for staff, roles in CLERKS.items():
-            create_clerk(
-                town,
-                RequestContext(town_code, Actor(None, "setup", "")),
-                staff_number=staff,
-                name=f"管理\u3000{staff}",
-                roles=roles,
-                password=PASSWORD,
-                pin="1234",
-            )
+    add_clerks(platform, town_code, CLERKS, PASSWORD, pins="1234", surname="管理")
 
 
 @pytest.fixture

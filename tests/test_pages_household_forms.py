@@ -14,11 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A
+from conftest import TODAY, TOWN_A, add_clerks
 from lgcloud.auth.roles import Role
-from lgcloud.auth.service import create_clerk
 from lgcloud.core.clock import today_jst, utcnow
-from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
 from lgcloud.register import queries
 from lgcloud.register.domain import HEAD
@@ -45,17 +43,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     platform = Platform(Path(tmp_path_factory.mktemp("household")) / "data")
     platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=60, seed=11, today=TODAY)
+    add_clerks(platform, TOWN_A, CLERKS, PASSWORD, pins="1234")
     with platform.town(TOWN_A) as town:
-        for staff, roles in CLERKS.items():
-            create_clerk(
-                town,
-                RequestContext(TOWN_A, Actor(None, "setup", "")),
-                staff_number=staff,
-                name=f"試験\u3000{staff}",
-                roles=roles,
-                password=PASSWORD,
-                pin="1234",
-            )
         current = (PersonVersion.is_current.is_(True), PersonVersion.status == "resident")
         rows = list(town.session.scalars(select(PersonVersion).where(*current)))
         by_household: dict[str, list[PersonVersion]] = {}

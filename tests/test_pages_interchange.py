@@ -19,12 +19,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, TOWN_B
+from conftest import TODAY, TOWN_A, TOWN_B, add_clerks
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
-from lgcloud.auth.service import create_clerk
 from lgcloud.core.clock import utcnow
-from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
 from lgcloud.interchange.layouts import ORDER
 from lgcloud.register.models import Person
@@ -42,16 +40,7 @@ HX = {"HX-Request": "true", "HX-Target": "import-job"}
 def app(platform: Platform) -> FastAPI:
     generate_town(platform, TOWN_A, residents=40, seed=7, today=TODAY)
     for code in (TOWN_A, TOWN_B):
-        with platform.town(code) as town:
-            for staff, roles in CLERKS.items():
-                create_clerk(
-                    town,
-                    RequestContext(code, Actor(None, "setup", "")),
-                    staff_number=staff,
-                    name=f"連携\u3000{staff}",
-                    roles=roles,
-                    password=PASSWORD,
-                )
+        add_clerks(platform, code, CLERKS, PASSWORD, surname="連携")
     return create_app(platform)
 
 

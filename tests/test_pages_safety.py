@@ -14,12 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import TODAY, TOWN_A
+from conftest import TODAY, TOWN_A, add_clerks
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
-from lgcloud.auth.service import create_clerk
 from lgcloud.core.clock import utcnow
-from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
 from lgcloud.safety.synthetic import noisy_evacuees, source_people, write_evacuees
 from lgcloud.tenancy.models import HostedTown
@@ -33,16 +31,8 @@ PASSWORD = "safety-pass-1"
 @pytest.fixture
 def app(platform: Platform) -> FastAPI:
     generate_town(platform, TOWN_A, residents=300, seed=11, today=TODAY)
-    with platform.town(TOWN_A) as town:
-        for staff, roles in {"C1": {Role.COUNTER_CLERK}, "C2": {Role.COUNTER_CLERK}}.items():
-            create_clerk(
-                town,
-                RequestContext(TOWN_A, Actor(None, "setup", "")),
-                staff_number=staff,
-                name=f"本部\u3000{staff}",
-                roles=roles,
-                password=PASSWORD,
-            )
+    clerks = {"C1": {Role.COUNTER_CLERK}, "C2": {Role.COUNTER_CLERK}}
+    add_clerks(platform, TOWN_A, clerks, PASSWORD, surname="本部")
     return create_app(platform)
 
 
