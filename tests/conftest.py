@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, settings
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
 from lgcloud.core.context import Actor, RequestContext
+from lgcloud.register.domain import AddressIn, Birth, EventKind, MoveIn, MoveWithin, NewPerson, Sex
+from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
 
 # CI machines are small and noisy: a property is about correctness, never about time
@@ -70,6 +72,75 @@ def add_clerks(
                 password=password,
                 pin=pins.get(staff) if isinstance(pins, Mapping) else pins,
             )
+
+
+#: a wife's name with an Ideographic Variation Sequence (葛 + U+E0102)
+FAMILY_WIFE = "葛\U000e0102西\u3000花子"
+
+
+def record_family(platform: Platform, code: str, surname: str) -> dict[str, str]:
+    """Three life events of one family: a couple moves in (the wife's name has an IVS), a
+    son is born, and all three move within the town. Returns 宛名番号 by role and the
+    世帯番号 ("head", "wife", "child", "household")."""
+    ctx = make_ctx(code)
+    with platform.town(code) as town:
+        moved_in = record_event(
+            town,
+            ctx,
+            MoveIn(
+                kind=EventKind.DOMESTIC_MOVE_IN,
+                effective_date=date(2015, 4, 1),
+                persons=[
+                    NewPerson(
+                        name=f"{surname}\u3000太郎",
+                        kana="タカハシ\u3000タロウ",
+                        birth_date=date(1980, 1, 2),
+                        sex=Sex.MALE,
+                        relationship="世帯主",
+                    ),
+                    NewPerson(
+                        name=FAMILY_WIFE,
+                        kana="カサイ\u3000ハナコ",
+                        birth_date=date(1982, 3, 4),
+                        sex=Sex.FEMALE,
+                        relationship="妻",
+                    ),
+                ],
+                address=AddressIn(address="大字諏訪山1番地", district="諏訪山"),
+                previous_address="新潟県新潟市北区葛塚1番1号",
+            ),
+            today=TODAY,
+        )
+    household = moved_in.new_households[0]
+    head, wife = moved_in.subjects
+    with platform.town(code) as town:
+        born = record_event(
+            town,
+            ctx,
+            Birth(
+                effective_date=date(2018, 5, 5),
+                household_number=household,
+                person=NewPerson(
+                    name=f"{surname}\u3000一郎",
+                    kana="タカハシ\u3000イチロウ",
+                    birth_date=date(2018, 5, 5),
+                    sex=Sex.MALE,
+                    relationship="子",
+                ),
+            ),
+            today=TODAY,
+        )
+        record_event(
+            town,
+            ctx,
+            MoveWithin(
+                effective_date=date(2020, 6, 1),
+                members=[head, wife, born.subjects[0]],
+                address=AddressIn(address="大字亀塚2番地", district="亀塚"),
+            ),
+            today=TODAY,
+        )
+    return {"head": head, "wife": wife, "child": born.subjects[0], "household": household}
 
 
 def make_ctx(

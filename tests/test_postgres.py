@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
-from conftest import TODAY, PgServer, make_ctx
+from conftest import FAMILY_WIFE, TODAY, PgServer, make_ctx, record_family
 from lgcloud.audit import service as audit_service
 from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.errors import RuleViolationError
@@ -19,14 +19,8 @@ from lgcloud.db.base import TownBase
 from lgcloud.generate.town import generate_town
 from lgcloud.register import queries
 from lgcloud.register.domain import (
-    AddressIn,
-    Birth,
     EventKind,
-    MoveIn,
-    MoveWithin,
-    NewPerson,
     Removal,
-    Sex,
 )
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
@@ -56,63 +50,9 @@ def test_town_database_is_postgresql_and_matches_models(pg_platform: Platform) -
 
 def test_life_events_search_history_and_audit_on_postgresql(pg_platform: Platform) -> None:
     ctx = make_ctx(PG_TOWN)
-    with pg_platform.town(PG_TOWN) as town:
-        moved_in = record_event(
-            town,
-            ctx,
-            MoveIn(
-                kind=EventKind.DOMESTIC_MOVE_IN,
-                effective_date=date(2015, 4, 1),
-                persons=[
-                    NewPerson(
-                        name="髙橋\u3000太郎",
-                        kana="タカハシ\u3000タロウ",
-                        birth_date=date(1980, 1, 2),
-                        sex=Sex.MALE,
-                        relationship="世帯主",
-                    ),
-                    NewPerson(
-                        name="葛\U000e0102西\u3000花子",
-                        kana="カサイ\u3000ハナコ",
-                        birth_date=date(1982, 3, 4),
-                        sex=Sex.FEMALE,
-                        relationship="妻",
-                    ),
-                ],
-                address=AddressIn(address="大字諏訪山1番地", district="諏訪山"),
-                previous_address="新潟県新潟市北区葛塚1番1号",
-            ),
-            today=TODAY,
-        )
-    household = moved_in.new_households[0]
-    head, wife = moved_in.subjects
-    with pg_platform.town(PG_TOWN) as town:
-        born = record_event(
-            town,
-            ctx,
-            Birth(
-                effective_date=date(2018, 5, 5),
-                household_number=household,
-                person=NewPerson(
-                    name="髙橋\u3000一郎",
-                    kana="タカハシ\u3000イチロウ",
-                    birth_date=date(2018, 5, 5),
-                    sex=Sex.MALE,
-                    relationship="子",
-                ),
-            ),
-            today=TODAY,
-        )
-        record_event(
-            town,
-            ctx,
-            MoveWithin(
-                effective_date=date(2020, 6, 1),
-                members=[head, wife, born.subjects[0]],
-                address=AddressIn(address="大字亀塚2番地", district="亀塚"),
-            ),
-            today=TODAY,
-        )
+    family = record_family(pg_platform, PG_TOWN, "髙橋")
+    head, wife, child = family["head"], family["wife"], family["child"]
+    household = family["household"]
     with pg_platform.town(PG_TOWN) as town, pytest.raises(RuleViolationError):
         # the head leaves and nobody is named head: refused, nothing written
         record_event(
@@ -135,12 +75,12 @@ def test_life_events_search_history_and_audit_on_postgresql(pg_platform: Platfor
         )
     with pg_platform.town(PG_TOWN) as town:
         for q in ("高橋", "髙橋", "たかはし", "ﾀｶﾊｼ"):
-            assert {p.addressee_number for p in queries.search(town, q)} == {born.subjects[0]}
+            assert {p.addressee_number for p in queries.search(town, q)} == {child}
         assert {p.addressee_number for p in queries.search(town, "高橋", include_removed=True)} == {
             head,
-            born.subjects[0],
+            child,
         }
-        assert queries.get_person(town, wife).name == "葛\U000e0102西\u3000花子"
+        assert queries.get_person(town, wife).name == FAMILY_WIFE
         assert [
             p.addressee_number for p in queries.household_on(town, household, date(2016, 1, 1))
         ] == [head, wife]

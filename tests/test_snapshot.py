@@ -25,7 +25,16 @@ from sqlalchemy import Engine, create_engine, func, select, table, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from conftest import TODAY, TOWN_A, TOWN_B, PgServer, make_ctx, town_file
+from conftest import (
+    FAMILY_WIFE,
+    TODAY,
+    TOWN_A,
+    TOWN_B,
+    PgServer,
+    make_ctx,
+    record_family,
+    town_file,
+)
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.chain import HASHED_FIELDS, entry_hash
 from lgcloud.audit.models import AuditEntry, AuditHead
@@ -42,10 +51,8 @@ from lgcloud.generate.town import generate_town
 from lgcloud.register import queries
 from lgcloud.register.domain import (
     AddressIn,
-    Birth,
     EventKind,
     MoveIn,
-    MoveWithin,
     NewPerson,
     Removal,
     Sex,
@@ -55,7 +62,7 @@ from lgcloud.tenancy.platform import Platform, Town
 
 PREFIX = MAGIC + b"snapshot\n"
 SURNAME = "髙橋"
-WIFE = "葛\U000e0102西\u3000花子"
+WIFE = FAMILY_WIFE
 GEN_TOWN = "155811"
 
 
@@ -85,63 +92,8 @@ def make_keys(directory: Path) -> Keys:
 def populate(platform: Platform, code: str, surname: str) -> dict[str, str]:
     """A few life events and a clerk; returns the people's 宛名番号 by role."""
     ctx = make_ctx(code)
-    with platform.town(code) as town:
-        moved_in = record_event(
-            town,
-            ctx,
-            MoveIn(
-                kind=EventKind.DOMESTIC_MOVE_IN,
-                effective_date=date(2015, 4, 1),
-                persons=[
-                    NewPerson(
-                        name=f"{surname}\u3000太郎",
-                        kana="タカハシ\u3000タロウ",
-                        birth_date=date(1980, 1, 2),
-                        sex=Sex.MALE,
-                        relationship="世帯主",
-                    ),
-                    NewPerson(
-                        name=WIFE,
-                        kana="カサイ\u3000ハナコ",
-                        birth_date=date(1982, 3, 4),
-                        sex=Sex.FEMALE,
-                        relationship="妻",
-                    ),
-                ],
-                address=AddressIn(address="大字諏訪山1番地", district="諏訪山"),
-                previous_address="新潟県新潟市北区葛塚1番1号",
-            ),
-            today=TODAY,
-        )
-    household = moved_in.new_households[0]
-    head, wife = moved_in.subjects
-    with platform.town(code) as town:
-        born = record_event(
-            town,
-            ctx,
-            Birth(
-                effective_date=date(2018, 5, 5),
-                household_number=household,
-                person=NewPerson(
-                    name=f"{surname}\u3000一郎",
-                    kana="タカハシ\u3000イチロウ",
-                    birth_date=date(2018, 5, 5),
-                    sex=Sex.MALE,
-                    relationship="子",
-                ),
-            ),
-            today=TODAY,
-        )
-        record_event(
-            town,
-            ctx,
-            MoveWithin(
-                effective_date=date(2020, 6, 1),
-                members=[head, wife, born.subjects[0]],
-                address=AddressIn(address="大字亀塚2番地", district="亀塚"),
-            ),
-            today=TODAY,
-        )
+    family = record_family(platform, code, surname)
+    head, wife = family["head"], family["wife"]
     with platform.town(code) as town:
         record_event(
             town,
@@ -162,7 +114,7 @@ def populate(platform: Platform, code: str, surname: str) -> dict[str, str]:
             roles={Role.COUNTER_CLERK},
             password="correct horse battery",
         )
-    return {"head": head, "wife": wife, "child": born.subjects[0], "household": household}
+    return family
 
 
 def ro_engine(path: Path) -> Engine:
