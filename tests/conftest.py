@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine, func, select
 
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
@@ -141,6 +142,37 @@ def record_family(platform: Platform, code: str, surname: str) -> dict[str, str]
             today=TODAY,
         )
     return {"head": head, "wife": wife, "child": born.subjects[0], "household": household}
+
+
+def follow_journal(engine: Engine, replica: Path, town: str, keys_dir: Path) -> None:
+    """Bring the SQLite copy ``replica`` of ``town`` up to date with ``engine``'s journal,
+    three entries per signed, encrypted batch, as a node following the centre would."""
+    from lgcloud.continuity import keys  # noqa: PLC0415
+    from lgcloud.continuity.models import JournalEntry  # noqa: PLC0415
+    from lgcloud.continuity.replica import apply_batch, make_batch  # noqa: PLC0415
+    from lgcloud.db.engine import make_engine, sqlite_url  # noqa: PLC0415
+
+    signer = keys.load_or_create_signing_key(keys_dir / "centre.pem")
+    key = keys.new_recovery_key()
+    target = make_engine(sqlite_url(str(replica)))
+    with target.connect() as conn:
+        position = conn.scalar(select(func.max(JournalEntry.seq))) or 0
+    while batch := make_batch(
+        engine,
+        town=town,
+        after_seq=position,
+        recipients=keys.recipients_of([key.recipient]),
+        signer=signer,
+        max_entries=3,
+    ):
+        position = apply_batch(
+            target,
+            batch,
+            town=town,
+            centre_public_b64=signer.public_b64,
+            identities=[keys.identity_from_text(key.identity)],
+        ).position
+    target.dispose()
 
 
 def make_ctx(

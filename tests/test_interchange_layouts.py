@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, follow_journal, make_ctx
 from lgcloud.audit.models import AuditEntry
 from lgcloud.generate.town import generate_town
 from lgcloud.interchange.layouts import ORDER, export_all, import_layout, to_text
@@ -547,11 +547,7 @@ def test_layouts_import_replicates_through_the_journal(tmp_path: Path) -> None:
     from before the import ends equal to the town (NHI households and members too)."""
     import sqlite3  # noqa: PLC0415
 
-    from lgcloud.continuity import keys  # noqa: PLC0415
     from lgcloud.continuity.digests import database_digests  # noqa: PLC0415
-    from lgcloud.continuity.models import JournalEntry  # noqa: PLC0415
-    from lgcloud.continuity.replica import apply_batch, make_batch  # noqa: PLC0415
-    from lgcloud.db.engine import make_engine, sqlite_url  # noqa: PLC0415
     from lgcloud.insurance.models import NhiHousehold  # noqa: PLC0415
 
     src, dst, out = _move_town(tmp_path)
@@ -568,27 +564,7 @@ def test_layouts_import_replicates_through_the_journal(tmp_path: Path) -> None:
             )
             assert imported > 0 and rejected == [], name
     assert _count(dst, NhiHousehold) > 0
-    signer = keys.load_or_create_signing_key(tmp_path / "centre.pem")
-    key = keys.new_recovery_key()
-    engine, target = dst.town_engine(TOWN_B), make_engine(sqlite_url(str(replica)))
-    with target.connect() as conn:
-        position = conn.scalar(select(func.max(JournalEntry.seq))) or 0
-    while batch := make_batch(
-        engine,
-        town=TOWN_B,
-        after_seq=position,
-        recipients=keys.recipients_of([key.recipient]),
-        signer=signer,
-        max_entries=3,
-    ):
-        position = apply_batch(
-            target,
-            batch,
-            town=TOWN_B,
-            centre_public_b64=signer.public_b64,
-            identities=[keys.identity_from_text(key.identity)],
-        ).position
-    target.dispose()
+    follow_journal(dst.town_engine(TOWN_B), replica, TOWN_B, tmp_path)
     src.dispose()
     dst.dispose()
     assert database_digests(replica) == database_digests(db)

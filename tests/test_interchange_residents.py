@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, follow_journal, make_ctx
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.models import AuditEntry
 from lgcloud.continuity.models import JournalEntry
@@ -146,10 +146,7 @@ def test_import_is_audited_per_person_and_replicates(source: Platform, tmp_path:
     import sqlite3  # noqa: PLC0415
 
     from lgcloud.audit.service import verify, who_viewed  # noqa: PLC0415
-    from lgcloud.continuity import keys  # noqa: PLC0415
     from lgcloud.continuity.digests import database_digests  # noqa: PLC0415
-    from lgcloud.continuity.replica import apply_batch, make_batch  # noqa: PLC0415
-    from lgcloud.db.engine import make_engine, sqlite_url  # noqa: PLC0415
 
     data, _ = export_bytes(source, TOWN_A)
     path = tmp_path / "residents.csv"
@@ -169,28 +166,7 @@ def test_import_is_audited_per_person_and_replicates(source: Platform, tmp_path:
             assert [x.action for x in who_viewed(town.session, n)] == ["import_residents_rows"]
         assert verify(town.session).ok
     assert result.imported > 0
-    signer = keys.load_or_create_signing_key(tmp_path / "centre.pem")
-    key = keys.new_recovery_key()
-    engine, target = fresh.town_engine(TOWN_B), make_engine(sqlite_url(str(replica)))
-    position = 0
-    with target.connect() as conn:
-        position = conn.scalar(select(func.max(JournalEntry.seq))) or 0
-    while batch := make_batch(
-        engine,
-        town=TOWN_B,
-        after_seq=position,
-        recipients=keys.recipients_of([key.recipient]),
-        signer=signer,
-        max_entries=3,
-    ):
-        position = apply_batch(
-            target,
-            batch,
-            town=TOWN_B,
-            centre_public_b64=signer.public_b64,
-            identities=[keys.identity_from_text(key.identity)],
-        ).position
-    target.dispose()
+    follow_journal(fresh.town_engine(TOWN_B), replica, TOWN_B, tmp_path)
     fresh.dispose()
     assert database_digests(replica) == database_digests(db)
 
