@@ -55,10 +55,9 @@ def flat(text: str) -> str:
 def _issue(
     p: Platform, kind: CertificateKind, person: str | None, **options: object
 ) -> cert.IssuedCertificate:
-    with p.town(TOWN_A) as town:
-        return cert.issue_certificate(
-            town, make_ctx(TOWN_A), kind, addressee_number=person, options=dict(options), now=NOW
-        )
+    return cert.issue_certificate(
+        p, make_ctx(TOWN_A), kind, addressee_number=person, options=dict(options), now=NOW
+    )
 
 
 def _household_with(p: Platform, size: int) -> list[PersonVersion]:
@@ -271,7 +270,7 @@ def test_all_residents_pdf_and_csv(town_platform: Platform) -> None:
     whole = flat("".join(texts))
     with town_platform.town(TOWN_A) as town:
         people = cert.all_residents(town)
-        data = cert.all_residents_csv(town, make_ctx(TOWN_A), today=TODAY).decode("utf-8-sig")
+    data = cert.all_residents_csv(town_platform, make_ctx(TOWN_A), today=TODAY).decode("utf-8-sig")
     assert len(people) == 400
     assert all(flat(p.addressee_number) in whole for p in people)
     assert all(flat(format_datetime_jst(c.data_as_of)) in flat(t) for t in texts)
@@ -476,8 +475,7 @@ def test_all_residents_csv_neutralises_formulas(platform: Platform) -> None:
             effective_date=TODAY, member=person.addressee_number, fields=fields, reason="試験"
         )
         record_event(town, make_ctx(TOWN_A), event, today=TODAY)
-    with platform.town(TOWN_A) as town:
-        data = cert.all_residents_csv(town, make_ctx(TOWN_A), today=TODAY).decode("utf-8-sig")
+    data = cert.all_residents_csv(platform, make_ctx(TOWN_A), today=TODAY).decode("utf-8-sig")
     assert "'=HYPERLINK" in data
     assert "'@カナ" in data
     assert ",=HYPERLINK" not in data

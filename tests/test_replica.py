@@ -279,8 +279,7 @@ def everyday_writes(platform: Platform) -> None:
             destination_address="新潟県新潟市中央区1番地",
         )
     )
-    with platform.town(TOWN_A) as town:
-        assert audited_search(town, ctx, "ワシオ")
+    assert audited_search(platform, ctx, "ワシオ")
     with platform.town(TOWN_A) as town:
         register_seal(
             town, ctx, head, image_png=seal_image("鷲尾"), registered_on=date(2026, 11, 2)

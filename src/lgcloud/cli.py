@@ -185,15 +185,14 @@ def issue(
         options[key] = _option_value(value)
     platform = _platform(data_dir)
     try:
-        with platform.town(town) as t:
-            cert = issue_certificate(
-                t,
-                operator_ctx(town, platform),
-                cert_kind,
-                addressee_number=person,
-                options=options,
-                base_url=base_url,
-            )
+        cert = issue_certificate(
+            platform,
+            operator_ctx(town, platform),
+            cert_kind,
+            addressee_number=person,
+            options=options,
+            base_url=base_url,
+        )
     except (LgcloudError, ValidationError) as e:
         _fail(e if isinstance(e, LgcloudError) else LgcloudError(str(e)))
         return
@@ -213,8 +212,7 @@ def all_residents_csv_command(
     from lgcloud.certificates.service import all_residents_csv  # noqa: PLC0415
 
     platform = _platform(data_dir)
-    with platform.town(town) as t:
-        out.write_bytes(all_residents_csv(t, operator_ctx(town, platform)))
+    out.write_bytes(all_residents_csv(platform, operator_ctx(town, platform)))
     console.print(f"wrote {out}")
 
 
@@ -241,7 +239,7 @@ def export_residents_command(
         gaiji = out.with_name("gaiji.csv")
     platform = _platform(data_dir)
     try:
-        with platform.town(town) as t, out.open("wb") as f:
+        with platform.read_town(town) as t, out.open("wb") as f:
             gaiji_file = gaiji.open("w", encoding="utf-8", newline="") if gaiji else None
             try:
                 n = export_residents(
@@ -266,7 +264,7 @@ def export_victim_support_command(
     from lgcloud.interchange.victim_support import export_victim_support  # noqa: PLC0415
 
     platform = _platform(data_dir)
-    with platform.town(town) as t:
+    with platform.read_town(town) as t:
         report = export_victim_support(t, operator_ctx(town, platform), out_dir)
     for name, rows in report.files.items():
         console.print(f"{out_dir / name}: {rows} rows")
@@ -296,7 +294,7 @@ def export_layouts_command(
 
     platform = _platform(data_dir)
     try:
-        with platform.town(town) as t:
+        with platform.read_town(town) as t:
             counts = export_all(t, operator_ctx(town, platform), out_dir, encoding=encoding)
     except LgcloudError as e:
         _fail(e)
@@ -494,7 +492,7 @@ def clerk_unlock(town: TownOpt, staff_number: str, data_dir: DataDir = None) -> 
 def audit_verify(town: TownOpt, data_dir: DataDir = None) -> None:
     """Verify the town's audit chain; exit 1 and name the first broken entry if tampered."""
     platform = _platform(data_dir)
-    with platform.town(town) as t:
+    with platform.read_town(town) as t:
         report = audit_service.verify(t.session)
     if report.ok:
         console.print(
@@ -530,13 +528,9 @@ def audit_who_viewed(
 ) -> None:
     """Every audited action concerning a person (views, searches listing them, changes)."""
     platform = _platform(data_dir)
-    with platform.town(town) as t:
+    with platform.read_town(town) as t:
         lines = audit_service.who_viewed(t.session, person)
-        from lgcloud.continuity.journal import finish_write  # noqa: PLC0415
-
-        finish_write(
-            t.session, operator_ctx(town, platform), "audit_report", detail={"person": person}
-        )
+        t.audit(operator_ctx(town, platform), "audit_report", detail={"person": person})
     _print_lines(lines)
 
 
@@ -546,13 +540,9 @@ def audit_by_clerk(
 ) -> None:
     """Everything one clerk did."""
     platform = _platform(data_dir)
-    with platform.town(town) as t:
+    with platform.read_town(town) as t:
         lines = audit_service.by_clerk(t.session, clerk)
-        from lgcloud.continuity.journal import finish_write  # noqa: PLC0415
-
-        finish_write(
-            t.session, operator_ctx(town, platform), "audit_report", detail={"clerk": clerk}
-        )
+        t.audit(operator_ctx(town, platform), "audit_report", detail={"clerk": clerk})
     _print_lines(lines)
 
 

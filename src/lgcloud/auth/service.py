@@ -11,6 +11,7 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,6 +20,7 @@ from sqlalchemy import delete, select
 from lgcloud.auth.models import Clerk
 from lgcloud.auth.roles import Permission, Role, parse_roles, permissions_of
 from lgcloud.continuity.journal import check_writable, finish_write
+from lgcloud.core.admission import Gate
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import (
@@ -146,32 +148,110 @@ def list_clerks(town: Town) -> list[ClerkInfo]:
     return [_info(c) for c in town.session.scalars(select(Clerk).order_by(Clerk.staff_number))]
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What the read phase of a login found (no lock held)."""
+
+    clerk_id: int | None
+    name: str
+    hash_: str | None
+    locked: bool
+
+
+#: argon2 checks for staff numbers the town does not know (or inactive ones): anonymous
+#: work, bounded apart from the counter so a flood of guesses never takes a town's capacity.
+#: Beyond the bound the attempt is refused at once with 503 (nothing checked, nothing locked).
+ANONYMOUS_SECRETS = Gate("anonymous_secret_checks", limit=1)
+#: argon2 checks of known clerks (logins and quick switches at the counters)
+KNOWN_SECRETS = Gate("known_secret_checks", limit=2, wait_s=2.0)
+
+
+def _find(town: Town, staff_number: str, kind: str) -> _Found:
+    clerk = town.session.scalar(select(Clerk).where(Clerk.staff_number == staff_number))
+    if clerk is None or not clerk.active:
+        return _Found(None, "(不明)", None, locked=False)
+    locked_until = clerk.locked_until if kind == "password" else clerk.pin_locked_until
+    hash_ = clerk.password_hash if kind == "password" else clerk.pin_hash
+    return _Found(clerk.id, clerk.name, hash_, locked_until is not None and locked_until > utcnow())
+
+
 def _check_secret(
-    town: Town, ctx: RequestContext, staff_number: str, secret: str, *, kind: str
-) -> ClerkInfo | AuthenticationError:
+    platform: Platform,
+    ctx: RequestContext,
+    staff_number: str,
+    secret: str,
+    *,
+    kind: str,
+    success_detail: dict[str, Any] | None = None,
+) -> ClerkInfo:
     """Verify a password or PIN, count failures and lock; audited either way.
 
-    Returns the error instead of raising so the caller commits the failure count.
+    Three steps, so that nothing slow or anonymous runs inside the town's write lock:
+    the clerk is looked up in a read-only transaction; argon2 runs outside any transaction,
+    bounded by :data:`ANONYMOUS_SECRETS` or :data:`KNOWN_SECRETS`; then one short write
+    records the outcome (failure count, lock, the audit entry), re-reading the clerk under
+    the lock so concurrent failures all count.
     """
-    clerk = town.session.scalar(
-        select(Clerk).where(Clerk.staff_number == staff_number).with_for_update()
-    )
-    now = utcnow()
-    hash_ = (
-        None if clerk is None else (clerk.password_hash if kind == "password" else clerk.pin_hash)
-    )
-    # always runs argon2, even for an unknown staff number
-    ok = _verify(hash_, secret, _hasher if kind == "password" else _pin_hasher)
+    with platform.read_town(ctx.town_code) as town:
+        found = _find(town, staff_number, kind)
     anon = RequestContext(
         town_code=ctx.town_code,
-        actor=Actor(clerk.id if clerk else None, clerk.name if clerk else "(不明)", staff_number),
+        actor=Actor(found.clerk_id, found.name, staff_number),
         request_id=ctx.request_id,
         node=ctx.node,
         mode=ctx.mode,
     )
     action = "login" if kind == "password" else "quick_switch"
     log_fields = {"town": ctx.town_code, "request_id": ctx.request_id, "kind": kind}
-    if clerk is None or not clerk.active:
+    hasher = _hasher if kind == "password" else _pin_hasher
+    if found.clerk_id is None:
+        with ANONYMOUS_SECRETS.enter():
+            _verify(None, secret, hasher)  # the same cost as a known clerk's check
+        platform.record_read(anon, f"{action}_failed", detail={"reason": "unknown_or_inactive"})
+        raise AuthenticationError(GENERIC_FAILURE)
+    if found.locked:  # no check while locked: the answer says so anyway
+        platform.record_read(anon, f"{action}_refused", detail={"reason": "locked"})
+        raise _locked_error()
+    with KNOWN_SECRETS.enter():
+        ok = _verify(found.hash_, secret, hasher)
+    rehash = (
+        _hasher.hash(secret)
+        if ok and kind == "password" and found.hash_ and _hasher.check_needs_rehash(found.hash_)
+        else None
+    )
+    with platform.town(ctx.town_code) as town:
+        clerk = town.session.scalar(
+            select(Clerk).where(Clerk.staff_number == staff_number).with_for_update()
+        )
+        result = _settle(town, anon, clerk, kind, ok=ok, rehash=rehash, detail=success_detail)
+    if isinstance(result, AuthenticationError):
+        log.warning(f"{action}_failed", locked=isinstance(result, AccountLockedError), **log_fields)
+        raise result
+    log.info(f"{action}_succeeded", clerk_id=result.id, **log_fields)
+    return result
+
+
+def _locked_error() -> AccountLockedError:
+    return AccountLockedError(
+        "失敗が続いたため一時的にロックされています。しばらく待つか、"
+        "情報システム担当に解除を依頼してください"
+    )
+
+
+def _settle(
+    town: Town,
+    anon: RequestContext,
+    clerk: Clerk | None,
+    kind: str,
+    *,
+    ok: bool,
+    rehash: str | None,
+    detail: dict[str, Any] | None,
+) -> ClerkInfo | AuthenticationError:
+    """The short write after a check: count, lock or reset, audit. Returns the error instead
+    of raising so the caller commits the failure count."""
+    action = "login" if kind == "password" else "quick_switch"
+    if clerk is None or not clerk.active:  # deactivated between the read and now
         finish_write(
             town.session, anon, f"{action}_failed", detail={"reason": "unknown_or_inactive"}
         )
@@ -181,13 +261,11 @@ def _check_secret(
         if kind == "password"
         else ("pin_failed_attempts", "pin_locked_until")
     )
+    now = utcnow()
     locked_until: datetime | None = getattr(clerk, locked_attr)
-    if locked_until is not None and locked_until > now:
+    if locked_until is not None and locked_until > now:  # locked by a concurrent attempt
         finish_write(town.session, anon, f"{action}_refused", detail={"reason": "locked"})
-        return AccountLockedError(
-            "失敗が続いたため一時的にロックされています。しばらく待つか、"
-            "情報システム担当に解除を依頼してください"
-        )
+        return _locked_error()
     if not ok:
         failures = getattr(clerk, failures_attr) + 1
         locked = failures >= MAX_FAILURES
@@ -200,9 +278,8 @@ def _check_secret(
             f"{action}_failed",
             detail={"reason": "bad_secret", "locked": locked},
         )
-        log.warning(f"{action}_failed", locked=locked, **log_fields)
         if locked:
-            log.warning("account_locked", **log_fields)
+            log.warning("account_locked", town=anon.town_code, kind=kind)
             what = "アカウント" if kind == "password" else "職員切替のPIN"
             return AccountLockedError(
                 f"{MAX_FAILURES}回続けて失敗したため、{what}を"
@@ -211,10 +288,11 @@ def _check_secret(
         return AuthenticationError(GENERIC_FAILURE)
     setattr(clerk, failures_attr, 0)
     setattr(clerk, locked_attr, None)
-    log.info(f"{action}_succeeded", clerk_id=clerk.id, **log_fields)
-    if kind == "password" and _hasher.check_needs_rehash(clerk.password_hash):
-        clerk.password_hash = _hasher.hash(secret)
-    return _info(clerk)
+    if rehash is not None:
+        clerk.password_hash = rehash
+    info = _info(clerk)
+    finish_write(town.session, _as(anon, info), action, detail=detail)
+    return info
 
 
 def token_hash(token: str) -> str:
@@ -226,12 +304,7 @@ def login(
 ) -> tuple[str, ClerkInfo]:
     """Log a clerk in to ``ctx.town_code``; returns a new session token. Raises on failure."""
     check_login_location(platform, ctx)
-    with platform.town(ctx.town_code) as town:
-        result = _check_secret(town, ctx, staff_number, password, kind="password")
-        if isinstance(result, ClerkInfo):
-            finish_write(town.session, _as(ctx, result), "login")
-    if isinstance(result, AuthenticationError):
-        raise result
+    result = _check_secret(platform, ctx, staff_number, password, kind="password")
     token = secrets.token_urlsafe(32)
     now = utcnow()
     with platform.platform_session() as s:
@@ -331,12 +404,13 @@ def resolve_session(platform: Platform, token: str) -> SessionInfo:
     """The session for ``token``, or AuthenticationError if missing or expired."""
     h = token_hash(token)
     now = utcnow()
-    with platform.platform_session() as s:
+    with platform.platform_read() as s:  # every request: no write lock
         row = s.get(LoginSession, h)
         if row is not None and row.expires_at > now:
             return SessionInfo(row.town_code, row.clerk_id, h)
-        if row is not None:
-            s.delete(row)  # expired: removed, committed when the block ends
+    if row is not None:
+        with platform.platform_session() as s:  # expired: removed
+            s.execute(delete(LoginSession).where(LoginSession.token_hash == h))
     raise AuthenticationError("ログインしてください")
 
 
@@ -350,20 +424,17 @@ def quick_switch(
     session_info = resolve_session(platform, token)
     if session_info.town_code != ctx.town_code:
         raise AuthenticationError(GENERIC_FAILURE)
-    with platform.town(ctx.town_code) as town:
-        result = _check_secret(town, ctx, staff_number, pin, kind="pin")
-        if isinstance(result, ClerkInfo):
-            finish_write(
-                town.session,
-                _as(ctx, result),
-                "quick_switch",
-                detail={
-                    "from_clerk_id": ctx.actor.clerk_id,
-                    "from_staff_number": ctx.actor.staff_number,
-                },
-            )
-    if isinstance(result, AuthenticationError):
-        raise result
+    result = _check_secret(
+        platform,
+        ctx,
+        staff_number,
+        pin,
+        kind="pin",
+        success_detail={
+            "from_clerk_id": ctx.actor.clerk_id,
+            "from_staff_number": ctx.actor.staff_number,
+        },
+    )
     with platform.platform_session() as s:
         row = s.get(LoginSession, session_info.token_hash)
         if row is None:
@@ -377,8 +448,7 @@ def logout(platform: Platform, ctx: RequestContext, token: str) -> None:
     h = token_hash(token)
     with platform.platform_session() as s:
         s.execute(delete(LoginSession).where(LoginSession.token_hash == h))
-    with platform.town(ctx.town_code) as town:
-        finish_write(town.session, ctx, "logout")
+    platform.record_read(ctx, "logout")
 
 
 def unlock(town: Town, ctx: RequestContext, staff_number: str) -> None:

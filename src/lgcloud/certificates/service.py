@@ -1,5 +1,6 @@
 """Issuing certificates: gather the data, refuse what cannot be printed, render, sign,
-record the issuance (交付履歴) and audit it, in one transaction.
+record the issuance (交付履歴) and audit it — the slow steps outside any write lock
+(:func:`issue_certificate`).
 
 Every certificate shows the data's as-of time (データ時点) on every page, its issue number,
 a verification code and QR code; the 認証文 is on the last page only.
@@ -25,7 +26,7 @@ from lgcloud.certificates import signing
 from lgcloud.certificates.models import Issuance, SigningKey
 from lgcloud.certificates.render import pdf_engine, qr_svg, require_printable
 from lgcloud.certificates.wareki import format_datetime_jst, to_wareki
-from lgcloud.continuity.journal import finish_write
+from lgcloud.continuity.journal import check_writable, finish_write, journal_only
 from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.clock import JST, utcnow
 from lgcloud.core.context import RequestContext
@@ -38,7 +39,7 @@ from lgcloud.register.models import NumberSequence, PersonVersion, TownInfo
 from lgcloud.register.service import state_of
 from lgcloud.seals.service import active_seal
 from lgcloud.taxation.service import TAX_LABELS, installments_of, resident_tax_of
-from lgcloud.tenancy.platform import Town
+from lgcloud.tenancy.platform import Platform, Town
 
 
 class CertificateKind(StrEnum):
@@ -137,9 +138,10 @@ NODE_SERIES = "-n"
 
 
 def _issue_number(town: Town, today: date, node: str) -> str:
-    """``令和8年度 第000123号``. On a copy served read-only the numbers are the node's own
-    series, marked with the node (``…号（node-153079）``), so they never collide with the
-    numbers the centre goes on issuing."""
+    """``令和8年度 第000123号``, taken from the town's series (in the caller's short write).
+    On a copy served read-only the numbers are the node's own series, marked with the node
+    (``…号（node-153079）``), so they never collide with the numbers the centre goes on
+    issuing."""
     fy = fiscal_year_of(today)
     own = town.mode != "normal"
     name = f"issue-{fy}{NODE_SERIES}" if own else f"issue-{fy}"
@@ -471,10 +473,15 @@ def _all_residents_doc(rows: Sequence[Any], today: date) -> dict[str, Any]:
     return {"groups": groups, "count": len(rows)}
 
 
-def all_residents_csv(town: Town, ctx: RequestContext, *, today: date | None = None) -> bytes:
-    """全住民一覧 as UTF-8 CSV (BOM for spreadsheets; cells starting with = + - @ neutralised)."""
+def all_residents_csv(
+    platform: Platform, ctx: RequestContext, *, today: date | None = None
+) -> bytes:
+    """全住民一覧 as UTF-8 CSV (BOM for spreadsheets; cells starting with = + - @ neutralised).
+    Read in a read-only transaction; the export's audit entry is group-committed."""
     today = today or datetime.now(JST).date()
-    rows = _resident_rows(town)
+    check_writable(ctx, "export_all_residents")
+    with platform.read_town(ctx.town_code) as town:
+        rows = _resident_rows(town)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(ALL_RESIDENTS_COLUMNS)
@@ -496,8 +503,7 @@ def all_residents_csv(town: Town, ctx: RequestContext, *, today: date | None = N
         ]
         for district, household, number, name, kana, birth, sex, rel, address, detail in rows
     )
-    finish_write(
-        town.session,
+    platform.record_read(
         ctx,
         "export_all_residents",
         subjects=[r[2] for r in rows],
@@ -525,20 +531,25 @@ TEMPLATES = {
 }
 
 
-def issue_certificate(
+@dataclass(frozen=True)
+class _Draft:
+    """What a certificate says, gathered and checked in one read-only transaction."""
+
+    body: dict[str, Any]
+    subjects: list[str]
+    options: dict[str, Any]
+    info: TownInfo
+    as_of: datetime
+    keys_dir: Path
+
+
+def _draft(
     town: Town,
-    ctx: RequestContext,
     kind: CertificateKind,
-    *,
-    addressee_number: str | None = None,
-    options: dict[str, Any] | None = None,
-    base_url: str = "http://127.0.0.1:8000",
-    now: datetime | None = None,
-) -> IssuedCertificate:
-    """Issue one certificate: build, check printability, render, sign, record, audit."""
-    now = now or utcnow()
-    today = now.astimezone(JST).date()
-    options = options or {}
+    addressee_number: str | None,
+    options: dict[str, Any],
+    today: date,
+) -> _Draft:
     as_of = data_as_of(town)
     subjects: list[str]
     if kind is CertificateKind.ALL_RESIDENTS:
@@ -568,61 +579,91 @@ def issue_certificate(
         else:
             body = _seal_doc(town, person)
             opts_dump = {}
-    info = _town_info(town)
-    key = signing.load_key(_keys_dir(town), town.code)
-    code = signing.new_verification_code(town.code)
-    issue_number = _issue_number(town, today, ctx.node)
+    return _Draft(body, subjects, opts_dump, _town_info(town), as_of, _keys_dir(town))
+
+
+def issue_certificate(
+    platform: Platform,
+    ctx: RequestContext,
+    kind: CertificateKind,
+    *,
+    addressee_number: str | None = None,
+    options: dict[str, Any] | None = None,
+    base_url: str = "http://127.0.0.1:8000",
+    now: datetime | None = None,
+) -> IssuedCertificate:
+    """Issue one certificate: build, check printability, render, sign, record, audit.
+
+    Nothing slow runs inside the town's write lock: the data is gathered and checked for
+    printability in a read-only transaction (one consistent state, whose as-of time the
+    document prints); the issue number is taken in one short write; the PDF is rendered and
+    signed outside any transaction; the issuance (交付履歴) and its audit entry are the last
+    short write. A number taken for a document that then fails to render stays unused (the
+    number series has a gap, never a duplicate).
+    """
+    now = now or utcnow()
+    today = now.astimezone(JST).date()
+    check_writable(ctx, "certificate_issued")
+    with platform.read_town(ctx.town_code) as town:
+        draft = _draft(town, kind, addressee_number, options or {}, today)
+    key = signing.load_key(draft.keys_dir, ctx.town_code)
+    code = signing.new_verification_code(ctx.town_code)
+    with platform.town(ctx.town_code) as town:
+        issue_number = _issue_number(town, today, ctx.node)
+        journal_only(town.session, "certificate_number_taken", ctx.request_id)
     data = {
         "kind": KIND_LABELS[kind],
         "town": {
-            "code": town.code,
-            "name": info.name,
-            "prefecture": info.prefecture,
-            "mayor": f"{info.name}長",
+            "code": ctx.town_code,
+            "name": draft.info.name,
+            "prefecture": draft.info.prefecture,
+            "mayor": f"{draft.info.name}長",
         },
         "issue_number": issue_number,
         "issued_on": to_wareki(today),
-        "as_of": format_datetime_jst(as_of),
+        "as_of": format_datetime_jst(draft.as_of),
         "verification_code": code,
         "verify_url": f"{base_url.rstrip('/')}/verify/{code}",
         "qr_svg": qr_svg(f"{base_url.rstrip('/')}/verify/{code}"),
         "mode": ctx.mode,
-        "body": body,
+        "body": draft.body,
     }
     pdf = pdf_engine().render(
         TEMPLATES[kind], data, tagged=kind is not CertificateKind.ALL_RESIDENTS
     )
     digest = hashlib.sha256(pdf).digest()
     pages = _count_pages(pdf)
-    town.session.add(
-        Issuance(
-            issue_number=issue_number,
-            verification_code=code,
-            kind=kind.value,
-            addressee_number=addressee_number,
-            subjects=subjects,
-            options=opts_dump,
-            issued_at=now,
-            data_as_of=as_of,
-            clerk_id=ctx.actor.clerk_id,
-            clerk_name=ctx.actor.name,
-            node=ctx.node,
-            mode=ctx.mode,
-            pages=pages,
-            content_sha256=digest.hex(),
-            signature=signing.sign_digest(key, digest),
-            key_id=key.key_id,
+    signature = signing.sign_digest(key, digest)
+    with platform.town(ctx.town_code) as town:
+        town.session.add(
+            Issuance(
+                issue_number=issue_number,
+                verification_code=code,
+                kind=kind.value,
+                addressee_number=addressee_number,
+                subjects=draft.subjects,
+                options=draft.options,
+                issued_at=now,
+                data_as_of=draft.as_of,
+                clerk_id=ctx.actor.clerk_id,
+                clerk_name=ctx.actor.name,
+                node=ctx.node,
+                mode=ctx.mode,
+                pages=pages,
+                content_sha256=digest.hex(),
+                signature=signature,
+                key_id=key.key_id,
+            )
         )
-    )
-    town.session.flush()
-    finish_write(
-        town.session,
-        ctx,
-        "certificate_issued",
-        subjects=subjects,
-        detail={"kind": kind.value, "issue_number": issue_number, "verification_code": code},
-    )
-    return IssuedCertificate(pdf, issue_number, code, kind, pages, as_of)
+        town.session.flush()
+        finish_write(
+            town.session,
+            ctx,
+            "certificate_issued",
+            subjects=draft.subjects,
+            detail={"kind": kind.value, "issue_number": issue_number, "verification_code": code},
+        )
+    return IssuedCertificate(pdf, issue_number, code, kind, pages, draft.as_of)
 
 
 def _keys_dir(town: Town) -> Path:

@@ -125,6 +125,20 @@ def finish_write(
     return entry
 
 
+def journal_only(session: Session, action: str, request_id: str) -> int | None:
+    """Journal what was written so far *without* an audit entry: for the bookkeeping step of
+    an audited act whose own audit entry follows in a later transaction (the issue number
+    taken before a certificate is rendered). Returns the journal seq, None if nothing."""
+    if CAPTURE_KEY not in session.info:
+        enable_capture(session)
+    session.flush()
+    changes: list[dict[str, Any]] = session.info[CAPTURE_KEY]
+    session.info[CAPTURE_KEY] = []
+    if not changes:
+        return None
+    return append_journal(session, action, request_id, changes)
+
+
 def append_journal(
     session: Session,
     action: str,

@@ -388,8 +388,7 @@ def _export(
     detail: dict[str, Any] = {"layout": name, "rows": count}
     if gaiji is not None:
         detail |= {"encoding": encoding, "gaiji": len(gaiji)}
-    finish_write(
-        town.session,
+    town.audit(
         ctx,
         "export_layout",
         subjects=sorted(people - {""}),

@@ -334,8 +334,7 @@ def export_residents(
         count += 1
     if gaiji_out is not None:
         gaiji.write(gaiji_out)
-    finish_write(
-        town.session,
+    town.audit(
         ctx,
         "export_residents",
         subjects=numbers,

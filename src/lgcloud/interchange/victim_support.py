@@ -17,7 +17,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select, true
 
-from lgcloud.continuity.journal import finish_write
 from lgcloud.core.context import RequestContext
 from lgcloud.interchange.codec import to_shift_jis_lossy
 from lgcloud.register.domain import EVENT_LABELS, FOREIGN_FIELDS, EventKind, Status
@@ -179,8 +178,7 @@ def export_victim_support(town: Town, ctx: RequestContext, out_dir: Path) -> Vic
         w.writerow(["ファイル", "宛名番号・コード", "列", "置き換えた文字", "コードポイント"])
         for file, key, column, unit in report.replacements:
             w.writerow([file, key, column, unit, " ".join(f"U+{ord(c):04X}" for c in unit)])
-    finish_write(
-        s,
+    town.audit(
         ctx,
         "export_victim_support",
         subjects=subjects,

@@ -44,7 +44,7 @@ from lgcloud.register.models import (
     Person,
     PersonVersion,
 )
-from lgcloud.tenancy.platform import Town
+from lgcloud.tenancy.platform import Platform, Town
 
 log = get_logger("lgcloud.register")
 
@@ -303,14 +303,15 @@ __all__ = ["EventResult", "record_event", "search_keys", "state_of"]
 
 
 def audited_search(
-    town: Town, ctx: RequestContext, query: str, *, include_removed: bool = False
+    platform: Platform, ctx: RequestContext, query: str, *, include_removed: bool = False
 ) -> list[PersonState]:
-    """A clerk's search: the folded search plus its audit entry naming everyone listed."""
+    """A clerk's search: the folded search in a read-only transaction, then its audit entry
+    naming everyone listed (group-committed; durable before this returns)."""
     from lgcloud.register.queries import search  # noqa: PLC0415  (queries imports this module)
 
-    found = search(town, query, include_removed=include_removed)
-    finish_write(
-        town.session,
+    with platform.read_town(ctx.town_code) as town:
+        found = search(town, query, include_removed=include_removed)
+    platform.record_read(
         ctx,
         "search",
         subjects=[p.addressee_number for p in found],

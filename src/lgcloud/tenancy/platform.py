@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lgcloud.continuity.journal import enable_capture
+from lgcloud.audit.writer import ReadAuditWriter
+from lgcloud.continuity.journal import enable_capture, finish_write
 from lgcloud.core.clock import utcnow
+from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.core.ids import validate_town_code
 from lgcloud.db import migrate
@@ -39,6 +42,24 @@ class Town:
     mode: str = "normal"
     #: when mode is not normal: the time the copy's data is as of
     as_of: datetime | None = None
+    #: set on a read-only transaction (:meth:`Platform.read_town`): where its audit entries
+    #: go (the town's group-committing writer), since the transaction itself cannot write
+    read_auditor: Callable[..., int] | None = None
+
+    def audit(
+        self,
+        ctx: RequestContext,
+        action: str,
+        *,
+        subjects: Sequence[str] = (),
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Audit an act done with this handle: in a write transaction, as its tail
+        (``finish_write``: one transaction with the change); in a read-only one, through the
+        town's audit writer, durable when this returns. Returns the entry's seq."""
+        if self.read_auditor is not None:
+            return self.read_auditor(ctx, action, subjects=subjects, detail=detail)
+        return finish_write(self.session, ctx, action, subjects=subjects, detail=detail).seq
 
 
 class Platform:
@@ -55,19 +76,31 @@ class Platform:
         self._town_engines: dict[str, Engine] = {}
         self._town_sessions: dict[str, sessionmaker[Session]] = {}
         self._lock = threading.Lock()
+        self._audit_writers: dict[str, ReadAuditWriter] = {}
 
     # -- platform database
     @contextmanager
     def platform_session(self) -> Iterator[Session]:
+        """A write transaction on the platform database (short: sessions, modes, jobs)."""
         with self._platform_sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def platform_read(self) -> Iterator[Session]:
+        """A read-only transaction on the platform database: takes no write lock, so every
+        request of every town can look up its session and its town at the same time."""
+        with (
+            self.engine.connect().execution_options(**{READ_ONLY: True}) as conn,
+            Session(bind=conn, expire_on_commit=False) as session,
+        ):
+            yield session
+
     def towns(self) -> list[HostedTown]:
-        with self.platform_session() as s:
+        with self.platform_read() as s:
             return list(s.scalars(select(HostedTown).order_by(HostedTown.code)))
 
     def hosted(self, code: str) -> HostedTown:
-        with self.platform_session() as s:
+        with self.platform_read() as s:
             town = s.get(HostedTown, code)
         if town is None:
             raise NotFoundError(f"団体コード {code} の町村はこの基盤にありません")
@@ -183,11 +216,39 @@ class Platform:
             engine.connect().execution_options(**{READ_ONLY: True}) as conn,
             Session(bind=conn) as session,
         ):
-            yield Town(code, session, self.keys_dir, mode, as_of)
+            yield Town(code, session, self.keys_dir, mode, as_of, self.record_read)
+
+    @contextmanager
+    def _write_session(self, code: str) -> Iterator[Session]:
+        with self.town(code) as town:
+            yield town.session
+
+    def record_read(
+        self,
+        ctx: RequestContext,
+        action: str,
+        *,
+        subjects: Sequence[str] = (),
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Audit a read done in :meth:`read_town`: the entry is group-committed by the
+        town's one audit writer (``audit.writer``) and durable when this returns, so the
+        caller may then show what it read. Returns the entry's sequence number."""
+        with self._lock:
+            writer = self._audit_writers.get(ctx.town_code)
+            if writer is None:
+                code = ctx.town_code
+                writer = ReadAuditWriter(code, lambda: self._write_session(code))
+                self._audit_writers[code] = writer
+        return writer.append(ctx, action, subjects=subjects, detail=detail)
 
     def forget_town(self, code: str, *, delete_record: bool = False) -> None:
         """Close ``code``'s engine (and with ``delete_record`` stop hosting it here): used by a
         node when it starts or stops serving a copy."""
+        with self._lock:
+            writer = self._audit_writers.pop(code, None)
+        if writer is not None:
+            writer.stop()
         with self._lock:
             engine = self._town_engines.pop(code, None)
             self._town_sessions.pop(code, None)
@@ -200,6 +261,11 @@ class Platform:
                     s.delete(hosted)
 
     def dispose(self) -> None:
+        with self._lock:
+            writers = list(self._audit_writers.values())
+            self._audit_writers.clear()
+        for writer in writers:
+            writer.stop()
         for engine in self._town_engines.values():
             engine.dispose()
         self.engine.dispose()

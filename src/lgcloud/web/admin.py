@@ -53,7 +53,7 @@ def _clerk_rows(request: Request, a: Acting) -> list[ClerkRow]:
     def live(t: datetime | None) -> datetime | None:
         return t if t is not None and t > now else None
 
-    with platform_of(request).town(a.ctx.town_code) as town:
+    with platform_of(request).read_town(a.ctx.town_code) as town:
         clerks = list(town.session.scalars(select(Clerk).order_by(Clerk.staff_number)))
         return [
             ClerkRow(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from lgcloud.audit import service as audit_service
 from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Permission, Role
-from lgcloud.continuity.journal import READ_ONLY_MODES, finish_write
+from lgcloud.continuity.journal import READ_ONLY_MODES
 from lgcloud.continuity.node import receive_application
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import RuleViolationError
@@ -154,18 +154,18 @@ def api_search(
     include_removed: bool = False,
 ) -> list[PersonOut]:
     a.require(Permission.VIEW_RESIDENTS)
-    with platform_of(request).town(a.ctx.town_code) as town:
-        found = audited_search(town, a.ctx, q, include_removed=include_removed)
+    found = audited_search(platform_of(request), a.ctx, q, include_removed=include_removed)
     return [PersonOut.of(p) for p in found]
 
 
 @router.get("/persons/{addressee_number}")
 def api_person(a: ActingDep, request: Request, addressee_number: str) -> dict[str, Any]:
     a.require(Permission.VIEW_RESIDENTS)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         person = queries.get_person(town, addressee_number)
         household = queries.current_household(town, person.household_number)
-        finish_write(town.session, a.ctx, "view_person", subjects=[addressee_number])
+    platform.record_read(a.ctx, "view_person", subjects=[addressee_number])
     return {
         "person": PersonOut.of(person).model_dump(mode="json"),
         "household": [PersonOut.of(p).model_dump(mode="json") for p in household],
@@ -175,9 +175,10 @@ def api_person(a: ActingDep, request: Request, addressee_number: str) -> dict[st
 @router.get("/persons/{addressee_number}/history")
 def api_history(a: ActingDep, request: Request, addressee_number: str) -> list[dict[str, Any]]:
     a.require(Permission.VIEW_RESIDENTS)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         versions = queries.history(town, addressee_number)
-        finish_write(town.session, a.ctx, "view_history", subjects=[addressee_number])
+    platform.record_read(a.ctx, "view_history", subjects=[addressee_number])
     return [
         {**PersonOut.of(s).model_dump(mode="json"), "valid_to": str(to) if to else None}
         for s, to in versions
@@ -189,19 +190,19 @@ def api_household(
     a: ActingDep, request: Request, household_number: str, on: date | None = None
 ) -> list[PersonOut]:
     a.require(Permission.VIEW_RESIDENTS)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         members = (
             queries.household_on(town, household_number, on)
             if on
             else queries.current_household(town, household_number)
         )
-        finish_write(
-            town.session,
-            a.ctx,
-            "view_household",
-            subjects=[p.addressee_number for p in members],
-            detail={"household_number": household_number, "on": str(on) if on else None},
-        )
+    platform.record_read(
+        a.ctx,
+        "view_household",
+        subjects=[p.addressee_number for p in members],
+        detail={"household_number": household_number, "on": str(on) if on else None},
+    )
     return [PersonOut.of(p) for p in members]
 
 
@@ -210,15 +211,15 @@ def api_address(
     a: ActingDep, request: Request, address: Annotated[str, Query(min_length=1)], on: date
 ) -> list[PersonOut]:
     a.require(Permission.VIEW_RESIDENTS)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         found = queries.residents_at_address_on(town, address, on)
-        finish_write(
-            town.session,
-            a.ctx,
-            "view_address",
-            subjects=[p.addressee_number for p in found],
-            detail={"address": address, "on": str(on)},
-        )
+    platform.record_read(
+        a.ctx,
+        "view_address",
+        subjects=[p.addressee_number for p in found],
+        detail={"address": address, "on": str(on)},
+    )
     return [PersonOut.of(p) for p in found]
 
 
@@ -260,14 +261,12 @@ def receive_application_at_counter(
     a.require(Permission.VIEW_RESIDENTS)  # counter work: receiving, not processing
     if a.ctx.mode not in READ_ONLY_MODES:
         raise RuleViolationError("通常運用中です。申請は異動の登録として直接処理してください")
-    with platform.town(a.ctx.town_code) as town:
-        finish_write(
-            town.session,
-            a.ctx,
-            "application_received",
-            subjects=[body.addressee_number] if body.addressee_number else [],
-            detail={"kind": body.kind},
-        )
+    platform.record_read(
+        a.ctx,
+        "application_received",
+        subjects=[body.addressee_number] if body.addressee_number else [],
+        detail={"kind": body.kind},
+    )
     app_id = receive_application(
         platform, a.ctx, kind=body.kind, addressee_number=body.addressee_number, detail=body.detail
     )
@@ -285,7 +284,7 @@ class NewClerkIn(BaseModel):
 @router.get("/clerks")
 def api_clerks(a: ActingDep, request: Request) -> list[ClerkOut]:
     a.require(Permission.MANAGE_CLERKS)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    with platform_of(request).read_town(a.ctx.town_code) as town:
         return [_clerk_out(c, a.ctx.town_code) for c in auth_service.list_clerks(town)]
 
 
@@ -334,9 +333,10 @@ def _lines(lines: list[audit_service.AuditLine]) -> list[dict[str, Any]]:
 @router.get("/audit/verify")
 def api_audit_verify(a: ActingDep, request: Request) -> dict[str, Any]:
     a.require(Permission.READ_AUDIT)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         report = audit_service.verify(town.session)
-        finish_write(town.session, a.ctx, "audit_verify", detail={"ok": report.ok})
+    platform.record_read(a.ctx, "audit_verify", detail={"ok": report.ok})
     return {
         "ok": report.ok,
         "entries": report.entries,
@@ -347,16 +347,18 @@ def api_audit_verify(a: ActingDep, request: Request) -> dict[str, Any]:
 @router.get("/audit/who-viewed/{addressee_number}")
 def api_who_viewed(a: ActingDep, request: Request, addressee_number: str) -> list[dict[str, Any]]:
     a.require(Permission.READ_AUDIT)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         lines = audit_service.who_viewed(town.session, addressee_number)
-        finish_write(town.session, a.ctx, "audit_report", detail={"person": addressee_number})
+    platform.record_read(a.ctx, "audit_report", detail={"person": addressee_number})
     return _lines(lines)
 
 
 @router.get("/audit/by-clerk/{staff_number}")
 def api_by_clerk(a: ActingDep, request: Request, staff_number: str) -> list[dict[str, Any]]:
     a.require(Permission.READ_AUDIT)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         lines = audit_service.by_clerk(town.session, staff_number)
-        finish_write(town.session, a.ctx, "audit_report", detail={"clerk": staff_number})
+    platform.record_read(a.ctx, "audit_report", detail={"clerk": staff_number})
     return _lines(lines)

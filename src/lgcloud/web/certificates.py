@@ -54,15 +54,14 @@ def _pdf_response(cert: cert_service.IssuedCertificate) -> Response:
 def api_issue(body: IssueIn, a: ActingDep, request: Request) -> Response:
     """Issue a certificate; the response is the PDF (issue number and code in headers)."""
     a.require(Permission.ISSUE_CERTIFICATES)
-    with platform_of(request).town(a.ctx.town_code) as town:
-        cert = cert_service.issue_certificate(
-            town,
-            a.ctx,
-            body.kind,
-            addressee_number=body.addressee_number,
-            options=body.options,
-            base_url=public_base_url(request),
-        )
+    cert = cert_service.issue_certificate(
+        platform_of(request),
+        a.ctx,
+        body.kind,
+        addressee_number=body.addressee_number,
+        options=body.options,
+        base_url=public_base_url(request),
+    )
     return _pdf_response(cert)
 
 
@@ -70,13 +69,13 @@ def api_issue(body: IssueIn, a: ActingDep, request: Request) -> Response:
 def api_issuances(a: ActingDep, request: Request, addressee_number: str) -> list[dict[str, Any]]:
     """交付履歴 of a person."""
     a.require(Permission.VIEW_RESIDENTS)
-    from lgcloud.continuity.journal import finish_write  # noqa: PLC0415
     from lgcloud.register import queries  # noqa: PLC0415
 
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         queries.get_person(town, addressee_number)
         rows = cert_service.issuance_history(town, addressee_number)
-        finish_write(town.session, a.ctx, "view_issuances", subjects=[addressee_number])
+    platform.record_read(a.ctx, "view_issuances", subjects=[addressee_number])
     return [
         {
             "issue_number": r.issue_number,
@@ -96,8 +95,7 @@ def api_issuances(a: ActingDep, request: Request, addressee_number: str) -> list
 def api_all_residents_csv(a: ActingDep, request: Request) -> Response:
     """全住民一覧 as CSV (audited export)."""
     a.require(Permission.ISSUE_CERTIFICATES)
-    with platform_of(request).town(a.ctx.town_code) as town:
-        data = cert_service.all_residents_csv(town, a.ctx)
+    data = cert_service.all_residents_csv(platform_of(request), a.ctx)
     return Response(
         data,
         media_type="text/csv; charset=utf-8",
@@ -134,7 +132,7 @@ def _info(request: Request, code: str) -> tuple[str, cert_service.VerificationIn
         platform.hosted(town_code)
     except NotFoundError:
         raise NotFoundError("この照合番号の証明書はありません") from None
-    with platform.town(town_code) as town:
+    with platform.read_town(town_code) as town:  # public: never a write lock
         return code, cert_service.verification_info(town, code)
 
 
@@ -162,6 +160,6 @@ async def verify_upload(
         return _verify_page(
             request, {"code": code, "info": info, "error": "ファイルが大きすぎます"}, status=413
         )
-    with platform_of(request).town(code.split("-", 1)[0]) as town:
+    with platform_of(request).read_town(code.split("-", 1)[0]) as town:
         matches = cert_service.verify_pdf(town, code, data)
     return _verify_page(request, {"code": code, "info": info, "checked": True, "matches": matches})

@@ -451,7 +451,7 @@ def interchange_export_residents(
         return _page(request, a, errors={"export": "文字コードは UTF-8 か cp932 です"}, status=422)
     out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
     try:
-        with platform_of(request).town(a.ctx.town_code) as town:
+        with platform_of(request).read_town(a.ctx.town_code) as town:
             if encoding == "utf-8":
                 export_residents(town, a.ctx, out)
             else:
@@ -483,7 +483,7 @@ def interchange_export_layouts(
     out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
     try:
         with (
-            platform_of(request).town(a.ctx.town_code) as town,
+            platform_of(request).read_town(a.ctx.town_code) as town,
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf,
         ):
             for name in ORDER:

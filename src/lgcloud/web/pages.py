@@ -32,9 +32,9 @@ from lgcloud.continuity.journal import (
     MODE_LABELS,
     READ_ONLY_MODES,
     READ_ONLY_REFUSAL,
-    finish_write,
 )
 from lgcloud.continuity.models import PendingApplication
+from lgcloud.core.admission import OverloadedError
 from lgcloud.core.clock import today_jst
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.dates import fiscal_year_of
@@ -254,8 +254,7 @@ def search_page(
     results = []
     q = q[:80]
     if q.strip() and Permission.VIEW_RESIDENTS in a.clerk.permissions:
-        with platform_of(request).town(a.ctx.town_code) as town:
-            results = audited_search(town, a.ctx, q, include_removed=include_removed)
+        results = audited_search(platform_of(request), a.ctx, q, include_removed=include_removed)
     context = {
         **_base(request, a),
         "q": q,
@@ -274,12 +273,13 @@ def _person_context(
 ) -> dict[str, Any]:
     """Everything the person page shows; the view is audited (view_person)."""
     a.require(Permission.VIEW_RESIDENTS)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         person = queries.get_person(town, addressee_number)
         household = queries.current_household(town, person.household_number)
         versions = queries.history(town, addressee_number)
         issuances = issuance_history(town, addressee_number)
-        finish_write(town.session, a.ctx, "view_person", subjects=[addressee_number])
+    platform.record_read(a.ctx, "view_person", subjects=[addressee_number])
     return {
         **_base(request, a),
         "person": person,
@@ -345,18 +345,15 @@ def issue_with_preview(
     preview: Preview | None = None
     error: str | None = None
     try:
-        with platform.town(a.ctx.town_code) as town:
-            cert = cert_service.issue_certificate(
-                town,
-                a.ctx,
-                kind,
-                addressee_number=None
-                if kind is CertificateKind.ALL_RESIDENTS
-                else addressee_number,
-                options=options,
-                base_url=public_base_url(request),
-            )
-    except NotFoundError:
+        cert = cert_service.issue_certificate(
+            platform,
+            a.ctx,
+            kind,
+            addressee_number=None if kind is CertificateKind.ALL_RESIDENTS else addressee_number,
+            options=options,
+            base_url=public_base_url(request),
+        )
+    except (NotFoundError, OverloadedError):
         raise
     except LgcloudError as e:  # e.g. a character the certificate font cannot draw
         error = e.message
@@ -380,9 +377,9 @@ def issue_with_preview(
         return templates.TemplateResponse(
             request, "person.html", context, status_code=422 if error else 200
         )
-    with platform.town(a.ctx.town_code) as town:
+    with platform.read_town(a.ctx.town_code) as town:
         issuances = issuance_history(town, addressee_number)
-        finish_write(town.session, a.ctx, "view_issuances", subjects=[addressee_number])
+    platform.record_read(a.ctx, "view_issuances", subjects=[addressee_number])
     return templates.TemplateResponse(
         request,
         "_issued.html",
@@ -569,10 +566,11 @@ def _event_page(
         raise NotFoundError("この異動届の画面はありません")
     a.require(Permission.RECORD_EVENTS)
     base = _base(request, a)
-    with platform_of(request).town(a.ctx.town_code) as town:
+    platform = platform_of(request)
+    with platform.read_town(a.ctx.town_code) as town:
         subject = queries.get_person(town, person)
         household = queries.current_household(town, subject.household_number)
-        finish_write(town.session, a.ctx, "view_person", subjects=[person])
+    platform.record_read(a.ctx, "view_person", subjects=[person])
     return templates.TemplateResponse(
         request,
         "event.html",
@@ -967,14 +965,15 @@ def audit_page(request: Request, a: ActingDep, person: str = "", clerk: str = ""
     person, clerk = person.strip()[:10], clerk.strip()[:20]
     lines: list[audit_service.AuditLine] = []
     if person or clerk:
-        with platform_of(request).town(a.ctx.town_code) as town:
+        platform = platform_of(request)
+        with platform.read_town(a.ctx.town_code) as town:
             if person:
                 lines = audit_service.who_viewed(town.session, person)
                 detail: dict[str, Any] = {"person": person}
             else:
                 lines = audit_service.by_clerk(town.session, clerk)
                 detail = {"clerk": clerk}
-            finish_write(town.session, a.ctx, "audit_report", detail=detail)
+        platform.record_read(a.ctx, "audit_report", detail=detail)
     return templates.TemplateResponse(
         request,
         "audit.html",
@@ -1012,7 +1011,7 @@ APPLICATION_DETAIL_MAX = 2000
 
 def _pending_applications(request: Request, town_code: str) -> list[PendingApplication]:
     """Applications received at this node for the town and not yet handed back."""
-    with platform_of(request).platform_session() as s:
+    with platform_of(request).platform_read() as s:
         return list(
             s.scalars(
                 select(PendingApplication)
