@@ -62,8 +62,8 @@ def add_clerks(
 ) -> None:
     """Create ``staff number → roles`` in town ``code``, each named ``<surname>　<staff>``
     with ``password`` and a PIN (one for all, or per staff number) for quick switching."""
-    with platform.town(code) as town:
-        for staff, roles in clerks.items():
+    for staff, roles in clerks.items():
+        with platform.town(code) as town:  # one each: argon2 runs before the write lock
             create_clerk(
                 town,
                 RequestContext(code, Actor(None, "setup", "")),

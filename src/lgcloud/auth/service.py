@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from lgcloud.auth.models import Clerk
 from lgcloud.auth.roles import Permission, Role, parse_roles, permissions_of
 from lgcloud.continuity.journal import check_writable, finish_write
-from lgcloud.core.admission import Gate
+from lgcloud.core.admission import Gate, RateLimit
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import (
@@ -100,7 +100,8 @@ def create_clerk(
     password: str,
     pin: str | None = None,
 ) -> ClerkInfo:
-    """Create a clerk of ``town`` (audited)."""
+    """Create a clerk of ``town`` (audited). The password is hashed before the transaction
+    first touches the database, so call it first in its transaction."""
     check_writable(ctx, "clerk_created")
     if not staff_number.isascii() or not staff_number.isalnum():
         raise RuleViolationError("職員番号は英数字です", field="staff_number")
@@ -112,6 +113,9 @@ def create_clerk(
         raise RuleViolationError("PINは数字4〜8桁です", field="pin")
     if not roles:
         raise RuleViolationError("役割を1つ以上指定してください", field="roles")
+    # argon2 before the first statement: SQLite takes the write lock only then
+    password_hash = _hasher.hash(password)
+    pin_hash = _pin_hasher.hash(pin) if pin else None
     if town.session.scalar(select(Clerk).where(Clerk.staff_number == staff_number)):
         raise RuleViolationError(
             f"職員番号 {staff_number} は既に使われています", field="staff_number"
@@ -120,8 +124,8 @@ def create_clerk(
         staff_number=staff_number,
         name=name,
         roles=" ".join(sorted(r.value for r in roles)),
-        password_hash=_hasher.hash(password),
-        pin_hash=_pin_hasher.hash(pin) if pin else None,
+        password_hash=password_hash,
+        pin_hash=pin_hash,
         active=True,
         failed_attempts=0,
         created_at=utcnow(),
@@ -162,6 +166,9 @@ class _Found:
 #: work, bounded apart from the counter so a flood of guesses never takes a town's capacity.
 #: Beyond the bound the attempt is refused at once with 503 (nothing checked, nothing locked).
 ANONYMOUS_SECRETS = Gate("anonymous_secret_checks", limit=1)
+#: attempts for unknown staff numbers or locked accounts, per town: what a stranger's flood
+#: can add to a town's audit trail and journal is bounded
+ANONYMOUS_ATTEMPTS = RateLimit("anonymous_login_attempts", rate=20.0, burst=40)
 #: argon2 checks of known clerks (logins and quick switches at the counters)
 KNOWN_SECRETS = Gate("known_secret_checks", limit=2, wait_s=2.0)
 
@@ -205,11 +212,13 @@ def _check_secret(
     log_fields = {"town": ctx.town_code, "request_id": ctx.request_id, "kind": kind}
     hasher = _hasher if kind == "password" else _pin_hasher
     if found.clerk_id is None:
+        ANONYMOUS_ATTEMPTS.take(ctx.town_code)
         with ANONYMOUS_SECRETS.enter():
             _verify(None, secret, hasher)  # the same cost as a known clerk's check
         platform.record_read(anon, f"{action}_failed", detail={"reason": "unknown_or_inactive"})
         raise AuthenticationError(GENERIC_FAILURE)
     if found.locked:  # no check while locked: the answer says so anyway
+        ANONYMOUS_ATTEMPTS.take(ctx.town_code)
         platform.record_read(anon, f"{action}_refused", detail={"reason": "locked"})
         raise _locked_error()
     with KNOWN_SECRETS.enter():

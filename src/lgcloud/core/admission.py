@@ -9,7 +9,9 @@ planned volume, because nothing was refused cleanly).
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -62,3 +64,28 @@ class Gate:
             yield
         finally:
             self._slots.release()
+
+
+class RateLimit:
+    """A token bucket per key (a town): at most ``burst`` at once, refilled at ``rate`` per
+    second; beyond it :class:`OverloadedError`. Thread-safe."""
+
+    def __init__(self, name: str, *, rate: float, burst: int) -> None:
+        self.name = name
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+        self.refused = 0
+
+    def take(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+            if tokens < 1.0:
+                self.refused += 1
+                self._buckets[key] = (tokens, now)
+                wait = max(1, math.ceil((1.0 - tokens) / self.rate))
+                raise OverloadedError(retry_after_s=wait)
+            self._buckets[key] = (tokens - 1.0, now)

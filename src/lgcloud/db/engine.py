@@ -7,14 +7,74 @@ lock at the start avoids SQLite's lock-upgrade deadlock between two deferred tra
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from lgcloud.core.logging import get_logger
+
 #: execution option for a read-only transaction:
 #: ``engine.connect().execution_options(**{READ_ONLY: True})``
 READ_ONLY = "lgcloud_read_only"
+_WRITE_BEGAN = "lgcloud_write_began"
+#: a write transaction held longer than this is logged (batch work must write in short chunks)
+SLOW_WRITE_MS = 200.0
+
+log = get_logger("lgcloud.db")
+
+
+@dataclass
+class WriteLockStats:
+    """How long write transactions held their database's write lock (SQLite: from ``BEGIN
+    IMMEDIATE`` until the connection is returned after COMMIT or ROLLBACK), in this
+    process. Served at ``/metrics``; measured by ``bench/load.py``."""
+
+    count: int = 0
+    total_ms: float = 0.0
+    max_ms: float = 0.0
+    over_100ms: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, ms: float, where: str) -> None:
+        with self._lock:
+            self.count += 1
+            self.total_ms += ms
+            self.max_ms = max(self.max_ms, ms)
+            if ms > 100.0:
+                self.over_100ms += 1
+        if ms > SLOW_WRITE_MS:
+            log.warning("slow_write_transaction", ms=round(ms, 1), database=where)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.count, self.total_ms, self.max_ms, self.over_100ms = 0, 0.0, 0.0, 0
+
+
+WRITE_LOCKS = WriteLockStats()
+
+
+def _install_lock_timing(engine: Engine) -> None:
+    """On a server engine a write transaction is timed from its BEGIN (PostgreSQL locks
+    rows, not the database: this is the transaction's length)."""
+
+    @event.listens_for(engine, "begin")
+    def _began(conn: Any) -> None:
+        if not conn.get_execution_options().get(READ_ONLY):
+            conn.info[_WRITE_BEGAN] = time.perf_counter()
+
+
+def _install_checkin(engine: Engine) -> None:
+    where = engine.url.database or str(engine.url)
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        began = record.info.pop(_WRITE_BEGAN, None)
+        if began is not None:
+            WRITE_LOCKS.add((time.perf_counter() - began) * 1000, where)
 
 
 def _install_sqlite_hooks(engine: Engine, *, synchronous: str) -> None:
@@ -39,6 +99,7 @@ def _install_sqlite_hooks(engine: Engine, *, synchronous: str) -> None:
             conn.exec_driver_sql("BEGIN DEFERRED")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.info[_WRITE_BEGAN] = time.perf_counter()  # the lock is held from here
 
 
 def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
@@ -46,8 +107,11 @@ def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, poolclass=NullPool if ":memory:" in url else None)
         _install_sqlite_hooks(engine, synchronous=synchronous)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+        _install_lock_timing(engine)
+    _install_checkin(engine)
+    return engine
 
 
 def sqlite_url(path: str) -> str:

@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from lgcloud import __version__
+from lgcloud.auth.service import ANONYMOUS_SECRETS, KNOWN_SECRETS
 from lgcloud.continuity.node import NodeService
 from lgcloud.continuity.sites import Sites
+from lgcloud.core.admission import OverloadedError
 from lgcloud.core.errors import (
     AuthenticationError,
     LgcloudError,
@@ -23,8 +25,16 @@ from lgcloud.core.errors import (
     RuleViolationError,
 )
 from lgcloud.core.logging import get_logger
+from lgcloud.db.engine import WRITE_LOCKS
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web import api, certificates, continuity, pages
+from lgcloud.web.admission import (
+    AdmissionMiddleware,
+    AdmissionState,
+    Limits,
+    SessionTowns,
+    overloaded_response_parts,
+)
 
 log = get_logger("lgcloud.web")
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -33,6 +43,7 @@ _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 PUBLIC_PATHS = frozenset(
     {
         "/health",
+        "/metrics",
         "/login",
         "/api/login",
         "/openapi.json",
@@ -53,9 +64,11 @@ def create_app(
     *,
     node_service: NodeService | None = None,
     centre_sites: Sites | None = None,
+    limits: Limits | None = None,
 ) -> FastAPI:
     """The web application; with ``node_service`` it also takes the centre's pushes (a town
-    node), with ``centre_sites`` it takes nodes' hand-backs (the centre)."""
+    node), with ``centre_sites`` it takes nodes' hand-backs (the centre). ``limits`` bound
+    the work admitted (default: the ``LGCLOUD_ADMIT_*`` settings, ``web/admission.py``)."""
     app = FastAPI(
         title="lgcloud 自治体クラウド",
         version=__version__,
@@ -75,9 +88,22 @@ def create_app(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
 
+    admission = AdmissionState(limits or Limits.from_env())
+    app.state.admission = admission
+    # added before the request-id middleware, so inside it: a refused request still gets
+    # its request id and its log line
+    app.add_middleware(AdmissionMiddleware, state=admission, towns=SessionTowns(platform))
+
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok", "node": platform.node, "mode": platform.mode}
+
+    @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        """Prometheus text for the operator's monitoring, from this machine only."""
+        if request.client is None or request.client.host not in ("127.0.0.1", "::1"):
+            raise NotFoundError("Not Found")
+        return PlainTextResponse(prometheus_text(admission))
 
     @app.middleware("http")
     async def request_id(
@@ -108,6 +134,19 @@ def create_app(
 
         return handle
 
+    def overloaded(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OverloadedError)
+        body, ctype, status = overloaded_response_parts(
+            request.url.path, request.method, exc.retry_after_s, exc.message
+        )
+        return Response(
+            body,
+            status_code=status,
+            media_type=ctype.decode(),
+            headers={"Retry-After": str(exc.retry_after_s), "Cache-Control": "no-store"},
+        )
+
+    app.add_exception_handler(OverloadedError, overloaded)
     app.add_exception_handler(NotFoundError, handler(404))
     app.add_exception_handler(RuleViolationError, handler(422))
     app.add_exception_handler(PermissionDeniedError, handler(403))
@@ -115,3 +154,28 @@ def create_app(
     # any other refusal with a message for the user (a doubtful backup, a wrong key)
     app.add_exception_handler(LgcloudError, handler(422))
     return app
+
+
+def prometheus_text(admission: AdmissionState) -> str:
+    m = admission.metrics()
+    lines = [
+        "# HELP lgcloud_write_lock_max_ms Longest time a write transaction held a lock.",
+        "# TYPE lgcloud_write_lock_max_ms gauge",
+        f"lgcloud_write_lock_max_ms {WRITE_LOCKS.max_ms:.3f}",
+        "# TYPE lgcloud_write_locks_total counter",
+        f"lgcloud_write_locks_total {WRITE_LOCKS.count}",
+        "# TYPE lgcloud_write_locks_over_100ms_total counter",
+        f"lgcloud_write_locks_over_100ms_total {WRITE_LOCKS.over_100ms}",
+        "# TYPE lgcloud_requests_in_flight gauge",
+        *(f'lgcloud_requests_in_flight{{class="{k}"}} {v}' for k, v in m["in_flight"].items()),
+        "# TYPE lgcloud_requests_admitted_total counter",
+        *(f'lgcloud_requests_admitted_total{{class="{k}"}} {v}' for k, v in m["admitted"].items()),
+        "# TYPE lgcloud_requests_shed_total counter",
+        *(f'lgcloud_requests_shed_total{{class="{k}"}} {v}' for k, v in m["shed"].items()),
+        "# TYPE lgcloud_secret_checks_refused_total counter",
+        *(
+            f'lgcloud_secret_checks_refused_total{{gate="{g.name}"}} {g.refused}'
+            for g in (ANONYMOUS_SECRETS, KNOWN_SECRETS)
+        ),
+    ]
+    return "\n".join(lines) + "\n"

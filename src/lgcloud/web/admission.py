@@ -1,0 +1,301 @@
+"""Admission control: a bounded amount of work per town and for the whole server; beyond
+it a request is answered at once with 503 and ``Retry-After`` (a Japanese wait page on
+screen), never queued into a timeout or a 500.
+
+Every request is put in one class before any work is done for it:
+
+* **counter** — a request with a valid clerk session (search, view, certificate, life
+  event, switch). Bounded per town (no town can take the server) and for the server; a
+  request may wait a short time for a place, then is refused.
+* **login** — the login forms and API. The argon2 check inside is bounded again
+  (``auth.service``): known clerks apart from unknown staff numbers, which are anonymous.
+* **anonymous** — everything else without a session: the public ``/verify`` page, the
+  login page, requests with a stale or forged token. Admitted only while the counter is
+  not saturated, so strangers never take a town's capacity.
+* **batch** — exports, imports, all-residents lists, safety matching: one per town and
+  few per server, and only while the counter is not saturated.
+* **exempt** — health, metrics, static files, the API docs and the centre↔node channel
+  (authenticated by the node's own token and paced by the shipper).
+
+Why hand-written: the rules (classes decided from the session, a town bound inside a
+server bound, counter before the rest) are specific to this platform; a generic rate
+limiter (slowapi and the like) bounds request rates per client, not work in flight per
+tenant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lgcloud.core.admission import OVERLOADED_MESSAGE
+from lgcloud.tenancy.models import LoginSession
+from lgcloud.tenancy.platform import Platform
+
+SESSION_COOKIE = "lgcloud_session"
+
+_EXEMPT_PREFIXES = ("/static/", "/continuity/")
+_EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico"})
+_LOGIN = frozenset({"/login", "/api/login", "/node/login"})
+_BATCH_PREFIXES = ("/interchange/export/", "/api/all-residents.csv")
+_BATCH_POSTS = frozenset({"/interchange/import", "/safety"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds, from ``LGCLOUD_ADMIT_*`` settings (docs/scaling.md)."""
+
+    server: int = 8  #: counter requests in flight, all towns together
+    town: int = 4  #: counter requests in flight, one town
+    wait_s: float = 0.5  #: how long a counter request may wait for a place
+    login: int = 4  #: login requests in flight
+    anonymous: int = 2  #: requests without a session in flight
+    batch_server: int = 2  #: batch requests in flight, all towns
+    batch_town: int = 1  #: batch requests in flight, one town
+    retry_after_s: int = 2
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        def get(name: str, default: float) -> float:
+            raw = os.environ.get(f"LGCLOUD_ADMIT_{name.upper()}")
+            return float(raw) if raw else default
+
+        d = cls()
+        return cls(
+            server=int(get("server", d.server)),
+            town=int(get("town", d.town)),
+            wait_s=get("wait_s", d.wait_s),
+            login=int(get("login", d.login)),
+            anonymous=int(get("anonymous", d.anonymous)),
+            batch_server=int(get("batch_server", d.batch_server)),
+            batch_town=int(get("batch_town", d.batch_town)),
+            retry_after_s=int(get("retry_after_s", d.retry_after_s)),
+        )
+
+
+@dataclass
+class AdmissionState:
+    """What is in flight now and what was shed (for /metrics). Used from the event loop
+    only, so plain counters need no lock."""
+
+    limits: Limits
+    counter: int = 0
+    counter_by_town: Counter[str] = field(default_factory=Counter)
+    login: int = 0
+    anonymous: int = 0
+    batch: int = 0
+    batch_by_town: Counter[str] = field(default_factory=Counter)
+    admitted: Counter[str] = field(default_factory=Counter)
+    shed: Counter[str] = field(default_factory=Counter)
+    changed: asyncio.Condition | None = None
+
+    def counter_saturated(self) -> bool:
+        return self.counter >= self.limits.server
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "in_flight": {
+                "counter": self.counter,
+                "login": self.login,
+                "anonymous": self.anonymous,
+                "batch": self.batch,
+            },
+            "admitted": dict(self.admitted),
+            "shed": dict(self.shed),
+        }
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+def _token(scope: Scope) -> str | None:
+    auth = _header(scope, b"authorization")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    for part in _header(scope, b"cookie").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            return value
+    return None
+
+
+class SessionTowns:
+    """token → town of a live session, remembered (sessions never change town). The session
+    itself (expiry, clerk) is still checked by ``deps.acting``; this only chooses the bound."""
+
+    def __init__(self, platform: Platform, size: int = 10_000) -> None:
+        self.platform = platform
+        self.size = size
+        self._known: OrderedDict[str, str] = OrderedDict()
+
+    def town_of(self, token: str) -> str | None:
+        h = hashlib.sha256(token.encode()).hexdigest()
+        town = self._known.get(h)
+        if town is not None:
+            self._known.move_to_end(h)
+            return town
+        # a primary-key read in a read-only transaction: no lock, well under a millisecond
+        with self.platform.platform_read() as s:
+            row = s.get(LoginSession, h)
+            town = row.town_code if row is not None else None
+        if town is not None:
+            self._known[h] = town
+            if len(self._known) > self.size:
+                self._known.popitem(last=False)
+        return town
+
+
+def classify(scope: Scope, towns: SessionTowns) -> tuple[str, str | None]:
+    """(class, town) of a request, from its path, method and session."""
+    path: str = scope["path"]
+    method: str = scope["method"]
+    if path in _EXEMPT or path.startswith(_EXEMPT_PREFIXES):
+        return "exempt", None
+    if path in _LOGIN and method == "POST":
+        return "login", None
+    token = _token(scope)
+    town = towns.town_of(token) if token else None
+    if town is None:
+        return "anonymous", None
+    if path.startswith(_BATCH_PREFIXES) or (method == "POST" and path in _BATCH_POSTS):
+        return "batch", town
+    return "counter", town
+
+
+WAIT_PAGE = """<!doctype html>
+<html lang="ja"><head><meta charset="utf-8">{refresh}
+<title>混み合っています — lgcloud</title>
+<link rel="stylesheet" href="/static/app.css"></head>
+<body><main class="wait" role="alert">
+<h1>ただいま混み合っています</h1>
+<p>{message}</p>
+<p>{again}</p>
+</main></body></html>
+"""
+
+
+def overloaded_response_parts(
+    path: str, method: str, retry_after_s: int, message: str = OVERLOADED_MESSAGE
+) -> tuple[bytes, bytes, int]:
+    """(body, content type, status) of a 503: JSON for the API, a wait page on screen that
+    reloads itself for a GET (a POST is never sent again by itself)."""
+    if path.startswith("/api/"):
+        body = json.dumps({"detail": message, "field": None}, ensure_ascii=False).encode()
+        return body, b"application/json", 503
+    refresh = f'<meta http-equiv="refresh" content="{retry_after_s}">' if method == "GET" else ""
+    again = (
+        f"{retry_after_s}秒後に自動で読み込み直します。"
+        if method == "GET"
+        else "入力した内容は送信されていません。少し待ってから、もう一度送信してください。"
+    )
+    page = WAIT_PAGE.format(refresh=refresh, message=escape(message), again=again)
+    return page.encode("utf-8"), b"text/html; charset=utf-8", 503
+
+
+class AdmissionMiddleware:
+    """The ASGI middleware (pure ASGI: a refusal costs well under a millisecond)."""
+
+    def __init__(self, app: ASGIApp, *, state: AdmissionState, towns: SessionTowns) -> None:
+        self.app = app
+        self.state = state
+        self.towns = towns
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        kind, town = classify(scope, self.towns)
+        if kind == "exempt":
+            await self.app(scope, receive, send)
+            return
+        if not await self._admit(kind, town):
+            self.state.shed[kind] += 1
+            await self._refuse(scope, send)
+            return
+        self.state.admitted[kind] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            await self._release(kind, town)
+
+    # -- the bounds
+    def _fits(self, kind: str, town: str | None) -> bool:
+        s, lim = self.state, self.state.limits
+        if kind == "counter":
+            assert town is not None
+            return s.counter < lim.server and s.counter_by_town[town] < lim.town
+        if kind == "login":
+            return s.login < lim.login
+        if kind == "anonymous":
+            return s.anonymous < lim.anonymous and not s.counter_saturated()
+        assert town is not None
+        return (
+            s.batch < lim.batch_server
+            and s.batch_by_town[town] < lim.batch_town
+            and not s.counter_saturated()
+        )
+
+    def _take(self, kind: str, town: str | None, delta: int) -> None:
+        s = self.state
+        if kind == "counter":
+            assert town is not None
+            s.counter += delta
+            s.counter_by_town[town] += delta
+        elif kind == "login":
+            s.login += delta
+        elif kind == "anonymous":
+            s.anonymous += delta
+        else:
+            assert town is not None
+            s.batch += delta
+            s.batch_by_town[town] += delta
+
+    async def _admit(self, kind: str, town: str | None) -> bool:
+        if self._fits(kind, town):
+            self._take(kind, town, 1)
+            return True
+        if kind != "counter" or self.state.limits.wait_s <= 0:
+            return False
+        if self.state.changed is None:
+            self.state.changed = asyncio.Condition()
+        cond = self.state.changed
+        try:
+            async with cond:
+                await asyncio.wait_for(
+                    cond.wait_for(lambda: self._fits(kind, town)), self.state.limits.wait_s
+                )
+                self._take(kind, town, 1)
+                return True
+        except TimeoutError:
+            return False
+
+    async def _release(self, kind: str, town: str | None) -> None:
+        self._take(kind, town, -1)
+        cond = self.state.changed
+        if cond is not None:
+            async with cond:
+                cond.notify_all()
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        retry = self.state.limits.retry_after_s
+        body, ctype, status = overloaded_response_parts(scope["path"], scope["method"], retry)
+        headers: list[tuple[bytes, bytes]] = [
+            (b"content-type", ctype),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(retry).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
