@@ -52,12 +52,11 @@ try:
 except OSError:
     pass
 t = time.perf_counter()
-with platform.town("154059") as town:
-    result = import_residents(town, ctx, csv_path)
+result = import_residents(platform, ctx, csv_path)
 imported = time.perf_counter() - t
 peak = hwm_mb()
 t = time.perf_counter()
-with platform.town("154059") as town, out_path.open("wb") as f:
+with platform.read_town("154059") as town, out_path.open("wb") as f:
     export_residents(town, ctx, f)
 exported = time.perf_counter() - t
 print(json.dumps({"import_s": imported, "export_s": exported, "peak_rss_mb": peak,

@@ -28,8 +28,7 @@ def _move_town(tmp_path: Path) -> tuple[Platform, Platform, Path]:
         export_all(town, make_ctx(TOWN_A), out)
     dst = Platform(tmp_path / "dst")
     dst.create_town(TOWN_B, "出雲崎町")
-    with dst.town(TOWN_B) as town:
-        import_residents(town, make_ctx(TOWN_B), tmp_path / "residents.csv", today=TODAY)
+    import_residents(dst, make_ctx(TOWN_B), tmp_path / "residents.csv", today=TODAY)
     return src, dst, out
 
 

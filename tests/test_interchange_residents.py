@@ -66,8 +66,7 @@ def counts(p: Platform, code: str) -> tuple[int, int, int]:
 
 
 def do_import(p: Platform, code: str, path: Path, **kw: object):  # type: ignore[no-untyped-def]
-    with p.town(code) as town:
-        return import_residents(town, make_ctx(code), path, today=TODAY, **kw)  # type: ignore[arg-type]
+    return import_residents(p, make_ctx(code), path, today=TODAY, **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

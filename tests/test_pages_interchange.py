@@ -114,20 +114,22 @@ def _bad_birth(data: bytes, row: int = 3) -> tuple[bytes, str]:
 
 
 def _gate(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event, list[Path]]:
-    """Hold the next import after its first progress report, with the town's write lock
-    taken (the pages must not wait for it). Returns (started, release, paths seen)."""
+    """Hold the next import after its first progress report, with a read transaction open
+    on the town as its staging phase holds one (the pages must not wait for it). Returns
+    (started, release, paths seen)."""
     real = interchange_page.import_residents
     started, release = threading.Event(), threading.Event()
     paths: list[Path] = []
 
-    def gated(town: Any, ctx: Any, path: Path, **kw: Any) -> Any:
+    def gated(platform: Any, ctx: Any, path: Path, **kw: Any) -> Any:
         paths.append(path)
-        town.session.connection()  # BEGIN IMMEDIATE: the write lock, as the import holds it
-        on_progress: Callable[[int], None] = kw["on_progress"]
-        on_progress(1)
-        started.set()
-        assert release.wait(30)
-        return real(town, ctx, path, **kw)
+        with platform.read_town(ctx.town_code) as town:
+            town.session.connection()  # BEGIN: the staging phase's read transaction
+            on_progress: Callable[[int], None] = kw["on_progress"]
+            on_progress(1)
+            started.set()
+            assert release.wait(30)
+        return real(platform, ctx, path, **kw)
 
     monkeypatch.setattr(interchange_page, "import_residents", gated)
     return started, release, paths

@@ -415,10 +415,10 @@ def import_residents_command(
         raise typer.Exit(2)
     platform = _platform(data_dir)
     try:
-        with Progress(console=err, transient=True) as bar, platform.town(town) as t:
+        with Progress(console=err, transient=True) as bar:
             task = bar.add_task(f"importing {file.name}", total=None)
             result = import_residents(
-                t,
+                platform,
                 operator_ctx(town, platform),
                 file,
                 encoding=encoding,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -162,15 +164,43 @@ class _Found:
     locked: bool
 
 
-#: argon2 checks for staff numbers the town does not know (or inactive ones): anonymous
-#: work, bounded apart from the counter so a flood of guesses never takes a town's capacity.
-#: Beyond the bound the attempt is refused at once with 503 (nothing checked, nothing locked).
-ANONYMOUS_SECRETS = Gate("anonymous_secret_checks", limit=1)
+#: attempts for staff numbers the town does not know (or inactive ones) waiting out the
+#: time a real check would take: anonymous work, bounded apart from the counter so a flood
+#: of guesses never takes a town's capacity. Beyond the bound the attempt is refused at
+#: once with 503 (nothing checked, nothing recorded).
+ANONYMOUS_SECRETS = Gate("anonymous_secret_checks", limit=4)
 #: attempts for unknown staff numbers or locked accounts, per town: what a stranger's flood
 #: can add to a town's audit trail and journal is bounded
 ANONYMOUS_ATTEMPTS = RateLimit("anonymous_login_attempts", rate=20.0, burst=40)
 #: argon2 checks of known clerks (logins and quick switches at the counters)
 KNOWN_SECRETS = Gate("known_secret_checks", limit=2, wait_s=2.0)
+
+
+class _CheckTime:
+    """The typical duration of a real argon2 check per kind (moving average), measured once
+    on first use if no clerk has logged in yet."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, kind: str, seconds: float) -> None:
+        with self._lock:
+            old = self._seconds.get(kind)
+            self._seconds[kind] = seconds if old is None else 0.8 * old + 0.2 * seconds
+
+    def typical(self, kind: str) -> float:
+        with self._lock:
+            known = self._seconds.get(kind)
+        if known is not None:
+            return known
+        started = time.perf_counter()
+        _verify(None, secrets.token_hex(8), _hasher if kind == "password" else _pin_hasher)
+        self.observe(kind, time.perf_counter() - started)
+        return self._seconds[kind]
+
+
+_CHECK_TIME = _CheckTime()
 
 
 def _find(town: Town, staff_number: str, kind: str) -> _Found:
@@ -214,7 +244,9 @@ def _check_secret(
     if found.clerk_id is None:
         ANONYMOUS_ATTEMPTS.take(ctx.town_code)
         with ANONYMOUS_SECRETS.enter():
-            _verify(None, secret, hasher)  # the same cost as a known clerk's check
+            # As long as a real check, so timing does not tell an unknown staff number, but
+            # asleep: a stranger's guesses cost the server no argon2 (no CPU, no memory).
+            time.sleep(_CHECK_TIME.typical(kind))
         platform.record_read(anon, f"{action}_failed", detail={"reason": "unknown_or_inactive"})
         raise AuthenticationError(GENERIC_FAILURE)
     if found.locked:  # no check while locked: the answer says so anyway
@@ -222,7 +254,9 @@ def _check_secret(
         platform.record_read(anon, f"{action}_refused", detail={"reason": "locked"})
         raise _locked_error()
     with KNOWN_SECRETS.enter():
+        started = time.perf_counter()
         ok = _verify(found.hash_, secret, hasher)
+        _CHECK_TIME.observe(kind, time.perf_counter() - started)
     rehash = (
         _hasher.hash(secret)
         if ok and kind == "password" and found.hash_ and _hasher.check_needs_rehash(found.hash_)

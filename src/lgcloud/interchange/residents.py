@@ -37,8 +37,12 @@ from sqlalchemy import (
     true,
 )
 
-from lgcloud.audit.service import append_entry
-from lgcloud.continuity.journal import BulkWriter, append_journal, check_writable, finish_write
+from lgcloud.continuity.journal import (
+    BulkWriter,
+    check_writable,
+    finish_write,
+    journal_only,
+)
 from lgcloud.core.clock import today_jst
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError
@@ -63,9 +67,9 @@ from lgcloud.register.domain import (
     Status,
     foreign_resident_problem,
 )
-from lgcloud.register.models import District, Household, NumberSequence, PersonVersion
+from lgcloud.register.models import District, Household, NumberSequence, Person, PersonVersion
 from lgcloud.register.service import state_of, version_values
-from lgcloud.tenancy.platform import Town
+from lgcloud.tenancy.platform import Platform, Town
 
 COLUMNS = (
     "宛名番号",
@@ -387,7 +391,7 @@ def csv_records(lines: Iterator[str], name: str) -> Iterator[tuple[int, list[str
 
 
 def import_residents(
-    town: Town,
+    platform: Platform,
     ctx: RequestContext,
     path: Path,
     *,
@@ -397,7 +401,16 @@ def import_residents(
     today: date | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Import residents.csv into ``town``. See the module docstring for the guarantees."""
+    """Import residents.csv into town ``ctx.town_code``. See the module docstring for the
+    guarantees.
+
+    Nothing of it holds the town's write lock for long: the file is staged and checked in
+    a read-only transaction (the staging table is the connection's own temporary table),
+    then the accepted households are written in short transactions of about
+    :data:`WRITE_CHUNK` records each (the number series first, so no life event recorded
+    meanwhile takes a number the file uses), and a last one records the import's audit
+    entry."""
+    check_writable(ctx, "import_residents")  # before any work
     today = today or today_jst()
     name = path.name
     result = ImportResult()
@@ -417,52 +430,70 @@ def import_residents(
     except EncodingError as e:
         raise ImportRefusedError(f"{name}: {e}") from e
     gaiji = GaijiTable.load(gaiji_path) if gaiji_path is not None else None
-    conn = town.session.connection()
-    STAGING.create(conn)
-    try:
-        rejected, unstaged_households = _stage(town, path, result, gaiji, today, on_progress)
-        rejected += _check_whole_file(town)
-        rejected_rows = {r.row for r in rejected}
-        # a household with any rejected row is rejected whole (the register's rules are
-        # about households, and half a household cannot be imported); rows refused before
-        # staging name their household themselves
-        bad_households = unstaged_households | (
-            set(
-                conn.execute(
-                    select(STAGING.c.household_number).where(STAGING.c.row_no.in_(rejected_rows))
-                ).scalars()
-            )
-            if rejected_rows
-            else set()
-        )
-        if bad_households and partial:  # all or nothing: the file is refused anyway, and
-            # its first error should be a row's own, not a consequence for its household
-            for row_no, hh in conn.execute(
-                select(STAGING.c.row_no, STAGING.c.household_number).where(
-                    STAGING.c.household_number.in_(bad_households),
-                    STAGING.c.row_no.not_in(rejected_rows),
-                )
-            ):
-                rejected.append(
-                    Rejection(
-                        row_no,
-                        "世帯番号",
-                        f"同じ世帯 {hh} の他の行が受け付けられなかったため取り込みません",
-                    )
-                )
-        rejected.sort(key=lambda r: (r.row, r.column))
-        result.rejected = rejected
-        if rejected and not partial:
-            raise ImportRefusedError(
-                f"{name}: {len(rejected)} 件の誤りがあるため、何も取り込みませんでした "
-                f"(最初の誤り: {rejected[0].row} 行目 {rejected[0].column}: {rejected[0].reason})",
-                rejected,
-            )
-        skip = {r.row for r in rejected}
-        _insert(town, ctx, skip, result, name, today)
-    finally:
-        STAGING.drop(conn)
+    with platform.read_town(ctx.town_code) as town:
+        conn = town.session.connection()
+        STAGING.create(conn)
+        try:
+            skip = _stage_and_check(town, path, result, gaiji, today, on_progress, partial=partial)
+            _insert(platform, town, ctx, skip, result, name, today)
+        finally:
+            STAGING.drop(conn)
     return result
+
+
+def _stage_and_check(
+    town: Town,
+    path: Path,
+    result: ImportResult,
+    gaiji: GaijiTable | None,
+    today: date,
+    on_progress: Callable[[int], None] | None,
+    *,
+    partial: bool,
+) -> set[int]:
+    """Stage and check the whole file; returns the rows to skip (refused with ``partial``),
+    or refuses the file."""
+    name = path.name
+    conn = town.session.connection()
+    rejected, unstaged_households = _stage(town, path, result, gaiji, today, on_progress)
+    rejected += _check_whole_file(town)
+    rejected_rows = {r.row for r in rejected}
+    # a household with any rejected row is rejected whole (the register's rules are
+    # about households, and half a household cannot be imported); rows refused before
+    # staging name their household themselves
+    bad_households = unstaged_households | (
+        set(
+            conn.execute(
+                select(STAGING.c.household_number).where(STAGING.c.row_no.in_(rejected_rows))
+            ).scalars()
+        )
+        if rejected_rows
+        else set()
+    )
+    if bad_households and partial:  # all or nothing: the file is refused anyway, and
+        # its first error should be a row's own, not a consequence for its household
+        for row_no, hh in conn.execute(
+            select(STAGING.c.row_no, STAGING.c.household_number).where(
+                STAGING.c.household_number.in_(bad_households),
+                STAGING.c.row_no.not_in(rejected_rows),
+            )
+        ):
+            rejected.append(
+                Rejection(
+                    row_no,
+                    "世帯番号",
+                    f"同じ世帯 {hh} の他の行が受け付けられなかったため取り込みません",
+                )
+            )
+    rejected.sort(key=lambda r: (r.row, r.column))
+    result.rejected = rejected
+    if rejected and not partial:
+        raise ImportRefusedError(
+            f"{name}: {len(rejected)} 件の誤りがあるため、何も取り込みませんでした "
+            f"(最初の誤り: {rejected[0].row} 行目 {rejected[0].column}: {rejected[0].reason})",
+            rejected,
+        )
+    return {r.row for r in rejected}
 
 
 def _stage(
@@ -672,11 +703,97 @@ def _check_whole_file(town: Town) -> list[Rejection]:
     return out
 
 
+#: person versions written per short transaction (whole households; a few ms each)
+WRITE_CHUNK = 1000
+
+
+class _Chunks:
+    """The accepted rows of an import, written a chunk of whole households at a time, each
+    in its own short transaction with its audit entry naming its people."""
+
+    def __init__(
+        self, platform: Platform, ctx: RequestContext, name: str, existing: set[str]
+    ) -> None:
+        self.platform = platform
+        self.ctx = ctx
+        self.name = name
+        self.existing = existing
+        self.persons: list[dict[str, Any]] = []
+        self.versions: list[dict[str, Any]] = []
+        self.households: list[dict[str, Any]] = []
+        self.districts: list[dict[str, Any]] = []
+        self.numbers: list[str] = []  # the people of the chunk, for its audit entry
+
+    def flush(self) -> None:
+        if not self.numbers and not self.households and not self.districts:
+            return
+        with self.platform.town(self.ctx.town_code) as town:
+            conn = town.session.connection()
+            taken = set(
+                conn.execute(
+                    select(Person.addressee_number).where(Person.addressee_number.in_(self.numbers))
+                ).scalars()
+            )
+            if taken - self.existing:
+                raise ImportRefusedError(
+                    f"{self.name}: 取り込み中に宛名番号 {sorted(taken - self.existing)[0]} "
+                    "が別の処理で登録されました。ここまでの世帯は取り込まれています。"
+                    "同じファイルをもう一度取り込むと、残りを取り込みます"
+                )
+            bulk = BulkWriter(town.session, "import_residents", self.ctx.request_id)
+            bulk.insert("districts", self.districts)
+            bulk.insert("households", self.households)
+            bulk.insert("persons", self.persons)
+            bulk.insert("person_versions", self.versions)
+            # one audit entry per chunk names its people (who-viewed finds an import), so
+            # memory does not grow with the file
+            finish_write(
+                town.session,
+                self.ctx,
+                "import_residents_rows",
+                subjects=self.numbers,
+                detail={"file": self.name, "people": len(self.numbers)},
+            )
+        for part in (self.districts, self.households, self.persons, self.versions, self.numbers):
+            part.clear()
+
+
+def _reserve_numbers(platform: Platform, ctx: RequestContext, staged: Town) -> None:
+    """Move the number series past the file's numbers before anything is inserted, so a
+    life event recorded while the import runs never issues a number the file uses (10-digit
+    numbers are lgcloud's own format: sequence + check digit)."""
+    conn = staged.session.connection()
+    s = STAGING.c
+    highest = {
+        sequence: conn.scalar(select(func.max(column)).where(func.length(column) == 10))
+        for sequence, column in (
+            ("addressee", s.addressee_number),
+            ("household", s.household_number),
+        )
+    }
+    with platform.town(ctx.town_code) as town:
+        for sequence, number in highest.items():
+            if number is None or not str(number).isdigit():
+                continue
+            seq = town.session.get(NumberSequence, sequence, with_for_update=True)
+            if seq is not None and seq.next_value <= int(str(number)[:9]):
+                seq.next_value = int(str(number)[:9]) + 1
+        journal_only(town.session, "import_residents", ctx.request_id)
+
+
 def _insert(
-    town: Town, ctx: RequestContext, skip: set[int], result: ImportResult, name: str, today: date
+    platform: Platform,
+    staged: Town,
+    ctx: RequestContext,
+    skip: set[int],
+    result: ImportResult,
+    name: str,
+    today: date,
 ) -> None:
-    """Insert the accepted rows that are not already stored identically."""
-    conn = town.session.connection()
+    """Insert the accepted rows that are not already stored identically, reading them from
+    ``staged`` (the read-only transaction holding the staging table) and writing them in
+    short transactions."""
+    conn = staged.session.connection()
     s = STAGING.c
     # only the staged numbers the town already holds (identical rows: the others were
     # rejected), so memory follows the overlap, not the size of the file
@@ -688,41 +805,14 @@ def _insert(
         ).scalars()
     )
     known_districts = set(conn.execute(select(District.__table__.c.name)).scalars())
-    bulk = BulkWriter(town.session, "import_residents", ctx.request_id)
-    persons: list[dict[str, Any]] = []
-    versions: list[dict[str, Any]] = []
-    households: list[dict[str, Any]] = []
-    districts: list[dict[str, Any]] = []
-    check_writable(ctx, "import_residents")  # before any work, not only at the end
-    chunk_numbers: list[str] = []  # the people of the chunk being written, for its audit
+    _reserve_numbers(platform, ctx, staged)
+    chunks = _Chunks(platform, ctx, name, existing)
     imported = 0
-    max_seq = {"addressee": 0, "household": 0}
-
-    def flush() -> None:
-        bulk.insert("districts", districts)
-        bulk.insert("households", households)
-        bulk.insert("persons", persons)
-        bulk.insert("person_versions", versions)
-        for part in (districts, households, persons, versions):
-            part.clear()
-        if chunk_numbers:
-            # one audit entry per chunk names its people (who-viewed finds an import), so
-            # memory does not grow with the file; journalled as part of the import (no
-            # audit_seq: the import's last entry, from finish_write, ends the transaction)
-            entry = append_entry(
-                town.session,
-                ctx,
-                "import_residents_rows",
-                subjects=chunk_numbers,
-                detail={"file": name, "people": len(chunk_numbers)},
-            )
-            append_journal(town.session, "import_residents", ctx.request_id, entry.changes)
-            chunk_numbers.clear()
-
     # In household order, so a household's rows are together: whether its row must be
-    # inserted is decided at its first row, from the database (no set of every household
-    # number in the file or the town is held). The export orders by 宛名番号, so the order
-    # of insertion changes nothing a user sees.
+    # inserted is decided at its first row, from the database as the import found it (no
+    # set of every household number in the file or the town is held; numbers are reserved
+    # above, so no other write creates the file's households meanwhile). The export orders
+    # by 宛名番号, so the order of insertion changes nothing a user sees.
     hh = Household.__table__.c
     stored = exists().where(hh.number == s.household_number)
     previous_household: str | None = None
@@ -735,86 +825,80 @@ def _insert(
         if number in existing:
             result.unchanged += 1
             continue
-        chunk_numbers.append(number)
-        imported += 1
-        if len(number) == 10:
-            max_seq["addressee"] = max(max_seq["addressee"], int(number[:9]))
-        if len(state.household_number) == 10:
-            max_seq["household"] = max(max_seq["household"], int(state.household_number[:9]))
-        if state.household_number != previous_household and not household_stored:
-            households.append(
-                {
-                    "number": state.household_number,
-                    "created_on": state.resident_since,
-                    "created_event_id": None,
-                }
-            )
+        if state.household_number != previous_household:
+            if len(chunks.versions) >= WRITE_CHUNK:  # a chunk ends between households
+                chunks.flush()
+            if not household_stored:
+                chunks.households.append(
+                    {
+                        "number": state.household_number,
+                        "created_on": state.resident_since,
+                        "created_event_id": None,
+                    }
+                )
         previous_household = state.household_number
+        chunks.numbers.append(number)
+        imported += 1
         if state.district and state.district not in known_districts:
             known_districts.add(state.district)
-            districts.append({"name": state.district, "kana": ""})
-        persons.append({"addressee_number": number, "created_event_id": None})
-        if state.removed_on is not None:
-            # the record before removal, then the 除票 itself
-            before = {
-                **version_values(state),
-                "status": Status.RESIDENT.value,
-                "removed_on": None,
-                "removal_reason": None,
-                "valid_from": state.settled_on,
-            }
-            versions.append(
-                {
-                    **before,
-                    "version_no": 1,
-                    "valid_to": state.removed_on,
-                    "is_current": False,
-                    "event_id": None,
-                }
-            )
-            versions.append(
-                {
-                    **version_values(state),
-                    "version_no": 2,
-                    "valid_to": None,
-                    "is_current": True,
-                    "event_id": None,
-                }
-            )
-        else:
-            versions.append(
-                {
-                    **version_values(state),
-                    "version_no": 1,
-                    "valid_to": None,
-                    "is_current": True,
-                    "event_id": None,
-                }
-            )
-        if len(versions) >= 4000:
-            flush()
-    flush()
+            chunks.districts.append({"name": state.district, "kana": ""})
+        chunks.persons.append({"addressee_number": number, "created_event_id": None})
+        chunks.versions.extend(_versions_of(state))
+    chunks.flush()
     result.imported = imported
-    # numbers issued from now on must not collide with imported ones (10-digit numbers are
-    # in lgcloud's own format: sequence + check digit)
-    for sequence, highest in max_seq.items():
-        seq = town.session.get(NumberSequence, sequence, with_for_update=True)
-        if highest and seq is not None and seq.next_value <= highest:
-            seq.next_value = highest + 1
-    finish_write(
-        town.session,
-        ctx,
-        "import_residents",
-        detail={
-            "file": name,
-            "sha256": result.sha256,
-            "rows": result.rows,
-            "imported": result.imported,
-            "unchanged": result.unchanged,
-            "rejected": len(result.rejected),
-            "encoding": result.encoding,
+    with platform.town(ctx.town_code) as town:
+        finish_write(
+            town.session,
+            ctx,
+            "import_residents",
+            detail={
+                "file": name,
+                "sha256": result.sha256,
+                "rows": result.rows,
+                "imported": result.imported,
+                "unchanged": result.unchanged,
+                "rejected": len(result.rejected),
+                "encoding": result.encoding,
+            },
+        )
+
+
+def _versions_of(state: PersonState) -> list[dict[str, Any]]:
+    """The version rows of an imported person: one, or for a 除票 the record before removal
+    and then the 除票 itself."""
+    if state.removed_on is None:
+        return [
+            {
+                **version_values(state),
+                "version_no": 1,
+                "valid_to": None,
+                "is_current": True,
+                "event_id": None,
+            }
+        ]
+    before = {
+        **version_values(state),
+        "status": Status.RESIDENT.value,
+        "removed_on": None,
+        "removal_reason": None,
+        "valid_from": state.settled_on,
+    }
+    return [
+        {
+            **before,
+            "version_no": 1,
+            "valid_to": state.removed_on,
+            "is_current": False,
+            "event_id": None,
         },
-    )
+        {
+            **version_values(state),
+            "version_no": 2,
+            "valid_to": None,
+            "is_current": True,
+            "event_id": None,
+        },
+    ]
 
 
 def write_rejections(rejections: list[Rejection], out: IO[str]) -> None:

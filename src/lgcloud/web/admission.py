@@ -7,11 +7,16 @@ Every request is put in one class before any work is done for it:
 * **counter** — a request with a valid clerk session (search, view, certificate, life
   event, switch). Bounded per town (no town can take the server) and for the server; a
   request may wait a short time for a place, then is refused.
-* **login** — the login forms and API. The argon2 check inside is bounded again
-  (``auth.service``): known clerks apart from unknown staff numbers, which are anonymous.
+* **login** — a login (form or API) naming a staff number the town knows and has not
+  locked. The body (a few hundred bytes) is read here to tell; the argon2 check inside is
+  bounded again (``auth.service``). A login naming an unknown staff number, another town
+  or a locked account is **anonymous**.
 * **anonymous** — everything else without a session: the public ``/verify`` page, the
   login page, requests with a stale or forged token. Admitted only while the counter is
-  not saturated, so strangers never take a town's capacity.
+  not saturated, so strangers never take a town's capacity. A refused anonymous request is
+  answered after a pause (:data:`TARPIT_S`, asleep: no thread, no CPU), so a client
+  flooding in a loop is slowed to a few requests a second instead of costing the server
+  thousands of refusals.
 * **batch** — exports, imports, all-residents lists, safety matching: one per town and
   few per server, and only while the counter is not saturated.
 * **exempt** — health, metrics, static files, the API docs and the centre↔node channel
@@ -29,14 +34,20 @@ import asyncio
 import hashlib
 import json
 import os
+import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
+from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import select
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lgcloud.auth.models import Clerk
 from lgcloud.core.admission import OVERLOADED_MESSAGE
+from lgcloud.core.clock import utcnow
+from lgcloud.core.errors import NotFoundError
 from lgcloud.tenancy.models import LoginSession
 from lgcloud.tenancy.platform import Platform
 
@@ -47,6 +58,11 @@ _EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json", 
 _LOGIN = frozenset({"/login", "/api/login", "/node/login"})
 _BATCH_PREFIXES = ("/interchange/export/", "/api/all-residents.csv")
 _BATCH_POSTS = frozenset({"/interchange/import", "/safety"})
+#: the pause before a refused anonymous request is answered
+TARPIT_S = 1.0
+#: how long the staff numbers of a town are remembered for classifying logins
+DIRECTORY_TTL_S = 5.0
+_LOGIN_BODY_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -157,13 +173,63 @@ class SessionTowns:
         return town
 
 
+class StaffDirectory:
+    """town → staff numbers that may log in now (active, not locked), read in one short
+    read-only query per town and remembered :data:`DIRECTORY_TTL_S` seconds. Only chooses
+    the bound: the login itself checks everything again."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self._known: dict[str, tuple[float, frozenset[str]]] = {}
+
+    def may_log_in(self, town: str, staff_number: str) -> bool:
+        now = time.monotonic()
+        cached = self._known.get(town)
+        if cached is None or now - cached[0] > DIRECTORY_TTL_S:
+            cached = (now, self._load(town))
+            self._known[town] = cached
+        return staff_number in cached[1]
+
+    def _load(self, town: str) -> frozenset[str]:
+        if not (len(town) == 6 and town.isdigit()):
+            return frozenset()
+        try:
+            with self.platform.read_town(town) as t:
+                rows = t.session.execute(
+                    select(Clerk.staff_number, Clerk.active, Clerk.locked_until)
+                ).all()
+        except NotFoundError:
+            return frozenset()
+        now = utcnow()
+        return frozenset(
+            s for s, active, locked in rows if active and (locked is None or locked <= now)
+        )
+
+
+def login_fields(body: bytes, content_type: str) -> tuple[str, str]:
+    """(town_code, staff_number) named by a login body (JSON or a form); empty if unreadable."""
+    try:
+        if content_type.startswith("application/json"):
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                return "", ""
+            return str(data.get("town_code", "")), str(data.get("staff_number", ""))
+        form = parse_qs(body.decode("utf-8"))
+        return form.get("town_code", [""])[0], form.get("staff_number", [""])[0]
+    except (ValueError, UnicodeDecodeError):
+        return "", ""
+
+
 def classify(scope: Scope, towns: SessionTowns) -> tuple[str, str | None]:
-    """(class, town) of a request, from its path, method and session."""
+    """(class, town) of a request, from its path, method and session (a login's class is
+    decided by :class:`AdmissionMiddleware` from its body)."""
     path: str = scope["path"]
     method: str = scope["method"]
     if path in _EXEMPT or path.startswith(_EXEMPT_PREFIXES):
         return "exempt", None
-    if path in _LOGIN and method == "POST":
+    if path in _LOGIN:
+        # a POST is classed by its body (known clerk or stranger); the form itself is
+        # bounded with the logins, so a clerk can always load it
         return "login", None
     token = _token(scope)
     town = towns.town_of(token) if token else None
@@ -207,10 +273,18 @@ def overloaded_response_parts(
 class AdmissionMiddleware:
     """The ASGI middleware (pure ASGI: a refusal costs well under a millisecond)."""
 
-    def __init__(self, app: ASGIApp, *, state: AdmissionState, towns: SessionTowns) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        state: AdmissionState,
+        towns: SessionTowns,
+        staff: StaffDirectory,
+    ) -> None:
         self.app = app
         self.state = state
         self.towns = towns
+        self.staff = staff
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -220,8 +294,12 @@ class AdmissionMiddleware:
         if kind == "exempt":
             await self.app(scope, receive, send)
             return
+        if kind == "login" and scope["method"] == "POST":
+            kind, receive = await self._login_class(scope, receive)
         if not await self._admit(kind, town):
             self.state.shed[kind] += 1
+            if kind == "anonymous":
+                await asyncio.sleep(TARPIT_S)
             await self._refuse(scope, send)
             return
         self.state.admitted[kind] += 1
@@ -229,6 +307,38 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
         finally:
             await self._release(kind, town)
+
+    async def _login_class(self, scope: Scope, receive: Receive) -> tuple[str, Receive]:
+        """Read the (small) login body to tell a known clerk from a stranger; the body is
+        handed on to the route unchanged."""
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            more = message.get("more_body", False)
+            if size > _LOGIN_BODY_MAX:
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": more}
+            return await receive()
+
+        if more:  # too large for a login: a stranger's
+            return "anonymous", replay
+        town, staff = login_fields(body, _header(scope, b"content-type"))
+        known = bool(town and staff) and self.staff.may_log_in(town, staff)
+        return ("login" if known else "anonymous"), replay
 
     # -- the bounds
     def _fits(self, kind: str, town: str | None) -> bool:

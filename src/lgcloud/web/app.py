@@ -33,6 +33,7 @@ from lgcloud.web.admission import (
     AdmissionState,
     Limits,
     SessionTowns,
+    StaffDirectory,
     overloaded_response_parts,
 )
 
@@ -92,7 +93,12 @@ def create_app(
     app.state.admission = admission
     # added before the request-id middleware, so inside it: a refused request still gets
     # its request id and its log line
-    app.add_middleware(AdmissionMiddleware, state=admission, towns=SessionTowns(platform))
+    app.add_middleware(
+        AdmissionMiddleware,
+        state=admission,
+        towns=SessionTowns(platform),
+        staff=StaffDirectory(platform),
+    )
 
     @app.get("/health")
     def health() -> dict[str, str]:

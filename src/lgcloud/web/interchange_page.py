@@ -203,19 +203,19 @@ def _run_import(
     gaiji_path: Path | None,
     workdir: Path,
 ) -> None:
-    """The worker thread: the import in its own transaction; the upload deleted after."""
+    """The worker thread: the import (a read-only transaction that stages and checks, then
+    short write transactions); the upload deleted after."""
     job.phase = "running"
     try:
-        with platform.town(ctx.town_code) as town:
-            result = import_residents(
-                town,
-                ctx,
-                path,
-                encoding=None if job.encoding == "auto" else job.encoding,
-                gaiji_path=gaiji_path,
-                partial=job.partial,
-                on_progress=job.progress,
-            )
+        result = import_residents(
+            platform,
+            ctx,
+            path,
+            encoding=None if job.encoding == "auto" else job.encoding,
+            gaiji_path=gaiji_path,
+            partial=job.partial,
+            on_progress=job.progress,
+        )
         job.rows = job.total_rows = result.rows
         job.imported, job.unchanged = result.imported, result.unchanged
         job.rejected = len(result.rejected)
