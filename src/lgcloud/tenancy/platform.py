@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,10 @@ class Town:
         return finish_write(self.session, ctx, action, subjects=subjects, detail=detail).seq
 
 
+#: how long a hosted town's row is remembered (changes by another process: the CLI)
+HOSTED_TTL_S = 1.0
+
+
 class Platform:
     """Hosts many towns. Thread-safe; engines are created once per town."""
 
@@ -77,13 +82,20 @@ class Platform:
         self._town_sessions: dict[str, sessionmaker[Session]] = {}
         self._lock = threading.Lock()
         self._audit_writers: dict[str, ReadAuditWriter] = {}
+        self._write_locks: dict[str, threading.RLock] = {}
+        #: code → (read at, hosted row): every request looks its town up
+        self._hosted: dict[str, tuple[float, HostedTown]] = {}
 
     # -- platform database
     @contextmanager
     def platform_session(self) -> Iterator[Session]:
-        """A write transaction on the platform database (short: sessions, modes, jobs)."""
-        with self._platform_sessions.begin() as session:
-            yield session
+        """A write transaction on the platform database (short: sessions, modes, jobs).
+        It may change a hosted town: what this process remembers of them is forgotten."""
+        try:
+            with self._platform_sessions.begin() as session:
+                yield session
+        finally:
+            self._hosted.clear()
 
     @contextmanager
     def platform_read(self) -> Iterator[Session]:
@@ -100,8 +112,16 @@ class Platform:
             return list(s.scalars(select(HostedTown).order_by(HostedTown.code)))
 
     def hosted(self, code: str) -> HostedTown:
+        """The hosted town ``code`` (its mode, as-of time, login restrictions). Remembered
+        for :data:`HOSTED_TTL_S`: a change made by this process is seen at once (see
+        :meth:`platform_session`), one made by another process (the CLI) within that."""
+        cached = self._hosted.get(code)
+        if cached is not None and time.monotonic() - cached[0] < HOSTED_TTL_S:
+            return cached[1]
         with self.platform_read() as s:
             town = s.get(HostedTown, code)
+        if town is not None:
+            self._hosted[code] = (time.monotonic(), town)
         if town is None:
             raise NotFoundError(f"団体コード {code} の町村はこの基盤にありません")
         return town
@@ -199,12 +219,27 @@ class Platform:
 
     @contextmanager
     def town(self, code: str) -> Iterator[Town]:
-        """A transaction on ``code``'s database: committed on success, rolled back on error."""
+        """A transaction on ``code``'s database: committed on success, rolled back on error.
+
+        The writers of one town in this process queue on a lock of their own before the
+        database's: a waiting writer is handed the lock the moment the previous one
+        commits, instead of SQLite's busy handler sleeping 1, 2, 5, 10… ms and losing
+        again to a busy writer (the group-committing audit writer always is)."""
         self.town_engine(code)
         mode, as_of = self.mode_of(code)
-        with self._town_sessions[code].begin() as session:
+        with (
+            self._write_lock(code),
+            self._town_sessions[code].begin() as session,
+        ):
             enable_capture(session)
             yield Town(code, session, self.keys_dir, mode, as_of)
+
+    def _write_lock(self, code: str) -> threading.RLock:
+        with self._lock:
+            lock = self._write_locks.get(code)
+            if lock is None:
+                lock = self._write_locks[code] = threading.RLock()
+            return lock
 
     @contextmanager
     def read_town(self, code: str) -> Iterator[Town]:
@@ -245,6 +280,7 @@ class Platform:
     def forget_town(self, code: str, *, delete_record: bool = False) -> None:
         """Close ``code``'s engine (and with ``delete_record`` stop hosting it here): used by a
         node when it starts or stops serving a copy."""
+        self._hosted.pop(code, None)
         with self._lock:
             writer = self._audit_writers.pop(code, None)
         if writer is not None:

@@ -13,10 +13,11 @@ Every request is put in one class before any work is done for it:
   or a locked account is **anonymous**.
 * **anonymous** — everything else without a session: the public ``/verify`` page, the
   login page, requests with a stale or forged token. Admitted only while the counter is
-  not saturated, so strangers never take a town's capacity. A refused anonymous request is
-  answered after a pause (:data:`TARPIT_S`, asleep: no thread, no CPU), so a client
-  flooding in a loop is slowed to a few requests a second instead of costing the server
-  thousands of refusals.
+  not saturated, so strangers never take a town's capacity. A refused login or anonymous
+  request (refused here or inside, by the bounds of ``auth.service``) is answered after a
+  pause (:data:`TARPIT_S`, asleep: no thread, no CPU, its place given back first), so a
+  client flooding in a loop is slowed to one request a second instead of costing the
+  server thousands of refusals.
 * **batch** — exports, imports, all-residents lists, safety matching: one per town and
   few per server, and only while the counter is not saturated.
 * **exempt** — health, metrics, static files, the API docs and the centre↔node channel
@@ -60,8 +61,9 @@ _BATCH_PREFIXES = ("/interchange/export/", "/api/all-residents.csv")
 _BATCH_POSTS = frozenset({"/interchange/import", "/safety"})
 #: the pause before a refused anonymous request is answered
 TARPIT_S = 1.0
-#: how long the staff numbers of a town are remembered for classifying logins
-DIRECTORY_TTL_S = 5.0
+#: how long the staff numbers of a town are remembered for classifying logins (an account
+#: locked by a flood is a stranger's target within this)
+DIRECTORY_TTL_S = 1.0
 _LOGIN_BODY_MAX = 4096
 
 
@@ -69,12 +71,16 @@ _LOGIN_BODY_MAX = 4096
 class Limits:
     """The bounds, from ``LGCLOUD_ADMIT_*`` settings (docs/scaling.md)."""
 
-    server: int = 8  #: counter requests in flight, all towns together
-    town: int = 4  #: counter requests in flight, one town
-    wait_s: float = 0.5  #: how long a counter request may wait for a place
-    login: int = 4  #: login requests in flight
+    # One process runs Python on one core at a time (the GIL): more requests in flight
+    # than it can serve only lengthens every one of them and starves the event loop that
+    # accepts and refuses requests. A few in flight keep the core busy while others wait
+    # for the database (docs/scaling.md: measured).
+    server: int = 3  #: counter requests in flight, all towns together
+    town: int = 2  #: counter requests in flight, one town (another town always finds one)
+    wait_s: float = 0.05  #: how long a counter request may wait for a place
+    login: int = 2  #: login requests in flight
     anonymous: int = 2  #: requests without a session in flight
-    batch_server: int = 2  #: batch requests in flight, all towns
+    batch_server: int = 1  #: batch requests in flight, all towns
     batch_town: int = 1  #: batch requests in flight, one town
     retry_after_s: int = 2
 
@@ -298,15 +304,36 @@ class AdmissionMiddleware:
             kind, receive = await self._login_class(scope, receive)
         if not await self._admit(kind, town):
             self.state.shed[kind] += 1
-            if kind == "anonymous":
+            if kind in ("login", "anonymous"):
                 await asyncio.sleep(TARPIT_S)
             await self._refuse(scope, send)
             return
         self.state.admitted[kind] += 1
+        if kind not in ("login", "anonymous"):
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                await self._release(kind, town)
+            return
+        # A login or a stranger's request refused inside (a bound on argon2 checks, the
+        # per-town limit on strangers' attempts) is paced like a refusal here: its place is
+        # given back first, then its 503 is held for the pause.
+        held: list[Message] = []
+
+        async def hold_refusal(message: Message) -> None:
+            if held or (message["type"] == "http.response.start" and message["status"] == 503):
+                held.append(message)
+            else:
+                await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, hold_refusal)
         finally:
             await self._release(kind, town)
+        if held:
+            await asyncio.sleep(TARPIT_S)
+            for message in held:
+                await send(message)
 
     async def _login_class(self, scope: Scope, receive: Receive) -> tuple[str, Receive]:
         """Read the (small) login body to tell a known clerk from a stranger; the body is

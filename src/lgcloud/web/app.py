@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lgcloud import __version__
 from lgcloud.auth.service import ANONYMOUS_SECRETS, KNOWN_SECRETS
@@ -111,25 +113,7 @@ def create_app(
             raise NotFoundError("Not Found")
         return PlainTextResponse(prometheus_text(admission))
 
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        rid = incoming if _RID.fullmatch(incoming) else uuid.uuid4().hex
-        request.state.request_id = rid
-        start = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = rid
-        log.info(
-            "http_request",
-            request_id=rid,
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round((time.perf_counter() - start) * 1000, 1),
-        )
-        return response
+    app.add_middleware(RequestIdMiddleware)
 
     def handler(status: int) -> Callable[[Request, Exception], Response]:
         def handle(request: Request, exc: Exception) -> Response:
@@ -160,6 +144,44 @@ def create_app(
     # any other refusal with a message for the user (a doubtful backup, a wrong key)
     app.add_exception_handler(LgcloudError, handler(422))
     return app
+
+
+class RequestIdMiddleware:
+    """Every request gets an id (the client's ``X-Request-ID`` if well-formed), returned in
+    the response and logged with the status and time. Pure ASGI: Starlette's
+    ``BaseHTTPMiddleware`` costs a task group and a stream per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        rid = incoming if _RID.fullmatch(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "http_request",
+                request_id=rid,
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=round((time.perf_counter() - start) * 1000, 1),
+            )
 
 
 def prometheus_text(admission: AdmissionState) -> str:
