@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -292,3 +293,30 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
             capture_output=True,
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+def run_export(client: Any, what: str, encoding: str = "utf-8") -> Any:
+    """Start an export job on 取り込みと出力 (``POST /interchange/exports``), poll its page
+    until it ends, and return the download's response (or the job page's, if it failed or
+    was refused: its status is then not 200 or its phase not done)."""
+    import re  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    r = client.post(
+        "/interchange/exports",
+        data={"what": what, "encoding": encoding},
+        follow_redirects=False,
+    )
+    if r.status_code != 303:
+        return r
+    url = r.headers["location"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        page = client.get(url, headers={"HX-Request": "true", "HX-Target": "export-job"})
+        phase = re.search(r'data-phase="(\w+)"', page.text)
+        if phase is not None and phase.group(1) not in ("queued", "running"):
+            if phase.group(1) != "done":
+                return page
+            return client.get(url + "/download")
+        time.sleep(0.1)
+    raise AssertionError(f"export {url} did not end")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, TOWN_B, follow_journal, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, follow_journal, make_ctx, run_export
 from lgcloud.audit.models import AuditEntry
 from lgcloud.generate.town import generate_town
 from lgcloud.interchange.layouts import ORDER, export_all, import_layout, to_text
@@ -519,17 +519,17 @@ def test_web_export_of_layouts_in_cp932_is_the_cli_export(tmp_path: Path) -> Non
         "/login", data={"town_code": TOWN_A, "staff_number": "I9", "password": "layouts-pass-9"}
     )
     assert r.status_code == 303, r.text
-    r = client.get("/interchange/export/layouts", params={"encoding": "cp932"})
+    r = run_export(client, "layouts", "cp932")
     assert r.status_code == 200
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
         assert sorted(zf.namelist()) == sorted([f"{n}.csv" for n in ORDER] + ["gaiji.csv"])
         for name in [*ORDER, "gaiji"]:
             assert zf.read(f"{name}.csv") == (tmp_path / "out" / f"{name}.csv").read_bytes()
-    r = client.get("/interchange/export/layouts")
+    r = run_export(client, "layouts")
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
         assert "gaiji.csv" not in zf.namelist()
         assert zf.read("seals.csv") == to_text_bytes(src, "seals")
-    assert client.get("/interchange/export/layouts", params={"encoding": "euc"}).status_code == 422
+    assert run_export(client, "layouts", "euc").status_code == 422
     src.dispose()
 
 

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, TOWN_B, add_clerks
+from conftest import TODAY, TOWN_A, TOWN_B, add_clerks, run_export
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.core.clock import utcnow
@@ -72,7 +72,7 @@ def _audit(app: FastAPI, code: str, action: str) -> int:
 
 
 def _export(app: FastAPI) -> bytes:
-    r = _login(app).get("/interchange/export/residents", params={"encoding": "utf-8"})
+    r = run_export(_login(app), "residents")
     assert r.status_code == 200, r.text
     return r.content
 
@@ -138,23 +138,44 @@ def _gate(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.E
 # --------------------------------------------------------------------------- exports
 
 
-def test_exports_are_downloads_audited_by_the_export_functions(app: FastAPI) -> None:
+def test_exports_are_jobs_whose_downloads_are_audited_by_the_export_functions(
+    app: FastAPI,
+) -> None:
     it = _login(app)
     page = it.get("/interchange")
     assert page.status_code == 200
     assert 'data-testid="import-form"' in page.text
     assert 'href="/interchange"' in page.text  # the menu link
 
-    r = it.get("/interchange/export/residents", params={"encoding": "utf-8"})
+    started = it.post(
+        "/interchange/exports",
+        data={"what": "residents", "encoding": "utf-8"},
+        follow_redirects=False,
+    )
+    assert started.status_code == 303
+    job_url = started.headers["location"]
+    job_page = it.get(job_url)
+    assert 'data-testid="export-job"' in job_page.text  # progress, then the download link
+    assert run_export(it, "layouts").status_code == 409  # one export per town at a time
+    for _ in range(600):
+        fragment = it.get(job_url, headers=HX)
+        if 'data-phase="done"' in fragment.text:
+            break
+        assert 'hx-trigger="every 500ms"' in fragment.text  # polled while it runs
+        time.sleep(0.05)
+    assert f'href="{job_url}/download"' in fragment.text
+    first = it.get(f"{job_url}/download")
+    r = run_export(it, "residents")
+    assert r.content == first.content
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     assert 'filename="residents.csv"' in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8"))))
     assert rows[0][:3] == ["宛名番号", "世帯番号", "住民票コード"]
     assert len(rows) - 1 == _people(app, TOWN_A)
-    assert _audit(app, TOWN_A, "export_residents") == 1
+    assert _audit(app, TOWN_A, "export_residents") == 2
 
-    r = it.get("/interchange/export/residents", params={"encoding": "cp932"})
+    r = run_export(it, "residents", "cp932")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
@@ -162,16 +183,17 @@ def test_exports_are_downloads_audited_by_the_export_functions(app: FastAPI) -> 
         text = zf.read("residents.csv").decode("cp932")
         assert text.startswith("宛名番号,")
         assert zf.read("gaiji.csv").decode("utf-8").startswith("外字コード,")
-    assert _audit(app, TOWN_A, "export_residents") == 2
+    assert _audit(app, TOWN_A, "export_residents") == 3
 
-    r = it.get("/interchange/export/layouts")
+    r = run_export(it, "layouts")
     assert r.status_code == 200
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
         assert sorted(zf.namelist()) == sorted(f"{n}.csv" for n in ORDER)
         assert zf.read("nhi.csv").decode("utf-8").startswith("世帯番号,")
     assert _audit(app, TOWN_A, "export_layout") == len(ORDER)
 
-    assert it.get("/interchange/export/residents", params={"encoding": "euc"}).status_code == 422
+    assert run_export(it, "residents", "euc").status_code == 422
+    assert run_export(it, "everything").status_code == 422
 
 
 # --------------------------------------------------------------------------- the import job
@@ -202,7 +224,7 @@ def test_import_runs_in_the_background_with_progress_polled_to_the_result(
     )
     assert again.status_code == 409
     assert "実行中" in again.text
-    assert it_b.get("/interchange/export/layouts").status_code == 409
+    assert run_export(it_b, "layouts").status_code == 409
     assert paths[0].exists()  # the upload, on disk while the job runs
 
     release.set()
@@ -302,8 +324,9 @@ def test_a_counter_clerk_is_refused(app: FastAPI) -> None:
     data = _export(app)
     c = _login(app, "C1")
     assert c.get("/interchange").status_code == 403
-    assert c.get("/interchange/export/residents").status_code == 403
-    assert c.get("/interchange/export/layouts").status_code == 403
+    assert run_export(c, "residents").status_code == 403
+    assert c.get("/interchange/exports/whatever").status_code == 403
+    assert c.get("/interchange/exports/whatever/download").status_code == 403
     assert c.get("/interchange/jobs/whatever").status_code == 403
     assert c.get("/interchange/jobs/whatever/rejected.csv").status_code == 403
     r = c.post("/interchange/import", files={"residents": ("residents.csv", data, "text/csv")})
@@ -329,8 +352,8 @@ def test_read_only_mode_refuses_imports_and_allows_exports(app: FastAPI) -> None
     assert "読み取り専用" in r.text
     assert _people(app, TOWN_B) == 0
     assert "/interchange/jobs/" not in it_b.get("/interchange").text
-    assert it_b.get("/interchange/export/residents").status_code == 200
-    assert it_b.get("/interchange/export/layouts").status_code == 200
+    assert run_export(it_b, "residents").status_code == 200
+    assert run_export(it_b, "layouts").status_code == 200
 
 
 def test_too_large_upload_is_refused_and_not_kept(

@@ -9,6 +9,7 @@ town's data to a clerk of another town.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ class World:
     b_markers: frozenset[str]  # values of town B that must never appear in A's responses
     all_markers: frozenset[str]  # values of both towns (for anonymous responses)
     b_job: str = ""  # an import job of town B (/interchange)
+    b_export: str = ""  # a finished export job of town B (/interchange)
     b_result: str = ""  # a matching result of town B (/safety)
 
 
@@ -205,6 +207,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             c.post("/api/logout", headers={"Authorization": f"Bearer {revoked}"}).status_code == 200
         )
         b_job = _b_import_job(c)
+        b_export = _b_export_job(c)
         b_result = _b_safety_result(c, person.name)
     yield World(
         platform=platform,
@@ -218,6 +221,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         b_markers=frozenset(b_markers),
         all_markers=frozenset(all_markers),
         b_job=b_job,
+        b_export=b_export,
         b_result=b_result,
     )
     platform.dispose()
@@ -240,6 +244,25 @@ def _b_import_job(c: TestClient) -> str:
             return job
         time.sleep(0.05)
     raise AssertionError("town B's import job did not end")
+
+
+def _b_export_job(c: TestClient) -> str:
+    """A finished export job of town B (its residents.csv names B's people)."""
+    token_b = _login(c, TOWN_B, STAFF_B, PASSWORD_B)
+    auth = {"Authorization": f"Bearer {token_b}"}
+    r = c.post(
+        "/interchange/exports",
+        data={"what": "residents", "encoding": "utf-8"},
+        headers=auth,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    job = r.headers["location"].rsplit("/", 1)[-1]
+    for _ in range(600):
+        if 'data-phase="done"' in c.get(f"/interchange/exports/{job}", headers=auth).text:
+            return job
+        time.sleep(0.05)
+    raise AssertionError("town B's export job did not end")
 
 
 def _b_safety_result(c: TestClient, name: str) -> str:
@@ -320,6 +343,7 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
     n, h = w.b_person, w.b_household
     not_found = frozenset({404})
     refused = frozenset({422})
+    started = frozenset({303})
     return {
         ("POST", "/api/logout"): [Call("logout", fresh_session=True)],
         ("POST", "/api/switch"): [
@@ -562,11 +586,24 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("B job", {"job_id": w.b_job}, expect=not_found),
             Call("bogus", {"job_id": BOGUS_NUMBER}, expect=not_found),
         ],
-        ("GET", "/interchange/export/residents"): [
-            Call("utf-8", query={"encoding": "utf-8"}),
-            Call("cp932", query={"encoding": "cp932"}),
+        ("POST", "/interchange/exports"): [
+            Call("residents", form={"what": "residents", "encoding": "utf-8"}, expect=started),
+            # one export per town at a time: the first may still be running (409)
+            Call(
+                "layouts",
+                form={"what": "layouts", "encoding": "cp932"},
+                expect=started | frozenset({409}),
+            ),
+            Call("bogus", form={"what": "everything", "encoding": "utf-8"}, expect=refused),
         ],
-        ("GET", "/interchange/export/layouts"): [Call("zip")],
+        ("GET", "/interchange/exports/{job_id}"): [
+            Call("B job", {"job_id": w.b_export}, expect=not_found),
+            Call("bogus", {"job_id": BOGUS_NUMBER}, expect=not_found),
+        ],
+        ("GET", "/interchange/exports/{job_id}/download"): [
+            Call("B job", {"job_id": w.b_export}, expect=not_found),
+            Call("bogus", {"job_id": BOGUS_NUMBER}, expect=not_found),
+        ],
         # 安否確認: a list naming town B's resident is matched against town A only
         ("GET", "/safety"): [Call("page")],
         ("POST", "/safety"): [
@@ -646,7 +683,14 @@ def test_route_table_has_real_and_bogus_values(world: World) -> None:
         if "{" not in template:
             continue
         used = {v for c in calls for v in c.path.values()}
-        real = {world.b_person, world.b_household, STAFF_B, world.b_job, world.b_result}
+        real = {
+            world.b_person,
+            world.b_household,
+            STAFF_B,
+            world.b_job,
+            world.b_export,
+            world.b_result,
+        }
         assert used & real, template
         assert used & {BOGUS_NUMBER, BOGUS_STAFF}, template
 
@@ -704,7 +748,10 @@ def test_clerk_of_town_a_never_sees_town_b(world: World) -> None:
                 assert r.json() == call.expect_json, where
             assert not _leaks(r, world.b_markers, sent), where
             if r.status_code == 303:
-                assert r.headers["location"] in ("/", "/login", *PAGE_REDIRECTS), where
+                location = r.headers["location"]
+                # a job started by the call: its own page (town A's, new)
+                job = re.fullmatch(r"/interchange/exports/[A-Za-z0-9_-]+", location)
+                assert location in ("/", "/login", *PAGE_REDIRECTS) or job, where
 
         # The refused switches left the session with the same clerk of town A.
         me = c.get("/api/me", headers={"Authorization": f"Bearer {world.token_a}"})

@@ -232,18 +232,31 @@ def export_residents_command(
     gaiji: Annotated[Path | None, typer.Option(help="gaiji.csv to write (cp932)")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Export every person (current and removed) as residents.csv."""
+    """Export every person (current and removed) as residents.csv (one consistent snapshot,
+    no write lock; a progress bar on stderr)."""
+    from rich.progress import Progress  # noqa: PLC0415
+
     from lgcloud.interchange.residents import export_residents  # noqa: PLC0415
 
     if encoding == "cp932" and gaiji is None:
         gaiji = out.with_name("gaiji.csv")
     platform = _platform(data_dir)
     try:
-        with platform.read_town(town) as t, out.open("wb") as f:
+        with (
+            Progress(console=err, transient=True) as bar,
+            platform.read_town(town) as t,
+            out.open("wb") as f,
+        ):
+            task = bar.add_task(f"exporting {out.name}", total=None)
             gaiji_file = gaiji.open("w", encoding="utf-8", newline="") if gaiji else None
             try:
                 n = export_residents(
-                    t, operator_ctx(town, platform), f, encoding=encoding, gaiji_out=gaiji_file
+                    t,
+                    operator_ctx(town, platform),
+                    f,
+                    encoding=encoding,
+                    gaiji_out=gaiji_file,
+                    on_progress=lambda rows: bar.update(task, completed=rows),
                 )
             finally:
                 if gaiji_file:
@@ -289,13 +302,23 @@ def export_layouts_command(
     ] = "utf-8",
     data_dir: DataDir = None,
 ) -> None:
-    """Taxes, installments, payments, NHI and seals in the standard layouts."""
-    from lgcloud.interchange.layouts import GAIJI_CSV, export_all  # noqa: PLC0415
+    """Taxes, installments, payments, NHI and seals in the standard layouts (one consistent
+    snapshot, no write lock; a progress bar on stderr)."""
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from lgcloud.interchange.layouts import GAIJI_CSV, ORDER, export_all  # noqa: PLC0415
 
     platform = _platform(data_dir)
     try:
-        with platform.read_town(town) as t:
-            counts = export_all(t, operator_ctx(town, platform), out_dir, encoding=encoding)
+        with Progress(console=err, transient=True) as bar, platform.read_town(town) as t:
+            task = bar.add_task("exporting layouts", total=len(ORDER))
+            counts = export_all(
+                t,
+                operator_ctx(town, platform),
+                out_dir,
+                encoding=encoding,
+                on_progress=lambda _name, _rows: bar.advance(task),
+            )
     except LgcloudError as e:
         _fail(e)
         return

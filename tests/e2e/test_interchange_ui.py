@@ -1,4 +1,5 @@
-"""取り込みと出力 in the browser: the IT officer exports residents.csv, breaks one row and
+"""取り込みと出力 in the browser: the IT officer exports residents.csv (a job: its progress,
+then the download), breaks one row and
 imports it back with 部分取り込み; the job's status fragment is shown (polled by htmx) until
 the result, and rejected.csv downloads."""
 
@@ -22,8 +23,13 @@ def test_export_then_partial_import_with_progress_and_rejected_csv(
     page.wait_for_url(re.compile(r"/interchange$"))
     ui.shot("page")
 
+    # the export is a job: its page shows the progress (polled), then the download link
+    page.click("[data-testid=export-residents]")
+    page.wait_for_url(re.compile(r"/interchange/exports/[A-Za-z0-9_-]+$"))
+    page.locator("[data-testid=export-job][data-phase=done]").wait_for(timeout=60_000)
+    ui.shot("export-done")
     with page.expect_download() as download:
-        page.click("[data-testid=export-residents]")
+        page.click("[data-testid=export-download]")
     exported = tmp_path / "exported.csv"
     download.value.save_as(exported)
     assert download.value.suggested_filename == "residents.csv"

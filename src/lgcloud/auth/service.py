@@ -374,7 +374,7 @@ def _as(ctx: RequestContext, clerk: ClerkInfo) -> RequestContext:
 def check_login_location(platform: Platform, ctx: RequestContext) -> None:
     """A town may restrict the networks its clerks log in from; a declared emergency lifts
     the restriction until it ends (case 2: clerks working from a partner town's terminals)."""
-    hosted = platform.hosted(ctx.town_code)
+    hosted = platform.hosted(ctx.town_code, fresh=True)
     networks = [n.strip() for n in (hosted.login_networks or "").split(",") if n.strip()]
     if not networks:
         return

@@ -961,9 +961,15 @@ ORDER = (
 
 
 def export_all(
-    town: Town, ctx: RequestContext, out_dir: Path, *, encoding: str = "utf-8"
+    town: Town,
+    ctx: RequestContext,
+    out_dir: Path,
+    *,
+    encoding: str = "utf-8",
+    on_progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, int]:
-    """Write every layout into ``out_dir``; returns the row count of each.
+    """Write every layout into ``out_dir``; returns the row count of each. ``on_progress``
+    is called with each file's name and row count when it is written.
 
     With ``encoding="cp932"`` the files share one gaiji table, written (even when empty)
     as ``out_dir/gaiji.csv``, so a user-defined code means the same in every file.
@@ -976,6 +982,8 @@ def export_all(
     for name in ORDER:
         with (out_dir / f"{name}.csv").open("wb") as f:
             counts[name] = write_layout(town, ctx, name, f, encoding=encoding, gaiji=gaiji)
+        if on_progress is not None:
+            on_progress(name, counts[name])
     if gaiji is not None:
         gaiji.write(out_dir / GAIJI_CSV)
     return counts

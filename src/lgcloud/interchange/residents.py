@@ -307,8 +307,10 @@ def export_residents(
     *,
     encoding: str = "utf-8",
     gaiji_out: IO[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write every person (current and removed) as residents.csv; returns the row count.
+    ``on_progress`` is called with the rows written so far, every 1,000 rows.
 
     ``encoding`` is "utf-8" (no BOM) or "cp932"; for cp932 every character Shift_JIS cannot
     hold exactly (variant kanji, IVS sequences, …) is written as a user-defined code listed
@@ -336,6 +338,8 @@ def export_residents(
         emit(row_of(state))
         numbers.append(state.addressee_number)
         count += 1
+        if on_progress is not None and count % 1000 == 0:
+            on_progress(count)
     if gaiji_out is not None:
         gaiji.write(gaiji_out)
     town.audit(

@@ -111,12 +111,14 @@ class Platform:
         with self.platform_read() as s:
             return list(s.scalars(select(HostedTown).order_by(HostedTown.code)))
 
-    def hosted(self, code: str) -> HostedTown:
+    def hosted(self, code: str, *, fresh: bool = False) -> HostedTown:
         """The hosted town ``code`` (its mode, as-of time, login restrictions). Remembered
         for :data:`HOSTED_TTL_S`: a change made by this process is seen at once (see
-        :meth:`platform_session`), one made by another process (the CLI) within that."""
+        :meth:`platform_session`), one made by another process (the CLI) within that;
+        ``fresh`` reads it now (a login checks where it may come from: an emergency just
+        declared on the CLI must count)."""
         cached = self._hosted.get(code)
-        if cached is not None and time.monotonic() - cached[0] < HOSTED_TTL_S:
+        if not fresh and cached is not None and time.monotonic() - cached[0] < HOSTED_TTL_S:
             return cached[1]
         with self.platform_read() as s:
             town = s.get(HostedTown, code)

@@ -57,8 +57,8 @@ SESSION_COOKIE = "lgcloud_session"
 _EXEMPT_PREFIXES = ("/static/", "/continuity/")
 _EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico"})
 _LOGIN = frozenset({"/login", "/api/login", "/node/login"})
-_BATCH_PREFIXES = ("/interchange/export/", "/api/all-residents.csv")
-_BATCH_POSTS = frozenset({"/interchange/import", "/safety"})
+_BATCH_PREFIXES = ("/api/all-residents.csv",)
+_BATCH_POSTS = frozenset({"/interchange/import", "/interchange/exports", "/safety"})
 #: the pause before a refused anonymous request is answered
 TARPIT_S = 1.0
 #: how long the staff numbers of a town are remembered for classifying logins (an account

@@ -1,7 +1,11 @@
 """取り込みと出力: the IT officer's page for the standard layouts (docs/interchange.md).
 
-Export downloads residents.csv (UTF-8, or cp932 zipped with its gaiji.csv) and the tax /
-NHI / seal layouts (one zip); the export functions audit themselves. Import takes an
+An export is a job: ``POST /interchange/exports`` starts it (one per town at a time) and
+goes to its page, which polls its progress (htmx, every 500 ms); the file — residents.csv
+(UTF-8, or cp932 zipped with its gaiji.csv) or the tax / NHI / seal layouts (one zip) — is
+written by a child process at low priority from one consistent snapshot
+(``interchange.exports``, ``core.jobs``) and downloaded from the job's page; the export
+functions audit themselves. Import takes an
 uploaded residents.csv (and optional gaiji.csv), streams it to a temporary directory and
 runs ``import_residents`` in a worker thread with its own ``platform.town(...)``
 transaction; the page polls a small status fragment (htmx, every 500 ms) for the rows
@@ -12,9 +16,8 @@ Permission: ``MANAGE_CLERKS`` (the IT officer's). An import is a bulk write of t
 register, done on the CLI by the town's operator, not a life event a business clerk
 records (``RECORD_EVENTS``); an export is the whole register, which no counter role needs.
 
-While an import runs, the import's transaction holds the town database's write lock
-(SQLite ``BEGIN IMMEDIATE``), so the routes here that only read authenticate the clerk on a
-read-only transaction (``deps.acting``) and never wait for the import.
+An import stages and checks in a read-only transaction and writes in short transactions
+(``import_residents``), so nothing here waits for it.
 Included from ``pages.router``. See docs/ui.md.
 """
 
@@ -26,28 +29,28 @@ import shutil
 import tempfile
 import threading
 import time
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Annotated
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from lgcloud.auth.roles import Permission
 from lgcloud.continuity.journal import check_writable
+from lgcloud.core.admission import OverloadedError
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError, NotFoundError
+from lgcloud.core.jobs import JobFailedError, run_in_child
 from lgcloud.core.logging import get_logger
-from lgcloud.interchange.codec import GaijiTable
-from lgcloud.interchange.layouts import GAIJI_CSV, ORDER, export_layout, write_layout
+from lgcloud.interchange.exports import WHAT as EXPORT_WHAT
+from lgcloud.interchange.exports import ExportFile, check_request, export_job
+from lgcloud.interchange.layouts import ORDER
 from lgcloud.interchange.residents import (
     ImportRefusedError,
     Rejection,
-    export_residents,
     import_residents,
     write_rejections,
 )
@@ -58,6 +61,8 @@ from lgcloud.web.ui import safe_upload_name
 log = get_logger("lgcloud.web.interchange")
 router = APIRouter()
 
+#: export jobs running at once on this server, all towns (each is a child process)
+MAX_EXPORTS_RUNNING = 2
 #: how long a finished job (its result and rejected.csv) stays visible
 JOB_TTL_S = 30 * 60
 #: upload and download copy size: files are never held whole in memory
@@ -133,57 +138,140 @@ class ImportJob:
         self.phase = "running"
         self.rows = rows
 
+    def discard(self) -> None:
+        """Nothing kept on disk (the upload is deleted when the import ends)."""
+
+
+EXPORT_PHASES = {
+    "queued": "開始を待っています",
+    "running": "出力しています",
+    "done": "出力しました",
+    "failed": "出力できませんでした",
+}
+
+
+@dataclass
+class ExportJob:
+    """One export, written by a child process into ``workdir``; downloaded from there."""
+
+    id: str
+    town_code: str
+    clerk_name: str
+    staff_number: str
+    what: str
+    encoding: str
+    workdir: Path
+    started_at: datetime = field(default_factory=utcnow)
+    phase: str = "queued"
+    label: str = ""  # the file being written
+    done: int = 0  # rows (residents) or files (layouts) written so far
+    total: int = 0  # files to write (layouts); 0 when unknown
+    result: ExportFile | None = None
+    message: str = ""
+    finished_at: float | None = None  # time.monotonic()
+
+    @property
+    def running(self) -> bool:
+        return self.phase in ("queued", "running")
+
+    @property
+    def phase_label(self) -> str:
+        return EXPORT_PHASES[self.phase]
+
+    @property
+    def what_label(self) -> str:
+        return EXPORT_WHAT[self.what]
+
+    def progress(self, message: dict[str, Any]) -> None:
+        self.phase = "running"
+        self.label = str(message.get("label", ""))
+        self.done = int(message.get("done", 0))
+        self.total = int(message.get("total", 0))
+
+    def discard(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
 
 class BusyError(LgcloudError):
     """Another import of the same town is running."""
 
 
-class JobStore:
-    """Import jobs in memory: one running per town; finished ones kept for ``ttl_s``."""
+class _Job(Protocol):
+    id: str
+    town_code: str
+    started_at: datetime
+    finished_at: float | None
 
-    def __init__(self, ttl_s: float = JOB_TTL_S) -> None:
+    @property
+    def running(self) -> bool: ...
+
+    def discard(self) -> None: ...
+
+
+J = TypeVar("J", bound=_Job)
+
+
+class JobStore(Generic[J]):
+    """Jobs in memory: one running per town; finished ones kept for ``ttl_s`` (then their
+    files are deleted)."""
+
+    def __init__(self, what: str, ttl_s: float = JOB_TTL_S) -> None:
+        self._what = what
         self._ttl = ttl_s
-        self._jobs: dict[str, ImportJob] = {}
+        self._jobs: dict[str, J] = {}
         self._lock = threading.Lock()
 
-    def add(self, job: ImportJob) -> None:
+    def add(self, job: J) -> None:
         with self._lock:
             self._expire()
             if any(j.running for j in self._jobs.values() if j.town_code == job.town_code):
-                raise BusyError("この町村の取り込みが実行中です。終わってから始めてください")
+                raise BusyError(f"この町村の{self._what}が実行中です。終わってから始めてください")
             self._jobs[job.id] = job
 
-    def get(self, job_id: str, town_code: str) -> ImportJob:
+    def get(self, job_id: str, town_code: str) -> J:
         """The job, for a clerk of ``town_code`` only (another town's job is not found)."""
         with self._lock:
             self._expire()
             job = self._jobs.get(job_id)
         if job is None or job.town_code != town_code:
-            raise NotFoundError("この取り込みは見つかりません（30分を過ぎると消えます）")
+            raise NotFoundError(f"この{self._what}は見つかりません（30分を過ぎると消えます）")
         return job
 
-    def of_town(self, town_code: str) -> list[ImportJob]:
+    def of_town(self, town_code: str) -> list[J]:
         with self._lock:
             self._expire()
             jobs = [j for j in self._jobs.values() if j.town_code == town_code]
         return sorted(jobs, key=lambda j: j.started_at, reverse=True)
 
-    def running(self, town_code: str) -> ImportJob | None:
+    def running(self, town_code: str) -> J | None:
         return next((j for j in self.of_town(town_code) if j.running), None)
+
+    def running_count(self) -> int:
+        """Jobs running now, all towns."""
+        with self._lock:
+            return sum(j.running for j in self._jobs.values())
 
     def _expire(self) -> None:
         limit = time.monotonic() - self._ttl
         for key in [
             k for k, j in self._jobs.items() if j.finished_at is not None and j.finished_at < limit
         ]:
-            del self._jobs[key]
+            self._jobs.pop(key).discard()
 
 
-def _jobs(request: Request) -> JobStore:
-    store: JobStore | None = getattr(request.app.state, "lgcloud_import_jobs", None)
+def _jobs(request: Request) -> JobStore[ImportJob]:
+    store: JobStore[ImportJob] | None = getattr(request.app.state, "lgcloud_import_jobs", None)
     if store is None:
-        store = JobStore()
+        store = JobStore("取り込み")
         request.app.state.lgcloud_import_jobs = store
+    return store
+
+
+def _exports(request: Request) -> JobStore[ExportJob]:
+    store: JobStore[ExportJob] | None = getattr(request.app.state, "lgcloud_export_jobs", None)
+    if store is None:
+        store = JobStore("出力")
+        request.app.state.lgcloud_export_jobs = store
     return store
 
 
@@ -275,6 +363,7 @@ def _page(
     a: Acting,
     *,
     job: ImportJob | None = None,
+    export: ExportJob | None = None,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
@@ -284,6 +373,7 @@ def _page(
     a.require(Permission.MANAGE_CLERKS)
     base = _base(request, a)
     jobs = _jobs(request).of_town(a.ctx.town_code)
+    exports = _exports(request).of_town(a.ctx.town_code)
     return templates.TemplateResponse(
         request,
         "interchange.html",
@@ -291,6 +381,9 @@ def _page(
             **base,
             "job": job,
             "jobs": jobs,
+            "export": export,
+            "exports": exports,
+            "export_running": next((j for j in exports if j.running), None),
             "running": next((j for j in jobs if j.running), None),
             "encodings": ENCODINGS,
             "layout_labels": [LAYOUT_LABELS[n] for n in ORDER],
@@ -409,23 +502,6 @@ def interchange_rejected(request: Request, a: ReadActingDep, job_id: str) -> Res
 # ------------------------------------------------------------------------------ exports
 
 
-def _stream(f: IO[bytes]) -> Iterator[bytes]:
-    try:
-        f.seek(0)
-        while chunk := f.read(CHUNK):
-            yield chunk
-    finally:
-        f.close()
-
-
-def _download(f: IO[bytes], filename: str, media_type: str) -> Response:
-    return StreamingResponse(
-        _stream(f),
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 def _export_allowed(request: Request, a: Acting) -> Response | None:
     """An export waits for no import: while one runs, say so instead."""
     a.require(Permission.MANAGE_CLERKS)
@@ -439,67 +515,94 @@ def _export_allowed(request: Request, a: Acting) -> Response | None:
     return None
 
 
-@router.get("/interchange/export/residents", response_model=None)
-def interchange_export_residents(
-    request: Request, a: ReadActingDep, encoding: str = "utf-8"
+def _run_export(platform: Platform, job: ExportJob, ctx: RequestContext) -> None:
+    """The job's thread: the export itself runs in a child process at low priority."""
+    job.phase = "running"
+    try:
+        job.result = run_in_child(
+            export_job,
+            {
+                "data_dir": str(platform.data_dir),
+                "node": platform.node,
+                "ctx": ctx,
+                "what": job.what,
+                "encoding": job.encoding,
+                "out_dir": str(job.workdir),
+            },
+            job.progress,
+        )
+        job.phase = "done"
+    except JobFailedError as e:
+        log.error("export_failed", job=job.id, town=job.town_code, error=e.message)
+        job.message = "予期しない誤りで出力できませんでした。もう一度お試しください"
+        job.phase = "failed"
+    except LgcloudError as e:
+        job.message = e.message
+        job.phase = "failed"
+    finally:
+        job.finished_at = time.monotonic()
+
+
+@router.post("/interchange/exports", response_model=None)
+def interchange_export(
+    request: Request,
+    a: ReadActingDep,
+    what: Annotated[str, Form()] = "",
+    encoding: Annotated[str, Form()] = "utf-8",
 ) -> Response:
-    """residents.csv (UTF-8), or for cp932 a zip of residents.csv and gaiji.csv (audited)."""
+    """Start an export job (a child process) and go to its progress page; the file is
+    downloaded from there when it is written (audited by the export functions)."""
     busy = _export_allowed(request, a)
     if busy is not None:
         return busy
-    if encoding not in ("utf-8", "cp932"):
-        return _page(request, a, errors={"export": "文字コードは UTF-8 か cp932 です"}, status=422)
-    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
     try:
-        with platform_of(request).read_town(a.ctx.town_code) as town:
-            if encoding == "utf-8":
-                export_residents(town, a.ctx, out)
-            else:
-                gaiji = io.StringIO()
-                with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-                    with zf.open("residents.csv", "w") as member:
-                        export_residents(town, a.ctx, member, encoding="cp932", gaiji_out=gaiji)
-                    zf.writestr("gaiji.csv", gaiji.getvalue().encode("utf-8"))
-    except BaseException:
-        out.close()
-        raise
-    if encoding == "utf-8":
-        return _download(out, "residents.csv", "text/csv; charset=utf-8")
-    return _download(out, "residents-cp932.zip", "application/zip")
+        check_request(what, encoding)
+    except LgcloudError as e:
+        return _page(request, a, errors={"export": e.message}, status=422)
+    if _exports(request).running_count() >= MAX_EXPORTS_RUNNING:
+        raise OverloadedError(retry_after_s=10)
+    job = ExportJob(
+        id=secrets.token_urlsafe(12),
+        town_code=a.ctx.town_code,
+        clerk_name=a.clerk.name,
+        staff_number=a.clerk.staff_number,
+        what=what,
+        encoding=encoding,
+        workdir=Path(tempfile.mkdtemp(prefix="lgcloud-export-")),
+    )
+    try:
+        _exports(request).add(job)
+    except BusyError as e:
+        job.discard()
+        return _page(request, a, errors={"export": e.message}, status=409)
+    threading.Thread(
+        target=_run_export,
+        args=(platform_of(request), job, a.ctx),
+        name=f"lgcloud-export-{a.ctx.town_code}",
+        daemon=True,
+    ).start()
+    return RedirectResponse(f"/interchange/exports/{job.id}", status_code=303)
 
 
-@router.get("/interchange/export/layouts", response_model=None)
-def interchange_export_layouts(
-    request: Request, a: ReadActingDep, encoding: str = "utf-8"
-) -> Response:
-    """The tax, collection, NHI and seal layouts (7 CSV files) as one zip (audited): UTF-8,
-    or cp932 with one gaiji.csv shared by the 7 files."""
-    busy = _export_allowed(request, a)
-    if busy is not None:
-        return busy
-    if encoding not in ("utf-8", "cp932"):
-        return _page(request, a, errors={"export": "文字コードは UTF-8 か cp932 です"}, status=422)
-    gaiji = GaijiTable() if encoding == "cp932" else None
-    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
-    try:
-        with (
-            platform_of(request).read_town(a.ctx.town_code) as town,
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf,
-        ):
-            for name in ORDER:
-                if gaiji is None:
-                    with io.TextIOWrapper(
-                        zf.open(f"{name}.csv", "w"), encoding="utf-8", newline=""
-                    ) as text:
-                        export_layout(town, a.ctx, name, text)
-                    continue
-                with zf.open(f"{name}.csv", "w") as member:
-                    write_layout(town, a.ctx, name, member, encoding="cp932", gaiji=gaiji)
-            if gaiji is not None:
-                table = io.StringIO()
-                gaiji.write(table)
-                zf.writestr(GAIJI_CSV, table.getvalue().encode("utf-8"))
-    except BaseException:
-        out.close()
-        raise
-    return _download(out, "layouts.zip", "application/zip")
+@router.get("/interchange/exports/{job_id}", response_class=HTMLResponse)
+def interchange_export_job(request: Request, a: ReadActingDep, job_id: str) -> Response:
+    """An export's progress and, when written, its download link (htmx polls the fragment)."""
+    from lgcloud.web.pages import _is_htmx, templates  # noqa: PLC0415
+
+    a.require(Permission.MANAGE_CLERKS)
+    job = _exports(request).get(job_id, a.ctx.town_code)
+    if _is_htmx(request):
+        return templates.TemplateResponse(request, "_interchange_export.html", {"export": job})
+    return _page(request, a, export=job)
+
+
+@router.get("/interchange/exports/{job_id}/download", response_model=None)
+def interchange_export_download(request: Request, a: ReadActingDep, job_id: str) -> Response:
+    """The written export (residents.csv, or a zip)."""
+    a.require(Permission.MANAGE_CLERKS)
+    job = _exports(request).get(job_id, a.ctx.town_code)
+    if job.result is None:
+        raise NotFoundError("この出力はまだ終わっていません")
+    return FileResponse(
+        job.result.path, media_type=job.result.media_type, filename=job.result.filename
+    )
