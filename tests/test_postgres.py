@@ -11,8 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
-from conftest import FAMILY_WIFE, TODAY, PgServer, make_ctx, record_family
+from conftest import FAMILY_WIFE, TODAY, PgServer, add_clerks, make_ctx, record_family, run_export
 from lgcloud.audit import service as audit_service
+from lgcloud.audit.models import AuditEntry
 from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.db.base import TownBase
@@ -22,6 +23,7 @@ from lgcloud.register.domain import (
     EventKind,
     Removal,
 )
+from lgcloud.register.models import PersonVersion
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
 
@@ -103,3 +105,89 @@ def test_generator_on_postgresql(tmp_path: Path, pg_server: PgServer) -> None:
         assert town.session.scalar(select(func.count()).select_from(JournalEntry)) >= 2
         assert queries.search(town, "サ")
     p.dispose()
+
+
+def test_the_centre_runs_on_postgresql_with_a_database_per_town(
+    tmp_path: Path, pg_server: PgServer, request: pytest.FixtureRequest
+) -> None:
+    """``LGCLOUD_DATABASE_URL``: the platform database on the server, and each town onboarded
+    (by the API of Platform and by ``lgcloud init-town``) in a database of its own there;
+    the counter works on it through the web app (login, search, view, certificate, an
+    export job in its child process), and the audit chain holds."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from lgcloud.auth.roles import Role  # noqa: PLC0415
+    from lgcloud.cli import app as cli  # noqa: PLC0415
+    from lgcloud.web.app import create_app  # noqa: PLC0415
+
+    name = f"centre{abs(hash(request.node.name)) % 10**8}"
+    url = pg_server.create_database(name)
+    p = Platform(tmp_path / "data", database_url=url)
+    try:
+        assert p.engine.dialect.name == "postgresql"
+        p.create_town(PG_TOWN, "聖籠町", prefecture="新潟県")
+        engine = p.town_engine(PG_TOWN)
+        assert engine.dialect.name == "postgresql"
+        assert engine.url.database == f"{name}_{PG_TOWN}"
+        assert not (tmp_path / "data" / "towns" / f"{PG_TOWN}.sqlite").exists()
+        generate_town(p, PG_TOWN, residents=120, seed=3, today=TODAY)
+        password = "centre-pg-password-1"
+        add_clerks(
+            p,
+            PG_TOWN,
+            {"1001": [Role.COUNTER_CLERK, Role.BUSINESS_STAFF], "9001": [Role.IT_OFFICER]},
+            password,
+        )
+        with TestClient(create_app(p)) as c:
+
+            def login(staff: str) -> dict[str, str]:
+                r = c.post(
+                    "/api/login",
+                    json={"town_code": PG_TOWN, "staff_number": staff, "password": password},
+                )
+                assert r.status_code == 200, r.text
+                return {"Authorization": f"Bearer {r.headers['x-session-token']}"}
+
+            clerk = login("1001")
+            found = c.get("/api/persons", params={"q": "ア"}, headers=clerk).json()
+            assert found
+            number = found[0]["addressee_number"]
+            assert c.get(f"/api/persons/{number}", headers=clerk).status_code == 200
+            pdf = c.post(
+                "/api/certificates",
+                json={"kind": "resident", "addressee_number": number},
+                headers=clerk,
+            )
+            assert pdf.status_code == 200
+            assert pdf.content.startswith(b"%PDF")
+            c.headers.update(login("9001"))
+            exported = run_export(c, "residents")
+            assert exported.status_code == 200, exported.text
+            with p.read_town(PG_TOWN) as town:  # every person, 除票 included
+                people = town.session.scalar(
+                    select(func.count()).select_from(PersonVersion).where(PersonVersion.is_current)
+                )
+            assert exported.content.decode("utf-8").count("\r\n") == 1 + (people or 0)
+        with p.read_town(PG_TOWN) as town:
+            report = audit_service.verify(town.session)
+            assert report.ok
+            actions = {
+                a for (a,) in town.session.execute(select(AuditEntry.action).distinct()).all()
+            }
+        assert {"login", "search", "view_person", "certificate_issued"} <= actions
+        assert "export_residents" in actions
+        # the CLI on the same centre: init-town makes the next town's database on the server
+        env = {"LGCLOUD_DATABASE_URL": url, "LGCLOUD_DATA_DIR": str(tmp_path / "data")}
+        runner = CliRunner()
+        made = runner.invoke(cli, ["init-town", GEN_TOWN, "関川村"], env=env)
+        assert made.exit_code == 0, made.output
+        listed = runner.invoke(cli, ["towns"], env=env)
+        assert GEN_TOWN in listed.output and PG_TOWN in listed.output
+        other = Platform(tmp_path / "data", database_url=url)
+        try:
+            assert other.town_engine(GEN_TOWN).url.database == f"{name}_{GEN_TOWN}"
+        finally:
+            other.dispose()
+    finally:
+        p.dispose()

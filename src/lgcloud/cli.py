@@ -45,8 +45,29 @@ DataDir = Annotated[
 TownOpt = Annotated[str, typer.Option("--town", help="団体コード (6 digits)")]
 
 
+@app.callback()
+def _main(ctx: typer.Context) -> None:
+    """Every command's platform handle is closed when the command ends (its audit writers
+    stopped, its connections returned: a PostgreSQL server's are not left to the GC)."""
+    ctx.call_on_close(_close_platforms)
+
+
+_opened: list[Platform] = []
+
+
+def _close_platforms() -> None:
+    while _opened:
+        _opened.pop().dispose()
+
+
 def _platform(data_dir: Path | None) -> Platform:
-    return Platform(data_dir or settings.data_dir(), node=settings.node_name())
+    platform = Platform(
+        data_dir or settings.data_dir(),
+        node=settings.node_name(),
+        database_url=settings.database_url(),
+    )
+    _opened.append(platform)
+    return platform
 
 
 def operator_ctx(town_code: str, platform: Platform) -> RequestContext:

@@ -36,6 +36,14 @@ def _fail(e: LgcloudError) -> None:
     fail(e)
 
 
+def _centre(data_dir: Path):  # type: ignore[no-untyped-def]
+    """The centre's platform (PostgreSQL when ``LGCLOUD_DATABASE_URL`` is set)."""
+    from lgcloud import settings  # noqa: PLC0415
+    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
+
+    return Platform(data_dir, database_url=settings.database_url())
+
+
 def _operator() -> str:
     import getpass  # noqa: PLC0415
 
@@ -46,10 +54,9 @@ def _operator() -> str:
 def snapshot_command(town: TownOpt, data_dir: DataDirOpt) -> None:
     """Take an encrypted, signed snapshot of a town now (on the centre)."""
     from lgcloud.continuity.centre import take_town_snapshot  # noqa: PLC0415
-    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
 
     try:
-        rec = take_town_snapshot(Platform(data_dir), town)
+        rec = take_town_snapshot(_centre(data_dir), town)
     except LgcloudError as e:
         _fail(e)
         return
@@ -75,9 +82,8 @@ def recovery_sheet_command(
         recovery_sheet_path,
         recovery_sheet_pdf,
     )
-    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
 
-    platform = Platform(data_dir)
+    platform = _centre(data_dir)
     try:
         pdf = recovery_sheet_pdf(platform, town)
     except LgcloudError as e:
@@ -116,9 +122,8 @@ def ship_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
     """Push snapshots and the journal to every node once (the server does it continuously)."""
     from lgcloud.continuity.centre import Shipper  # noqa: PLC0415
     from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
-    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
 
-    shipper = Shipper(Platform(data_dir), load_sites(sites))
+    shipper = Shipper(_centre(data_dir), load_sites(sites))
     try:
         results = shipper.push_all()
     finally:
@@ -146,10 +151,9 @@ def status_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
     from lgcloud.certificates.wareki import format_datetime_jst  # noqa: PLC0415
     from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
     from lgcloud.continuity.status import federation_status  # noqa: PLC0415
-    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
 
     configure_logging()
-    rows = federation_status(Platform(data_dir), load_sites(sites), log_alerts=True)
+    rows = federation_status(_centre(data_dir), load_sites(sites), log_alerts=True)
 
     def when(d: datetime | None) -> str:
         return format_datetime_jst(d) if d else "—"
@@ -252,9 +256,8 @@ def emergency_command(
     """Case 2: declare an emergency, lifting the town's login-location restriction."""
     from lgcloud.auth.service import declare_emergency  # noqa: PLC0415
     from lgcloud.cli import operator_ctx  # noqa: PLC0415
-    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
 
-    platform = Platform(data_dir)
+    platform = _centre(data_dir)
     try:
         until = declare_emergency(
             platform, operator_ctx(town, platform), hours=hours, reason=reason
@@ -274,9 +277,8 @@ def login_networks_command(
     """Restrict where the town's clerks may log in from."""
     from lgcloud.auth.service import restrict_login_networks  # noqa: PLC0415
     from lgcloud.cli import operator_ctx  # noqa: PLC0415
-    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
 
-    platform = Platform(data_dir)
+    platform = _centre(data_dir)
     try:
         restrict_login_networks(platform, operator_ctx(town, platform), networks or [])
     except LgcloudError as e:

@@ -13,3 +13,9 @@ def data_dir() -> Path:
 
 def node_name() -> str:
     return os.environ.get("LGCLOUD_NODE", "centre")
+
+
+def database_url() -> str | None:
+    """The centre's PostgreSQL database (``LGCLOUD_DATABASE_URL``), or None for SQLite files
+    in the data directory (the default: the demo and the town nodes)."""
+    return os.environ.get("LGCLOUD_DATABASE_URL") or None

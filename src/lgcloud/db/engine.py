@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.pool import NullPool
 
 from lgcloud.core.logging import get_logger
@@ -108,10 +108,29 @@ def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
         engine = create_engine(url, poolclass=NullPool if ":memory:" in url else None)
         _install_sqlite_hooks(engine, synchronous=synchronous)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        # a few connections per town: a server hosts many towns (docs/scaling.md)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=3, max_overflow=5)
         _install_lock_timing(engine)
     _install_checkin(engine)
     return engine
+
+
+def create_server_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the PostgreSQL server of ``server_url`` (UTF-8, C
+    collation) and return its URL. Refuses a name that is not a plain identifier."""
+    if not name.replace("_", "").isalnum() or not name.isascii():
+        raise ValueError(f"not a database name: {name!r}")
+    url = make_url(server_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' "
+                "LC_COLLATE 'C' LC_CTYPE 'C'"
+            )
+    finally:
+        admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def sqlite_url(path: str) -> str:

@@ -98,6 +98,7 @@ def export_job(
     progress: Progress,
     data_dir: str,
     node: str,
+    database_url: str | None,
     ctx: RequestContext,
     what: str,
     encoding: str,
@@ -105,7 +106,7 @@ def export_job(
 ) -> ExportFile:
     """The child process's entry (``core.jobs.run_in_child``): its own platform handle on
     the same data directory."""
-    platform = Platform(Path(data_dir), node=node)
+    platform = Platform(Path(data_dir), node=node, database_url=database_url)
     try:
         return write_export(platform, ctx, what, encoding, Path(out_dir), progress)
     finally:

@@ -26,7 +26,7 @@ from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.core.ids import validate_town_code
 from lgcloud.db import migrate
-from lgcloud.db.engine import READ_ONLY, make_engine, sqlite_url
+from lgcloud.db.engine import READ_ONLY, create_server_database, make_engine, sqlite_url
 from lgcloud.register.models import NumberSequence, TownInfo
 from lgcloud.tenancy.models import HostedTown
 
@@ -63,19 +63,42 @@ class Town:
         return finish_write(self.session, ctx, action, subjects=subjects, detail=detail).seq
 
 
+def _read_options(engine: Engine) -> dict[str, Any]:
+    """A read-only transaction: on SQLite ``BEGIN DEFERRED`` in WAL mode (a snapshot, no
+    write lock); on PostgreSQL REPEATABLE READ, so that every statement of it (an export
+    reads many) sees the same committed state."""
+    if engine.dialect.name == "postgresql":
+        return {READ_ONLY: True, "isolation_level": "REPEATABLE READ"}
+    return {READ_ONLY: True}
+
+
 #: how long a hosted town's row is remembered (changes by another process: the CLI)
 HOSTED_TTL_S = 1.0
 
 
 class Platform:
-    """Hosts many towns. Thread-safe; engines are created once per town."""
+    """Hosts many towns. Thread-safe; engines are created once per town.
 
-    def __init__(self, data_dir: Path, *, node: str = "centre", mode: str = "normal") -> None:
+    By default every database is a SQLite file under ``data_dir`` (the demo, the town
+    nodes). With ``database_url`` (a PostgreSQL database: ``LGCLOUD_DATABASE_URL``) the
+    platform database is that one, and each town onboarded gets a database of its own on
+    the same server, named ``<that database>_<団体コード>`` (ARCHITECTURE.md says why a
+    database per town). ``data_dir`` still holds the keys and the files of jobs."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        node: str = "centre",
+        mode: str = "normal",
+        database_url: str | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.node = node
         self.mode = mode
+        self.database_url = database_url
         (data_dir / "towns").mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(sqlite_url(str(data_dir / "platform.sqlite")))
+        self.engine = make_engine(database_url or sqlite_url(str(data_dir / "platform.sqlite")))
         migrate.upgrade(self.engine, "platform")
         self._platform_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._town_engines: dict[str, Engine] = {}
@@ -144,7 +167,7 @@ class Platform:
         with self.platform_session() as s:
             if s.get(HostedTown, code) is not None:
                 raise RuleViolationError(f"団体コード {code} は既に登録されています")
-        url = url or sqlite_url(str(self.data_dir / "towns" / f"{code}.sqlite"))
+        url = url or self._new_town_database(code)
         engine = make_engine(url)
         migrate.upgrade(engine, "town")
         with sessionmaker(engine).begin() as ts:
@@ -176,6 +199,13 @@ class Platform:
 
             create_recovery_key(self, code)
         return hosted
+
+    def _new_town_database(self, code: str) -> str:
+        """Where a new town's data lives: a SQLite file, or a new database on the centre's
+        PostgreSQL server (C collation: the search's prefix ranges need byte order)."""
+        if self.database_url is None:
+            return sqlite_url(str(self.data_dir / "towns" / f"{code}.sqlite"))
+        return create_server_database(self.database_url, f"{self.engine.url.database}_{code}")
 
     @property
     def keys_dir(self) -> Path:
@@ -250,7 +280,7 @@ class Platform:
         engine = self.town_engine(code)
         mode, as_of = self.mode_of(code)
         with (
-            engine.connect().execution_options(**{READ_ONLY: True}) as conn,
+            engine.connect().execution_options(**_read_options(engine)) as conn,
             Session(bind=conn) as session,
         ):
             yield Town(code, session, self.keys_dir, mode, as_of, self.record_read)

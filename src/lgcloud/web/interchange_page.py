@@ -524,6 +524,7 @@ def _run_export(platform: Platform, job: ExportJob, ctx: RequestContext) -> None
             {
                 "data_dir": str(platform.data_dir),
                 "node": platform.node,
+                "database_url": platform.database_url,
                 "ctx": ctx,
                 "what": job.what,
                 "encoding": job.encoding,
