@@ -369,7 +369,8 @@ def test_a_wrong_password_flood_leaves_both_towns_counters_their_throughput(
 ) -> None:
     """8 clients flood town A with wrong passwords (unknown staff numbers and a known clerk,
     who is locked after 5); the counters of towns A and B keep ≥ 80 % of the searches they
-    do without the flood. Best of three rounds: the machine is shared and noisy. The
+    do without the flood, each town on its own. Best of three rounds: the machine is shared
+    and noisy. The
     refusals are paced as in production (the tarpit)."""
     monkeypatch.setattr(admission, "TARPIT_S", 1.0)
     app = create_app(towns.platform)
@@ -377,7 +378,7 @@ def test_a_wrong_password_flood_leaves_both_towns_counters_their_throughput(
         with httpx.Client(base_url=url, timeout=30) as c:
             tokens = {TOWN_A: _login(c, TOWN_A, "1002"), TOWN_B: _login(c, TOWN_B, "1002")}
 
-        def counter_rate(seconds: float) -> float:
+        def counter_rate(seconds: float) -> Counter[str]:
             stop = time.monotonic() + seconds
             done = Counter[str]()
 
@@ -396,7 +397,7 @@ def test_a_wrong_password_flood_leaves_both_towns_counters_their_throughput(
                 t.start()
             for t in threads:
                 t.join()
-            return sum(done.values()) / seconds
+            return done
 
         flood_codes: Counter[int] = Counter()
         flooding = threading.Event()
@@ -425,7 +426,8 @@ def test_a_wrong_password_flood_leaves_both_towns_counters_their_throughput(
             flooding.clear()
             for f in floods:
                 f.join()
-            ratios.append(during / normal)
+            # each town's searches during the flood over its own without it
+            ratios.append(min(during[t] / max(normal[t], 1) for t in tokens))
             if ratios[-1] >= 0.8:
                 break
     assert set(flood_codes) <= {401, 423, 503}, flood_codes
