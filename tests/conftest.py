@@ -37,10 +37,50 @@ TOWN_B = "154059"  # 出雲崎町
 TODAY = date(2026, 11, 23)
 
 
+#: which engine the centre's platforms of the tests run on: "sqlite" (files, the default)
+#: or "postgresql" (a server started by the suite; ./scripts/test runs both)
+TEST_ENGINE = os.environ.get("LGCLOUD_TEST_ENGINE", "sqlite")
+_centre_server: list[PgServer] = []  # the suite's server when TEST_ENGINE is postgresql
+_databases = iter(range(1, 10**9))
+
+
+def make_platform(data_dir: Path, **kw: Any) -> Platform:
+    """A centre's platform on the suite's engine: SQLite files in ``data_dir``, or a fresh
+    PostgreSQL database (and one per town onboarded) on the suite's server, each copied
+    from a template already migrated to head."""
+    if TEST_ENGINE != "postgresql":
+        return Platform(data_dir, **kw)
+    if not _centre_server:
+        pytest.fail("the PostgreSQL test server is not running (pg_centre fixture)")
+    from lgcloud.db.engine import create_server_database  # noqa: PLC0415
+
+    url = create_server_database(
+        _centre_server[0].admin_url, f"c{os.getpid()}_{next(_databases)}", template="tpl_platform"
+    )
+    return Platform(data_dir, database_url=url, town_template="tpl_town", **kw)
+
+
+@pytest.fixture(scope="session", autouse=TEST_ENGINE == "postgresql")
+def pg_centre(request: pytest.FixtureRequest) -> None:
+    """With LGCLOUD_TEST_ENGINE=postgresql: start the suite's server for every centre, with
+    the platform's and a town's schema migrated once into template databases."""
+    if TEST_ENGINE != "postgresql":
+        return
+    from lgcloud.db import migrate  # noqa: PLC0415
+    from lgcloud.db.engine import make_engine  # noqa: PLC0415
+
+    server: PgServer = request.getfixturevalue("pg_server")
+    for schema in ("platform", "town"):
+        engine = make_engine(server.create_database(f"tpl_{schema}"))
+        migrate.upgrade(engine, schema)
+        engine.dispose()
+    _centre_server.append(server)
+
+
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
-    """A platform with two empty towns."""
-    p = Platform(tmp_path / "data")
+    """A platform with two empty towns (on the suite's engine)."""
+    p = make_platform(tmp_path / "data")
     p.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     p.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     yield p
@@ -196,6 +236,14 @@ class PgServer:
     port: int
     superuser: str
 
+    @property
+    def admin_url(self) -> str:
+        """The server's maintenance database, to create others from."""
+        return (
+            f"postgresql+psycopg://{self.superuser}@/postgres"
+            f"?host={self.socket_dir}&port={self.port}"
+        )
+
     def create_database(self, name: str) -> str:
         """Create a database (C collation, so prefix ranges match byte order) and return its URL."""
         subprocess.run(
@@ -320,3 +368,16 @@ def run_export(client: Any, what: str, encoding: str = "utf-8") -> Any:
             return client.get(url + "/download")
         time.sleep(0.1)
     raise AssertionError(f"export {url} did not end")
+
+
+def as_json(value: Any) -> Any:
+    """A JSON column read with raw SQL: text on SQLite, already decoded on PostgreSQL."""
+    import json  # noqa: PLC0415
+
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def cli_env(platform: Platform) -> dict[str, str]:
+    """The environment for the ``lgcloud`` command on the same centre as ``platform``
+    (its PostgreSQL database, when the suite runs on PostgreSQL)."""
+    return {"LGCLOUD_DATABASE_URL": platform.database_url} if platform.database_url else {}

@@ -25,7 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import TOWN_A, TOWN_B, add_clerks, make_ctx, run_export
+from conftest import TOWN_A, TOWN_B, add_clerks, make_ctx, make_platform, run_export
 from e2e.conftest import ThreadServer
 from lgcloud.audit import service as audit_service
 from lgcloud.auth.roles import Role
@@ -55,7 +55,7 @@ class Towns:
 @pytest.fixture(scope="module")
 def towns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Towns]:
     """Two generated towns (300 residents each) with clerks."""
-    p = Platform(tmp_path_factory.mktemp("admission") / "data")
+    p = make_platform(tmp_path_factory.mktemp("admission") / "data")
     people: dict[str, list[str]] = {}
     for code, name in ((TOWN_A, "聖籠町"), (TOWN_B, "出雲崎町")):
         p.create_town(code, name, prefecture="新潟県")

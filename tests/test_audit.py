@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import delete, insert, select, text, update
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, cli_env, make_ctx
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.chain import GENESIS_HASH, HASHED_FIELDS, ChainReport, entry_hash, verify_chain
 from lgcloud.audit.models import AuditEntry, AuditHead
@@ -412,7 +412,7 @@ def test_views_are_chained_like_changes(audited: AuditedTown) -> None:
 
 
 def _cli_verify(platform: Platform) -> Any:
-    return CliRunner().invoke(
+    return CliRunner(env=cli_env(platform)).invoke(
         app, ["audit", "verify", "--town", TOWN_A, "--data-dir", str(platform.data_dir)]
     )
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, TOWN_B
+from conftest import TODAY, TOWN_A, TOWN_B, make_platform
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.models import Clerk
@@ -80,7 +80,7 @@ def _add(platform: Platform, code: str, clerk: C) -> None:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    platform = Platform(Path(tmp_path_factory.mktemp("auth")) / "data")
+    platform = make_platform(Path(tmp_path_factory.mktemp("auth")) / "data")
     platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     platform.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=60, seed=5, today=TODAY)

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# SQLite files themselves (copies, replicas, town nodes, migrations on files): the
+# PostgreSQL pass of ./scripts/test leaves these out
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", [1, 2, 3])

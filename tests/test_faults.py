@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from conftest import TOWN_A
@@ -18,6 +19,10 @@ from lgcloud.continuity.models import JournalEntry
 from lgcloud.register.domain import HEAD
 from lgcloud.register.models import LifeEventRecord, PersonVersion
 from lgcloud.tenancy.platform import Platform
+
+# SQLite files themselves (copies, replicas, town nodes, migrations on files): the
+# PostgreSQL pass of ./scripts/test leaves these out
+pytestmark = pytest.mark.sqlite_only
 
 WRITER = textwrap.dedent(
     """

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, TOWN_B
+from conftest import TODAY, TOWN_A, TOWN_B, make_platform
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.models import AuditEntry
 from lgcloud.cli import app as cli_app
@@ -40,7 +40,7 @@ def _has_variant(name: str) -> bool:
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, Summary]]:
-    platform = Platform(Path(tmp_path_factory.mktemp("generate")) / "data")
+    platform = make_platform(Path(tmp_path_factory.mktemp("generate")) / "data")
     platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     summary = generate_town(platform, TOWN_A, residents=N, seed=SEED, today=TODAY)
     yield platform, summary
@@ -75,7 +75,7 @@ def _histories(versions: list[PersonVersion]) -> dict[str, list[PersonVersion]]:
 
 
 def _snapshot(tmp: Path, code: str, seed: int, residents: int, today: date) -> dict[str, Any]:
-    platform = Platform(tmp)
+    platform = make_platform(tmp)
     try:
         generate_town(platform, code, residents=residents, seed=seed, today=today)
         with platform.town(code) as t:
@@ -280,7 +280,7 @@ def test_generating_into_a_populated_town_is_refused(town: tuple[Platform, Summa
 
 
 def test_zero_residents_is_refused(tmp_path: Path) -> None:
-    platform = Platform(tmp_path)
+    platform = make_platform(tmp_path)
     try:
         with pytest.raises(RuleViolationError):
             generate_town(platform, TOWN_B, residents=0, seed=1, today=TODAY)
@@ -291,6 +291,7 @@ def test_zero_residents_is_refused(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- CLI
 
 
+@pytest.mark.sqlite_only  # the command line makes a centre of its own in tmp_path
 def test_cli_generate(tmp_path: Path) -> None:
     runner = CliRunner()
     args = [
@@ -310,7 +311,7 @@ def test_cli_generate(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "200 residents" in " ".join(result.output.split())
 
-    platform = Platform(tmp_path)
+    platform = make_platform(tmp_path)
     try:
         (hosted,) = platform.towns()
         assert hosted.code == "155811"

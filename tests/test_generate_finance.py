@@ -4,7 +4,6 @@ register and with the pure tax rules, and every row in the journal."""
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from conftest import TODAY, TOWN_A
+from conftest import TODAY, TOWN_A, as_json, make_platform
 from lgcloud.audit import service as audit_service
 from lgcloud.generate.finance import build_finance
 from lgcloud.generate.town import FINANCE_TABLES, generate_town
@@ -68,7 +67,7 @@ class Town:
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
-    platform = Platform(Path(tmp_path_factory.mktemp("finance")) / "data")
+    platform = make_platform(Path(tmp_path_factory.mktemp("finance")) / "data")
     platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=400, seed=3, today=TODAY)
     with platform.town(TOWN_A) as t:
@@ -352,7 +351,7 @@ def test_audit_chain_verifies_and_the_journal_has_every_row(town: Town) -> None:
     ids: dict[str, list[int]] = defaultdict(list)
     for j in journal:
         assert j.action == "initial_load"
-        for change in json.loads(j.changes):
+        for change in as_json(j.changes):
             if change["op"] != "insert_many":
                 continue
             journalled[change["table"]] += len(change["rows"])

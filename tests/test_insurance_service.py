@@ -3,14 +3,13 @@ qualification, refusals that change nothing, and the 一部負担金 percentage 
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, as_json, make_ctx
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.insurance.service import (
     copay_percent,
@@ -100,7 +99,7 @@ def last_audit_and_journal(platform: Platform) -> tuple[Any, list[dict[str, Any]
         ).one()
     assert journal.action == audit.action
     assert journal.audit_seq == audit.seq
-    return audit, json.loads(journal.changes)
+    return audit, as_json(journal.changes)
 
 
 def enroll(
@@ -156,8 +155,8 @@ def test_enrol_a_household(platform: Platform, family: tuple[str, list[str]]) ->
     assert after["journal"] == before["journal"] + 1
     audit, changes = last_audit_and_journal(platform)
     assert audit.action == "nhi_enrolled"
-    assert json.loads(audit.subjects) == [head, wife, child]
-    assert json.loads(audit.detail) == {"household_number": h, "qualified_on": "2024-04-01"}
+    assert as_json(audit.subjects) == [head, wife, child]
+    assert as_json(audit.detail) == {"household_number": h, "qualified_on": "2024-04-01"}
     assert [c["op"] for c in changes if c["table"] == "nhi_households"] == ["insert"]
     assert [c["op"] for c in changes if c["table"] == "nhi_members"] == ["insert"] * 3
 
@@ -283,8 +282,8 @@ def test_end_qualification(platform: Platform, family: tuple[str, list[str]]) ->
     assert after["journal"] == before["journal"] + 1
     audit, changes = last_audit_and_journal(platform)
     assert audit.action == "nhi_disqualified"
-    assert json.loads(audit.subjects) == [wife]
-    assert json.loads(audit.detail) == {"disqualified_on": "2025-10-01"}
+    assert as_json(audit.subjects) == [wife]
+    assert as_json(audit.detail) == {"disqualified_on": "2025-10-01"}
     (update,) = [c for c in changes if c["table"] == "nhi_members"]
     assert update["op"] == "update"
     assert (update["row"]["addressee_number"], update["row"]["disqualified_on"]) == (

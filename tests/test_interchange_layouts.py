@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, TOWN_B, follow_journal, make_ctx, run_export
+from conftest import (
+    TODAY,
+    TOWN_A,
+    TOWN_B,
+    cli_env,
+    follow_journal,
+    make_ctx,
+    make_platform,
+    run_export,
+)
 from lgcloud.audit.models import AuditEntry
 from lgcloud.generate.town import generate_town
 from lgcloud.interchange.layouts import ORDER, export_all, import_layout, to_text
@@ -18,7 +27,7 @@ from lgcloud.tenancy.platform import Platform
 
 
 def _move_town(tmp_path: Path) -> tuple[Platform, Platform, Path]:
-    src = Platform(tmp_path / "src")
+    src = make_platform(tmp_path / "src")
     generate_town(src, TOWN_A, residents=300, seed=8, today=TODAY)
     out = tmp_path / "out"
     with src.town(TOWN_A) as town:
@@ -26,7 +35,7 @@ def _move_town(tmp_path: Path) -> tuple[Platform, Platform, Path]:
         export_residents(town, make_ctx(TOWN_A), buf)
         (tmp_path / "residents.csv").write_bytes(buf.getvalue())
         export_all(town, make_ctx(TOWN_A), out)
-    dst = Platform(tmp_path / "dst")
+    dst = make_platform(tmp_path / "dst")
     dst.create_town(TOWN_B, "出雲崎町")
     import_residents(dst, make_ctx(TOWN_B), tmp_path / "residents.csv", today=TODAY)
     return src, dst, out
@@ -200,7 +209,7 @@ def _count(platform: Platform, model: object) -> int:
 
 
 def test_utf8_export_is_unchanged_and_writes_no_gaiji_table(tmp_path: Path) -> None:
-    src = Platform(tmp_path / "src")
+    src = make_platform(tmp_path / "src")
     generate_town(src, TOWN_A, residents=120, seed=3, today=TODAY)
     out = tmp_path / "out"
     with src.town(TOWN_A) as town:
@@ -425,7 +434,7 @@ def test_cli_layouts_in_cp932_with_gaiji_table(tmp_path: Path) -> None:
 
     src, dst, _ = _move_town(tmp_path)
     _odd_texts(src)
-    runner = CliRunner()
+    runner = CliRunner(env=cli_env(src))
     out = tmp_path / "cli"
     args = ["--data-dir", str(src.data_dir)]
     r = runner.invoke(
@@ -447,6 +456,7 @@ def test_cli_layouts_in_cp932_with_gaiji_table(tmp_path: Path) -> None:
     src.dispose()
     dst.dispose()
     args = ["--data-dir", str(dst.data_dir)]
+    runner = CliRunner(env=cli_env(dst))
     lonely = tmp_path / "lonely"
     lonely.mkdir()
     for name in ORDER:
@@ -501,7 +511,7 @@ def test_web_export_of_layouts_in_cp932_is_the_cli_export(tmp_path: Path) -> Non
     from lgcloud.auth.service import create_clerk  # noqa: PLC0415
     from lgcloud.web.app import create_app  # noqa: PLC0415
 
-    src = Platform(tmp_path / "src")
+    src = make_platform(tmp_path / "src")
     generate_town(src, TOWN_A, residents=60, seed=5, today=TODAY)
     _odd_texts(src)
     with src.town(TOWN_A) as town:
@@ -541,6 +551,7 @@ def to_text_bytes(platform: Platform, name: str) -> bytes:
 # Chunked inserts: the journal, running state within a chunk, progress.
 
 
+@pytest.mark.sqlite_only  # the replica starts as a copy of the town's SQLite file
 def test_layouts_import_replicates_through_the_journal(tmp_path: Path) -> None:
     """Rows inserted a chunk at a time still reach the journal: a replica following it
     from before the import ends equal to the town (NHI households and members too)."""

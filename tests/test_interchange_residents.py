@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, TOWN_B, follow_journal, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, follow_journal, make_ctx, make_platform
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.models import AuditEntry
 from lgcloud.continuity.models import JournalEntry
@@ -71,7 +71,7 @@ def do_import(p: Platform, code: str, path: Path, **kw: object):  # type: ignore
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(Path(tmp_path_factory.mktemp("src")) / "data")
+    p = make_platform(Path(tmp_path_factory.mktemp("src")) / "data")
     generate_town(p, TOWN_A, residents=600, seed=21, today=TODAY)
     yield p
     p.dispose()
@@ -89,7 +89,7 @@ def test_generated_town_round_trips_byte_identical(
         assert gaiji.count("\n") > 1, "variant kanji and IVS names need gaiji codes"
         gaiji_path = tmp_path / "gaiji.csv"
         gaiji_path.write_text(gaiji, encoding="utf-8")
-    fresh = Platform(tmp_path / "fresh")
+    fresh = make_platform(tmp_path / "fresh")
     fresh.create_town(TOWN_B, "出雲崎町")
     result = do_import(fresh, TOWN_B, path, gaiji_path=gaiji_path)
     assert result.rejected == []
@@ -128,7 +128,7 @@ def test_same_file_twice_changes_nothing(source: Platform, tmp_path: Path) -> No
     data, _ = export_bytes(source, TOWN_A)
     path = tmp_path / "residents.csv"
     path.write_bytes(data)
-    fresh = Platform(tmp_path / "fresh")
+    fresh = make_platform(tmp_path / "fresh")
     fresh.create_town(TOWN_B, "出雲崎町")
     first = do_import(fresh, TOWN_B, path)
     before = counts(fresh, TOWN_B)[0]
@@ -139,6 +139,7 @@ def test_same_file_twice_changes_nothing(source: Platform, tmp_path: Path) -> No
     fresh.dispose()
 
 
+@pytest.mark.sqlite_only  # the replica starts as a copy of the town's SQLite file
 def test_import_is_audited_per_person_and_replicates(source: Platform, tmp_path: Path) -> None:
     """Every imported person is a subject of an audit entry (in chunks, so memory does not
     grow with the file), and a replica following the journal ends equal to the town."""
@@ -150,7 +151,7 @@ def test_import_is_audited_per_person_and_replicates(source: Platform, tmp_path:
     data, _ = export_bytes(source, TOWN_A)
     path = tmp_path / "residents.csv"
     path.write_bytes(data)
-    fresh = Platform(tmp_path / "fresh")
+    fresh = make_platform(tmp_path / "fresh")
     fresh.create_town(TOWN_B, "出雲崎町")
     db = tmp_path / "fresh" / "towns" / f"{TOWN_B}.sqlite"
     replica = tmp_path / "replica.sqlite"
@@ -274,7 +275,7 @@ def test_export_import_export_is_identical(rows: list[list[str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "residents.csv"
         path.write_bytes(_csv_bytes(rows))
-        p = Platform(Path(tmp) / "data")
+        p = make_platform(Path(tmp) / "data")
         p.create_town(TOWN_A, "聖籠町")
         result = do_import(p, TOWN_A, path)
         assert result.rejected == []
@@ -283,7 +284,7 @@ def test_export_import_export_is_identical(rows: list[list[str]]) -> None:
         sjis, gaiji = export_bytes(p, TOWN_A, "cp932")
         (Path(tmp) / "sjis.csv").write_bytes(sjis)
         (Path(tmp) / "gaiji.csv").write_text(gaiji, encoding="utf-8")
-        p2 = Platform(Path(tmp) / "data2")
+        p2 = make_platform(Path(tmp) / "data2")
         p2.create_town(TOWN_B, "出雲崎町")
         r2 = do_import(p2, TOWN_B, Path(tmp) / "sjis.csv", gaiji_path=Path(tmp) / "gaiji.csv")
         assert r2.rejected == []
@@ -585,6 +586,7 @@ def test_bad_foreign_resident_items_are_refused(
     assert fragment in e.rejections[0].reason
 
 
+@pytest.mark.sqlite_only  # the command line makes a second centre of its own (init-town)
 def test_cli_export_and_import(source: Platform, tmp_path: Path) -> None:
     from typer.testing import CliRunner  # noqa: PLC0415
 

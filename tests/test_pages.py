@@ -11,11 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import TODAY, TOWN_A, add_clerks
+from conftest import TODAY, TOWN_A, add_clerks, make_platform
 from lgcloud.auth.roles import Role
 from lgcloud.generate.town import generate_town
 from lgcloud.register.models import PersonVersion
-from lgcloud.tenancy.platform import Platform
 from lgcloud.web.app import create_app
 from lgcloud.web.ui import PreviewStore
 
@@ -37,7 +36,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    platform = Platform(Path(tmp_path_factory.mktemp("pages")) / "data")
+    platform = make_platform(Path(tmp_path_factory.mktemp("pages")) / "data")
     platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=120, seed=5, today=TODAY)
     add_clerks(

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, add_clerks
+from conftest import TODAY, TOWN_A, add_clerks, make_platform
 from lgcloud.auth.roles import Role
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.generate.town import generate_town
@@ -38,7 +38,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    platform = Platform(Path(tmp_path_factory.mktemp("move_in")) / "data")
+    platform = make_platform(Path(tmp_path_factory.mktemp("move_in")) / "data")
     platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=60, seed=7, today=TODAY)
     add_clerks(platform, TOWN_A, CLERKS, PASSWORD, pins="1234")

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import select, text
 
-from conftest import TODAY, TOWN_A, make_ctx
+from conftest import TODAY, TOWN_A, make_ctx, make_platform
 from lgcloud.audit import service as audit_service
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.register.domain import (
@@ -43,7 +43,6 @@ from lgcloud.register.domain import (
 )
 from lgcloud.register.models import PersonVersion
 from lgcloud.register.service import AnyEvent, EventResult, record_event, state_of
-from lgcloud.tenancy.platform import Platform
 
 START = date(2000, 1, 1)
 ADDRESSES = [
@@ -82,7 +81,7 @@ class RegisterMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="lgcloud-stateful-"))
-        self.platform = Platform(self.dir / "data")
+        self.platform = make_platform(self.dir / "data")
         self.platform.create_town(TOWN_A, "聖籠町")
         self.ctx = make_ctx()
         self.clock = START

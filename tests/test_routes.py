@@ -24,7 +24,7 @@ from httpx import Response
 from sqlalchemy import func, select
 from starlette.routing import Mount
 
-from conftest import TODAY, TOWN_A, TOWN_B
+from conftest import TODAY, TOWN_A, TOWN_B, make_platform
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
@@ -119,7 +119,7 @@ def _login(client: TestClient, town: str, staff: str, password: str) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    platform = Platform(Path(tmp_path_factory.mktemp("routes")) / "data")
+    platform = make_platform(Path(tmp_path_factory.mktemp("routes")) / "data")
     platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     platform.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     # B is bigger, so B issued 宛名番号 / 世帯番号 that A never issued.

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, make_ctx
+from conftest import TODAY, TOWN_A, cli_env, make_ctx
 from lgcloud.audit.models import AuditEntry
 from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.context import Actor, RequestContext
@@ -168,7 +168,7 @@ def test_cli_match_prints_counts(town_platform: Platform, tmp_path: Path) -> Non
     src, out = tmp_path / "evacuees.csv", tmp_path / "matches.csv"
     synthetic.write_evacuees(rows, src)
     data_dir = str(town_platform.data_dir)
-    result = CliRunner().invoke(
+    result = CliRunner(env=cli_env(town_platform)).invoke(
         safety_app,
         ["match", "--town", TOWN_A, str(src), "--out", str(out), "--data-dir", data_dir],
     )
@@ -178,7 +178,7 @@ def test_cli_match_prints_counts(town_platform: Platform, tmp_path: Path) -> Non
     assert len(read_matches(out)) == 31
     bad = tmp_path / "bad.csv"
     bad.write_text("番号\n", encoding="utf-8")
-    result = CliRunner().invoke(
+    result = CliRunner(env=cli_env(town_platform)).invoke(
         safety_app,
         [
             "match",

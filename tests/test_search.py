@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, make_ctx, make_platform
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
 from lgcloud.generate.town import generate_town
@@ -73,7 +73,7 @@ def _login(client: TestClient, town: str, staff: str) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    platform = Platform(Path(tmp_path_factory.mktemp("search")) / "data")
+    platform = make_platform(Path(tmp_path_factory.mktemp("search")) / "data")
     platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     platform.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     # a real register around the people below (its own 高橋, 斎藤, ... included)

@@ -4,14 +4,13 @@ entry naming the taxpayer and one journal entry per write)."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from conftest import TODAY, TOWN_A, make_ctx
+from conftest import TODAY, TOWN_A, as_json, make_ctx
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.register.domain import HEAD, AddressIn, EventKind, MoveIn, NewPerson, Removal, Sex
 from lgcloud.register.service import record_event
@@ -115,8 +114,8 @@ def check_one_write(
             )
         ).one()
         assert audit.action == action
-        assert json.loads(audit.subjects) == [person]
-        assert json.loads(audit.detail) == detail
+        assert as_json(audit.subjects) == [person]
+        assert as_json(audit.detail) == detail
         subjects = s.execute(
             text("SELECT addressee_number FROM audit_subjects WHERE entry_seq = :q"),
             {"q": audit.seq},
@@ -129,7 +128,7 @@ def check_one_write(
         assert journal.audit_seq == audit.seq
         seqs = [r[0] for r in s.execute(text("SELECT seq FROM journal ORDER BY seq"))]
         assert seqs == list(range(1, len(seqs) + 1))
-    changes: list[dict[str, Any]] = json.loads(journal.changes)
+    changes: list[dict[str, Any]] = as_json(journal.changes)
     for table, n in inserted.items():
         rows = [c for c in changes if c["table"] == table and c["op"] == "insert"]
         assert len(rows) == n, table

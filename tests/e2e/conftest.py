@@ -48,6 +48,15 @@ BROWSER_INTERNAL = (
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests serve the demo's towns, built on SQLite files: the PostgreSQL pass
+    of ./scripts/test leaves them out."""
+    for item in items:
+        if "/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.sqlite_only)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.pool import NullPool
 
 from lgcloud.core.logging import get_logger
@@ -115,22 +116,39 @@ def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
     return engine
 
 
-def create_server_database(server_url: str, name: str) -> str:
+def create_server_database(server_url: str, name: str, *, template: str = "template0") -> str:
     """Create database ``name`` on the PostgreSQL server of ``server_url`` (UTF-8, C
-    collation) and return its URL. Refuses a name that is not a plain identifier."""
-    if not name.replace("_", "").isalnum() or not name.isascii():
-        raise ValueError(f"not a database name: {name!r}")
+    collation; a copy of ``template``) and return its URL. Refuses a name that is not a
+    plain identifier."""
+    for ident in (name, template):
+        if not ident.replace("_", "").isalnum() or not ident.isascii():
+            raise ValueError(f"not a database name: {ident!r}")
     url = make_url(server_url)
     admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(
-                f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' "
+                f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\' '
                 "LC_COLLATE 'C' LC_CTYPE 'C'"
             )
     finally:
         admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+def sync_id_sequences(conn: Connection, tables: Iterable[str]) -> None:
+    """On PostgreSQL, move the id sequence of each table past its largest id: rows inserted
+    with ids of their own (the generator's) do not advance it, and the next ordinary insert
+    would take an id already used. SQLite needs nothing (it takes the largest id + 1)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        if not table.replace("_", "").isalnum():
+            raise ValueError(f"not a table name: {table!r}")
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 (checked above)
+            f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table}"
+        )
 
 
 def sqlite_url(path: str) -> str:

@@ -30,6 +30,7 @@ from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.dates import age_on
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import format_numbered, individual_number_check_digit, is_issuable_sequence
+from lgcloud.db.engine import sync_id_sequences
 from lgcloud.generate import names_data as nd
 from lgcloud.generate.finance import build_finance
 from lgcloud.register.domain import (
@@ -642,6 +643,7 @@ def generate_town(
         finance = build_finance(gen.rng, current_residents, today, town_code=code)
         for table in FINANCE_TABLES:
             bulk.insert(table, finance.tables.get(table, []))
+        sync_id_sequences(s.connection(), FINANCE_TABLES)  # their ids were given here
         s.get(NumberSequence, "addressee", with_for_update=True).next_value = next_person  # type: ignore[union-attr]
         s.get(NumberSequence, "household", with_for_update=True).next_value = next_household  # type: ignore[union-attr]
         current = [v for v, to in versions if to is None]

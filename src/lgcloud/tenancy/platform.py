@@ -92,11 +92,15 @@ class Platform:
         node: str = "centre",
         mode: str = "normal",
         database_url: str | None = None,
+        town_template: str = "template0",
     ) -> None:
         self.data_dir = data_dir
         self.node = node
         self.mode = mode
         self.database_url = database_url
+        #: the database a new town's is copied from on the server (one already migrated
+        #: makes onboarding, and the test suite, faster)
+        self.town_template = town_template
         (data_dir / "towns").mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(database_url or sqlite_url(str(data_dir / "platform.sqlite")))
         migrate.upgrade(self.engine, "platform")
@@ -205,7 +209,11 @@ class Platform:
         PostgreSQL server (C collation: the search's prefix ranges need byte order)."""
         if self.database_url is None:
             return sqlite_url(str(self.data_dir / "towns" / f"{code}.sqlite"))
-        return create_server_database(self.database_url, f"{self.engine.url.database}_{code}")
+        return create_server_database(
+            self.database_url,
+            f"{self.engine.url.database}_{code}",
+            template=self.town_template,
+        )
 
     @property
     def keys_dir(self) -> Path:
