@@ -44,7 +44,6 @@ class Gate:
         self._slots = threading.BoundedSemaphore(limit)
         self._lock = threading.Lock()
         self.refused = 0
-        self.admitted = 0
 
     @contextmanager
     def enter(self) -> Iterator[None]:
@@ -53,12 +52,9 @@ class Gate:
             if self.wait_s > 0
             else self._slots.acquire(blocking=False)
         )
-        with self._lock:
-            if got:
-                self.admitted += 1
-            else:
-                self.refused += 1
         if not got:
+            with self._lock:
+                self.refused += 1
             raise OverloadedError()
         try:
             yield

@@ -870,16 +870,14 @@ def _insert(
 def _versions_of(state: PersonState) -> list[dict[str, Any]]:
     """The version rows of an imported person: one, or for a 除票 the record before removal
     and then the 除票 itself."""
+
+    def version(values: dict[str, Any], no: int, valid_to: date | None) -> dict[str, Any]:
+        current = valid_to is None
+        extra = {"version_no": no, "valid_to": valid_to, "is_current": current, "event_id": None}
+        return {**values, **extra}
+
     if state.removed_on is None:
-        return [
-            {
-                **version_values(state),
-                "version_no": 1,
-                "valid_to": None,
-                "is_current": True,
-                "event_id": None,
-            }
-        ]
+        return [version(version_values(state), 1, None)]
     before = {
         **version_values(state),
         "status": Status.RESIDENT.value,
@@ -887,22 +885,7 @@ def _versions_of(state: PersonState) -> list[dict[str, Any]]:
         "removal_reason": None,
         "valid_from": state.settled_on,
     }
-    return [
-        {
-            **before,
-            "version_no": 1,
-            "valid_to": state.removed_on,
-            "is_current": False,
-            "event_id": None,
-        },
-        {
-            **version_values(state),
-            "version_no": 2,
-            "valid_to": None,
-            "is_current": True,
-            "event_id": None,
-        },
-    ]
+    return [version(before, 1, state.removed_on), version(version_values(state), 2, None)]
 
 
 def write_rejections(rejections: list[Rejection], out: IO[str]) -> None:

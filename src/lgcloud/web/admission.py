@@ -32,7 +32,6 @@ tenant.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import time
@@ -46,13 +45,13 @@ from sqlalchemy import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lgcloud.auth.models import Clerk
+from lgcloud.auth.service import token_hash
 from lgcloud.core.admission import OVERLOADED_MESSAGE
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import NotFoundError
 from lgcloud.tenancy.models import LoginSession
 from lgcloud.tenancy.platform import Platform
-
-SESSION_COOKIE = "lgcloud_session"
+from lgcloud.web.deps import SESSION_COOKIE
 
 _EXEMPT_PREFIXES = ("/static/", "/continuity/")
 _EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico"})
@@ -163,7 +162,7 @@ class SessionTowns:
         self._known: OrderedDict[str, str] = OrderedDict()
 
     def town_of(self, token: str) -> str | None:
-        h = hashlib.sha256(token.encode()).hexdigest()
+        h = token_hash(token)
         town = self._known.get(h)
         if town is not None:
             self._known.move_to_end(h)

@@ -67,8 +67,6 @@ MAX_EXPORTS_RUNNING = 2
 JOB_TTL_S = 30 * 60
 #: upload and download copy size: files are never held whole in memory
 CHUNK = 1 << 20
-#: downloads are built in a temporary file that stays in memory up to this size
-SPOOL_MAX = 8 << 20
 #: the largest upload stored (checked while reading): residents.csv of 100,000 people is
 #: about 23 MB, so this leaves room for any town, and bounds the scratch disk a mistaken
 #: upload can fill
@@ -473,16 +471,25 @@ def interchange_import(
 _BUSY = "この町村の取り込みが実行中です。終わってから始めてください（下の「最近の取り込み」）"
 
 
+def _job_response(request: Request, a: Acting, job: ImportJob | ExportJob) -> Response:
+    """A job's page, or for an htmx poll only its status fragment."""
+    from lgcloud.web.pages import _is_htmx, templates  # noqa: PLC0415 (pages includes us)
+
+    if isinstance(job, ImportJob):
+        if _is_htmx(request):
+            return templates.TemplateResponse(request, "_interchange_job.html", {"job": job})
+        return _page(request, a, job=job)
+    if _is_htmx(request):
+        return templates.TemplateResponse(request, "_interchange_export.html", {"export": job})
+    return _page(request, a, export=job)
+
+
 @router.get("/interchange/jobs/{job_id}", response_class=HTMLResponse)
 def interchange_job(request: Request, a: ReadActingDep, job_id: str) -> Response:
     """A job's progress and result: the whole page, or (htmx poll) the status fragment."""
-    from lgcloud.web.pages import _is_htmx, templates  # noqa: PLC0415
-
     a.require(Permission.MANAGE_CLERKS)
     job = _jobs(request).get(job_id, a.ctx.town_code)
-    if _is_htmx(request):
-        return templates.TemplateResponse(request, "_interchange_job.html", {"job": job})
-    return _page(request, a, job=job)
+    return _job_response(request, a, job)
 
 
 @router.get("/interchange/jobs/{job_id}/rejected.csv", response_model=None)
@@ -588,13 +595,9 @@ def interchange_export(
 @router.get("/interchange/exports/{job_id}", response_class=HTMLResponse)
 def interchange_export_job(request: Request, a: ReadActingDep, job_id: str) -> Response:
     """An export's progress and, when written, its download link (htmx polls the fragment)."""
-    from lgcloud.web.pages import _is_htmx, templates  # noqa: PLC0415
-
     a.require(Permission.MANAGE_CLERKS)
     job = _exports(request).get(job_id, a.ctx.town_code)
-    if _is_htmx(request):
-        return templates.TemplateResponse(request, "_interchange_export.html", {"export": job})
-    return _page(request, a, export=job)
+    return _job_response(request, a, job)
 
 
 @router.get("/interchange/exports/{job_id}/download", response_model=None)
