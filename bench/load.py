@@ -8,7 +8,9 @@ Everything goes through the ``lgcloud`` command run as a subprocess (``python -m
 so the same code path measures the working tree and, with ``--baseline-ref``, an older
 commit checked out in a temporary ``git worktree`` and put first on ``PYTHONPATH``. Per
 version: a fresh data directory with 聖籠町, 出雲崎町 and 関川村 (``generate``, 3,000
-residents each, 1,000 with ``--quick``), clerks, then ``lgcloud serve`` on 127.0.0.1 only,
+residents each, 1,000 with ``--quick``), clerks, then ``lgcloud serve`` on 127.0.0.1 only
+(the working tree with ``--workers 2``, one process per core, unless ``--workers`` says
+otherwise; the baseline as it was, one process),
 driven by an asyncio load generator (httpx) in this process. Set-up is timed and printed;
 only the server is measured.
 
@@ -212,6 +214,7 @@ class Version:
     data_dir: Path
     work_dir: Path
     pythonpath: str | None = None
+    serve_args: list[str] = field(default_factory=list)  # e.g. ["--workers", "2"]
     setup_times: dict[str, float] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
@@ -347,7 +350,7 @@ def serving(version: Version, console: Console) -> Iterator[tuple[str, subproces
     log_path = version.work_dir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            version.argv("serve", "--host", HOST, "--port", str(port)),
+            version.argv("serve", "--host", HOST, "--port", str(port), *version.serve_args),
             env=version.env(),
             cwd=ROOT,
             stdout=log,
@@ -1022,6 +1025,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="half durations, 1,000 residents")
     ap.add_argument("--residents", type=int, default=3000, help="per town (without --quick)")
     ap.add_argument("--flood-clients", type=int, default=8)
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="server processes of the working tree (lgcloud serve --workers; the baseline "
+        "has one, all it can run)",
+    )
     args = ap.parse_args()
     console = Console(
         markup=False, width=None if sys.stdout.isatty() else 150
@@ -1029,7 +1039,12 @@ def main() -> None:
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lgcloud-load-") as tmp_name:
         tmp = Path(tmp_name)
-        current = Version("current", tmp / "current" / "data", tmp / "current")
+        current = Version(
+            "current",
+            tmp / "current" / "data",
+            tmp / "current",
+            serve_args=["--workers", str(args.workers)] if args.workers > 1 else [],
+        )
         rep = run_version(current, args, console)
         print_report("current", rep, console)
         results = dict(rep.results)

@@ -143,17 +143,17 @@ def test_event_form_errors_are_next_to_the_field(world: World) -> None:
     )
 
 
-def test_preview_store_expires_and_is_bounded() -> None:
+def test_preview_store_expires_and_is_bounded(tmp_path: Path) -> None:
     from lgcloud.web.ui import Preview  # noqa: PLC0415
 
-    store = PreviewStore(ttl_s=0.0, max_items=2)
+    store = PreviewStore(tmp_path / "expired", ttl_s=0.0, max_items=2)
     p = Preview(b"%PDF", "153079", 1, "0000000019", "n", "c1", "住民票の写し", "x", 0.0)
     store.put("tok", p)
     assert (
         store.get("tok", "c1", town_code="153079", clerk_id=1, addressee_number="0000000019")
         is None
     )
-    store = PreviewStore(max_items=2)
+    store = PreviewStore(tmp_path / "bounded", max_items=2)
     for code in ("a", "b", "c"):
         store.put("tok", Preview(b"", "153079", 1, "p", "n", code, "k", "x", 1e12))
     assert store.get("tok", "a", town_code="153079", clerk_id=1, addressee_number="p") is None

@@ -598,11 +598,19 @@ def serve(
     sites: Annotated[
         Path | None, typer.Option(help="sites file: run as the centre and ship to the nodes")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="server processes on the one port (one per core; docs/scaling.md)",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web server for the towns in the data directory."""
     import uvicorn  # noqa: PLC0415
 
-    from lgcloud.web.app import create_app  # noqa: PLC0415
+    from lgcloud.web.app import create_app, serve_processes  # noqa: PLC0415
 
     configure_logging()
     # The event loop that accepts and refuses requests waits for the GIL after each poll
@@ -610,7 +618,10 @@ def serve(
     # under load (refusals answered at once), at a small cost in throughput.
     sys.setswitchinterval(0.001)
     if sites is not None:
-        serve_centre(_platform(data_dir), sites, host, port)
+        serve_centre(_platform(data_dir), sites, host, port, workers=workers)
+        return
+    if workers > 1:
+        serve_processes(data_dir or settings.data_dir(), host, port, workers)
         return
     uvicorn.run(create_app(_platform(data_dir)), host=host, port=port, log_level="warning")
 

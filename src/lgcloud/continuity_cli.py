@@ -320,17 +320,21 @@ def node_serve(
     )
 
 
-def serve_centre(platform, sites_path: Path, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
-    """The centre's server with its shipper thread (``lgcloud serve --sites``)."""
+def serve_centre(platform, sites_path: Path, host: str, port: int, *, workers: int = 1) -> None:  # type: ignore[no-untyped-def]
+    """The centre's server with its shipper thread (``lgcloud serve --sites``); with
+    ``workers`` > 1 the shipper runs in the supervising process, beside the workers."""
     import uvicorn  # noqa: PLC0415
 
     from lgcloud.continuity.centre import Shipper  # noqa: PLC0415
     from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
-    from lgcloud.web.app import create_app  # noqa: PLC0415
+    from lgcloud.web.app import create_app, serve_processes  # noqa: PLC0415
 
     sites = load_sites(sites_path)
     shipper = Shipper(platform, sites)
     threading.Thread(target=shipper.run, daemon=True, name="shipper").start()
+    if workers > 1:
+        serve_processes(platform.data_dir, host, port, workers, sites_file=sites_path)
+        return
     uvicorn.run(create_app(platform, centre_sites=sites), host=host, port=port, log_level="warning")
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -17,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lgcloud import __version__
 from lgcloud.auth.service import ANONYMOUS_SECRETS, KNOWN_SECRETS
 from lgcloud.continuity.node import NodeService
-from lgcloud.continuity.sites import Sites
+from lgcloud.continuity.sites import Sites, load_sites
 from lgcloud.core.admission import OverloadedError
 from lgcloud.core.errors import (
     AuthenticationError,
@@ -38,6 +40,7 @@ from lgcloud.web.admission import (
     StaffDirectory,
     overloaded_response_parts,
 )
+from lgcloud.web.shared import PeerMetrics
 
 log = get_logger("lgcloud.web")
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -93,6 +96,7 @@ def create_app(
 
     admission = AdmissionState(limits or Limits.from_env())
     app.state.admission = admission
+    app.state.peer_metrics = None  # one process; app_from_env sets it for --workers
     # added before the request-id middleware, so inside it: a refused request still gets
     # its request id and its log line
     app.add_middleware(
@@ -111,7 +115,9 @@ def create_app(
         """Prometheus text for the operator's monitoring, from this machine only."""
         if request.client is None or request.client.host not in ("127.0.0.1", "::1"):
             raise NotFoundError("Not Found")
-        return PlainTextResponse(prometheus_text(admission))
+        peers: PeerMetrics | None = app.state.peer_metrics
+        snapshots = peers.all() if peers is not None else [metrics_snapshot(admission)]
+        return PlainTextResponse(prometheus_text(snapshots))
 
     app.add_middleware(RequestIdMiddleware)
 
@@ -144,6 +150,57 @@ def create_app(
     # any other refusal with a message for the user (a doubtful backup, a wrong key)
     app.add_exception_handler(LgcloudError, handler(422))
     return app
+
+
+#: the centre's sites file, for the worker processes of ``lgcloud serve --sites --workers``
+SITES_ENV = "LGCLOUD_SITES_FILE"
+
+
+def app_from_env() -> FastAPI:
+    """The application of one worker process of ``lgcloud serve --workers N``: uvicorn
+    imports it in each worker, which opens its own platform from the settings (the data
+    directory and database URL the parent put in the environment)."""
+    import sys  # noqa: PLC0415
+
+    from lgcloud import settings  # noqa: PLC0415
+    from lgcloud.core.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging()
+    sys.setswitchinterval(0.001)  # as ``lgcloud serve`` does for its one process
+    platform = Platform(
+        settings.data_dir(), node=settings.node_name(), database_url=settings.database_url()
+    )
+    sites_file = os.environ.get(SITES_ENV)
+    app = create_app(platform, centre_sites=load_sites(Path(sites_file)) if sites_file else None)
+    admission: AdmissionState = app.state.admission
+    peers = PeerMetrics(platform.data_dir / "run" / "metrics", lambda: metrics_snapshot(admission))
+    peers.start()
+    app.state.peer_metrics = peers
+    return app
+
+
+def serve_processes(
+    data_dir: Path, host: str, port: int, workers: int, *, sites_file: Path | None = None
+) -> None:
+    """``workers`` server processes on one port (uvicorn's supervisor restarts one that
+    dies), each with its own platform (``app_from_env``); what pages keep between requests
+    is in the data directory (``web/shared.py``), so any process answers any request."""
+    import uvicorn  # noqa: PLC0415
+
+    os.environ["LGCLOUD_DATA_DIR"] = str(data_dir.resolve())
+    # figures published by an earlier run's workers: their pids may be reused
+    for stale in (data_dir / "run" / "metrics").glob("*.json"):
+        stale.unlink(missing_ok=True)
+    if sites_file is not None:
+        os.environ[SITES_ENV] = str(sites_file.resolve())
+    uvicorn.run(
+        "lgcloud.web.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 class RequestIdMiddleware:
@@ -184,26 +241,62 @@ class RequestIdMiddleware:
             )
 
 
-def prometheus_text(admission: AdmissionState) -> str:
+def metrics_snapshot(admission: AdmissionState) -> dict[str, Any]:
+    """This process's figures (numbers only: they are summed over worker processes)."""
     m = admission.metrics()
+    return {
+        "write_lock_max_ms": WRITE_LOCKS.max_ms,
+        "write_locks_total": WRITE_LOCKS.count,
+        "write_locks_over_100ms_total": WRITE_LOCKS.over_100ms,
+        "in_flight": m["in_flight"],
+        "admitted": m["admitted"],
+        "shed": m["shed"],
+        "secret_checks_refused": {g.name: g.refused for g in (ANONYMOUS_SECRETS, KNOWN_SECRETS)},
+    }
+
+
+def _summed(snapshots: list[dict[str, Any]], key: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for snap in snapshots:
+        for k, v in snap[key].items():
+            out[k] = out.get(k, 0) + int(v)
+    return out
+
+
+def prometheus_text(snapshots: list[dict[str, Any]]) -> str:
+    """Prometheus text of the server: the longest write lock of any worker process, every
+    count summed over them."""
+    lock_max = max(float(s["write_lock_max_ms"]) for s in snapshots)
     lines = [
         "# HELP lgcloud_write_lock_max_ms Longest time a write transaction held a lock.",
         "# TYPE lgcloud_write_lock_max_ms gauge",
-        f"lgcloud_write_lock_max_ms {WRITE_LOCKS.max_ms:.3f}",
+        f"lgcloud_write_lock_max_ms {lock_max:.3f}",
         "# TYPE lgcloud_write_locks_total counter",
-        f"lgcloud_write_locks_total {WRITE_LOCKS.count}",
+        f"lgcloud_write_locks_total {sum(int(s['write_locks_total']) for s in snapshots)}",
         "# TYPE lgcloud_write_locks_over_100ms_total counter",
-        f"lgcloud_write_locks_over_100ms_total {WRITE_LOCKS.over_100ms}",
+        "lgcloud_write_locks_over_100ms_total "
+        f"{sum(int(s['write_locks_over_100ms_total']) for s in snapshots)}",
         "# TYPE lgcloud_requests_in_flight gauge",
-        *(f'lgcloud_requests_in_flight{{class="{k}"}} {v}' for k, v in m["in_flight"].items()),
+        *(
+            f'lgcloud_requests_in_flight{{class="{k}"}} {v}'
+            for k, v in _summed(snapshots, "in_flight").items()
+        ),
         "# TYPE lgcloud_requests_admitted_total counter",
-        *(f'lgcloud_requests_admitted_total{{class="{k}"}} {v}' for k, v in m["admitted"].items()),
+        *(
+            f'lgcloud_requests_admitted_total{{class="{k}"}} {v}'
+            for k, v in _summed(snapshots, "admitted").items()
+        ),
         "# TYPE lgcloud_requests_shed_total counter",
-        *(f'lgcloud_requests_shed_total{{class="{k}"}} {v}' for k, v in m["shed"].items()),
+        *(
+            f'lgcloud_requests_shed_total{{class="{k}"}} {v}'
+            for k, v in _summed(snapshots, "shed").items()
+        ),
         "# TYPE lgcloud_secret_checks_refused_total counter",
         *(
-            f'lgcloud_secret_checks_refused_total{{gate="{g.name}"}} {g.refused}'
-            for g in (ANONYMOUS_SECRETS, KNOWN_SECRETS)
+            f'lgcloud_secret_checks_refused_total{{gate="{k}"}} {v}'
+            for k, v in _summed(snapshots, "secret_checks_refused").items()
         ),
+        "# TYPE lgcloud_worker_processes gauge",
+        f"lgcloud_worker_processes {len(snapshots)}",
     ]
     return "\n".join(lines) + "\n"

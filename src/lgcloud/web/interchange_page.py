@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -56,6 +56,7 @@ from lgcloud.interchange.residents import (
 )
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.deps import Acting, acting, platform_of
+from lgcloud.web.shared import BusyError, JobStore
 from lgcloud.web.ui import safe_upload_name
 
 log = get_logger("lgcloud.web.interchange")
@@ -122,7 +123,7 @@ class ImportJob:
     detected_encoding: str = ""
     message: str = ""
     rejected_csv: bytes | None = None
-    finished_at: float | None = None  # time.monotonic()
+    finished_at: float | None = None  # time.time()
 
     @property
     def running(self) -> bool:
@@ -166,7 +167,7 @@ class ExportJob:
     total: int = 0  # files to write (layouts); 0 when unknown
     result: ExportFile | None = None
     message: str = ""
-    finished_at: float | None = None  # time.monotonic()
+    finished_at: float | None = None  # time.time()
 
     @property
     def running(self) -> bool:
@@ -190,77 +191,11 @@ class ExportJob:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-class BusyError(LgcloudError):
-    """Another import of the same town is running."""
-
-
-class _Job(Protocol):
-    id: str
-    town_code: str
-    started_at: datetime
-    finished_at: float | None
-
-    @property
-    def running(self) -> bool: ...
-
-    def discard(self) -> None: ...
-
-
-J = TypeVar("J", bound=_Job)
-
-
-class JobStore(Generic[J]):
-    """Jobs in memory: one running per town; finished ones kept for ``ttl_s`` (then their
-    files are deleted)."""
-
-    def __init__(self, what: str, ttl_s: float = JOB_TTL_S) -> None:
-        self._what = what
-        self._ttl = ttl_s
-        self._jobs: dict[str, J] = {}
-        self._lock = threading.Lock()
-
-    def add(self, job: J) -> None:
-        with self._lock:
-            self._expire()
-            if any(j.running for j in self._jobs.values() if j.town_code == job.town_code):
-                raise BusyError(f"この町村の{self._what}が実行中です。終わってから始めてください")
-            self._jobs[job.id] = job
-
-    def get(self, job_id: str, town_code: str) -> J:
-        """The job, for a clerk of ``town_code`` only (another town's job is not found)."""
-        with self._lock:
-            self._expire()
-            job = self._jobs.get(job_id)
-        if job is None or job.town_code != town_code:
-            raise NotFoundError(f"この{self._what}は見つかりません（30分を過ぎると消えます）")
-        return job
-
-    def of_town(self, town_code: str) -> list[J]:
-        with self._lock:
-            self._expire()
-            jobs = [j for j in self._jobs.values() if j.town_code == town_code]
-        return sorted(jobs, key=lambda j: j.started_at, reverse=True)
-
-    def running(self, town_code: str) -> J | None:
-        return next((j for j in self.of_town(town_code) if j.running), None)
-
-    def running_count(self) -> int:
-        """Jobs running now, all towns."""
-        with self._lock:
-            return sum(j.running for j in self._jobs.values())
-
-    def _expire(self) -> None:
-        limit = time.monotonic() - self._ttl
-        for key in [
-            k for k, j in self._jobs.items() if j.finished_at is not None and j.finished_at < limit
-        ]:
-            self._jobs.pop(key).discard()
-
-
 def _jobs(request: Request) -> JobStore[ImportJob]:
     store: JobStore[ImportJob] | None = getattr(request.app.state, "lgcloud_import_jobs", None)
     if store is None:
-        store = JobStore("取り込み")
+        root = platform_of(request).data_dir / "run" / "imports"
+        store = JobStore("取り込み", root, ImportJob, ttl_s=JOB_TTL_S)
         request.app.state.lgcloud_import_jobs = store
     return store
 
@@ -268,7 +203,8 @@ def _jobs(request: Request) -> JobStore[ImportJob]:
 def _exports(request: Request) -> JobStore[ExportJob]:
     store: JobStore[ExportJob] | None = getattr(request.app.state, "lgcloud_export_jobs", None)
     if store is None:
-        store = JobStore("出力")
+        root = platform_of(request).data_dir / "run" / "exports"
+        store = JobStore("出力", root, ExportJob, ttl_s=JOB_TTL_S)
         request.app.state.lgcloud_export_jobs = store
     return store
 
@@ -283,6 +219,7 @@ def _rejected_csv(rejections: list[Rejection]) -> bytes | None:
 
 def _run_import(
     platform: Platform,
+    store: JobStore[ImportJob],
     job: ImportJob,
     ctx: RequestContext,
     path: Path,
@@ -290,8 +227,15 @@ def _run_import(
     workdir: Path,
 ) -> None:
     """The worker thread: the import (a read-only transaction that stages and checks, then
-    short write transactions); the upload deleted after."""
+    short write transactions); the upload deleted after. Each change is saved to ``store``
+    for the polls of any worker process."""
+
+    def progress(rows: int) -> None:
+        job.progress(rows)
+        store.save(job)
+
     job.phase = "running"
+    store.save(job)
     try:
         result = import_residents(
             platform,
@@ -300,7 +244,7 @@ def _run_import(
             encoding=None if job.encoding == "auto" else job.encoding,
             gaiji_path=gaiji_path,
             partial=job.partial,
-            on_progress=job.progress,
+            on_progress=progress,
         )
         job.rows = job.total_rows = result.rows
         job.imported, job.unchanged = result.imported, result.unchanged
@@ -321,8 +265,9 @@ def _run_import(
         job.message = "予期しない誤りで取り込めませんでした。何も取り込んでいません。"
         job.phase = "failed"
     finally:
-        job.finished_at = time.monotonic()
+        job.finished_at = time.time()
         shutil.rmtree(workdir, ignore_errors=True)
+        store.save(job)
 
 
 class UploadTooLargeError(LgcloudError):
@@ -451,7 +396,7 @@ def interchange_import(
         store.add(job)
         worker = threading.Thread(
             target=_run_import,
-            args=(platform_of(request), job, a.ctx, path, gaiji_path, workdir),
+            args=(platform_of(request), store, job, a.ctx, path, gaiji_path, workdir),
             name=f"lgcloud-import-{a.ctx.town_code}",
             daemon=True,
         )
@@ -522,9 +467,18 @@ def _export_allowed(request: Request, a: Acting) -> Response | None:
     return None
 
 
-def _run_export(platform: Platform, job: ExportJob, ctx: RequestContext) -> None:
-    """The job's thread: the export itself runs in a child process at low priority."""
+def _run_export(
+    platform: Platform, store: JobStore[ExportJob], job: ExportJob, ctx: RequestContext
+) -> None:
+    """The job's thread: the export itself runs in a child process at low priority; each
+    change is saved to ``store`` for the polls of any worker process."""
+
+    def progress(message: dict[str, Any]) -> None:
+        job.progress(message)
+        store.save(job)
+
     job.phase = "running"
+    store.save(job)
     try:
         job.result = run_in_child(
             export_job,
@@ -537,7 +491,7 @@ def _run_export(platform: Platform, job: ExportJob, ctx: RequestContext) -> None
                 "encoding": job.encoding,
                 "out_dir": str(job.workdir),
             },
-            job.progress,
+            progress,
         )
         job.phase = "done"
     except JobFailedError as e:
@@ -548,7 +502,8 @@ def _run_export(platform: Platform, job: ExportJob, ctx: RequestContext) -> None
         job.message = e.message
         job.phase = "failed"
     finally:
-        job.finished_at = time.monotonic()
+        job.finished_at = time.time()
+        store.save(job)
 
 
 @router.post("/interchange/exports", response_model=None)
@@ -578,14 +533,15 @@ def interchange_export(
         encoding=encoding,
         workdir=Path(tempfile.mkdtemp(prefix="lgcloud-export-")),
     )
+    exports = _exports(request)
     try:
-        _exports(request).add(job)
+        exports.add(job)
     except BusyError as e:
         job.discard()
         return _page(request, a, errors={"export": e.message}, status=409)
     threading.Thread(
         target=_run_export,
-        args=(platform_of(request), job, a.ctx),
+        args=(platform_of(request), exports, job, a.ctx),
         name=f"lgcloud-export-{a.ctx.town_code}",
         daemon=True,
     ).start()

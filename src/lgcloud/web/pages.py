@@ -172,7 +172,7 @@ def _refusal(mode: str) -> str:
 def _previews(request: Request) -> PreviewStore:
     store: PreviewStore | None = getattr(request.app.state, "lgcloud_previews", None)
     if store is None:
-        store = PreviewStore()
+        store = PreviewStore(platform_of(request).data_dir / "run" / "previews")
         request.app.state.lgcloud_previews = store
     return store
 
@@ -368,7 +368,7 @@ def issue_with_preview(
             verification_code=cert.verification_code,
             kind_label=KIND_LABELS[cert.kind],
             data_as_of=cert.data_as_of.isoformat(),
-            stored_at=time.monotonic(),
+            stored_at=time.time(),
         )
         _previews(request).put(a.token, preview)
     if not _is_htmx(request):

@@ -18,7 +18,6 @@ import csv
 import hashlib
 import secrets
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from lgcloud.register.domain import Status
 from lgcloud.register.models import PersonVersion
 from lgcloud.safety.service import match_evacuees_in
 from lgcloud.web.deps import Acting, acting, platform_of
+from lgcloud.web.shared import BlobStore
 from lgcloud.web.ui import safe_upload_name
 
 router = APIRouter()
@@ -52,45 +52,39 @@ class _Result:
     csv: bytes
     town_code: str
     clerk_id: int
-    stored_at: float
 
 
 class _ResultStore:
-    """matches.csv of recent runs, for the session and clerk that ran them only."""
+    """matches.csv of recent runs, for the session and clerk that ran them only, in files
+    every worker process reads (``web/shared.py``)."""
 
-    def __init__(self) -> None:
-        self._items: dict[tuple[str, str], _Result] = {}
-        self._lock = threading.Lock()
+    def __init__(self, root: Path) -> None:
+        self._blobs = BlobStore(root, ttl_s=RESULT_TTL_S, max_items=RESULT_MAX)
 
     @staticmethod
-    def _key(token: str, result_id: str) -> tuple[str, str]:
-        return hashlib.sha256(token.encode()).hexdigest(), result_id
+    def _key(token: str, result_id: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest() + "/" + result_id
 
     def put(self, token: str, result: _Result) -> str:
         result_id = secrets.token_urlsafe(12)
-        with self._lock:
-            limit = time.monotonic() - RESULT_TTL_S
-            for k in [k for k, v in self._items.items() if v.stored_at < limit]:
-                del self._items[k]
-            while len(self._items) >= RESULT_MAX:
-                del self._items[min(self._items, key=lambda k: self._items[k].stored_at)]
-            self._items[self._key(token, result_id)] = result
+        meta = {"town_code": result.town_code, "clerk_id": result.clerk_id}
+        self._blobs.put(self._key(token, result_id), meta, result.csv, stored_at=time.time())
         return result_id
 
     def get(self, token: str, result_id: str, *, town_code: str, clerk_id: int) -> _Result | None:
-        with self._lock:
-            r = self._items.get(self._key(token, result_id))
-        if r is None or r.town_code != town_code or r.clerk_id != clerk_id:
+        found = self._blobs.get(self._key(token, result_id))
+        if found is None:
             return None
-        if r.stored_at < time.monotonic() - RESULT_TTL_S:
+        meta, data = found
+        if meta["town_code"] != town_code or meta["clerk_id"] != clerk_id:
             return None
-        return r
+        return _Result(data, town_code, clerk_id)
 
 
 def _store(request: Request) -> _ResultStore:
     store: _ResultStore | None = getattr(request.app.state, "lgcloud_safety_results", None)
     if store is None:
-        store = _ResultStore()
+        store = _ResultStore(platform_of(request).data_dir / "run" / "matches")
         request.app.state.lgcloud_safety_results = store
     return store
 
@@ -175,9 +169,7 @@ def safety_match(
             people = _people(town.session, report.subjects)
             districts = _districts(town.session, matches, people)
         data = out.read_bytes()
-    result_id = _store(request).put(
-        a.token, _Result(data, a.ctx.town_code, a.clerk.id, time.monotonic())
-    )
+    result_id = _store(request).put(a.token, _Result(data, a.ctx.town_code, a.clerk.id))
     rows = []
     for m in matches:
         w = written.get(m["受付番号"], {})

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+
+from lgcloud.web.shared import BlobStore
 
 _UNSAFE_IN_NAME = re.compile(r"[^\w.\-]")
 
@@ -43,55 +42,51 @@ class Preview:
     verification_code: str
     kind_label: str
     data_as_of: str  # ISO text, also sent as X-Data-As-Of
-    stored_at: float
+    stored_at: float  # time.time()
 
 
 class PreviewStore:
-    """The PDFs just issued, kept in memory for the issuing session and clerk only.
+    """The PDFs just issued, kept for the issuing session and clerk only, in files every
+    worker process reads (``web/shared.py``).
 
     Issuing is the audited act; the preview shows the very same bytes back to the same
     session (token hash) and clerk, for a short time, and to nobody else. A quick switch
     changes the clerk, so the next clerk does not see the previous clerk's previews.
     """
 
-    def __init__(self, ttl_s: float = PREVIEW_TTL_S, max_items: int = PREVIEW_MAX) -> None:
-        self._ttl = ttl_s
-        self._max = max_items
-        self._items: OrderedDict[tuple[str, str], Preview] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(
+        self, root: Path, ttl_s: float = PREVIEW_TTL_S, max_items: int = PREVIEW_MAX
+    ) -> None:
+        self._blobs = BlobStore(root, ttl_s=ttl_s, max_items=max_items)
 
     @staticmethod
-    def _session_key(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
+    def _key(token: str, code: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest() + "/" + code
 
     def put(self, token: str, preview: Preview) -> None:
-        key = (self._session_key(token), preview.verification_code)
-        with self._lock:
-            self._expire()
-            self._items[key] = preview
-            self._items.move_to_end(key)
-            while len(self._items) > self._max:
-                self._items.popitem(last=False)
+        meta = {f.name: getattr(preview, f.name) for f in fields(preview) if f.name != "pdf"}
+        self._blobs.put(
+            self._key(token, preview.verification_code),
+            meta,
+            preview.pdf,
+            stored_at=preview.stored_at,
+        )
 
     def get(
         self, token: str, code: str, *, town_code: str, clerk_id: int, addressee_number: str
     ) -> Preview | None:
-        with self._lock:
-            self._expire()
-            p = self._items.get((self._session_key(token), code))
-        if (
-            p is None
-            or p.town_code != town_code
-            or p.clerk_id != clerk_id
-            or p.addressee_number != addressee_number
+        found = self._blobs.get(self._key(token, code))
+        if found is None:
+            return None
+        meta, pdf = found
+        p = Preview(pdf=pdf, **meta)
+        if (p.town_code, p.clerk_id, p.addressee_number) != (
+            town_code,
+            clerk_id,
+            addressee_number,
         ):
             return None
         return p
-
-    def _expire(self) -> None:
-        limit = time.monotonic() - self._ttl
-        for key in [k for k, v in self._items.items() if v.stored_at < limit]:
-            del self._items[key]
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
