@@ -77,6 +77,23 @@ def pg_centre(request: pytest.FixtureRequest) -> None:
     _centre_server.append(server)
 
 
+BATCH_COMMANDS: list[str] = []  # the CLI's batch commands run in this process (recorded)
+
+
+@pytest.fixture(autouse=True)
+def batch_priority_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch command (``lgcloud export`` …) lowers its process's priority; invoked in the
+    test process (CliRunner) it would lower the whole suite's, for good: recorded instead."""
+    import lgcloud.cli  # noqa: PLC0415
+    import lgcloud.core.jobs  # noqa: PLC0415
+
+    def record() -> None:
+        BATCH_COMMANDS.append("as_batch")
+
+    monkeypatch.setattr(lgcloud.core.jobs, "as_batch", record)
+    monkeypatch.setattr(lgcloud.cli, "as_batch", record)
+
+
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     """A platform with two empty towns (on the suite's engine)."""

@@ -21,6 +21,7 @@ from lgcloud.auth.roles import Role
 from lgcloud.continuity_cli import continuity_app, drill_command, node_app, serve_centre
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import LgcloudError
+from lgcloud.core.jobs import as_batch
 from lgcloud.core.logging import configure_logging
 from lgcloud.register.domain import LifeEvent
 from lgcloud.register.service import record_event
@@ -232,6 +233,7 @@ def all_residents_csv_command(
     """全住民一覧 as CSV (UTF-8 with BOM), audited as an export."""
     from lgcloud.certificates.service import all_residents_csv  # noqa: PLC0415
 
+    as_batch()
     platform = _platform(data_dir)
     out.write_bytes(all_residents_csv(platform, operator_ctx(town, platform)))
     console.print(f"wrote {out}")
@@ -241,6 +243,13 @@ export_app = typer.Typer(help="Export a town's data in the standard layouts (doc
 import_app = typer.Typer(help="Import data in the standard layouts (docs/interchange.md)")
 app.add_typer(export_app, name="export")
 app.add_typer(import_app, name="import")
+
+
+@export_app.callback()
+@import_app.callback()
+def _batch_priority() -> None:
+    # exports and imports are batch work: they yield the CPU to the counter
+    as_batch()
 
 
 @export_app.command("residents")

@@ -39,8 +39,11 @@ def match_command(
 ) -> None:
     """Match evacuees.csv against the town's current residents; write matches.csv."""
     from lgcloud.cli import _fail, _platform, console, err, operator_ctx  # noqa: PLC0415
+    from lgcloud.core.jobs import as_batch  # noqa: PLC0415
     from lgcloud.interchange.residents import ImportRefusedError  # noqa: PLC0415
     from lgcloud.safety.service import match_evacuees_in  # noqa: PLC0415
+
+    as_batch()
 
     if not evacuees.is_file():
         err.print(f"[red]エラー:[/red] ファイルがありません: {evacuees}")
