@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
 from lgcloud.core.context import Actor, RequestContext
+from lgcloud.db.pgserver import PgServer, PostgresMissingError, throwaway_server
 from lgcloud.register.domain import AddressIn, Birth, EventKind, MoveIn, MoveWithin, NewPerson, Sex
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
@@ -247,117 +242,14 @@ def ctx() -> RequestContext:
 # ---------------------------------------------------------------- a real PostgreSQL server
 
 
-@dataclass(frozen=True)
-class PgServer:
-    socket_dir: Path
-    port: int
-    superuser: str
-
-    @property
-    def admin_url(self) -> str:
-        """The server's maintenance database, to create others from."""
-        return (
-            f"postgresql+psycopg://{self.superuser}@/postgres"
-            f"?host={self.socket_dir}&port={self.port}"
-        )
-
-    def create_database(self, name: str) -> str:
-        """Create a database (C collation, so prefix ranges match byte order) and return its URL."""
-        subprocess.run(
-            [
-                *self._as_owner(),
-                str(PG_BIN / "createdb"),
-                "-h",
-                str(self.socket_dir),
-                "-p",
-                str(self.port),
-                "-U",
-                self.superuser,
-                "--template=template0",
-                "--encoding=UTF8",
-                "--locale=C",
-                name,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        return (
-            f"postgresql+psycopg://{self.superuser}@/{name}?host={self.socket_dir}&port={self.port}"
-        )
-
-    @staticmethod
-    def _as_owner() -> list[str]:
-        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-
-def _find_pg_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
-        pytest.fail(
-            "PostgreSQL is not installed: ./scripts/test installs it (Debian package postgresql)"
-        )
-    return found[-1].parent
-
-
-PG_BIN = Path("/usr/lib/postgresql")
-
-
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def pg_server() -> Iterator[PgServer]:
     """A throwaway PostgreSQL server on a private socket, started and stopped by the tests."""
-    global PG_BIN  # noqa: PLW0603  (resolved once per session)
-    PG_BIN = _find_pg_bin()
-    base = Path(tempfile.mkdtemp(prefix="lgcloud-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    as_owner = PgServer._as_owner()
-    if as_owner:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    user = "postgres" if as_owner else getpass.getuser()
-    subprocess.run(
-        [
-            *as_owner,
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            user,
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *as_owner,
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(base / "log"),
-            "-o",
-            f"-k {sock} -p {port} -c listen_addresses='' -c fsync=off",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
     try:
-        yield PgServer(sock, port, user)
-    finally:
-        subprocess.run(
-            [*as_owner, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        with throwaway_server() as server:
+            yield server
+    except PostgresMissingError as e:
+        pytest.fail(str(e))
 
 
 def run_export(client: Any, what: str, encoding: str = "utf-8") -> Any:

@@ -191,3 +191,48 @@ def test_the_centre_runs_on_postgresql_with_a_database_per_town(
             other.dispose()
     finally:
         p.dispose()
+
+
+def test_a_database_server_outage_is_503_and_the_counter_resumes_after_it(
+    tmp_path: Path,
+) -> None:
+    """The centre's PostgreSQL server goes away (as during a switchover to its standby, or
+    a restart): counter requests get 503 with Retry-After and a Japanese message, never a
+    500; when the server is back the same process serves again (stale pooled connections
+    are replaced: pool_pre_ping)."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from lgcloud.auth.roles import Role  # noqa: PLC0415
+    from lgcloud.db.pgserver import throwaway_server  # noqa: PLC0415
+    from lgcloud.web.app import DATABASE_UNAVAILABLE, create_app  # noqa: PLC0415
+
+    with throwaway_server() as server:
+        p = Platform(tmp_path / "data", database_url=server.create_database("centre"))
+        p.create_town(PG_TOWN, "聖籠町", prefecture="新潟県", recovery_key=False)
+        add_clerks(p, PG_TOWN, {"1001": [Role.COUNTER_CLERK]}, "outage-password-1")
+        family = record_family(p, PG_TOWN, "髙橋")
+        with TestClient(create_app(p)) as c:
+            r = c.post(
+                "/api/login",
+                json={
+                    "town_code": PG_TOWN,
+                    "staff_number": "1001",
+                    "password": "outage-password-1",
+                },
+            )
+            assert r.status_code == 200, r.text
+            auth = {"Authorization": f"Bearer {r.headers['x-session-token']}"}
+            assert c.get(f"/api/persons/{family['head']}", headers=auth).status_code == 200
+            server.stop("immediate")  # as if its machine died
+            for path in (f"/api/persons/{family['head']}", "/api/persons?q=タカハシ"):
+                r = c.get(path, headers=auth)
+                assert r.status_code == 503, r.text
+                assert r.headers["retry-after"] == "5"
+                assert r.json()["detail"] == DATABASE_UNAVAILABLE
+            page = c.get(f"/persons/{family['head']}", headers=auth)
+            assert page.status_code == 503 and "混み合っています" in page.text
+            server.start()
+            r = c.get(f"/api/persons/{family['head']}", headers=auth)
+            assert r.status_code == 200, r.text
+            assert c.get("/api/persons?q=タカハシ", headers=auth).status_code == 200
+        p.dispose()

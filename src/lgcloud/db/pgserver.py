@@ -44,6 +44,17 @@ class PgServer:
     port: int
     superuser: str
     data_dir: Path
+    options: str  # pg_ctl's -o: the socket, the port and the settings
+
+    def start(self) -> None:
+        start = [*_as_owner(), str(pg_bin() / "pg_ctl"), "-D", str(self.data_dir), "-w"]
+        start += ["-l", str(self.data_dir.parent / "log"), "-o", self.options, "start"]
+        subprocess.run(start, check=True, capture_output=True)  # noqa: S603 (our own arguments)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``immediate``: as if its machine died, no checkpoint)."""
+        stop = [*_as_owner(), str(pg_bin() / "pg_ctl"), "-D", str(self.data_dir), "-m", mode]
+        subprocess.run([*stop, "stop"], check=False, capture_output=True)  # noqa: S603
 
     def url(self, database: str) -> str:
         return (
@@ -101,15 +112,10 @@ def throwaway_server(*settings: str, fsync: bool = False) -> Iterator[PgServer]:
     options = [f"-k {sock}", f"-p {port}", "-c listen_addresses=''"]
     options += [] if fsync else ["-c fsync=off"]
     options += [f"-c {setting}" for setting in settings]
-    start = [*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-w"]
-    start += ["-l", str(base / "log"), "-o", " ".join(options), "start"]
-    subprocess.run(start, check=True, capture_output=True)  # noqa: S603 (our own arguments)
+    server = PgServer(sock, port, user, data, " ".join(options))
+    server.start()
     try:
-        yield PgServer(sock, port, user, data)
+        yield server
     finally:
-        subprocess.run(  # noqa: S603 (our own arguments)
-            [*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            check=False,
-            capture_output=True,
-        )
+        server.stop("immediate")
         shutil.rmtree(base, ignore_errors=True)

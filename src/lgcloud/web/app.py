@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,6 +44,11 @@ from lgcloud.web.admission import (
 from lgcloud.web.shared import PeerMetrics
 
 log = get_logger("lgcloud.web")
+DATABASE_RETRY_AFTER_S = 5
+DATABASE_UNAVAILABLE = (
+    "データベースに一時的に接続できません。少し時間をおいてから、"
+    "処理の結果を確かめてもう一度お試しください"
+)
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 #: Routes reachable without a session. tests/test_routes.py checks every other route.
@@ -142,7 +148,24 @@ def create_app(
             headers={"Retry-After": str(exc.retry_after_s), "Cache-Control": "no-store"},
         )
 
+    def database_unavailable(request: Request, exc: Exception) -> Response:
+        # The database server is unreachable or switching over (a standby being promoted),
+        # or a SQLite file stayed locked past the busy timeout: the transaction was rolled
+        # back (or, if the connection died at COMMIT, may have been committed), so the user
+        # is told to wait and check, never shown a 500.
+        log.warning("database_unavailable", path=request.url.path, error=str(exc)[:300])
+        body, ctype, status = overloaded_response_parts(
+            request.url.path, request.method, DATABASE_RETRY_AFTER_S, DATABASE_UNAVAILABLE
+        )
+        return Response(
+            body,
+            status_code=status,
+            media_type=ctype.decode(),
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S), "Cache-Control": "no-store"},
+        )
+
     app.add_exception_handler(OverloadedError, overloaded)
+    app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(NotFoundError, handler(404))
     app.add_exception_handler(RuleViolationError, handler(422))
     app.add_exception_handler(PermissionDeniedError, handler(403))
