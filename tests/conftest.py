@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -290,3 +291,38 @@ def cli_env(platform: Platform) -> dict[str, str]:
     """The environment for the ``lgcloud`` command on the same centre as ``platform``
     (its PostgreSQL database, when the suite runs on PostgreSQL)."""
     return {"LGCLOUD_DATABASE_URL": platform.database_url} if platform.database_url else {}
+
+
+def start_lgcloud(
+    args: list[str],
+    log: Path,
+    url: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    own_group: bool = False,
+) -> subprocess.Popen[bytes]:
+    """``python -m lgcloud <args>`` (a server), its output appended to ``log``, returned
+    once ``url``/health answers. ``own_group``: in a process group of its own, so its
+    worker processes can be stopped with it (``os.killpg``)."""
+    import sys  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    import httpx  # noqa: PLC0415
+
+    with log.open("ab") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lgcloud", *args],
+            stdout=f,
+            stderr=f,
+            env=dict(env if env is not None else os.environ),
+            start_new_session=own_group,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"{args[0]} did not start: {log.read_text()[-2000:]}")

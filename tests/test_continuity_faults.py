@@ -20,10 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from conftest import TOWN_A, TOWN_B
+from conftest import TOWN_A, TOWN_B, start_lgcloud
 from lgcloud.continuity.centre import take_town_snapshot
 from lgcloud.continuity.digests import database_digests
 from lgcloud.continuity.drill import free_port
@@ -39,18 +38,7 @@ pytestmark = pytest.mark.sqlite_only
 
 
 def _start(args: list[str], log: Path, url: str) -> subprocess.Popen[bytes]:
-    with log.open("ab") as f:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lgcloud", *args], stdout=f, stderr=f, env=dict(os.environ)
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"{args[0]} did not start: {log.read_text()[-2000:]}")
+    return start_lgcloud(args, log, url)
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from conftest import TOWN_A, add_clerks, make_platform, run_export
+from conftest import TOWN_A, add_clerks, make_platform, run_export, start_lgcloud
 from lgcloud.auth.roles import Role
 from lgcloud.continuity.drill import free_port
 from lgcloud.core.clock import utcnow
@@ -122,26 +122,6 @@ def test_a_job_whose_process_died_is_shown_failed_and_frees_its_town(tmp_path: P
 # ------------------------------------------------------------------ a two-process server
 
 
-def _start(args: list[str], env: dict[str, str], log: Path, url: str) -> subprocess.Popen[bytes]:
-    with log.open("ab") as f:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lgcloud", *args],
-            stdout=f,
-            stderr=f,
-            env=env,
-            start_new_session=True,  # the workers with it, stopped together
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise AssertionError(f"the server did not start: {log.read_text()[-2000:]}")
-
-
 def _page_client(url: str, staff: str) -> httpx.Client:
     """A browser-like client whose every request opens a new connection (so the kernel
     may hand it to either process)."""
@@ -185,7 +165,7 @@ def test_two_worker_processes_answer_any_request(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = ["serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", "2"]
-    server = _start(args, env, tmp_path / "server.log", url)
+    server = start_lgcloud(args, tmp_path / "server.log", url, env=env, own_group=True)
     try:
         clerk = _page_client(url, "1001")
         r = clerk.post(f"/persons/{person}/certificates", data={"kind": "resident"})
