@@ -124,7 +124,7 @@ def run(server: PgServer, towns: int, residents: int, console: Console) -> dict[
         "onboard_town_s": statistics.median(onboard),
         "generate_town_s": statistics.median(generate),
         "connections_after_searching_every_town": len(rows),
-        "connections_per_town_per_process": len(rows) / towns,
+        "connections_per_town_per_process": sum(d != "centre" for _, d, _ in rows) / towns,
         "idle_backend_pss_mib": statistics.median(idle_pss) / 1024 if idle_pss else None,
     }
     for name, samples in (("one_town", one), ("every_town_cold", cold), ("every_town", warm)):

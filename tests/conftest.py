@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
@@ -324,5 +325,9 @@ def start_lgcloud(
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)
-    proc.kill()
+    if own_group:
+        os.killpg(proc.pid, signal.SIGKILL)
+    else:
+        proc.kill()
+    proc.wait()
     raise AssertionError(f"{args[0]} did not start: {log.read_text()[-2000:]}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +155,8 @@ def test_preview_store_expires_and_is_bounded(tmp_path: Path) -> None:
         is None
     )
     store = PreviewStore(tmp_path / "bounded", max_items=2)
-    for code in ("a", "b", "c"):
-        store.put("tok", Preview(b"", "153079", 1, "p", "n", code, "k", "x", 1e12))
+    now = time.time()
+    for i, code in enumerate(("a", "b", "c")):  # stored one after another: a is the oldest
+        store.put("tok", Preview(b"", "153079", 1, "p", "n", code, "k", "x", now + i))
     assert store.get("tok", "a", town_code="153079", clerk_id=1, addressee_number="p") is None
     assert store.get("tok", "c", town_code="153079", clerk_id=1, addressee_number="p")

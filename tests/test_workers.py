@@ -119,6 +119,37 @@ def test_a_job_whose_process_died_is_shown_failed_and_frees_its_town(tmp_path: P
         store.get("job-1", "154059")  # another town's clerk does not see it
 
 
+def test_a_job_ending_while_another_process_reads_it_is_seen_ended_not_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the suite once hit: a reader reads a job as running, then its process
+    saves it done and lets go of its lock, then the reader finds the lock free. The
+    reader must see the job done (read again under the lock), not save it interrupted."""
+    from lgcloud.web import shared  # noqa: PLC0415
+
+    root = tmp_path / "jobs"
+    owner: JobStore[_Job] = JobStore("出力", root, _Job, ttl_s=600)
+    reader: JobStore[_Job] = JobStore("出力", root, _Job, ttl_s=600)  # another process's
+    job = _Job("job-1", "153079", utcnow())
+    owner.add(job)
+    real_read = shared._read
+    ended = []
+
+    def read_then_job_ends(path: Path) -> bytes | None:
+        raw = real_read(path)
+        if path.suffix == ".json" and not ended:  # the reader has read "running"
+            ended.append(True)
+            job.phase, job.finished_at = "done", time.time()
+            owner.save(job)  # saved done, lock let go
+        return raw
+
+    monkeypatch.setattr(shared, "_read", read_then_job_ends)
+    seen = reader.get("job-1", "153079")
+    assert ended and (seen.phase, seen.message) == ("done", "")
+    monkeypatch.setattr(shared, "_read", real_read)
+    assert reader.get("job-1", "153079").phase == "done"  # and so it stays on disk
+
+
 # ------------------------------------------------------------------ a two-process server
 
 

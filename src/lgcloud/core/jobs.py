@@ -37,8 +37,9 @@ def as_batch() -> None:
     server's machine (``lgcloud export``, ``import``, ``all-residents-csv``, ``safety
     match``) leaves the CPU to the counter first, as a batch child of the server does."""
     with contextlib.suppress(OSError):  # not permitted everywhere: the work still runs
-        if os.nice(0) < BATCH_NICENESS:
-            os.nice(BATCH_NICENESS - os.nice(0))
+        now = os.nice(0)
+        if now < BATCH_NICENESS:
+            os.nice(BATCH_NICENESS - now)
 
 
 def _child(

@@ -138,15 +138,7 @@ def create_app(
 
     def overloaded(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, OverloadedError)
-        body, ctype, status = overloaded_response_parts(
-            request.url.path, request.method, exc.retry_after_s, exc.message
-        )
-        return Response(
-            body,
-            status_code=status,
-            media_type=ctype.decode(),
-            headers={"Retry-After": str(exc.retry_after_s), "Cache-Control": "no-store"},
-        )
+        return _wait_response(request, exc.retry_after_s, exc.message)
 
     def database_unavailable(request: Request, exc: Exception) -> Response:
         # The database server is unreachable or switching over (a standby being promoted),
@@ -154,15 +146,7 @@ def create_app(
         # back (or, if the connection died at COMMIT, may have been committed), so the user
         # is told to wait and check, never shown a 500.
         log.warning("database_unavailable", path=request.url.path, error=str(exc)[:300])
-        body, ctype, status = overloaded_response_parts(
-            request.url.path, request.method, DATABASE_RETRY_AFTER_S, DATABASE_UNAVAILABLE
-        )
-        return Response(
-            body,
-            status_code=status,
-            media_type=ctype.decode(),
-            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S), "Cache-Control": "no-store"},
-        )
+        return _wait_response(request, DATABASE_RETRY_AFTER_S, DATABASE_UNAVAILABLE)
 
     app.add_exception_handler(OverloadedError, overloaded)
     app.add_exception_handler(OperationalError, database_unavailable)
@@ -173,6 +157,19 @@ def create_app(
     # any other refusal with a message for the user (a doubtful backup, a wrong key)
     app.add_exception_handler(LgcloudError, handler(422))
     return app
+
+
+def _wait_response(request: Request, retry_after_s: int, message: str) -> Response:
+    """A 503 with ``Retry-After``: JSON for the API, the wait page on screen."""
+    body, ctype, status = overloaded_response_parts(
+        request.url.path, request.method, retry_after_s, message
+    )
+    return Response(
+        body,
+        status_code=status,
+        media_type=ctype.decode(),
+        headers={"Retry-After": str(retry_after_s), "Cache-Control": "no-store"},
+    )
 
 
 #: the centre's sites file, for the worker processes of ``lgcloud serve --sites --workers``

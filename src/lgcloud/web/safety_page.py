@@ -15,7 +15,6 @@ Included from ``pages.router``. See docs/ui.md.
 from __future__ import annotations
 
 import csv
-import hashlib
 import secrets
 import tempfile
 import time
@@ -63,7 +62,7 @@ class _ResultStore:
 
     @staticmethod
     def _key(token: str, result_id: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest() + "/" + result_id
+        return f"{token}/{result_id}"  # hashed into a file name by BlobStore: never stored
 
     def put(self, token: str, result: _Result) -> str:
         result_id = secrets.token_urlsafe(12)

@@ -95,6 +95,7 @@ class BlobStore:
         meta_path, blob_path = self._paths(key)
         replace_file(blob_path, blob)  # the bytes first: a description means it is complete
         replace_file(meta_path, json.dumps({**meta, "stored_at": stored_at}).encode())
+        os.utime(meta_path, (stored_at, stored_at))  # its age, for _expire: a stat, no read
 
     def get(self, key: str) -> tuple[dict[str, Any], bytes] | None:
         meta_path, blob_path = self._paths(key)
@@ -108,15 +109,23 @@ class BlobStore:
         return None if blob is None else (meta, blob)
 
     def _expire(self, *, room_for_one: bool) -> None:
+        """Delete items past their age, then the oldest beyond the bound (``put`` runs
+        this on the issuing path: it stats each description, it reads none)."""
         limit = time.time() - self._ttl
         items: list[tuple[float, Path]] = []
-        for meta_path in self._root.glob("*.json"):
-            raw = _read(meta_path)
-            stored_at = float(json.loads(raw)["stored_at"]) if raw else 0.0
-            if stored_at < limit:
-                _unlink(meta_path, meta_path.with_suffix(".bin"))
-            else:
-                items.append((stored_at, meta_path))
+        with os.scandir(self._root) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".json"):
+                    continue
+                meta_path = Path(entry.path)
+                try:
+                    stored_at = entry.stat().st_mtime
+                except FileNotFoundError:  # expired by another process meanwhile
+                    continue
+                if stored_at < limit:
+                    _unlink(meta_path, meta_path.with_suffix(".bin"))
+                else:
+                    items.append((stored_at, meta_path))
         items.sort()
         keep = self._max - 1 if room_for_one else self._max
         for _, meta_path in items[: max(0, len(items) - keep)]:
@@ -203,28 +212,39 @@ class JobStore(Generic[J]):
             if lock is not None:
                 lock.close()  # closing the file releases the flock
 
-    def _alive(self, job_id: str) -> bool:
-        with self._guard:
-            if job_id in self._held:
-                return True
-        try:
-            with self._path(job_id, ".lock").open("a") as f:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True  # its process holds it
-        except FileNotFoundError:
-            return False
-        return False
-
     def _load(self, path: Path) -> J | None:
+        """The job as last saved; a running job whose process is gone is saved as failed.
+
+        Whether its process is gone is asked of its lock file: if the lock can be taken,
+        nobody runs the job. The job's process saves its final state *before* letting go
+        of the lock, so the state is read again while holding it: a job that ended between
+        the first read and the lock is seen ended, never overwritten as interrupted."""
         raw = _read(path)
         if raw is None:
             return None
         job = self._adapter.validate_json(raw)
-        if job.running and not self._alive(job.id):
-            job.phase, job.message, job.finished_at = "failed", INTERRUPTED, time.time()
-            replace_file(path, self._adapter.dump_json(job))
-        return job
+        if not job.running:
+            return job
+        with self._guard:
+            if job.id in self._held:
+                return job  # this process runs it
+        try:
+            probe = path.with_suffix(".lock").open("a")
+        except FileNotFoundError:  # its files are being deleted
+            return job
+        with probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return job  # its process holds the lock: running
+            raw = _read(path)  # the lock is ours now: its final state, if it ended
+            if raw is None:
+                return None
+            job = self._adapter.validate_json(raw)
+            if job.running:
+                job.phase, job.message, job.finished_at = "failed", INTERRUPTED, time.time()
+                replace_file(path, self._adapter.dump_json(job))
+        return job  # closing the probe let go of the lock
 
     def _all(self) -> list[J]:
         if not self._root.exists():

@@ -5,7 +5,6 @@ Nothing here does I/O on a town's database; pages.py calls the services.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -61,7 +60,7 @@ class PreviewStore:
 
     @staticmethod
     def _key(token: str, code: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest() + "/" + code
+        return f"{token}/{code}"  # hashed into a file name by BlobStore: never stored
 
     def put(self, token: str, preview: Preview) -> None:
         meta = {f.name: getattr(preview, f.name) for f in fields(preview) if f.name != "pdf"}
