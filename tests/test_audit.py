@@ -455,3 +455,75 @@ def test_tampered_subject_index_is_detected(platform: Platform) -> None:
     assert [(p.kind, p.seq) for p in report.problems] == [("index_mismatch", 2)]
     with platform.town(TOWN_A) as town:
         assert audit_service.who_viewed(town.session, "0000000027") == []  # what verify caught
+
+
+def _journal_since(platform: Platform, code: str, seq: int) -> list[Any]:
+    from lgcloud.continuity.models import JournalEntry  # noqa: PLC0415
+
+    with platform.read_town(code) as town:
+        return list(
+            town.session.scalars(
+                select(JournalEntry).where(JournalEntry.seq > seq).order_by(JournalEntry.seq)
+            )
+        )
+
+
+def _images(entry: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(c["table"], c["op"], c["row"]) for c in entry.changes]
+
+
+def test_group_committed_reads_write_what_one_by_one_writes(platform: Platform) -> None:
+    """finish_reads (the audit writer's batch) against finish_write once per read: the same
+    chain, and per read one journal entry with the head's update to that entry, then the
+    entry — on a town's very first entry too, where the head row is inserted."""
+    from lgcloud.audit.service import EntryRequest  # noqa: PLC0415
+    from lgcloud.continuity.journal import finish_reads  # noqa: PLC0415
+
+    ctx = make_ctx(TOWN_A)
+    with platform.read_town(TOWN_A) as town:
+        assert town.session.get(AuditHead, 1) is None  # no entry yet
+    with platform.town(TOWN_A) as town:
+        (first,) = finish_reads(town.session, [EntryRequest(ctx, "search", ["0000000019"])])
+    (entry,) = _journal_since(platform, TOWN_A, 0)
+    assert [(t, op) for t, op, _ in _images(entry)] == [
+        ("audit_head", "insert"),
+        ("audit_entries", "insert"),
+    ]
+    with platform.town(TOWN_A) as town:  # one by one, as any write ends
+        finish_write(town.session, ctx, "view_person", subjects=["0000000019"])
+    with platform.town(TOWN_A) as town:
+        reads = [
+            EntryRequest(ctx, "search", ["0000000019", "0000000027"], {"query": "タ"}),
+            EntryRequest(ctx, "view_person", ["0000000027"]),
+            EntryRequest(ctx, "view_person", []),
+        ]
+        seqs = finish_reads(town.session, reads)
+    assert seqs == [first + 2, first + 3, first + 4]
+    one_by_one, *batched = _journal_since(platform, TOWN_A, 1)
+    assert [e.audit_seq for e in batched] == seqs
+    assert [e.seq for e in batched] == [one_by_one.seq + 1, one_by_one.seq + 2, one_by_one.seq + 3]
+    with platform.read_town(TOWN_A) as town:
+        stored = {
+            e.seq: e
+            for e in town.session.scalars(select(AuditEntry).where(AuditEntry.seq.in_(seqs)))
+        }
+        report = audit_service.verify(town.session)
+        head = town.session.get(AuditHead, 1)
+    assert report.ok and report.entries == first + 4
+    assert head is not None
+    assert (head.seq, head.entry_hash) == (seqs[-1], stored[seqs[-1]].entry_hash)
+    for entry, read in zip([one_by_one, *batched], [None, *reads], strict=True):
+        (head_t, head_op, head_row), (audit_t, audit_op, audit_row) = _images(entry)
+        assert (head_t, head_op, audit_t, audit_op) == (
+            "audit_head", "update", "audit_entries", "insert",
+        )  # fmt: skip
+        assert head_row == {
+            "id": 1,
+            "seq": audit_row["seq"],
+            "entry_hash": audit_row["entry_hash"],
+        }
+        if read is not None:
+            assert audit_row["subjects"] == list(read.subjects)
+            assert stored[audit_row["seq"]].entry_hash == audit_row["entry_hash"]
+    # the one-by-one entry's images have the same columns as the batched ones
+    assert _images(one_by_one)[1][2].keys() == _images(batched[0])[1][2].keys()

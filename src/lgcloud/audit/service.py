@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from lgcloud.audit.chain import (
@@ -26,13 +26,15 @@ from lgcloud.db.base import TownBase
 
 AUDIT_ENTRIES = TownBase.metadata.tables["audit_entries"]
 AUDIT_SUBJECTS = TownBase.metadata.tables["audit_subjects"]
+AUDIT_HEAD = TownBase.metadata.tables["audit_head"]
+HEAD_ID = 1  # the head is one row
 
 
 def lock_head(session: Session) -> AuditHead:
     """Lock the chain head for this transaction (serialises all writers of the town)."""
-    head = session.get(AuditHead, 1, with_for_update=True)
+    head = session.get(AuditHead, HEAD_ID, with_for_update=True)
     if head is None:
-        head = AuditHead(id=1, seq=0, entry_hash=GENESIS_HASH)
+        head = AuditHead(id=HEAD_ID, seq=0, entry_hash=GENESIS_HASH)
         session.add(head)
     return head
 
@@ -50,6 +52,17 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+@dataclass(frozen=True)
+class EntryRequest:
+    """What an audited act records about itself (the audit entry before its place in the
+    chain is known)."""
+
+    ctx: RequestContext
+    action: str
+    subjects: Sequence[str] = ()
+    detail: dict[str, Any] | None = None
+
+
 def append_entry(
     session: Session,
     ctx: RequestContext,
@@ -63,44 +76,102 @@ def append_entry(
 
     Rows are written with Core inserts (a search lists up to 50 people: ORM objects for
     each subject row cost more than the query itself); their images are returned for the
-    journal, since Core inserts bypass the session's change capture.
+    journal, since Core inserts bypass the session's change capture. The head is moved on
+    the ORM object, so the session's capture journals its update with the change.
     """
     head = lock_head(session)
-    fields: dict[str, Any] = {
-        "seq": head.seq + 1,
-        "at": at or utcnow(),
-        "town_code": ctx.town_code,
-        "clerk_id": ctx.actor.clerk_id,
-        "clerk_name": ctx.actor.name,
-        "staff_number": ctx.actor.staff_number,
-        "action": action,
-        "subjects": list(dict.fromkeys(subjects)),
-        "purpose": ctx.purpose,
-        "request_id": ctx.request_id,
-        "node": ctx.node,
-        "mode": ctx.mode,
-        "detail": detail or {},
-        "prev_hash": head.entry_hash,
-    }
-    digest = entry_hash(fields)
-    row = {**fields, "entry_hash": digest}
+    (row,) = _insert_entries(
+        session, head.seq, head.entry_hash, [EntryRequest(ctx, action, subjects, detail)], at
+    )
+    head.seq = row["seq"]
+    head.entry_hash = row["entry_hash"]
+    return AppendedEntry(row["seq"], row["entry_hash"], [_image("audit_entries", "insert", row)])
+
+
+def append_entries(
+    session: Session, requests: Sequence[EntryRequest]
+) -> list[AppendedEntry] | None:
+    """Append several entries one after another in the caller's transaction, with one
+    lock of the head, one insert of their rows and one update of the head: the group
+    commit of reads (``audit/writer.py``). The chain is exactly what ``append_entry`` called
+    once per request would make, and so are the row images: each entry's carries the
+    head's update to that entry, then the entry (as the session's capture and
+    ``append_entry`` give them), so a replica applying them one journal entry at a time
+    passes through the same states. None, and nothing written, when the town has no head
+    yet (its first entry inserts the head: ``append_entry`` does that)."""
+    conn = session.connection()
+    head = conn.execute(
+        select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.entry_hash)
+        .where(AUDIT_HEAD.c.id == HEAD_ID)
+        .with_for_update()  # as lock_head: serialises the town's writers
+    ).one_or_none()
+    if head is None:
+        return None
+    rows = _insert_entries(session, head.seq, head.entry_hash, requests, None)
+    last = rows[-1]
+    conn.execute(
+        update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == HEAD_ID),
+        {"seq": last["seq"], "entry_hash": last["entry_hash"]},
+    )
+    return [
+        AppendedEntry(
+            row["seq"],
+            row["entry_hash"],
+            [
+                _image("audit_head", "update", {"id": HEAD_ID, "seq": row["seq"],
+                                                "entry_hash": row["entry_hash"]}),
+                _image("audit_entries", "insert", row),
+            ],
+        )
+        for row in rows
+    ]  # fmt: skip
+
+
+def _insert_entries(
+    session: Session,
+    seq: int,
+    prev_hash: str,
+    requests: Sequence[EntryRequest],
+    at: datetime | None,
+) -> list[dict[str, Any]]:
+    """Chain ``requests`` after (``seq``, ``prev_hash``) and insert their rows and their
+    subject index rows; the rows, with their hashes."""
+    rows: list[dict[str, Any]] = []
+    for r in requests:
+        seq += 1
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": at or utcnow(),
+            "town_code": r.ctx.town_code,
+            "clerk_id": r.ctx.actor.clerk_id,
+            "clerk_name": r.ctx.actor.name,
+            "staff_number": r.ctx.actor.staff_number,
+            "action": r.action,
+            "subjects": list(dict.fromkeys(r.subjects)),
+            "purpose": r.ctx.purpose,
+            "request_id": r.ctx.request_id,
+            "node": r.ctx.node,
+            "mode": r.ctx.mode,
+            "detail": r.detail or {},
+            "prev_hash": prev_hash,
+        }
+        prev_hash = entry_hash(fields)
+        rows.append({**fields, "entry_hash": prev_hash})
     # Core on the session's connection, not the ORM bulk path (10x faster for 30,000 subjects)
     conn = session.connection()
-    conn.execute(insert(AUDIT_ENTRIES), [row])
-    subjects = fields["subjects"]
-    for i in range(0, len(subjects), 5000):  # in chunks: an import may concern 100,000 people
-        conn.execute(
-            insert(AUDIT_SUBJECTS),
-            [{"entry_seq": fields["seq"], "addressee_number": s} for s in subjects[i : i + 5000]],
-        )
-    head.seq = fields["seq"]
-    head.entry_hash = digest
-    changes = [
-        {"table": "audit_entries", "op": "insert", "row": {k: _jsonable(v) for k, v in row.items()}}
+    conn.execute(insert(AUDIT_ENTRIES), rows)
+    subjects = [
+        {"entry_seq": row["seq"], "addressee_number": s} for row in rows for s in row["subjects"]
     ]
+    for i in range(0, len(subjects), 5000):  # in chunks: an import may concern 100,000 people
+        conn.execute(insert(AUDIT_SUBJECTS), subjects[i : i + 5000])
     # audit_subjects is an index derived from audit_entries.subjects: a replica rebuilds it
     # (an all-residents export would otherwise ship 30,000 index rows in one journal entry).
-    return AppendedEntry(fields["seq"], digest, changes)
+    return rows
+
+
+def _image(table: str, op: str, row: dict[str, Any]) -> dict[str, Any]:
+    return {"table": table, "op": op, "row": {k: _jsonable(v) for k, v in row.items()}}
 
 
 def verify(session: Session) -> ChainReport:

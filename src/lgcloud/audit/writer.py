@@ -6,9 +6,9 @@ audit entry to the town's :class:`ReadAuditWriter`, which waits until the entry 
 committed: nothing is shown before its entry is durable. The writer thread takes every
 entry waiting, appends them to the hash chain in arrival order in *one* short write
 transaction (each with its journal entry, exactly as ``finish_write`` writes them for any
-other change) and commits once, so 30 readers cost one lock acquisition and one fsync
-instead of 30. A read therefore never holds the write lock while it reads, and readers do
-not serialise on each other's commits.
+other change: ``finish_reads``) and commits once, so 30 readers cost one lock acquisition
+and one fsync instead of 30. A read therefore never holds the write lock while it reads,
+and readers do not serialise on each other's commits.
 
 Why a thread of our own rather than a library: no library offers group commit for
 SQLAlchemy sessions; the rule it implements (wait for durability, batch what is waiting)
@@ -28,7 +28,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lgcloud.continuity.journal import check_writable, finish_write
+from lgcloud.audit.service import EntryRequest
+from lgcloud.continuity.journal import check_writable, finish_reads
 from lgcloud.core.context import RequestContext
 from lgcloud.core.logging import get_logger
 
@@ -113,13 +114,11 @@ class ReadAuditWriter:
 
     def _commit(self, batch: list[_Pending]) -> None:
         start = time.perf_counter()
-        seqs: list[int] = []
         with self._begin() as session:
-            for item in batch:
-                entry = finish_write(
-                    session, item.ctx, item.action, subjects=item.subjects, detail=item.detail
-                )
-                seqs.append(entry.seq)
+            seqs = finish_reads(
+                session,
+                [EntryRequest(i.ctx, i.action, i.subjects, i.detail) for i in batch],
+            )
         for item, seq in zip(batch, seqs, strict=True):
             if not item.done.done():
                 item.done.set_result(seq)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, LargeBinary, event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from lgcloud.audit.service import AppendedEntry, append_entry
+from lgcloud.audit.service import AppendedEntry, EntryRequest, append_entries, append_entry
 from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
@@ -27,6 +27,7 @@ from lgcloud.core.errors import RuleViolationError
 from lgcloud.db.base import TownBase, UTCDateTime
 
 CAPTURE_KEY = "lgcloud_journal_changes"
+JOURNAL = TownBase.metadata.tables["journal"]
 
 #: Modes in which a node serves a copy read-only (cases 1 and 3).
 READ_ONLY_MODES = frozenset({"down_recovery", "partner"})
@@ -123,6 +124,39 @@ def finish_write(
     )
     session.info[CAPTURE_KEY] = []
     return entry
+
+
+def finish_reads(session: Session, reads: Sequence[EntryRequest]) -> list[int]:
+    """The tail of several audited reads in one transaction (the group commit of
+    ``audit/writer.py``): their audit entries and one journal entry each, exactly as
+    :func:`finish_write` called once per read would write them, with a handful of
+    statements for the whole batch instead of a flush and lookups per read. Nothing else
+    may have been written in ``session``. Returns the entries' sequence numbers."""
+    for r in reads:
+        check_writable(r.ctx, r.action)
+    entries = append_entries(session, reads)
+    if entries is None:  # the town's first entry: the head's insert is captured row by row
+        return [
+            finish_write(session, r.ctx, r.action, subjects=r.subjects, detail=r.detail).seq
+            for r in reads
+        ]
+    first = (session.scalar(select(func.max(JournalEntry.seq))) or 0) + 1
+    now = utcnow()
+    session.connection().execute(
+        insert(JOURNAL),
+        [
+            {
+                "seq": first + i,
+                "committed_at": now,
+                "action": r.action,
+                "request_id": r.ctx.request_id,
+                "audit_seq": e.seq,
+                "changes": e.changes,
+            }
+            for i, (r, e) in enumerate(zip(reads, entries, strict=True))
+        ],
+    )
+    return [e.seq for e in entries]
 
 
 def journal_only(session: Session, action: str, request_id: str) -> int | None:
