@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -204,7 +205,8 @@ def test_a_database_server_outage_is_503_and_the_counter_resumes_after_it(
 
     from lgcloud.auth.roles import Role  # noqa: PLC0415
     from lgcloud.db.pgserver import throwaway_server  # noqa: PLC0415
-    from lgcloud.web.app import DATABASE_UNAVAILABLE, create_app  # noqa: PLC0415
+    from lgcloud.web.admission import DATABASE_UNAVAILABLE  # noqa: PLC0415
+    from lgcloud.web.app import create_app  # noqa: PLC0415
 
     with throwaway_server() as server:
         p = Platform(tmp_path / "data", database_url=server.create_database("centre"))
@@ -236,3 +238,65 @@ def test_a_database_server_outage_is_503_and_the_counter_resumes_after_it(
             assert r.status_code == 200, r.text
             assert c.get("/api/persons?q=タカハシ", headers=auth).status_code == 200
         p.dispose()
+
+
+def test_a_switchover_to_the_standby_loses_no_acknowledged_change(tmp_path: Path) -> None:
+    """The centre on a primary with a synchronous streaming standby (as Patroni runs it in
+    synchronous mode), reached by a multi-host URL that asks for the read-write server.
+    The primary dies; until the standby is promoted the counter gets 503, never a 500;
+    then the same process serves from the new primary, every change acknowledged before
+    the failure is there, and new changes are recorded."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+    from sqlalchemy import text  # noqa: PLC0415
+
+    from lgcloud.auth.roles import Role  # noqa: PLC0415
+    from lgcloud.db.engine import make_engine  # noqa: PLC0415
+    from lgcloud.db.pgserver import standby_of, throwaway_server  # noqa: PLC0415
+    from lgcloud.web.app import create_app  # noqa: PLC0415
+
+    password = "switchover-password-1"
+    with throwaway_server() as primary:
+        primary.create_database("centre")
+        with standby_of(primary) as standby:
+            admin = make_engine(primary.admin_url)
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("ALTER SYSTEM SET synchronous_standby_names = '*'"))
+                c.execute(text("SELECT pg_reload_conf()"))
+                deadline = time.monotonic() + 30
+                while c.scalar(text("SELECT count(*) FROM pg_stat_replication "
+                                    "WHERE sync_state = 'sync'")) != 1:  # fmt: skip
+                    assert time.monotonic() < deadline, "the standby did not become synchronous"
+                    time.sleep(0.1)
+            admin.dispose()
+            url = (
+                f"postgresql+psycopg://{primary.superuser}@/centre"
+                f"?host={primary.socket_dir}:{primary.port}"
+                f"&host={standby.socket_dir}:{standby.port}&target_session_attrs=read-write"
+            )
+            p = Platform(tmp_path / "data", database_url=url)
+            p.create_town(PG_TOWN, "聖籠町", prefecture="新潟県", recovery_key=False)
+            add_clerks(p, PG_TOWN, {"1001": [Role.COUNTER_CLERK, Role.BUSINESS_STAFF]}, password)
+            with TestClient(create_app(p)) as c:
+                r = c.post(
+                    "/api/login",
+                    json={"town_code": PG_TOWN, "staff_number": "1001", "password": password},
+                )
+                assert r.status_code == 200, r.text
+                auth = {"Authorization": f"Bearer {r.headers['x-session-token']}"}
+                before = record_family(p, PG_TOWN, "髙橋")  # acknowledged: committed
+                primary.stop("immediate")  # the primary's machine dies
+                r = c.get(f"/api/persons/{before['head']}", headers=auth)
+                assert r.status_code == 503, r.text  # no primary yet: refused, not 500
+                standby.promote()
+                deadline = time.monotonic() + 30
+                while (
+                    r := c.get(f"/api/persons/{before['head']}", headers=auth)
+                ).status_code == 503:
+                    assert time.monotonic() < deadline, r.text
+                    time.sleep(0.2)
+                assert r.status_code == 200, r.text
+                assert r.json()["person"]["addressee_number"] == before["head"]
+                after = record_family(p, PG_TOWN, "佐藤")  # written on the new primary
+                found = c.get(f"/api/persons/{after['head']}", headers=auth)
+                assert found.status_code == 200, found.text
+            p.dispose()

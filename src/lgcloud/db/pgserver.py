@@ -51,6 +51,11 @@ class PgServer:
         start += ["-l", str(self.data_dir.parent / "log"), "-o", self.options, "start"]
         subprocess.run(start, check=True, capture_output=True)  # noqa: S603 (our own arguments)
 
+    def promote(self) -> None:
+        """Make this standby a primary (what Patroni does on a failover)."""
+        promote = [*_as_owner(), str(pg_bin() / "pg_ctl"), "-D", str(self.data_dir), "-w"]
+        subprocess.run([*promote, "promote"], check=True, capture_output=True)  # noqa: S603
+
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``immediate``: as if its machine died, no checkpoint)."""
         stop = [*_as_owner(), str(pg_bin() / "pg_ctl"), "-D", str(self.data_dir), "-m", mode]
@@ -90,29 +95,57 @@ class PgServer:
         return self.url(name)
 
 
-@contextlib.contextmanager
-def throwaway_server(*settings: str, fsync: bool = False) -> Iterator[PgServer]:
-    """Start a server in a temporary folder, yield it, stop it and delete everything.
-    ``settings`` are extra ``-c name=value`` server settings."""
-    bin_dir = pg_bin()
+def _new_base() -> tuple[Path, Path, int, str]:
+    """A temporary folder with a socket folder, a free port and the superuser's name."""
     base = Path(tempfile.mkdtemp(prefix="lgcloud-pg-"))
-    data, sock = base / "data", base / "sock"
+    sock = base / "sock"
     sock.mkdir()
-    as_owner = _as_owner()
-    if as_owner:
+    if _as_owner():
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    user = "postgres" if as_owner else getpass.getuser()
-    initdb = [*as_owner, str(bin_dir / "initdb"), "-D", str(data), "-U", user]
-    initdb += ["--auth=trust", "--encoding=UTF8", "--locale=C"]
-    subprocess.run(initdb, check=True, capture_output=True)  # noqa: S603 (our own arguments)
+    return base, sock, port, "postgres" if _as_owner() else getpass.getuser()
+
+
+def _options(sock: Path, port: int, fsync: bool, settings: tuple[str, ...]) -> str:
     options = [f"-k {sock}", f"-p {port}", "-c listen_addresses=''"]
     options += [] if fsync else ["-c fsync=off"]
     options += [f"-c {setting}" for setting in settings]
-    server = PgServer(sock, port, user, data, " ".join(options))
+    return " ".join(options)
+
+
+@contextlib.contextmanager
+def standby_of(primary: PgServer, *settings: str) -> Iterator[PgServer]:
+    """A streaming-replication standby of ``primary`` (``pg_basebackup -R``), started,
+    stopped and deleted on the way out. The primary must allow replication connections
+    (``throwaway_server`` does: trust on its socket)."""
+    base, sock, port, user = _new_base()
+    data = base / "data"
+    backup = [*_as_owner(), str(pg_bin() / "pg_basebackup"), "-h", str(primary.socket_dir)]
+    backup += ["-p", str(primary.port), "-U", primary.superuser, "-D", str(data), "-R"]
+    backup += ["-X", "stream", "-c", "fast"]
+    subprocess.run(backup, check=True, capture_output=True)  # noqa: S603 (our own arguments)
+    server = PgServer(sock, port, user, data, _options(sock, port, False, settings))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop("immediate")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def throwaway_server(*settings: str, fsync: bool = False) -> Iterator[PgServer]:
+    """Start a server in a temporary folder, yield it, stop it and delete everything.
+    ``settings`` are extra ``-c name=value`` server settings."""
+    base, sock, port, user = _new_base()
+    data = base / "data"
+    initdb = [*_as_owner(), str(pg_bin() / "initdb"), "-D", str(data), "-U", user]
+    initdb += ["--auth=trust", "--encoding=UTF8", "--locale=C"]
+    subprocess.run(initdb, check=True, capture_output=True)  # noqa: S603 (our own arguments)
+    server = PgServer(sock, port, user, data, _options(sock, port, fsync, settings))
     server.start()
     try:
         yield server

@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lgcloud.auth.models import Clerk
@@ -49,9 +50,19 @@ from lgcloud.auth.service import token_hash
 from lgcloud.core.admission import OVERLOADED_MESSAGE
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import NotFoundError
+from lgcloud.core.logging import get_logger
 from lgcloud.tenancy.models import LoginSession
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.deps import SESSION_COOKIE
+
+log = get_logger("lgcloud.web.admission")
+#: the answer while the database cannot be reached (its server restarting or switching
+#: over to the standby; a SQLite file locked past the busy timeout): a 503, never a 500
+DATABASE_RETRY_AFTER_S = 5
+DATABASE_UNAVAILABLE = (
+    "データベースに一時的に接続できません。少し時間をおいてから、"
+    "処理の結果を確かめてもう一度お試しください"
+)
 
 _EXEMPT_PREFIXES = ("/static/", "/continuity/")
 _EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico"})
@@ -295,12 +306,17 @@ class AdmissionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        kind, town = classify(scope, self.towns)
+        try:  # classing reads sessions and clerks: the database may be unreachable
+            kind, town = classify(scope, self.towns)
+            if kind == "login" and scope["method"] == "POST":
+                kind, receive = await self._login_class(scope, receive)
+        except OperationalError as e:
+            log.warning("database_unavailable", path=scope["path"], error=str(e)[:300])
+            await self._refuse(scope, send, DATABASE_RETRY_AFTER_S, DATABASE_UNAVAILABLE)
+            return
         if kind == "exempt":
             await self.app(scope, receive, send)
             return
-        if kind == "login" and scope["method"] == "POST":
-            kind, receive = await self._login_class(scope, receive)
         if not await self._admit(kind, town):
             self.state.shed[kind] += 1
             if kind in ("login", "anonymous"):
@@ -424,9 +440,17 @@ class AdmissionMiddleware:
             async with cond:
                 cond.notify_all()
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        retry = self.state.limits.retry_after_s
-        body, ctype, status = overloaded_response_parts(scope["path"], scope["method"], retry)
+    async def _refuse(
+        self,
+        scope: Scope,
+        send: Send,
+        retry: int | None = None,
+        message: str = OVERLOADED_MESSAGE,
+    ) -> None:
+        retry = self.state.limits.retry_after_s if retry is None else retry
+        body, ctype, status = overloaded_response_parts(
+            scope["path"], scope["method"], retry, message
+        )
         headers: list[tuple[bytes, bytes]] = [
             (b"content-type", ctype),
             (b"content-length", str(len(body)).encode()),

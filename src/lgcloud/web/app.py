@@ -34,6 +34,8 @@ from lgcloud.db.engine import WRITE_LOCKS
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web import api, certificates, continuity, pages
 from lgcloud.web.admission import (
+    DATABASE_RETRY_AFTER_S,
+    DATABASE_UNAVAILABLE,
     AdmissionMiddleware,
     AdmissionState,
     Limits,
@@ -44,11 +46,6 @@ from lgcloud.web.admission import (
 from lgcloud.web.shared import PeerMetrics
 
 log = get_logger("lgcloud.web")
-DATABASE_RETRY_AFTER_S = 5
-DATABASE_UNAVAILABLE = (
-    "データベースに一時的に接続できません。少し時間をおいてから、"
-    "処理の結果を確かめてもう一度お試しください"
-)
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 #: Routes reachable without a session. tests/test_routes.py checks every other route.
