@@ -398,6 +398,19 @@ def server_log_problems(path: Path) -> list[str]:
     ]
 
 
+def slow_writes(path: Path) -> list[tuple[float, str]]:
+    """The server's ``slow_write_transaction`` warnings (over 200 ms; JSON log lines):
+    (ms, database), longest first, to tell where a long ``max_write_lock_ms`` came from."""
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        if "slow_write_transaction" not in line or not line.startswith("{"):
+            continue
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            entry = json.loads(line)
+            out.append((float(entry["ms"]), str(entry["database"]).rsplit("/", 1)[-1]))
+    return sorted(out, reverse=True)
+
+
 # ------------------------------------------------------------------ traffic
 
 
@@ -854,6 +867,11 @@ def run_version(version: Version, args: argparse.Namespace, console: Console) ->
     if problems:
         rep.notes.append(f"server log: {len(problems)} error line(s), first: {problems[0]}")
     rep.results["server_log_errors"] = len(problems)
+    slow = slow_writes(version.work_dir / "server.log")
+    rep.results["slow_write_transactions"] = len(slow)
+    if slow:
+        longest = ", ".join(f"{ms:.0f} ms {db}" for ms, db in slow[:3])
+        rep.notes.append(f"{len(slow)} write transaction(s) over 200 ms; longest: {longest}")
     rep.results["setup_s"] = version.setup_times.get("set-up wall (towns in parallel)")
     return rep
 
