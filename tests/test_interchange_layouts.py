@@ -632,3 +632,144 @@ def test_progress_reports_rows_read_after_each_chunk(tmp_path: Path) -> None:
     assert seen == [*range(100, rows, 100), rows]
     src.dispose()
     dst.dispose()
+
+
+# A town's files together (import_layouts): checked whole in a trial, written in chunks.
+
+
+def _files(out: Path, names: tuple[str, ...] = ORDER) -> list[tuple[str, Path]]:
+    return [(name, out / f"{name}.csv") for name in names]
+
+
+def _audit(platform: Platform, action: str) -> list[AuditEntry]:
+    with platform.read_town(TOWN_B) as town:
+        return list(
+            town.session.scalars(
+                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+            )
+        )
+
+
+def test_import_layouts_refuses_them_all_before_writing_any(tmp_path: Path) -> None:
+    """A bad row in the last file refuses every file with nothing written (the check runs
+    in a trial of the town, thrown away); the same files fixed go in, a chunk per short
+    transaction, each audited with its people, and a second run adds nothing."""
+    from lgcloud.insurance.models import NhiMember  # noqa: PLC0415
+    from lgcloud.interchange.layouts import import_layouts  # noqa: PLC0415
+
+    src, dst, out = _move_town(tmp_path)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ORDER:
+        (bad / f"{name}.csv").write_bytes((out / f"{name}.csv").read_bytes())
+    lines = (out / "nhi.csv").read_bytes().decode("utf-8").split("\r\n")
+    last = lines[-2].split(",")
+    last[5] = "8888888888"  # 宛名番号 of the last row of the last file with rows
+    (bad / "nhi.csv").write_bytes("\r\n".join([*lines[:-2], ",".join(last), ""]).encode())
+    with dst.read_town(TOWN_B) as town:
+        seq_before = town.session.scalar(select(func.max(AuditEntry.seq)))
+    with pytest.raises(ImportRefusedError) as e:
+        import_layouts(dst, make_ctx(TOWN_B), _files(bad), chunk_size=50)
+    assert f"nhi.csv: {len(lines) - 1} 行目 宛名番号" in e.value.message, e.value.message
+    assert "取り込まれています" not in e.value.message
+    assert _count(dst, TaxInstallment) == 0 and _count(dst, NhiMember) == 0
+    with dst.read_town(TOWN_B) as town:
+        assert town.session.scalar(select(func.max(AuditEntry.seq))) == seq_before
+    trials = dst.data_dir / "run" / "trials"  # SQLite's trial copies (none on PostgreSQL)
+    assert not trials.exists() or list(trials.iterdir()) == []  # the copy is gone
+
+    stages: list[tuple[str, str]] = []
+    results = import_layouts(
+        dst,
+        make_ctx(TOWN_B),
+        _files(out),
+        chunk_size=50,
+        on_progress=lambda stage, name, _rows: stages.append((stage, name)),
+    )
+    expected = [
+        (out / f"{name}.csv").read_bytes().decode("utf-8").count("\r\n") - 1 for name in ORDER
+    ]
+    assert [(i, u, r) for i, u, r in results] == [(n, 0, []) for n in expected]
+    # every file checked before the first is written
+    assert stages.index(("write", ORDER[0])) > max(
+        i for i, (stage, _) in enumerate(stages) if stage == "check"
+    )
+    for name in ORDER:
+        with dst.read_town(TOWN_B) as town:
+            again = to_text(town, make_ctx(TOWN_B), name)
+        assert again == (out / f"{name}.csv").read_bytes().decode("utf-8"), name
+    chunks = _audit(dst, "import_layout_rows")
+    assert len(chunks) >= sum((n + 49) // 50 for n in expected if n) - len(ORDER)
+    assert all(c.subjects for c in chunks)
+    files = _audit(dst, "import_layout")
+    assert [f.detail["layout"] for f in files] == list(ORDER)
+    assert [f.detail["imported"] for f in files] == expected
+    again = import_layouts(dst, make_ctx(TOWN_B), _files(out))
+    assert [(i, u) for i, u, _ in again] == [(0, n) for n in expected]
+    src.dispose()
+    dst.dispose()
+
+
+def test_the_check_of_an_import_holds_nothing_a_counter_waits_for(tmp_path: Path) -> None:
+    """While an import is being checked, a clerk records a payment on an installment the
+    file pays too (no wait: the trial holds no lock the counter needs). The file's row now
+    pays more than is outstanding, so writing refuses it: the rows before it stay, the
+    message says so, and nothing after it is written."""
+    import csv  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from lgcloud.interchange.layouts import import_layouts  # noqa: PLC0415
+    from lgcloud.taxation.models import TaxPayment  # noqa: PLC0415
+    from lgcloud.taxation.service import record_payment  # noqa: PLC0415
+
+    src, dst, out = _move_town(tmp_path)
+    import_layouts(dst, make_ctx(TOWN_B), _files(out, ORDER[:4]))
+    with (out / "payments.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) > 40
+    target = 30  # 0-based: file line 32, in the fourth chunk of 10
+    row = rows[target]
+    with dst.read_town(TOWN_B) as town:
+        found = town.session.scalars(
+            select(TaxInstallment).where(
+                TaxInstallment.addressee_number == row["宛名番号"],
+                TaxInstallment.fiscal_year == int(row["年度"]),
+                TaxInstallment.period == int(row["期別"]),
+            )
+        ).all()
+    [inst] = [i for i in found if i.amount >= int(row["納付額"])][:1]
+    paid_first = sum(
+        int(r["納付額"])
+        for r in rows[:target]
+        if (r["宛名番号"], r["年度"], r["期別"], r["税目"])
+        == (row["宛名番号"], row["年度"], row["期別"], row["税目"])
+    )
+    clerk_amount = inst.amount - paid_first - int(row["納付額"]) + 1
+    assert clerk_amount > 0
+    done: list[float] = []
+
+    def clerk() -> None:
+        import time  # noqa: PLC0415
+
+        began = time.monotonic()
+        with dst.town(TOWN_B) as town:
+            record_payment(town, make_ctx(TOWN_B), inst.id, paid_on=TODAY, amount=clerk_amount)
+        done.append(time.monotonic() - began)
+
+    def during(stage: str, _name: str, _rows: int) -> None:
+        if stage == "check" and not done:
+            t = threading.Thread(target=clerk)
+            t.start()
+            t.join(timeout=5)
+            assert done and done[0] < 1.0, done  # the trial holds nothing the counter needs
+
+    with pytest.raises(ImportRefusedError) as e:
+        import_layouts(
+            dst, make_ctx(TOWN_B), _files(out, ("payments",)), chunk_size=10, on_progress=during
+        )
+    assert f"payments.csv: {target + 2} 行目" in e.value.message, e.value.message
+    assert "町村のデータが変わりました" in e.value.message
+    assert "これより前の行は取り込まれています" in e.value.message
+    assert _count(dst, TaxPayment) == target // 10 * 10 + 1  # whole chunks, and the clerk's
+    src.dispose()
+    dst.dispose()

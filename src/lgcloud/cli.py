@@ -377,12 +377,13 @@ def import_layouts_command(
     ),
     data_dir: DataDir = None,
 ) -> None:
-    """Import every layout file present in ``in_dir``, in dependency order; each file all
-    or nothing unless --partial."""
+    """Import every layout file present in ``in_dir``, in dependency order: all checked
+    before any is written (nothing is written if one is refused) unless --partial, then
+    written in short transactions that never stall the town's counter."""
     from rich.progress import Progress, TaskID  # noqa: PLC0415
 
     from lgcloud.interchange.codec import GaijiTable, normalize_encoding  # noqa: PLC0415
-    from lgcloud.interchange.layouts import GAIJI_CSV, ORDER, import_layout  # noqa: PLC0415
+    from lgcloud.interchange.layouts import GAIJI_CSV, ORDER, import_layouts  # noqa: PLC0415
     from lgcloud.interchange.residents import Rejection, write_rejections  # noqa: PLC0415
 
     refused: list[Rejection] = []
@@ -392,41 +393,42 @@ def import_layouts_command(
         raise typer.Exit(2)
     gaiji_path = gaiji or (in_dir / GAIJI_CSV if (in_dir / GAIJI_CSV).is_file() else None)
     platform = _platform(data_dir)
+    files = [(name, in_dir / f"{name}.csv") for name in ORDER if (in_dir / f"{name}.csv").exists()]
     lines: list[str] = []
     try:
         forced = normalize_encoding(encoding) if encoding else None
         table = GaijiTable.load(gaiji_path) if gaiji_path is not None else None
-        # one transaction for every file: a refused file leaves nothing of the others
-        with Progress(console=err, transient=True) as bar, platform.town(town) as t:
-            for name in ORDER:
-                path = in_dir / f"{name}.csv"
-                if not path.exists():
-                    continue
-                with path.open("rb") as data:  # lines, less the header: the rows, near enough
-                    lines_in_file = sum(
-                        chunk.count(b"\n") for chunk in iter(lambda: data.read(1 << 20), b"")
+        with Progress(console=err, transient=True) as bar:
+            tasks: dict[tuple[str, str], TaskID] = {}
+
+            def advance(stage: str, name: str, rows: int) -> None:
+                task = tasks.get((stage, name))
+                if task is None:
+                    path = in_dir / f"{name}.csv"
+                    with path.open("rb") as data:  # lines, less the header: the rows, roughly
+                        total = sum(c.count(b"\n") for c in iter(lambda: data.read(1 << 20), b""))
+                    verb = "checking" if stage == "check" else "importing"
+                    task = tasks[stage, name] = bar.add_task(
+                        f"{verb} {path.name}", total=max(total - 1, 1)
                     )
-                task = bar.add_task(f"importing {path.name}", total=max(lines_in_file - 1, 1))
+                bar.update(task, completed=rows)
 
-                def advance(rows: int, task: TaskID = task) -> None:
-                    bar.update(task, completed=rows)
-
-                imported, unchanged, bad = import_layout(
-                    t,
-                    operator_ctx(town, platform),
-                    name,
-                    path,
-                    partial=partial,
-                    encoding=forced,
-                    gaiji=table,
-                    on_progress=advance,
-                )
-                bar.remove_task(task)
-                refused += [Rejection(r.row, f"{path.name}:{r.column}", r.reason) for r in bad]
-                lines.append(
-                    f"{path.name}: {imported} imported, {unchanged} already stored, "
-                    f"{len(bad)} rejected"
-                )
+            # checked whole first (nothing written if any file is refused), then written in
+            # short transactions
+            results = import_layouts(
+                platform,
+                operator_ctx(town, platform),
+                files,
+                partial=partial,
+                encoding=forced,
+                gaiji=table,
+                on_progress=advance,
+            )
+        for (_, path), (imported, unchanged, bad) in zip(files, results, strict=True):
+            refused += [Rejection(r.row, f"{path.name}:{r.column}", r.reason) for r in bad]
+            lines.append(
+                f"{path.name}: {imported} imported, {unchanged} already stored, {len(bad)} rejected"
+            )
     except LgcloudError as e:
         _fail(e)
         return

@@ -26,7 +26,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -57,7 +57,7 @@ from lgcloud.taxation.models import (
     TaxInstallment,
     TaxPayment,
 )
-from lgcloud.tenancy.platform import Town
+from lgcloud.tenancy.platform import Platform, Town
 
 
 @dataclass(frozen=True)
@@ -475,7 +475,8 @@ def import_layout(
     chunk_size: int = CHUNK_ROWS,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int, list[Rejection]]:
-    """Import layout ``name`` from ``path``. Returns (imported, unchanged, rejected).
+    """Import layout ``name`` from ``path`` in ``town``'s transaction (one transaction: all
+    of it or nothing). Returns (imported, unchanged, rejected).
 
     All or nothing by default: the first bad row refuses the file and nothing is stored.
     With ``partial``, bad rows are skipped and returned. Rows already stored identically
@@ -500,30 +501,103 @@ def import_layout(
     the chunk's new rows are flushed together, in file order, so ids, ``recorded_at`` and
     the journal's row images are those of a row-by-row import.  ``on_progress`` is called
     with the number of rows read so far after each chunk.
+
+    A whole town's files go in through :func:`import_layouts`, which checks them all
+    first and then writes in short transactions.
     """
     check_writable(ctx, "import_layout")
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be positive")
-    cols = LAYOUTS[name]
-    model = ROW_MODEL[name]
-    # rows with an id up to this one were stored before the import; None: the table is empty
-    max_id = town.session.scalar(select(func.max(model.id)))
-    matched: Counter[tuple[Any, ...]] = Counter()  # stored copies matched so far, per key
-    imported = unchanged = 0
-    people: set[str] = set()
-    rejected: list[Rejection] = []
-    new_chunk = _CHUNKS[name]
-    read = last_line = 0  # records read so far, and the line the last one began on
-    seen: dict[str, str] = {}
+    run = _LayoutImport(
+        name,
+        path,
+        town.session.scalar(select(func.max(ROW_MODEL[name].id))),
+        partial=partial,
+        encoding=encoding,
+        gaiji=gaiji,
+        chunk_size=chunk_size,
+        on_progress=on_progress,
+    )
+    for chunk in run.chunks():
+        run.store(town, chunk)
+    finish_write(
+        town.session, ctx, "import_layout", subjects=sorted(run.people), detail=run.detail()
+    )
+    return run.imported, run.unchanged, run.rejected
 
-    def reject(r: Rejection) -> None:
-        if not partial:
+
+#: one row of a layout file as read: (line, values) or the row's refusal
+_Read = tuple[int, dict[str, Any] | Rejection]
+
+
+class _LayoutImport:
+    """One layout file being imported: reads it a chunk at a time (:meth:`chunks`, no
+    database work) and stores a chunk in the transaction it is given (:meth:`store`),
+    keeping across chunks what the whole file needs (stored copies matched so far, the
+    counts, the people named, the rows refused)."""
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        max_id: int | None,
+        *,
+        partial: bool,
+        encoding: str | None,
+        gaiji: GaijiTable | None,
+        chunk_size: int,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        self.name = name
+        self.path = path
+        self.cols = LAYOUTS[name]
+        #: rows with an id up to this one were stored before the import; None: none were
+        self.max_id = max_id
+        self.partial = partial
+        self.encoding = encoding
+        self.gaiji = gaiji
+        self.chunk_size = chunk_size
+        self.on_progress = on_progress
+        self.matched: Counter[tuple[Any, ...]] = Counter()  # stored copies matched so far
+        self.imported = self.unchanged = 0
+        self.people: set[str] = set()
+        self.rejected: list[Rejection] = []
+        self.read = self.last_line = 0  # records read so far, and the last one's first line
+        self.seen: dict[str, str] = {}
+
+    def chunks(self) -> Iterator[list[_Read]]:
+        chunk: list[_Read] = []
+        for item in _read(self.path, self.cols, self.encoding, self.gaiji, self.seen):
+            chunk.append(item)
+            # a bad row ends the chunk when it refuses the file, so the earlier rows' own
+            # errors come first, as they would row by row
+            if len(chunk) >= self.chunk_size or (
+                isinstance(item[1], Rejection) and not self.partial
+            ):
+                yield chunk
+                chunk = []
+        yield chunk
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "layout": self.name,
+            "file": self.path.name,
+            "imported": self.imported,
+            "unchanged": self.unchanged,
+            "rejected": len(self.rejected),
+            "encoding": self.seen.get("encoding", ""),
+        }
+
+    def reject(self, r: Rejection) -> None:
+        if not self.partial:
             where = f"{r.row} 行目" + (f" {r.column}" if r.column else "")
-            raise ImportRefusedError(f"{path.name}: {where}: {r.reason}", [r])
-        rejected.append(r)
+            raise ImportRefusedError(f"{self.path.name}: {where}: {r.reason}", [r])
+        self.rejected.append(r)
 
-    def run(chunk: list[tuple[int, dict[str, Any] | Rejection]]) -> None:
-        nonlocal imported, unchanged, read, last_line
+    def store(self, town: Town, chunk: list[_Read]) -> set[str]:
+        """Check and insert ``chunk``'s new rows in ``town``'s transaction; returns the
+        people whose rows it added."""
+        cols = self.cols
         parsed = [(line, row) for line, row in chunk if not isinstance(row, Rejection)]
         numbers = {
             str(row[attr])
@@ -540,28 +614,32 @@ def import_layout(
                 )
             )
         stored: Counter[tuple[Any, ...]] = Counter()
-        if max_id is not None and numbers:
+        if self.max_id is not None and numbers:
             kinds = {str(row["tax_kind"]) for _, row in parsed if "tax_kind" in row}
             stored.update(
                 tuple(r[c.attr] for c in cols)
-                for r in _rows(town, name, people=numbers, max_id=max_id, tax_kinds=kinds or None)
+                for r in _rows(
+                    town, self.name, people=numbers, max_id=self.max_id, tax_kinds=kinds or None
+                )
             )
         # which rows are already stored does not depend on the rows added, so it is decided
         # first, and only the other rows' references are looked up
         fresh: list[bool] = []
         for _, values in parsed:
             key = tuple(values[c.attr] for c in cols)
-            fresh.append(matched[key] >= stored[key])
+            fresh.append(self.matched[key] >= stored[key])
             if not fresh[-1]:
-                matched[key] += 1
-        new = new_chunk(town, [v for (_, v), f in zip(parsed, fresh, strict=True) if f])
+                self.matched[key] += 1
+        new = _CHUNKS[self.name](town, [v for (_, v), f in zip(parsed, fresh, strict=True) if f])
         is_fresh = iter(fresh)
+        added: set[str] = set()
+        imported = 0
         for line, row in chunk:
             if isinstance(row, Rejection):
-                reject(row)
+                self.reject(row)
                 continue
             if not next(is_fresh):
-                unchanged += 1
+                self.unchanged += 1
                 continue
             unknown = [
                 (attr, row[attr])
@@ -571,46 +649,113 @@ def import_layout(
             if unknown:
                 attr, number = unknown[0]
                 header = next(c.header for c in cols if c.attr == attr)
-                reject(Rejection(line, header, f"宛名番号 {number} の住民はこの町村にいません"))
+                self.reject(
+                    Rejection(line, header, f"宛名番号 {number} の住民はこの町村にいません")
+                )
                 continue
             try:
                 new.add(row)
             except LookupError as e:
-                reject(Rejection(line, "", str(e)))
+                self.reject(Rejection(line, "", str(e)))
                 continue
-            people.add(str(row.get("addressee_number", "")))
+            added.add(str(row.get("addressee_number", "")))
             imported += 1
         new.store()
+        self.imported += imported
+        added.discard("")
+        self.people |= added
         for line, _ in chunk:  # a row with several bad fields is one row
-            read += line != last_line
-            last_line = line
-        if on_progress is not None and chunk:
-            on_progress(read)
+            self.read += line != self.last_line
+            self.last_line = line
+        if self.on_progress is not None and chunk:
+            self.on_progress(self.read)
+        return added
 
-    chunk: list[tuple[int, dict[str, Any] | Rejection]] = []
-    for item in _read(path, cols, encoding, gaiji, seen):
-        chunk.append(item)
-        # a bad row ends the chunk when it refuses the file, so the earlier rows' own
-        # errors come first, as they would row by row
-        if len(chunk) >= chunk_size or (isinstance(item[1], Rejection) and not partial):
-            run(chunk)
-            chunk.clear()
-    run(chunk)
-    finish_write(
-        town.session,
-        ctx,
-        "import_layout",
-        subjects=sorted(people - {""}),
-        detail={
-            "layout": name,
-            "file": path.name,
-            "imported": imported,
-            "unchanged": unchanged,
-            "rejected": len(rejected),
-            "encoding": seen.get("encoding", ""),
-        },
-    )
-    return imported, unchanged, rejected
+
+def import_layouts(
+    platform: Platform,
+    ctx: RequestContext,
+    files: Sequence[tuple[str, Path]],
+    *,
+    partial: bool = False,
+    encoding: str | None = None,
+    gaiji: GaijiTable | None = None,
+    chunk_size: int = CHUNK_ROWS,
+    on_progress: Callable[[str, str, int], None] | None = None,
+) -> list[tuple[int, int, list[Rejection]]]:
+    """Import a town's layout files (``(layout, path)`` in :data:`ORDER`), without holding
+    the town's write lock for more than a chunk. Returns (imported, unchanged, rejected)
+    per file.
+
+    All or nothing across the files unless ``partial``: first every file is imported, in
+    order, into a trial of the town's database whose writes are thrown away
+    (:meth:`Platform.trial_town`: a private copy on SQLite), so a bad row of any file
+    refuses them all before anything is written, and the counter never waits for the
+    check. Then each file is written ``chunk_size`` rows per short transaction, each with
+    an audit entry naming its people, and one entry per file with its counts. Should the
+    town change between the two (a clerk records a payment the file also holds) so that a
+    row is refused while writing, what was written stays, the refusal says so, and the
+    same files imported again add the rest (rows already stored are skipped).
+    ``on_progress(stage, layout, rows)`` follows both passes (stage "check", "write").
+    """
+    check_writable(ctx, "import_layout")
+    code = ctx.town_code
+
+    def progress(stage: str, name: str) -> Callable[[int], None] | None:
+        if on_progress is None:
+            return None
+        return lambda rows: on_progress(stage, name, rows)
+
+    def opened(name: str, path: Path, max_id: int | None, stage: str) -> _LayoutImport:
+        return _LayoutImport(
+            name,
+            path,
+            max_id,
+            partial=partial,
+            encoding=encoding,
+            gaiji=gaiji,
+            chunk_size=chunk_size,
+            on_progress=progress(stage, name),
+        )
+
+    if not partial:
+        with platform.trial_town(code) as trial:
+            for name, path in files:
+                run = opened(
+                    name, path, trial.session.scalar(select(func.max(ROW_MODEL[name].id))), "check"
+                )
+                for chunk in run.chunks():
+                    run.store(trial, chunk)
+    results: list[tuple[int, int, list[Rejection]]] = []
+    for name, path in files:
+        with platform.read_town(code) as town:
+            max_id = town.session.scalar(select(func.max(ROW_MODEL[name].id)))
+        run = opened(name, path, max_id, "write")
+        for chunk in run.chunks():
+            try:
+                with platform.town(code) as town:
+                    added = run.store(town, chunk)
+                    if added:
+                        finish_write(
+                            town.session,
+                            ctx,
+                            "import_layout_rows",
+                            subjects=sorted(added),
+                            detail={"layout": name, "file": path.name, "people": len(added)},
+                        )
+            except ImportRefusedError as e:
+                if not run.imported and not any(done for done, _, _ in results):
+                    raise  # nothing written yet
+                cause = "" if partial else "取り込み中に町村のデータが変わりました。"
+                raise ImportRefusedError(
+                    f"{e} ({cause}これより前の行は取り込まれています。"
+                    "同じファイルをもう一度取り込むと、残りを取り込みます)",
+                    e.rejections,
+                ) from e
+        with platform.town(code) as town:
+            finish_write(town.session, ctx, "import_layout", detail=run.detail())
+        results.append((run.imported, run.unchanged, run.rejected))
+    return results
 
 
 _ASSESSMENT_MODELS: dict[str, Any] = {

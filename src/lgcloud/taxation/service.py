@@ -264,7 +264,9 @@ def record_payment(
     channel: str = "counter",
 ) -> TaxPayment:
     """収納: record a payment against one installment; more than is outstanding is refused."""
-    inst = town.session.get(TaxInstallment, installment_id, with_for_update=True)
+    # FOR NO KEY UPDATE on PostgreSQL: what the update needs, and no wait for an import
+    # trying rows that reference this installment (FOR KEY SHARE)
+    inst = town.session.get(TaxInstallment, installment_id, with_for_update={"key_share": True})
     if inst is None:
         raise NotFoundError("該当する期別はありません")
     if amount <= 0:

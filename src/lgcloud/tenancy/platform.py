@@ -7,6 +7,8 @@ A town's database is the unit of backup and restore. By default it is a SQLite f
 from __future__ import annotations
 
 import base64
+import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -292,6 +294,55 @@ class Platform:
             Session(bind=conn) as session,
         ):
             yield Town(code, session, self.keys_dir, mode, as_of, self.record_read)
+
+    @contextmanager
+    def trial_town(self, code: str) -> Iterator[Town]:
+        """A write transaction on ``code``'s data whose writes are thrown away, and which
+        holds nothing a counter waits for: a whole import is tried in one before any of it
+        is written (``interchange.layouts.import_layouts``).
+
+        It sees the town as it was when it began. On SQLite it runs on a private copy of the
+        town's database, taken with SQLite's backup API (a read: WAL writers go on) into
+        ``run/trials/`` (0700) and deleted after. On PostgreSQL it is a REPEATABLE READ
+        transaction on the town's database, rolled back at the end: its inserts take no
+        lock but ``FOR KEY SHARE`` on the rows they reference, which counter writes (``FOR
+        NO KEY UPDATE``) do not wait for; it must not write the audit trail (whose head is
+        locked ``FOR UPDATE``)."""
+        engine = self.town_engine(code)
+        mode, as_of = self.mode_of(code)
+        if engine.dialect.name != "sqlite":  # one snapshot throughout, as the copy is
+            with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+                outer = conn.begin()
+                try:
+                    with Session(bind=conn) as session:
+                        yield Town(code, session, self.keys_dir, mode, as_of)
+                finally:
+                    outer.rollback()
+            return
+        trials = self.data_dir / "run" / "trials"
+        trials.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=trials) as folder:
+            copy = Path(folder) / f"{code}.sqlite"
+            source = engine.raw_connection()
+            try:
+                target = sqlite3.connect(copy)
+                try:
+                    source.driver_connection.backup(target)  # type: ignore[union-attr]
+                finally:
+                    target.close()
+            finally:
+                source.close()
+            trial = make_engine(sqlite_url(str(copy)), synchronous="OFF")
+            try:
+                with trial.connect() as conn:
+                    outer = conn.begin()
+                    try:
+                        with Session(bind=conn) as session:
+                            yield Town(code, session, self.keys_dir, mode, as_of)
+                    finally:
+                        outer.rollback()
+            finally:
+                trial.dispose()
 
     @contextmanager
     def _write_session(self, code: str) -> Iterator[Session]:
