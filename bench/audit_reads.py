@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.platform import Platform
 
@@ -60,7 +61,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="lgcloud-audit-") as tmp:
         platform = Platform(Path(tmp))
-        platform.create_town(TOWN, "聖籠町", prefecture="新潟県", recovery_key=False)
+        onboard_town(platform, TOWN, "聖籠町", prefecture="新潟県", recovery_key=False)
         generate_town(platform, TOWN, residents=300, seed=1)
         with platform.read_town(TOWN) as town:
             subjects = list(town.session.scalars(select(PersonVersion.addressee_number).limit(20)))

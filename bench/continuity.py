@@ -62,7 +62,6 @@ from lgcloud.continuity.centre import (
 from lgcloud.continuity.drill import free_port, run_drill
 from lgcloud.continuity.envelope import open_envelope
 from lgcloud.continuity.federation import node_name, write_federation
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.continuity.replica import make_batch
 from lgcloud.continuity.sites import Sites, load_sites
 from lgcloud.core.context import Actor, RequestContext
@@ -74,6 +73,7 @@ from lgcloud.register.service import record_event
 from lgcloud.taxation.models import TaxInstallment, TaxPayment
 from lgcloud.taxation.service import record_payment
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.models import JournalEntry
 
 TOWN = "153079"  # 聖籠町: the town whose copies are measured
 PARTNER = "154059"  # 出雲崎町: its partner node stores the town's envelopes

@@ -28,13 +28,14 @@ TODAY = date(2026, 11, 23)
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
+from lgcloud.onboarding import onboard_town
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.interchange.residents import export_residents, import_residents
 from lgcloud.tenancy.platform import Platform
 
 data_dir, csv_path, out_path = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 platform = Platform(data_dir)
-platform.create_town("154059", "出雲崎町")
+onboard_town(platform, "154059", "出雲崎町")
 ctx = RequestContext("154059", Actor(None, "bench", ""))
 
 

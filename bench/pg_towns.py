@@ -40,6 +40,7 @@ from lgcloud.db import migrate
 from lgcloud.db.engine import make_engine
 from lgcloud.db.pgserver import PgServer, throwaway_server
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register import queries
 from lgcloud.tenancy.platform import Platform
 
@@ -86,7 +87,7 @@ def run(server: PgServer, towns: int, residents: int, console: Console) -> dict[
     onboard, generate = [], []
     for i, code in enumerate(codes):
         t = time.perf_counter()
-        platform.create_town(code, f"試験町{i}", prefecture="新潟県", recovery_key=False)
+        onboard_town(platform, code, f"試験町{i}", prefecture="新潟県", recovery_key=False)
         onboard.append(time.perf_counter() - t)
         t = time.perf_counter()
         generate_town(platform, code, residents=residents, seed=i)

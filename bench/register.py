@@ -28,12 +28,13 @@ from lgcloud.audit.chain import GENESIS_HASH, entry_hash
 from lgcloud.audit.models import AuditEntry, AuditHead, AuditSubject
 from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Role
-from lgcloud.continuity.journal import finish_write
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register import queries
 from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.journal import finish_write
 
 TODAY = date(2026, 11, 23)
 TOWN = "155811"
@@ -227,7 +228,7 @@ def main() -> None:
             if run < args.runs - 1:
                 platform.dispose()
         results["generate_30k_s"] = statistics.median(gen_secs)
-        platform.create_town(AUDIT_TOWN, "出雲崎町")
+        onboard_town(platform, AUDIT_TOWN, "出雲崎町")
         results |= bench_search(platform, args.runs)
         results |= bench_switch(platform, args.runs)
         results |= bench_audit(platform, args.runs)

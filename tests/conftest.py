@@ -18,6 +18,7 @@ from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.db.pgserver import PgServer, PostgresMissingError, throwaway_server
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import AddressIn, Birth, EventKind, MoveIn, MoveWithin, NewPerson, Sex
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
@@ -95,8 +96,8 @@ def batch_priority_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
 def platform(tmp_path: Path) -> Iterator[Platform]:
     """A platform with two empty towns (on the suite's engine)."""
     p = make_platform(tmp_path / "data")
-    p.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
-    p.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
+    onboard_town(p, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(p, TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     yield p
     p.dispose()
 
@@ -203,9 +204,9 @@ def follow_journal(engine: Engine, replica: Path, town: str, keys_dir: Path) -> 
     """Bring the SQLite copy ``replica`` of ``town`` up to date with ``engine``'s journal,
     three entries per signed, encrypted batch, as a node following the centre would."""
     from lgcloud.continuity import keys  # noqa: PLC0415
-    from lgcloud.continuity.models import JournalEntry  # noqa: PLC0415
     from lgcloud.continuity.replica import apply_batch, make_batch  # noqa: PLC0415
     from lgcloud.db.engine import make_engine, sqlite_url  # noqa: PLC0415
+    from lgcloud.trail.models import JournalEntry  # noqa: PLC0415
 
     signer = keys.load_or_create_signing_key(keys_dir / "centre.pem")
     key = keys.new_recovery_key()

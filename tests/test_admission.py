@@ -31,6 +31,7 @@ from lgcloud.audit import service as audit_service
 from lgcloud.auth.roles import Role
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web import admission
@@ -58,7 +59,7 @@ def towns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Towns]:
     p = make_platform(tmp_path_factory.mktemp("admission") / "data")
     people: dict[str, list[str]] = {}
     for code, name in ((TOWN_A, "聖籠町"), (TOWN_B, "出雲崎町")):
-        p.create_town(code, name, prefecture="新潟県")
+        onboard_town(p, code, name, prefecture="新潟県")
         generate_town(p, code, residents=300, seed=5)
         add_clerks(p, code, CLERKS, PASSWORD, pins="2468")
         with p.read_town(code) as t:
@@ -445,7 +446,7 @@ def test_a_long_import_does_not_make_the_counter_wait(
 
     town_c = "155811"
     if town_c not in {t.code for t in towns.platform.towns()}:
-        towns.platform.create_town(town_c, "関川村", prefecture="新潟県")
+        onboard_town(towns.platform, town_c, "関川村", prefecture="新潟県")
         add_clerks(towns.platform, town_c, CLERKS, PASSWORD)
     path = tmp_path / "residents.csv"
     with towns.platform.read_town(TOWN_A) as t, path.open("wb") as f:

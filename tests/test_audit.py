@@ -22,7 +22,6 @@ from lgcloud.audit import service as audit_service
 from lgcloud.audit.chain import GENESIS_HASH, HASHED_FIELDS, ChainReport, entry_hash, verify_chain
 from lgcloud.audit.models import AuditEntry, AuditHead
 from lgcloud.cli import app
-from lgcloud.continuity.journal import finish_write
 from lgcloud.core.context import RequestContext
 from lgcloud.register.domain import (
     HEAD,
@@ -37,6 +36,7 @@ from lgcloud.register.domain import (
 )
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.journal import finish_write
 
 ENTRIES = AuditEntry.__table__
 CLERK_A = make_ctx(clerk_id=1, name="住民 一子", staff="T001")
@@ -458,7 +458,7 @@ def test_tampered_subject_index_is_detected(platform: Platform) -> None:
 
 
 def _journal_since(platform: Platform, code: str, seq: int) -> list[Any]:
-    from lgcloud.continuity.models import JournalEntry  # noqa: PLC0415
+    from lgcloud.trail.models import JournalEntry  # noqa: PLC0415
 
     with platform.read_town(code) as town:
         return list(
@@ -477,7 +477,7 @@ def test_group_committed_reads_write_what_one_by_one_writes(platform: Platform) 
     chain, and per read one journal entry with the head's update to that entry, then the
     entry — on a town's very first entry too, where the head row is inserted."""
     from lgcloud.audit.service import EntryRequest  # noqa: PLC0415
-    from lgcloud.continuity.journal import finish_reads  # noqa: PLC0415
+    from lgcloud.trail.journal import finish_reads  # noqa: PLC0415
 
     ctx = make_ctx(TOWN_A)
     with platform.read_town(TOWN_A) as town:

@@ -29,6 +29,7 @@ from lgcloud.auth.service import (
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.models import LoginSession
 from lgcloud.tenancy.platform import Platform
@@ -81,8 +82,8 @@ def _add(platform: Platform, code: str, clerk: C) -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     platform = make_platform(Path(tmp_path_factory.mktemp("auth")) / "data")
-    platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
-    platform.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=60, seed=5, today=TODAY)
     generate_town(platform, TOWN_B, residents=60, seed=6, today=TODAY)
     for clerk in (X, Y, AUDITOR, IT):

@@ -16,15 +16,15 @@ from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk, declare_emergency, login, restrict_login_networks
 from lgcloud.continuity.centre import Shipper, prune_journal, take_town_snapshot
 from lgcloud.continuity.federation import node_name, write_federation
-from lgcloud.continuity.journal import finish_write
 from lgcloud.continuity.keys import RecoveryKeyError
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.continuity.node import NodeService
 from lgcloud.continuity.recovery import recovery_sheet_path
 from lgcloud.continuity.sites import load_sites
 from lgcloud.continuity.status import town_status
 from lgcloud.core.errors import AuthenticationError, RuleViolationError
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.journal import finish_write
+from lgcloud.trail.models import JournalEntry
 from lgcloud.web.app import create_app
 
 # SQLite files themselves (copies, replicas, town nodes, migrations on files): the

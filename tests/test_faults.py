@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from conftest import TOWN_A
 from lgcloud.audit import service as audit_service
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.register.domain import HEAD
 from lgcloud.register.models import LifeEventRecord, PersonVersion
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.models import JournalEntry
 
 # SQLite files themselves (copies, replicas, town nodes, migrations on files): the
 # PostgreSQL pass of ./scripts/test leaves these out

@@ -17,13 +17,14 @@ from conftest import TODAY, TOWN_A, TOWN_B, make_platform
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.models import AuditEntry
 from lgcloud.cli import app as cli_app
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.generate import names_data as nd
 from lgcloud.generate.town import Summary, TownGenerator, build_histories, generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import HEAD, Status
 from lgcloud.register.models import Household, Person, PersonVersion
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.models import JournalEntry
 
 N = 500
 SEED = 3
@@ -41,7 +42,7 @@ def _has_variant(name: str) -> bool:
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, Summary]]:
     platform = make_platform(Path(tmp_path_factory.mktemp("generate")) / "data")
-    platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     summary = generate_town(platform, TOWN_A, residents=N, seed=SEED, today=TODAY)
     yield platform, summary
     platform.dispose()

@@ -20,6 +20,7 @@ from lgcloud.audit import service as audit_service
 from lgcloud.generate.finance import build_finance
 from lgcloud.generate.town import FINANCE_TABLES, generate_town
 from lgcloud.insurance.models import NhiHousehold, NhiMember
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import HEAD, EventKind, PersonState, Sex, Status
 from lgcloud.register.models import PersonVersion
 from lgcloud.seals.models import SealRegistration
@@ -68,7 +69,7 @@ class Town:
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
     platform = make_platform(Path(tmp_path_factory.mktemp("finance")) / "data")
-    platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=400, seed=3, today=TODAY)
     with platform.town(TOWN_A) as t:
         s = t.session

@@ -22,6 +22,7 @@ from lgcloud.audit.models import AuditEntry
 from lgcloud.generate.town import generate_town
 from lgcloud.interchange.layouts import ORDER, export_all, import_layout, to_text
 from lgcloud.interchange.residents import ImportRefusedError, export_residents, import_residents
+from lgcloud.onboarding import onboard_town
 from lgcloud.taxation.models import TaxInstallment
 from lgcloud.tenancy.platform import Platform
 
@@ -36,7 +37,7 @@ def _move_town(tmp_path: Path) -> tuple[Platform, Platform, Path]:
         (tmp_path / "residents.csv").write_bytes(buf.getvalue())
         export_all(town, make_ctx(TOWN_A), out)
     dst = make_platform(tmp_path / "dst")
-    dst.create_town(TOWN_B, "出雲崎町")
+    onboard_town(dst, TOWN_B, "出雲崎町")
     import_residents(dst, make_ctx(TOWN_B), tmp_path / "residents.csv", today=TODAY)
     return src, dst, out
 

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from conftest import TODAY, TOWN_A, TOWN_B, follow_journal, make_ctx, make_platform
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.models import AuditEntry
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.generate.town import generate_town
 from lgcloud.interchange.residents import (
     COLUMNS,
@@ -25,6 +24,7 @@ from lgcloud.interchange.residents import (
     import_residents,
     write_rejections,
 )
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import (
     FOREIGN_CATEGORIES,
     FOREIGN_FIELDS,
@@ -37,6 +37,7 @@ from lgcloud.register.domain import (
 from lgcloud.register.models import PersonVersion
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.models import JournalEntry
 
 HEADER = ",".join(COLUMNS)
 
@@ -90,7 +91,7 @@ def test_generated_town_round_trips_byte_identical(
         gaiji_path = tmp_path / "gaiji.csv"
         gaiji_path.write_text(gaiji, encoding="utf-8")
     fresh = make_platform(tmp_path / "fresh")
-    fresh.create_town(TOWN_B, "出雲崎町")
+    onboard_town(fresh, TOWN_B, "出雲崎町")
     result = do_import(fresh, TOWN_B, path, gaiji_path=gaiji_path)
     assert result.rejected == []
     assert result.imported == result.rows > 600  # residents and 除票
@@ -129,7 +130,7 @@ def test_same_file_twice_changes_nothing(source: Platform, tmp_path: Path) -> No
     path = tmp_path / "residents.csv"
     path.write_bytes(data)
     fresh = make_platform(tmp_path / "fresh")
-    fresh.create_town(TOWN_B, "出雲崎町")
+    onboard_town(fresh, TOWN_B, "出雲崎町")
     first = do_import(fresh, TOWN_B, path)
     before = counts(fresh, TOWN_B)[0]
     again = do_import(fresh, TOWN_B, path)
@@ -152,7 +153,7 @@ def test_import_is_audited_per_person_and_replicates(source: Platform, tmp_path:
     path = tmp_path / "residents.csv"
     path.write_bytes(data)
     fresh = make_platform(tmp_path / "fresh")
-    fresh.create_town(TOWN_B, "出雲崎町")
+    onboard_town(fresh, TOWN_B, "出雲崎町")
     db = tmp_path / "fresh" / "towns" / f"{TOWN_B}.sqlite"
     replica = tmp_path / "replica.sqlite"
     src, dst = sqlite3.connect(db), sqlite3.connect(replica)
@@ -276,7 +277,7 @@ def test_export_import_export_is_identical(rows: list[list[str]]) -> None:
         path = Path(tmp) / "residents.csv"
         path.write_bytes(_csv_bytes(rows))
         p = make_platform(Path(tmp) / "data")
-        p.create_town(TOWN_A, "聖籠町")
+        onboard_town(p, TOWN_A, "聖籠町")
         result = do_import(p, TOWN_A, path)
         assert result.rejected == []
         utf8, _ = export_bytes(p, TOWN_A)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from conftest import TOWN_A, TOWN_B
 from lgcloud.db import migrate
 from lgcloud.db.engine import make_engine, sqlite_url
-from lgcloud.db.models import PlatformBase, TownBase
+from lgcloud.schema import PlatformBase, TownBase
 from lgcloud.tenancy.platform import Platform
 
 # SQLite files themselves (copies, replicas, town nodes, migrations on files): the

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from conftest import TODAY, TOWN_A, add_clerks, make_platform
 from lgcloud.auth.roles import Role
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.web.app import create_app
 from lgcloud.web.ui import PreviewStore
@@ -38,7 +39,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     platform = make_platform(Path(tmp_path_factory.mktemp("pages")) / "data")
-    platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=120, seed=5, today=TODAY)
     add_clerks(
         platform,

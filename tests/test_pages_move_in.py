@@ -19,6 +19,7 @@ from conftest import TODAY, TOWN_A, add_clerks, make_platform
 from lgcloud.auth.roles import Role
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register import queries
 from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.models import HostedTown
@@ -39,7 +40,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     platform = make_platform(Path(tmp_path_factory.mktemp("move_in")) / "data")
-    platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=60, seed=7, today=TODAY)
     add_clerks(platform, TOWN_A, CLERKS, PASSWORD, pins="1234")
     with platform.town(TOWN_A) as town:

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from conftest import FAMILY_WIFE, TODAY, PgServer, add_clerks, make_ctx, record_family, run_export
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.models import AuditEntry
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.db.base import TownBase
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register import queries
 from lgcloud.register.domain import (
     EventKind,
@@ -27,6 +27,7 @@ from lgcloud.register.domain import (
 from lgcloud.register.models import PersonVersion
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.models import JournalEntry
 
 PG_TOWN = "153079"
 GEN_TOWN = "155811"
@@ -38,7 +39,7 @@ def pg_platform(
 ) -> Iterator[Platform]:
     p = Platform(tmp_path / "data")
     suffix = abs(hash(request.node.name)) % 10**8
-    p.create_town(PG_TOWN, "聖籠町", url=pg_server.create_database(f"t{PG_TOWN}_{suffix}"))
+    onboard_town(p, PG_TOWN, "聖籠町", url=pg_server.create_database(f"t{PG_TOWN}_{suffix}"))
     yield p
     p.dispose()
 
@@ -98,7 +99,7 @@ def test_life_events_search_history_and_audit_on_postgresql(pg_platform: Platfor
 
 def test_generator_on_postgresql(tmp_path: Path, pg_server: PgServer) -> None:
     p = Platform(tmp_path / "data")
-    p.create_town(GEN_TOWN, "関川村", url=pg_server.create_database("gen_155811"))
+    onboard_town(p, GEN_TOWN, "関川村", url=pg_server.create_database("gen_155811"))
     summary = generate_town(p, GEN_TOWN, residents=500, seed=5, today=TODAY)
     assert summary.residents == 500
     with p.town(GEN_TOWN) as town:
@@ -127,7 +128,7 @@ def test_the_centre_runs_on_postgresql_with_a_database_per_town(
     p = Platform(tmp_path / "data", database_url=url)
     try:
         assert p.engine.dialect.name == "postgresql"
-        p.create_town(PG_TOWN, "聖籠町", prefecture="新潟県")
+        onboard_town(p, PG_TOWN, "聖籠町", prefecture="新潟県")
         engine = p.town_engine(PG_TOWN)
         assert engine.dialect.name == "postgresql"
         assert engine.url.database == f"{name}_{PG_TOWN}"
@@ -210,7 +211,7 @@ def test_a_database_server_outage_is_503_and_the_counter_resumes_after_it(
 
     with throwaway_server() as server:
         p = Platform(tmp_path / "data", database_url=server.create_database("centre"))
-        p.create_town(PG_TOWN, "聖籠町", prefecture="新潟県", recovery_key=False)
+        onboard_town(p, PG_TOWN, "聖籠町", prefecture="新潟県", recovery_key=False)
         add_clerks(p, PG_TOWN, {"1001": [Role.COUNTER_CLERK]}, "outage-password-1")
         family = record_family(p, PG_TOWN, "髙橋")
         with TestClient(create_app(p)) as c:
@@ -274,7 +275,7 @@ def test_a_switchover_to_the_standby_loses_no_acknowledged_change(tmp_path: Path
                 f"&host={standby.socket_dir}:{standby.port}&target_session_attrs=read-write"
             )
             p = Platform(tmp_path / "data", database_url=url)
-            p.create_town(PG_TOWN, "聖籠町", prefecture="新潟県", recovery_key=False)
+            onboard_town(p, PG_TOWN, "聖籠町", prefecture="新潟県", recovery_key=False)
             add_clerks(p, PG_TOWN, {"1001": [Role.COUNTER_CLERK, Role.BUSINESS_STAFF]}, password)
             with TestClient(create_app(p)) as c:
                 r = c.post(

@@ -23,6 +23,7 @@ from sqlalchemy import select, text
 from conftest import TODAY, TOWN_A, make_ctx, make_platform
 from lgcloud.audit import service as audit_service
 from lgcloud.core.errors import RuleViolationError
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import (
     HEAD,
     AddressIn,
@@ -82,7 +83,7 @@ class RegisterMachine(RuleBasedStateMachine):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="lgcloud-stateful-"))
         self.platform = make_platform(self.dir / "data")
-        self.platform.create_town(TOWN_A, "聖籠町")
+        onboard_town(self.platform, TOWN_A, "聖籠町")
         self.ctx = make_ctx()
         self.clock = START
         self.serial = 0

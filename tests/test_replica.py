@@ -36,7 +36,6 @@ from lgcloud.auth.service import create_clerk, login
 from lgcloud.continuity import keys
 from lgcloud.continuity.digests import database_digests
 from lgcloud.continuity.envelope import EnvelopeRefused, open_envelope, open_payload, seal
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.continuity.replica import (
     FORMAT,
     ApplyResult,
@@ -49,6 +48,7 @@ from lgcloud.core.errors import AuthenticationError
 from lgcloud.db.engine import make_engine, sqlite_url
 from lgcloud.generate.finance import seal_image
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import (
     HEAD,
     AddressIn,
@@ -67,6 +67,7 @@ from lgcloud.seals.service import abolish_seal, register_seal
 from lgcloud.taxation.models import TaxInstallment, TaxPayment
 from lgcloud.taxation.service import record_payment
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.models import JournalEntry
 
 # SQLite files themselves (copies, replicas, town nodes, migrations on files): the
 # PostgreSQL pass of ./scripts/test leaves these out
@@ -341,8 +342,8 @@ class Centre:
 def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Centre]:
     root = tmp_path_factory.mktemp("replica-centre")
     platform = Platform(root / "data")
-    platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
-    platform.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     k = make_keys(root)
     clerk(platform, TOWN_A, "K001")
     clerk(platform, TOWN_B, "K001")
@@ -613,7 +614,7 @@ APPLIER = textwrap.dedent(
 def test_apply_killed_at_random_moments_is_all_or_nothing(tmp_path: Path) -> None:
     platform = Platform(tmp_path / "data")
     try:
-        platform.create_town(TOWN_A, "聖籠町")
+        onboard_town(platform, TOWN_A, "聖籠町")
         k = make_keys(tmp_path)
         clerk(platform, TOWN_A, "K001")
         base = tmp_path / "base.sqlite"

@@ -28,11 +28,12 @@ from conftest import TODAY, TOWN_A, TOWN_B, make_platform
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.models import JournalEntry
 from lgcloud.web.app import PUBLIC_PATHS, create_app
 from lgcloud.web.node_page import NODE_OPERATOR_PATHS
 
@@ -120,8 +121,8 @@ def _login(client: TestClient, town: str, staff: str, password: str) -> str:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     platform = make_platform(Path(tmp_path_factory.mktemp("routes")) / "data")
-    platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
-    platform.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     # B is bigger, so B issued 宛名番号 / 世帯番号 that A never issued.
     generate_town(platform, TOWN_A, residents=250, seed=11, today=TODAY)
     generate_town(platform, TOWN_B, residents=400, seed=22, today=TODAY)

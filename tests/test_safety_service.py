@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from conftest import TODAY, TOWN_A, cli_env, make_ctx
 from lgcloud.audit.models import AuditEntry
-from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.generate.town import generate_town
@@ -21,6 +20,7 @@ from lgcloud.safety.matching import OUTPUT_COLUMNS, Match, Verdict
 from lgcloud.safety.service import ACTION, match_evacuees
 from lgcloud.safety_cli import app as safety_app
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.journal import check_writable, finish_write
 
 HEADER = "受付番号,氏名,ふりがな,生年月日,年齢,性別,住所,避難所,状態\r\n"
 

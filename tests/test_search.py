@@ -20,6 +20,7 @@ from conftest import TODAY, TOWN_A, TOWN_B, make_ctx, make_platform
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register import folding, queries
 from lgcloud.register.domain import AddressIn, EventKind, MoveIn, NewPerson, Removal, Sex
 from lgcloud.register.models import PersonVersion
@@ -74,8 +75,8 @@ def _login(client: TestClient, town: str, staff: str) -> str:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     platform = make_platform(Path(tmp_path_factory.mktemp("search")) / "data")
-    platform.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
-    platform.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(platform, TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     # a real register around the people below (its own 高橋, 斎藤, ... included)
     generate_town(platform, TOWN_A, residents=200, seed=7, today=TODAY)
     generate_town(platform, TOWN_B, residents=120, seed=8, today=TODAY)

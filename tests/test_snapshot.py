@@ -44,10 +44,10 @@ from lgcloud.auth.service import create_clerk
 from lgcloud.continuity import keys, snapshot
 from lgcloud.continuity.digests import database_digests, page_digests
 from lgcloud.continuity.envelope import MAGIC, SIGNATURE_BYTES, EnvelopeRefused, seal
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.db.engine import sqlite_url
 from lgcloud.db.migrate import head_revision
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register import queries
 from lgcloud.register.domain import (
     AddressIn,
@@ -59,6 +59,7 @@ from lgcloud.register.domain import (
 )
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform, Town
+from lgcloud.trail.models import JournalEntry
 
 # SQLite files themselves (copies, replicas, town nodes, migrations on files): the
 # PostgreSQL pass of ./scripts/test leaves these out
@@ -148,8 +149,8 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("snapshot-world")
     p = Platform(base / "data")
-    p.create_town(TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
-    p.create_town(TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
+    onboard_town(p, TOWN_A, "聖籠町", kana="セイロウマチ", prefecture="新潟県")
+    onboard_town(p, TOWN_B, "出雲崎町", kana="イズモザキマチ", prefecture="新潟県")
     people = populate(p, TOWN_A, SURNAME)
     populate(p, TOWN_B, "佐藤")
     k = make_keys(base)
@@ -698,7 +699,7 @@ def pg_platform(
 ) -> Iterator[Platform]:
     p = Platform(tmp_path / "data")
     suffix = abs(hash(request.node.name)) % 10**8
-    p.create_town(TOWN_A, "聖籠町", url=pg_server.create_database(f"snap{TOWN_A}_{suffix}"))
+    onboard_town(p, TOWN_A, "聖籠町", url=pg_server.create_database(f"snap{TOWN_A}_{suffix}"))
     yield p
     p.dispose()
 

@@ -29,6 +29,7 @@ from lgcloud.auth.roles import Role
 from lgcloud.continuity.drill import free_port
 from lgcloud.core.clock import utcnow
 from lgcloud.generate.town import generate_town
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.web.shared import INTERRUPTED, BlobStore, BusyError, JobStore
 
@@ -176,7 +177,7 @@ def _worker_figures(data_dir: Path) -> dict[int, dict[str, int]]:
 @pytest.mark.slow
 def test_two_worker_processes_answer_any_request(tmp_path: Path) -> None:
     platform = make_platform(tmp_path / "data")
-    platform.create_town(TOWN_A, "聖籠町", prefecture="新潟県")
+    onboard_town(platform, TOWN_A, "聖籠町", prefecture="新潟県")
     generate_town(platform, TOWN_A, residents=60, seed=3)
     add_clerks(
         platform, TOWN_A, {"1001": [Role.COUNTER_CLERK], "9001": [Role.IT_OFFICER]}, PASSWORD

@@ -23,6 +23,7 @@ from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import LgcloudError
 from lgcloud.core.jobs import as_batch
 from lgcloud.core.logging import configure_logging
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import LifeEvent
 from lgcloud.register.service import record_event
 from lgcloud.safety_cli import safety_app
@@ -93,7 +94,7 @@ def init_town(
 ) -> None:
     """Onboard a town: validate its code and create its database."""
     try:
-        t = _platform(data_dir).create_town(code, name, kana=kana, prefecture=prefecture)
+        t = onboard_town(_platform(data_dir), code, name, kana=kana, prefecture=prefecture)
     except (LgcloudError, ValueError) as e:
         _fail(e if isinstance(e, LgcloudError) else LgcloudError(str(e)))
         return

@@ -93,7 +93,7 @@ def append_entries(
 ) -> list[AppendedEntry] | None:
     """Append several entries one after another in the caller's transaction, with one
     lock of the head, one insert of their rows and one update of the head: the group
-    commit of reads (``audit/writer.py``). The chain is exactly what ``append_entry`` called
+    commit of reads (``trail/writer.py``). The chain is exactly what ``append_entry`` called
     once per request would make, and so are the row images: each entry's carries the
     head's update to that entry, then the entry (as the session's capture and
     ``append_entry`` give them), so a replica applying them one journal entry at a time

@@ -21,7 +21,6 @@ from sqlalchemy import delete, select
 
 from lgcloud.auth.models import Clerk
 from lgcloud.auth.roles import Permission, Role, parse_roles, permissions_of
-from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.admission import Gate, RateLimit
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import Actor, RequestContext
@@ -35,6 +34,7 @@ from lgcloud.core.errors import (
 from lgcloud.core.logging import get_logger
 from lgcloud.tenancy.models import HostedTown, LoginSession
 from lgcloud.tenancy.platform import Platform, Town
+from lgcloud.trail.journal import check_writable, finish_write
 
 MAX_FAILURES = 5
 LOCK_DURATION = timedelta(minutes=15)

@@ -26,8 +26,6 @@ from lgcloud.certificates import signing
 from lgcloud.certificates.models import Issuance, SigningKey
 from lgcloud.certificates.render import pdf_engine, qr_svg, require_printable
 from lgcloud.certificates.wareki import format_datetime_jst, to_wareki
-from lgcloud.continuity.journal import check_writable, finish_write, journal_only
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.clock import JST, utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.dates import age_on, fiscal_year_of
@@ -40,6 +38,8 @@ from lgcloud.register.service import state_of
 from lgcloud.seals.service import active_seal
 from lgcloud.taxation.service import TAX_LABELS, installments_of, resident_tax_of
 from lgcloud.tenancy.platform import Platform, Town
+from lgcloud.trail.journal import check_writable, finish_write, journal_only
+from lgcloud.trail.models import JournalEntry
 
 
 class CertificateKind(StrEnum):

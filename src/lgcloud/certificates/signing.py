@@ -16,7 +16,10 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy.orm import Session
 
+from lgcloud.certificates.models import SigningKey
+from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import NotFoundError
 
 # Crockford-style alphabet without look-alikes (0/O, 1/I/L): codes are read off paper.
@@ -53,6 +56,21 @@ def create_key(keys_dir: Path, town_code: str) -> TownKey:
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
     return load_key(keys_dir, town_code)
+
+
+def install_signing_key(session: Session, keys_dir: Path, town_code: str) -> TownKey:
+    """Create a new town's Ed25519 signing key file and record its public key in the town's
+    database (``session``: onboarding's transaction)."""
+    key = create_key(keys_dir, town_code)
+    session.add(
+        SigningKey(
+            key_id=key.key_id,
+            public_key=base64.b64encode(key.public_raw).decode("ascii"),
+            created_at=utcnow(),
+            active=True,
+        )
+    )
+    return key
 
 
 def load_key(keys_dir: Path, town_code: str) -> TownKey:

@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import delete, func, select
 
 from lgcloud.continuity import keys
-from lgcloud.continuity.models import JournalEntry, SiteState, SnapshotRecord
+from lgcloud.continuity.models import SiteState, SnapshotRecord
 from lgcloud.continuity.replica import make_batch, replica_position
 from lgcloud.continuity.sites import Sites
 from lgcloud.continuity.snapshot import remove_stale_work_files, take_snapshot
@@ -31,6 +31,7 @@ from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.files import write_atomically
 from lgcloud.core.logging import get_logger
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.models import JournalEntry
 
 log = get_logger("lgcloud.continuity")
 

@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from lgcloud.audit.models import AuditEntry
 from lgcloud.certificates.models import SigningKey
-from lgcloud.continuity.journal import finish_write
 from lgcloud.continuity.models import PendingApplication
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.journal import finish_write
 
 
 def receive_handback(

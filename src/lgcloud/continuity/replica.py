@@ -1,6 +1,6 @@
 """Replication from the journal: batches, replicas, and what a partner node keeps.
 
-The centre ships a town's journal (``continuity.journal``: row images in commit order,
+The centre ships a town's journal (``trail.journal``: row images in commit order,
 ``seq`` without gaps) as *journal batches*: the entries after a position, sealed as a
 signed, encrypted envelope of kind ``journal`` (``continuity.envelope``). The header says
 which entries the batch holds (``first_seq``..``last_seq``, ``count``) and when the last was
@@ -74,7 +74,7 @@ from sqlalchemy import (
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import StatementError
 
-import lgcloud.db.models  # noqa: F401  (every town table in TownBase.metadata)
+import lgcloud.schema  # noqa: F401  (every town table in TownBase.metadata)
 from lgcloud.continuity import keys
 from lgcloud.continuity.envelope import EnvelopeRefused, open_envelope, open_payload, seal
 from lgcloud.core.clock import utcnow

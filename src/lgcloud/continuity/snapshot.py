@@ -67,7 +67,7 @@ from lgcloud.core.errors import LgcloudError
 from lgcloud.core.files import fsync_dir, write_synced
 from lgcloud.db import migrate
 from lgcloud.db.engine import sqlite_url
-from lgcloud.db.models import TownBase
+from lgcloud.schema import TownBase
 
 FORMAT = "lgcloud-snapshot/1"
 KIND = "snapshot"

@@ -12,7 +12,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 Schema = Literal["town", "platform"]
-MIGRATIONS = Path(__file__).parent / "migrations"
+#: the migration scripts: beside the package's other modules, above this layer, since
+#: their environment loads every business area's models (lgcloud.schema); found by path
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 def alembic_config(schema: Schema) -> Config:

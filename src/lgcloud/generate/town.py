@@ -24,7 +24,6 @@ from typing import Any
 from rich.progress import Progress
 from sqlalchemy import func, select
 
-from lgcloud.continuity.journal import BulkWriter, finish_write
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.dates import age_on
@@ -33,6 +32,7 @@ from lgcloud.core.ids import format_numbered, individual_number_check_digit, is_
 from lgcloud.db.engine import sync_id_sequences
 from lgcloud.generate import names_data as nd
 from lgcloud.generate.finance import build_finance
+from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import (
     HEAD,
     EventKind,
@@ -50,6 +50,7 @@ from lgcloud.register.models import (
 )
 from lgcloud.register.service import version_values
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.journal import BulkWriter, finish_write
 
 VARIANT_SHARE = 0.04  # households whose surname is written with a variant or an IVS
 #: Foreign residents (about 2 % of a small town's people): single working-age adults who
@@ -575,7 +576,8 @@ def generate_town(
     known = {t.code for t in platform.towns()}
     if code not in known:
         town_name = nd.TOWN_NAMES.get(code)
-        platform.create_town(
+        onboard_town(
+            platform,
             code,
             name or (town_name.name if town_name else f"町村{code}"),
             kana=town_name.reading if town_name else "",

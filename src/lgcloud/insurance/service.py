@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 
-from lgcloud.continuity.journal import finish_write
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.dates import anniversary
@@ -16,6 +15,7 @@ from lgcloud.core.errors import RuleViolationError
 from lgcloud.insurance.models import NhiHousehold, NhiMember
 from lgcloud.register.queries import get_person
 from lgcloud.tenancy.platform import Town
+from lgcloud.trail.journal import finish_write
 
 LATE_ELDER_AGE = 75  # 後期高齢者医療制度に移る年齢
 

@@ -35,7 +35,6 @@ from typing import IO, Any
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy import inspect as sa_inspect
 
-from lgcloud.continuity.journal import CAPTURE_KEY, check_writable, finish_write, jsonable
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError
@@ -58,6 +57,7 @@ from lgcloud.taxation.models import (
     TaxPayment,
 )
 from lgcloud.tenancy.platform import Platform, Town
+from lgcloud.trail.journal import CAPTURE_KEY, check_writable, finish_write, jsonable
 
 
 @dataclass(frozen=True)
@@ -803,7 +803,7 @@ def _insert(
     batch; returns their ids and their journal changes, for :func:`_journal`.
 
     A change is the image of the row exactly as the journal's flush hook captures an ORM
-    insert (:func:`lgcloud.continuity.journal.row_image`: every column, the new id, a
+    insert (:func:`lgcloud.trail.journal.row_image`: every column, the new id, a
     column left out holding its default); the cost of ORM objects and a unit of work per
     row is what this avoids.
     """

@@ -37,12 +37,6 @@ from sqlalchemy import (
     true,
 )
 
-from lgcloud.continuity.journal import (
-    BulkWriter,
-    check_writable,
-    finish_write,
-    journal_only,
-)
 from lgcloud.core.clock import today_jst
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError
@@ -70,6 +64,12 @@ from lgcloud.register.domain import (
 from lgcloud.register.models import District, Household, NumberSequence, Person, PersonVersion
 from lgcloud.register.service import state_of, version_values
 from lgcloud.tenancy.platform import Platform, Town
+from lgcloud.trail.journal import (
+    BulkWriter,
+    check_writable,
+    finish_write,
+    journal_only,
+)
 
 COLUMNS = (
     "宛名番号",

@@ -1,6 +1,6 @@
 """Reading the register: folded search, a person, history, and as-of questions.
 
-Audited reads (search, view) call :func:`lgcloud.continuity.journal.finish_write` from the
+Audited reads (search, view) call :func:`lgcloud.trail.journal.finish_write` from the
 layer that knows the purpose (web or CLI); these functions only read.
 """
 

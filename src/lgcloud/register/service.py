@@ -13,8 +13,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Row, select, true
+from sqlalchemy.orm import Session
 
-from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import RuleViolationError
@@ -43,8 +43,10 @@ from lgcloud.register.models import (
     NumberSequence,
     Person,
     PersonVersion,
+    TownInfo,
 )
 from lgcloud.tenancy.platform import Platform, Town
+from lgcloud.trail.journal import check_writable, finish_write
 
 log = get_logger("lgcloud.register")
 
@@ -58,6 +60,21 @@ AnyEvent = (
     | HeadChange
     | Correction
 )
+
+
+def init_town_register(
+    session: Session, *, code: str, name: str, kana: str = "", prefecture: str = ""
+) -> None:
+    """A new town's register: its town record and its number series (onboarding)."""
+    session.add(
+        TownInfo(code=code, name=name, kana=kana, prefecture=prefecture, created_at=utcnow())
+    )
+    session.add_all(
+        [
+            NumberSequence(name="addressee", next_value=1),
+            NumberSequence(name="household", next_value=1),
+        ]
+    )
 
 
 def split_name(name: str) -> str:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from sqlalchemy import select, true
 
-from lgcloud.continuity.journal import check_writable, finish_write
 from lgcloud.core.clock import today_jst
 from lgcloud.core.context import RequestContext
 from lgcloud.interchange.codec import EncodingError, decode_lines
@@ -41,6 +40,7 @@ from lgcloud.safety.matching import (
     read_evacuee,
 )
 from lgcloud.tenancy.platform import Platform, Town
+from lgcloud.trail.journal import check_writable, finish_write
 
 ACTION = "export_evacuee_matches"
 

@@ -6,7 +6,6 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from lgcloud.continuity.journal import finish_write
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.dates import age_on
@@ -14,6 +13,7 @@ from lgcloud.core.errors import RuleViolationError
 from lgcloud.register.queries import get_person
 from lgcloud.seals.models import SealRegistration
 from lgcloud.tenancy.platform import Town
+from lgcloud.trail.journal import finish_write
 
 MIN_AGE = 15  # 印鑑登録ができる年齢
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

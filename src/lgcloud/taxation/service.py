@@ -7,7 +7,6 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from lgcloud.continuity.journal import finish_write
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import NotFoundError, RuleViolationError
@@ -31,6 +30,7 @@ from lgcloud.taxation.models import (
     TaxPayment,
 )
 from lgcloud.tenancy.platform import Town
+from lgcloud.trail.journal import finish_write
 
 TAX_LABELS = {
     "resident": "個人住民税 (市町村民税・県民税)",

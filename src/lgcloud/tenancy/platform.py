@@ -6,7 +6,6 @@ A town's database is the unit of backup and restore. By default it is a SQLite f
 
 from __future__ import annotations
 
-import base64
 import sqlite3
 import tempfile
 import threading
@@ -21,16 +20,15 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lgcloud.audit.writer import ReadAuditWriter
-from lgcloud.continuity.journal import enable_capture, finish_write
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.core.ids import validate_town_code
 from lgcloud.db import migrate
 from lgcloud.db.engine import READ_ONLY, create_server_database, make_engine, sqlite_url
-from lgcloud.register.models import NumberSequence, TownInfo
 from lgcloud.tenancy.models import HostedTown
+from lgcloud.trail.journal import enable_capture, finish_write
+from lgcloud.trail.writer import ReadAuditWriter
 
 
 @dataclass
@@ -165,10 +163,14 @@ class Platform:
         kana: str = "",
         prefecture: str = "",
         url: str | None = None,
-        recovery_key: bool = True,
+        prepare: Callable[[Session], None] | None = None,
     ) -> HostedTown:
-        """Onboard a town: validate its code, create and migrate its database, create its
-        signing key and its recovery key (with the printable recovery sheet)."""
+        """Host a new town: validate its code, create and migrate its database, let
+        ``prepare`` fill it (in one transaction, before the town is hosted), then record it.
+
+        Onboarding a town (its register's town record, its signing key, its recovery key)
+        is ``lgcloud.onboarding.onboard_town``, which calls this: the business areas sit
+        above this layer."""
         validate_town_code(code)
         with self.platform_session() as s:
             if s.get(HostedTown, code) is not None:
@@ -176,20 +178,10 @@ class Platform:
         url = url or self._new_town_database(code)
         engine = make_engine(url)
         migrate.upgrade(engine, "town")
-        with sessionmaker(engine).begin() as ts:
-            ts.add(
-                TownInfo(
-                    code=code, name=name, kana=kana, prefecture=prefecture, created_at=utcnow()
-                )
-            )
-            ts.add_all(
-                [
-                    NumberSequence(name="addressee", next_value=1),
-                    NumberSequence(name="household", next_value=1),
-                ]
-            )
+        if prepare is not None:
+            with sessionmaker(engine).begin() as ts:
+                prepare(ts)
         engine.dispose()
-        self._install_signing_key(code, url)
         hosted = HostedTown(
             code=code,
             name=name,
@@ -200,10 +192,6 @@ class Platform:
         )
         with self.platform_session() as s:
             s.add(hosted)
-        if recovery_key:
-            from lgcloud.continuity.recovery import create_recovery_key  # noqa: PLC0415
-
-            create_recovery_key(self, code)
         return hosted
 
     def _new_town_database(self, code: str) -> str:
@@ -220,24 +208,6 @@ class Platform:
     @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
-
-    def _install_signing_key(self, code: str, url: str) -> None:
-        """Create the town's Ed25519 signing key file and record its public key."""
-        from lgcloud.certificates.models import SigningKey  # noqa: PLC0415
-        from lgcloud.certificates.signing import create_key  # noqa: PLC0415
-
-        key = create_key(self.keys_dir, code)
-        engine = make_engine(url)
-        with sessionmaker(engine).begin() as ts:
-            ts.add(
-                SigningKey(
-                    key_id=key.key_id,
-                    public_key=base64.b64encode(key.public_raw).decode("ascii"),
-                    created_at=utcnow(),
-                    active=True,
-                )
-            )
-        engine.dispose()
 
     # -- town databases
     def town_engine(self, code: str) -> Engine:
@@ -358,7 +328,7 @@ class Platform:
         detail: dict[str, Any] | None = None,
     ) -> int:
         """Audit a read done in :meth:`read_town`: the entry is group-committed by the
-        town's one audit writer (``audit.writer``) and durable when this returns, so the
+        town's one audit writer (``trail.writer``) and durable when this returns, so the
         caller may then show what it read. Returns the entry's sequence number."""
         with self._lock:
             writer = self._audit_writers.get(ctx.town_code)

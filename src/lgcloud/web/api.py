@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from lgcloud.audit import service as audit_service
 from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Permission, Role
-from lgcloud.continuity.journal import READ_ONLY_MODES
 from lgcloud.continuity.node import receive_application
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import RuleViolationError
@@ -19,6 +18,7 @@ from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, LifeEvent, PersonState
 from lgcloud.register.service import audited_search, record_event
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.journal import READ_ONLY_MODES
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of
 
 router = APIRouter(prefix="/api")

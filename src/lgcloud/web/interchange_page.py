@@ -38,7 +38,6 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from lgcloud.auth.roles import Permission
-from lgcloud.continuity.journal import check_writable
 from lgcloud.core.admission import OverloadedError
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
@@ -55,6 +54,7 @@ from lgcloud.interchange.residents import (
     write_rejections,
 )
 from lgcloud.tenancy.platform import Platform
+from lgcloud.trail.journal import check_writable
 from lgcloud.web.deps import Acting, acting, platform_of
 from lgcloud.web.shared import BusyError, JobStore
 from lgcloud.web.ui import safe_upload_name

@@ -21,11 +21,11 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lgcloud.continuity.journal import MODE_LABELS
 from lgcloud.continuity.node import NodeService
 from lgcloud.continuity.sites import SitesError
 from lgcloud.core.errors import LgcloudError, NotFoundError
 from lgcloud.core.logging import get_logger
+from lgcloud.trail.journal import MODE_LABELS
 
 router = APIRouter()
 log = get_logger("lgcloud.web.node_page")

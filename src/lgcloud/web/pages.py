@@ -28,11 +28,6 @@ from lgcloud.auth.roles import Permission
 from lgcloud.certificates import service as cert_service
 from lgcloud.certificates.service import KIND_LABELS, CertificateKind, issuance_history
 from lgcloud.certificates.wareki import format_datetime_jst
-from lgcloud.continuity.journal import (
-    MODE_LABELS,
-    READ_ONLY_MODES,
-    READ_ONLY_REFUSAL,
-)
 from lgcloud.continuity.models import PendingApplication
 from lgcloud.core.admission import OverloadedError
 from lgcloud.core.clock import today_jst
@@ -58,6 +53,11 @@ from lgcloud.register.domain import (
     residence_status_base,
 )
 from lgcloud.register.service import audited_search, record_event
+from lgcloud.trail.journal import (
+    MODE_LABELS,
+    READ_ONLY_MODES,
+    READ_ONLY_REFUSAL,
+)
 from lgcloud.web import api
 from lgcloud.web.certificates import public_base_url
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of

@@ -20,11 +20,11 @@ from sqlalchemy import Date, DateTime, LargeBinary, event, func, insert, inspect
 from sqlalchemy.orm import Session
 
 from lgcloud.audit.service import AppendedEntry, EntryRequest, append_entries, append_entry
-from lgcloud.continuity.models import JournalEntry
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.db.base import TownBase, UTCDateTime
+from lgcloud.trail.models import JournalEntry
 
 CAPTURE_KEY = "lgcloud_journal_changes"
 JOURNAL = TownBase.metadata.tables["journal"]
@@ -128,7 +128,7 @@ def finish_write(
 
 def finish_reads(session: Session, reads: Sequence[EntryRequest]) -> list[int]:
     """The tail of several audited reads in one transaction (the group commit of
-    ``audit/writer.py``): their audit entries and one journal entry each, exactly as
+    ``trail/writer.py``): their audit entries and one journal entry each, exactly as
     :func:`finish_write` called once per read would write them, with a handful of
     statements for the whole batch instead of a flush and lookups per read. Nothing else
     may have been written in ``session``. Returns the entries' sequence numbers."""

@@ -1,4 +1,5 @@
-"""Import every model module so the metadata is complete (for Alembic and tests)."""
+"""Every model of every business area, so the metadata is complete (for Alembic, the
+replica and snapshot code that handle every table, and the tests)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lgcloud.register import models as register_models
 from lgcloud.seals import models as seal_models
 from lgcloud.taxation import models as taxation_models
 from lgcloud.tenancy import models as tenancy_models
+from lgcloud.trail import models as trail_models
 
 __all__ = [
     "PlatformBase",
@@ -25,4 +27,5 @@ __all__ = [
     "seal_models",
     "taxation_models",
     "tenancy_models",
+    "trail_models",
 ]

@@ -1,12 +1,12 @@
-"""Alembic environment for the town database; run through lgcloud.db.migrate."""
+"""Alembic environment for the platform database; run through lgcloud.db.migrate."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from lgcloud.db.models import TownBase
+from lgcloud.schema import PlatformBase
 
-target_metadata = TownBase.metadata
+target_metadata = PlatformBase.metadata
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
 with context.begin_transaction():

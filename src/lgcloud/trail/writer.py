@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lgcloud.audit.service import EntryRequest
-from lgcloud.continuity.journal import check_writable, finish_reads
 from lgcloud.core.context import RequestContext
 from lgcloud.core.logging import get_logger
+from lgcloud.trail.journal import check_writable, finish_reads
 
 log = get_logger("lgcloud.audit")
 
