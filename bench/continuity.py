@@ -59,13 +59,13 @@ from lgcloud.continuity.centre import (
     signing_key,
     take_town_snapshot,
 )
-from lgcloud.continuity.drill import free_port, run_drill
 from lgcloud.continuity.envelope import open_envelope
 from lgcloud.continuity.federation import node_name, write_federation
 from lgcloud.continuity.replica import make_batch
 from lgcloud.continuity.sites import Sites, load_sites
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.logging import configure_logging
+from lgcloud.drill import free_port, run_drill
 from lgcloud.generate.town import generate_town
 from lgcloud.register.domain import AddressIn, Correction, CorrectionFields, MoveWithin
 from lgcloud.register.models import PersonVersion

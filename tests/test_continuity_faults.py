@@ -25,10 +25,10 @@ import pytest
 from conftest import TOWN_A, TOWN_B, start_lgcloud
 from lgcloud.continuity.centre import take_town_snapshot
 from lgcloud.continuity.digests import database_digests
-from lgcloud.continuity.drill import free_port
 from lgcloud.continuity.federation import node_name, write_federation
 from lgcloud.continuity.replica import PartnerStore
 from lgcloud.continuity.sites import load_sites
+from lgcloud.drill import free_port
 from lgcloud.tenancy.platform import Platform
 from test_faults import WRITER
 

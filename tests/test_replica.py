@@ -61,7 +61,8 @@ from lgcloud.register.domain import (
     Sex,
 )
 from lgcloud.register.models import PersonVersion
-from lgcloud.register.service import audited_search, record_event
+from lgcloud.register.queries import audited_search
+from lgcloud.register.service import record_event
 from lgcloud.seals.models import SealRegistration
 from lgcloud.seals.service import abolish_seal, register_seal
 from lgcloud.taxation.models import TaxInstallment, TaxPayment

@@ -18,7 +18,7 @@ from lgcloud.interchange.residents import ImportRefusedError
 from lgcloud.safety import synthetic
 from lgcloud.safety.matching import OUTPUT_COLUMNS, Match, Verdict
 from lgcloud.safety.service import ACTION, match_evacuees
-from lgcloud.safety_cli import app as safety_app
+from lgcloud.cli.safety import app as safety_app
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.journal import check_writable, finish_write
 

@@ -26,8 +26,8 @@ from sqlalchemy import select
 
 from conftest import TOWN_A, add_clerks, make_platform, run_export, start_lgcloud
 from lgcloud.auth.roles import Role
-from lgcloud.continuity.drill import free_port
 from lgcloud.core.clock import utcnow
+from lgcloud.drill import free_port
 from lgcloud.generate.town import generate_town
 from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion

@@ -247,7 +247,7 @@ class ThreadServer:
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The three demo towns (small), served by one lgcloud process (normal mode)."""
-    from lgcloud.demo import build_demo  # noqa: PLC0415
+    from lgcloud.generate.demo import build_demo  # noqa: PLC0415
     from lgcloud.web.app import create_app  # noqa: PLC0415
 
     root = tmp_path_factory.mktemp("e2e")

@@ -1,5 +1,5 @@
 """Seed 003's cases 1 and 3 in the browser: the centre and the town nodes are separate
-processes (lgcloud.continuity.drill.Federation), killed with SIGKILL."""
+processes (lgcloud.drill.Federation), killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lgcloud.certificates.wareki import format_datetime_jst
-from lgcloud.continuity.drill import Federation
+from lgcloud.drill import Federation
 from pdf_tools import extract_text
 
 from .conftest import RESIDENTS, SEED, UI

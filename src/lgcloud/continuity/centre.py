@@ -23,9 +23,10 @@ from sqlalchemy import delete, func, select
 
 from lgcloud.continuity import keys
 from lgcloud.continuity.models import SiteState, SnapshotRecord
-from lgcloud.continuity.replica import make_batch, replica_position
+from lgcloud.continuity.replica import make_batch
 from lgcloud.continuity.sites import Sites
 from lgcloud.continuity.snapshot import remove_stale_work_files, take_snapshot
+from lgcloud.continuity.status import federation_status, latest_snapshot
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.files import write_atomically
@@ -106,16 +107,6 @@ def _take(platform: Platform, code: str, seq: int, work: Path) -> SnapshotRecord
         s.add(record)
     log.info("snapshot_taken", town=code, seq=seq, bytes=len(data))
     return record
-
-
-def latest_snapshot(platform: Platform, code: str) -> SnapshotRecord | None:
-    with platform.platform_session() as s:
-        return s.scalar(
-            select(SnapshotRecord)
-            .where(SnapshotRecord.town == code)
-            .order_by(SnapshotRecord.seq.desc())
-            .limit(1)
-        )
 
 
 @dataclass
@@ -286,8 +277,6 @@ class Shipper:
         last_report = 0.0
         while not self._stop.is_set():
             if time.monotonic() - last_report > ALERT_LOG_SECONDS:
-                from lgcloud.continuity.status import federation_status  # noqa: PLC0415
-
                 federation_status(self.platform, self.sites, log_alerts=True)
                 last_report = time.monotonic()
             for t in self.platform.towns():
@@ -340,11 +329,6 @@ def prune_journal(platform: Platform, code: str, sites: Sites) -> int:
                 return deleted
             town.session.execute(delete(JournalEntry).where(JournalEntry.seq <= ids[-1]))
             deleted += len(ids)
-
-
-def centre_journal_seq(platform: Platform, code: str) -> tuple[int, datetime | None]:
-    """The centre's journal position of ``code`` (as a replica's: the same question)."""
-    return replica_position(platform.town_engine(code))
 
 
 def _dt(value: Any) -> datetime | None:

@@ -9,14 +9,29 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from lgcloud.continuity.centre import centre_journal_seq, latest_snapshot
 from lgcloud.continuity.models import SiteState, SnapshotRecord
+from lgcloud.continuity.replica import replica_position
 from lgcloud.continuity.sites import Sites
 from lgcloud.core.clock import utcnow
 from lgcloud.core.logging import get_logger
 from lgcloud.tenancy.platform import Platform
 
 log = get_logger("lgcloud.continuity.status")
+
+
+def latest_snapshot(platform: Platform, code: str) -> SnapshotRecord | None:
+    with platform.platform_session() as s:
+        return s.scalar(
+            select(SnapshotRecord)
+            .where(SnapshotRecord.town == code)
+            .order_by(SnapshotRecord.seq.desc())
+            .limit(1)
+        )
+
+
+def centre_journal_seq(platform: Platform, code: str) -> tuple[int, datetime | None]:
+    """The centre's journal position of ``code`` (as a replica's: the same question)."""
+    return replica_position(platform.town_engine(code))
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, or_, select, true, union
 from sqlalchemy.orm import InstrumentedAttribute
 
+from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import NotFoundError
 from lgcloud.register import folding
 from lgcloud.register.domain import PersonState, Status
 from lgcloud.register.models import PersonVersion
 from lgcloud.register.service import state_of
-from lgcloud.tenancy.platform import Town
+from lgcloud.tenancy.platform import Platform, Town
 
 #: Upper bound for a prefix range: ``key >= p AND key < p + MAX`` uses the index on every
 #: engine (LIKE 'p%' does not on SQLite without case-sensitive LIKE).
@@ -137,3 +138,19 @@ def current_household(town: Town, household_number: str) -> list[PersonState]:
         .order_by(PersonVersion.addressee_number)
     )
     return [state_of(v) for v in town.session.scalars(stmt)]
+
+
+def audited_search(
+    platform: Platform, ctx: RequestContext, query: str, *, include_removed: bool = False
+) -> list[PersonState]:
+    """A clerk's search: the folded search in a read-only transaction, then its audit entry
+    naming everyone listed (group-committed; durable before this returns)."""
+    with platform.read_town(ctx.town_code) as town:
+        found = search(town, query, include_removed=include_removed)
+    platform.record_read(
+        ctx,
+        "search",
+        subjects=[p.addressee_number for p in found],
+        detail={"query": query, "hits": len(found)},
+    )
+    return found

@@ -45,7 +45,7 @@ from lgcloud.register.models import (
     PersonVersion,
     TownInfo,
 )
-from lgcloud.tenancy.platform import Platform, Town
+from lgcloud.tenancy.platform import Town
 from lgcloud.trail.journal import check_writable, finish_write
 
 log = get_logger("lgcloud.register")
@@ -317,21 +317,3 @@ def write_versions(town: Town, states: Sequence[PersonState], *, event_id: int) 
 
 
 __all__ = ["EventResult", "record_event", "search_keys", "state_of"]
-
-
-def audited_search(
-    platform: Platform, ctx: RequestContext, query: str, *, include_removed: bool = False
-) -> list[PersonState]:
-    """A clerk's search: the folded search in a read-only transaction, then its audit entry
-    naming everyone listed (group-committed; durable before this returns)."""
-    from lgcloud.register.queries import search  # noqa: PLC0415  (queries imports this module)
-
-    with platform.read_town(ctx.town_code) as town:
-        found = search(town, query, include_removed=include_removed)
-    platform.record_read(
-        ctx,
-        "search",
-        subjects=[p.addressee_number for p in found],
-        detail={"query": query, "hits": len(found)},
-    )
-    return found

@@ -16,7 +16,8 @@ from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, LifeEvent, PersonState
-from lgcloud.register.service import audited_search, record_event
+from lgcloud.register.queries import audited_search
+from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.journal import READ_ONLY_MODES
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of

@@ -52,7 +52,8 @@ from lgcloud.register.domain import (
     PersonState,
     residence_status_base,
 )
-from lgcloud.register.service import audited_search, record_event
+from lgcloud.register.queries import audited_search
+from lgcloud.register.service import record_event
 from lgcloud.trail.journal import (
     MODE_LABELS,
     READ_ONLY_MODES,

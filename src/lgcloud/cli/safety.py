@@ -1,7 +1,4 @@
-"""``lgcloud safety …``: matching shelter evacuee lists against the register (安否確認).
-
-Kept apart from cli.py; registered there with ``app.add_typer(safety_app, name="safety")``.
-"""
+"""``lgcloud safety …``: matching shelter evacuee lists against the register (安否確認)."""
 
 from __future__ import annotations
 
@@ -11,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from lgcloud.cli.common import console, err, fail, open_platform, operator_ctx
 from lgcloud.core.errors import LgcloudError
 
 app = typer.Typer(help="安否確認: match shelter evacuee lists against the resident register")
-safety_app = app
 
 
 @app.callback()
@@ -38,7 +35,6 @@ def match_command(
     data_dir: DataDir = None,
 ) -> None:
     """Match evacuees.csv against the town's current residents; write matches.csv."""
-    from lgcloud.cli import _fail, _platform, console, err, operator_ctx  # noqa: PLC0415
     from lgcloud.core.jobs import as_batch  # noqa: PLC0415
     from lgcloud.interchange.residents import ImportRefusedError  # noqa: PLC0415
     from lgcloud.safety.service import match_evacuees_in  # noqa: PLC0415
@@ -48,7 +44,7 @@ def match_command(
     if not evacuees.is_file():
         err.print(f"[red]エラー:[/red] ファイルがありません: {evacuees}")
         raise typer.Exit(2)
-    platform = _platform(data_dir)
+    platform = open_platform(data_dir)
     try:
         # matched in a read-only transaction: the town's clerks keep working meanwhile
         report = match_evacuees_in(
@@ -58,7 +54,7 @@ def match_command(
         err.print(f"[red]受け付けられません:[/red] {e.message}")
         raise typer.Exit(2) from e
     except LgcloudError as e:
-        _fail(e)
+        fail(e)
         return
     table = Table("判定", "件数")
     for verdict, n in report.counts.items():

@@ -25,14 +25,14 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from lgcloud.continuity.centre import centre_journal_seq
 from lgcloud.continuity.federation import NodeSpec, node_name, write_federation
 from lgcloud.continuity.models import PendingApplication
 from lgcloud.continuity.recovery import recovery_sheet_path
 from lgcloud.continuity.replica import replica_position
 from lgcloud.continuity.sites import load_sites
-from lgcloud.continuity.status import town_status
+from lgcloud.continuity.status import centre_journal_seq, town_status
 from lgcloud.db.engine import make_engine, sqlite_url
+from lgcloud.generate.demo import DEMO_TOWNS, build_demo
 from lgcloud.tenancy.platform import Platform
 
 #: seed 003: time to resume work after the project (minutes) and per output (seconds)
@@ -95,8 +95,6 @@ class Federation:
         self.root = root
         self.log = log
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        from lgcloud.demo import DEMO_TOWNS, build_demo  # noqa: PLC0415
-
         self.towns = [code for code, _, _ in DEMO_TOWNS]
         centre_dir = root / "centre"
         log(f"generating {len(self.towns)} towns ({residents or 'seed 003'} residents) …")

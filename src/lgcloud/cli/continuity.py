@@ -1,5 +1,5 @@
 """``lgcloud continuity …``, ``lgcloud node serve`` and ``lgcloud drill``: the continuity
-commands (kept apart from cli.py, which holds the register's)."""
+commands."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lgcloud.cli.common import console, fail, operator_ctx
 from lgcloud.core.errors import LgcloudError
 from lgcloud.core.logging import configure_logging
 
@@ -25,14 +26,10 @@ NodeOpt = Annotated[str, typer.Option("--node", help="this node's name in the si
 
 
 def _console() -> Console:
-    from lgcloud.cli import console  # noqa: PLC0415
-
     return console
 
 
 def _fail(e: LgcloudError) -> None:
-    from lgcloud.cli import _fail as fail  # noqa: PLC0415
-
     fail(e)
 
 
@@ -255,7 +252,6 @@ def emergency_command(
 ) -> None:
     """Case 2: declare an emergency, lifting the town's login-location restriction."""
     from lgcloud.auth.service import declare_emergency  # noqa: PLC0415
-    from lgcloud.cli import operator_ctx  # noqa: PLC0415
 
     platform = _centre(data_dir)
     try:
@@ -276,7 +272,6 @@ def login_networks_command(
 ) -> None:
     """Restrict where the town's clerks may log in from."""
     from lgcloud.auth.service import restrict_login_networks  # noqa: PLC0415
-    from lgcloud.cli import operator_ctx  # noqa: PLC0415
 
     platform = _centre(data_dir)
     try:
@@ -348,7 +343,7 @@ def drill_command(
     """Run one of seed 003's failure cases end to end; exit 1 if any check fails."""
     import shutil  # noqa: PLC0415
 
-    from lgcloud.continuity.drill import SEED_OUTPUT, SEED_RESUME, run_drill  # noqa: PLC0415
+    from lgcloud.drill import SEED_OUTPUT, SEED_RESUME, run_drill  # noqa: PLC0415
 
     console = _console()
     if work_dir.exists():

@@ -1,0 +1,71 @@
+"""The audit trail: ``lgcloud audit …``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lgcloud.audit import service as audit_service
+from lgcloud.cli.common import DataDir, TownOpt, console, open_platform, operator_ctx
+
+audit_app = typer.Typer(help="Audit trail: verify the chain, answer investigation questions")
+
+
+@audit_app.command("verify")
+def audit_verify(town: TownOpt, data_dir: DataDir = None) -> None:
+    """Verify the town's audit chain; exit 1 and name the first broken entry if tampered."""
+    platform = open_platform(data_dir)
+    with platform.read_town(town) as t:
+        report = audit_service.verify(t.session)
+    if report.ok:
+        console.print(
+            f"OK: {report.entries} entries, head {report.head_seq} {report.head_hash[:16]}…"
+        )
+        return
+    for p in report.problems:
+        console.print(f"[red]{p.kind}[/red] position {p.position} seq {p.seq}: {p.message}")
+    raise typer.Exit(1)
+
+
+def _print_lines(lines: list[audit_service.AuditLine]) -> None:
+    table = Table(
+        "seq", "time (UTC)", "clerk", "staff", "action", "purpose", "node/mode", "subjects"
+    )
+    for x in lines:
+        table.add_row(
+            str(x.seq),
+            x.at.isoformat(timespec="seconds"),
+            x.clerk_name,
+            x.staff_number,
+            x.action,
+            x.purpose or "",
+            f"{x.node}/{x.mode}",
+            ",".join(x.subjects[:5]) + ("…" if len(x.subjects) > 5 else ""),
+        )
+    console.print(table)
+
+
+@audit_app.command("who-viewed")
+def audit_who_viewed(
+    town: TownOpt, person: Annotated[str, typer.Option(help="宛名番号")], data_dir: DataDir = None
+) -> None:
+    """Every audited action concerning a person (views, searches listing them, changes)."""
+    platform = open_platform(data_dir)
+    with platform.read_town(town) as t:
+        lines = audit_service.who_viewed(t.session, person)
+        t.audit(operator_ctx(town, platform), "audit_report", detail={"person": person})
+    _print_lines(lines)
+
+
+@audit_app.command("by-clerk")
+def audit_by_clerk(
+    town: TownOpt, clerk: Annotated[str, typer.Option(help="職員番号")], data_dir: DataDir = None
+) -> None:
+    """Everything one clerk did."""
+    platform = open_platform(data_dir)
+    with platform.read_town(town) as t:
+        lines = audit_service.by_clerk(t.session, clerk)
+        t.audit(operator_ctx(town, platform), "audit_report", detail={"clerk": clerk})
+    _print_lines(lines)

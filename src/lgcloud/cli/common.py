@@ -1,0 +1,58 @@
+"""What every command group of ``lgcloud`` shares: consoles, common options, the
+platform handle (closed when the command ends), the operator's context, errors."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lgcloud import settings
+from lgcloud.core.context import Actor, RequestContext
+from lgcloud.core.errors import LgcloudError
+from lgcloud.tenancy.platform import Platform
+
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="default: $LGCLOUD_DATA_DIR or ./var")
+]
+TownOpt = Annotated[str, typer.Option("--town", help="団体コード (6 digits)")]
+
+
+_opened: list[Platform] = []
+
+
+def close_platforms() -> None:
+    while _opened:
+        _opened.pop().dispose()
+
+
+def open_platform(data_dir: Path | None) -> Platform:
+    platform = Platform(
+        data_dir or settings.data_dir(),
+        node=settings.node_name(),
+        database_url=settings.database_url(),
+    )
+    _opened.append(platform)
+    return platform
+
+
+def operator_ctx(town_code: str, platform: Platform) -> RequestContext:
+    """CLI actions are attributed to the operating-system user who ran them."""
+    user = getpass.getuser()
+    return RequestContext(
+        town_code,
+        Actor(None, f"operator:{user}", ""),
+        node=platform.node,
+        mode=platform.mode_of(town_code)[0],
+    )
+
+
+def fail(e: LgcloudError) -> None:
+    err.print(f"[red]エラー:[/red] {e.message}" + (f" (項目: {e.field})" if e.field else ""))
+    raise typer.Exit(2)
