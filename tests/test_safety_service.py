@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import TODAY, TOWN_A, cli_env, make_ctx
 from lgcloud.audit.models import AuditEntry
+from lgcloud.cli.safety import app as safety_app
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.generate.town import generate_town
@@ -18,7 +19,6 @@ from lgcloud.interchange.residents import ImportRefusedError
 from lgcloud.safety import synthetic
 from lgcloud.safety.matching import OUTPUT_COLUMNS, Match, Verdict
 from lgcloud.safety.service import ACTION, match_evacuees
-from lgcloud.cli.safety import app as safety_app
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.journal import check_writable, finish_write
 
