@@ -3,7 +3,7 @@
 Run from the repository root:  .venv/bin/python bench/safety.py [--json out.json] [--runs 3]
 
 A 30,000-resident town is generated in a temporary directory, a 2,000-row evacuee list is
-written from it with the noise of lgcloud.safety.synthetic (readings in hiragana or
+written from it with the noise of lgcloud.generate.evacuees (readings in hiragana or
 half-width kana, no spaces, standard kanji for variant ones, 和暦 dates, ages instead of
 dates, a slipped digit, blanks, ~10 % visitors: a third with a resident's name and another
 birth date, a sixth "slip namesakes" (a resident's name and address, born one digit away
@@ -33,8 +33,8 @@ TOWN = "153079"
 
 def main() -> None:
     from lgcloud.core.context import Actor, RequestContext  # noqa: PLC0415
+    from lgcloud.generate import evacuees as synthetic  # noqa: PLC0415
     from lgcloud.generate.town import generate_town  # noqa: PLC0415
-    from lgcloud.safety import synthetic  # noqa: PLC0415
     from lgcloud.safety.matching import Match, Verdict  # noqa: PLC0415
     from lgcloud.safety.service import match_evacuees  # noqa: PLC0415
     from lgcloud.tenancy.platform import Platform  # noqa: PLC0415

@@ -18,8 +18,8 @@ from lgcloud.audit import service as audit_service
 from lgcloud.certificates import service as cert
 from lgcloud.certificates.render import UnprintableCharacterError
 from lgcloud.certificates.service import CertificateKind
-from lgcloud.certificates.wareki import format_datetime_jst, to_wareki
 from lgcloud.core.errors import NotFoundError, RuleViolationError
+from lgcloud.core.wareki import format_datetime_jst, to_wareki
 from lgcloud.generate.town import generate_town
 from lgcloud.insurance.models import NhiMember
 from lgcloud.insurance.service import nhi_status

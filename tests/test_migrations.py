@@ -13,6 +13,7 @@ from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from conftest import TOWN_A, TOWN_B
+from lgcloud.continuity import models as continuity_models  # noqa: F401  (its tables)
 from lgcloud.db import migrate
 from lgcloud.db.engine import make_engine, sqlite_url
 from lgcloud.schema import PlatformBase, TownBase

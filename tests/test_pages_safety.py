@@ -18,8 +18,8 @@ from conftest import TODAY, TOWN_A, add_clerks
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.core.clock import utcnow
+from lgcloud.generate.evacuees import noisy_evacuees, source_people, write_evacuees
 from lgcloud.generate.town import generate_town
-from lgcloud.safety.synthetic import noisy_evacuees, source_people, write_evacuees
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web import safety_page

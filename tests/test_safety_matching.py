@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lgcloud.certificates.wareki import to_wareki
+from lgcloud.core.wareki import to_wareki
+from lgcloud.generate.evacuees import half_width, hiragana
 from lgcloud.register.service import search_keys
 from lgcloud.safety.matching import (
     MAX_CANDIDATES,
@@ -22,7 +23,6 @@ from lgcloud.safety.matching import (
     parse_sex,
     read_evacuee,
 )
-from lgcloud.safety.synthetic import half_width, hiragana
 
 TODAY = date(2026, 11, 23)
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lgcloud.certificates.wareki import (
+from lgcloud.core.clock import JST as TZDB_TOKYO  # ZoneInfo("Asia/Tokyo"), the reference
+from lgcloud.core.wareki import (
     ERAS,
     GREGORIAN_START,
     HEISEI,
@@ -25,7 +26,6 @@ from lgcloud.certificates.wareki import (
     to_wareki,
     wareki_parts,
 )
-from lgcloud.core.clock import JST as TZDB_TOKYO  # ZoneInfo("Asia/Tokyo"), the reference
 
 DIGIT_STYLES: tuple[Digits, ...] = ("ascii", "fullwidth", "kanji")
 

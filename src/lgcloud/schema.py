@@ -1,12 +1,13 @@
-"""Every model of every business area, so the metadata is complete (for Alembic, the
-replica and snapshot code that handle every table, and the tests)."""
+"""Every model of every business area and of the layers below them, so the metadata is
+complete (for Alembic, the replica and snapshot code that handle every town table, and the
+tests). Continuity's own platform tables (above the areas) are added by who needs them:
+``lgcloud/migrations/platform/env.py`` and the tests."""
 
 from __future__ import annotations
 
 from lgcloud.audit import models as audit_models
 from lgcloud.auth import models as auth_models
 from lgcloud.certificates import models as certificate_models
-from lgcloud.continuity import models as continuity_models
 from lgcloud.db.base import PlatformBase, TownBase
 from lgcloud.insurance import models as insurance_models
 from lgcloud.register import models as register_models
@@ -21,7 +22,6 @@ __all__ = [
     "audit_models",
     "auth_models",
     "certificate_models",
-    "continuity_models",
     "insurance_models",
     "register_models",
     "seal_models",

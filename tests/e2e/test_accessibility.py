@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lgcloud.core.clock import today_jst
-from lgcloud.safety.synthetic import noisy_evacuees, source_people, write_evacuees
+from lgcloud.generate.evacuees import noisy_evacuees, source_people, write_evacuees
 
 from .conftest import UI, Served
 from .helpers import hiragana, pick_person

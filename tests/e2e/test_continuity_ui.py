@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lgcloud.certificates.wareki import format_datetime_jst
+from lgcloud.core.wareki import format_datetime_jst
 from lgcloud.drill import Federation
 from pdf_tools import extract_text
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from lgcloud.core.clock import today_jst
-from lgcloud.safety.synthetic import noisy_evacuees, source_people, write_evacuees
+from lgcloud.generate.evacuees import noisy_evacuees, source_people, write_evacuees
 
 from .conftest import UI, Served
 

@@ -25,11 +25,11 @@ from sqlalchemy import func, select, true
 from lgcloud.certificates import signing
 from lgcloud.certificates.models import Issuance, SigningKey
 from lgcloud.certificates.render import pdf_engine, qr_svg, require_printable
-from lgcloud.certificates.wareki import format_datetime_jst, to_wareki
 from lgcloud.core.clock import JST, utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.dates import age_on, fiscal_year_of
 from lgcloud.core.errors import NotFoundError, RuleViolationError
+from lgcloud.core.wareki import format_datetime_jst, to_wareki
 from lgcloud.insurance.service import nhi_status
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, HEAD, PersonState, Sex, Status

@@ -145,9 +145,9 @@ def ship_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
 def status_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
     """Per town and site: last snapshot, last verified restore, journal lag. Exits 1 when any
     town lacks a verified copy younger than the policy at a site that should hold one."""
-    from lgcloud.certificates.wareki import format_datetime_jst  # noqa: PLC0415
     from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
     from lgcloud.continuity.status import federation_status  # noqa: PLC0415
+    from lgcloud.core.wareki import format_datetime_jst  # noqa: PLC0415
 
     configure_logging()
     rows = federation_status(_centre(data_dir), load_sites(sites), log_alerts=True)

@@ -37,8 +37,8 @@ from typing import Final
 
 from rapidfuzz import fuzz, process
 
-from lgcloud.certificates.wareki import parse_wareki
 from lgcloud.core.dates import age_on
+from lgcloud.core.wareki import parse_wareki
 from lgcloud.register.folding import kana_key, name_key
 
 __all__ = [
@@ -106,7 +106,7 @@ def parse_birth_date(text: str) -> date | None:
 
     Accepts ISO ``1970-03-02``, ``1970/3/2``, ``1970.3.2``, ``1970年3月2日``, ``19700302``
     and 和暦 (``昭和45年3月2日``, ``S45.3.2``, ``s45/3/2``, ``H``/``R``/``T``/``M``, 元年,
-    kanji numerals) via :func:`lgcloud.certificates.wareki.parse_wareki`; full-width digits
+    kanji numerals) via :func:`lgcloud.core.wareki.parse_wareki`; full-width digits
     anywhere. Raises ``ValueError`` (message for a clerk) when the text is not a real date.
     """
     normalized = unicodedata.normalize("NFKC", text).strip()

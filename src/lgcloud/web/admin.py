@@ -1,6 +1,6 @@
 """職員と役割: the IT officer's page for the town's clerks (list, create, unlock).
 
-Included from ``pages.router`` (so ``app.py`` needs no change). The same services as the
+Included by ``app.py``. The same services as the
 JSON API (``auth.service.create_clerk`` / ``unlock``), with the messages next to the field.
 See docs/ui.md.
 """
@@ -22,6 +22,7 @@ from lgcloud.auth.roles import ROLE_LABELS, Permission, Role, parse_roles
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import LgcloudError, NotFoundError
 from lgcloud.web.deps import Acting, acting, platform_of
+from lgcloud.web.rendering import page_context, refusal_message, templates
 
 router = APIRouter()
 ActingDep = Annotated[Acting, Depends(acting)]
@@ -78,10 +79,9 @@ def _clerks_page(
     message: str | None = None,
     status: int = 200,
 ) -> Response:
-    from lgcloud.web.pages import _base, _refusal, templates  # noqa: PLC0415 (pages includes us)
 
     a.require(Permission.MANAGE_CLERKS)
-    base = _base(request, a)
+    base = page_context(request, a)
     return templates.TemplateResponse(
         request,
         "clerks.html",
@@ -92,7 +92,7 @@ def _clerks_page(
             "values": values or {"roles": []},
             "errors": errors or {},
             "message": message,
-            "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
+            "refusal": refusal_message(str(base["mode"])) if base["read_only"] else None,
         },
         status_code=status,
     )

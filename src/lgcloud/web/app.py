@@ -32,7 +32,16 @@ from lgcloud.core.errors import (
 from lgcloud.core.logging import get_logger
 from lgcloud.db.engine import WRITE_LOCKS
 from lgcloud.tenancy.platform import Platform
-from lgcloud.web import api, certificates, continuity, pages
+from lgcloud.web import (
+    admin,
+    api,
+    certificates,
+    continuity,
+    interchange_page,
+    node_page,
+    pages,
+    safety_page,
+)
 from lgcloud.web.admission import (
     DATABASE_RETRY_AFTER_S,
     DATABASE_UNAVAILABLE,
@@ -86,6 +95,8 @@ def create_app(
     app.state.platform = platform
     app.include_router(api.router)
     app.include_router(pages.router)
+    for page in (admin, interchange_page, safety_page, node_page):  # a page per module
+        app.include_router(page.router)
     app.include_router(certificates.router)
     if node_service is not None:
         app.include_router(continuity.node_router(node_service))

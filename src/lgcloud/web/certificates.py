@@ -17,6 +17,7 @@ from lgcloud.certificates.service import KIND_LABELS, CertificateKind
 from lgcloud.certificates.signing import normalise_code
 from lgcloud.core.errors import NotFoundError
 from lgcloud.web.deps import Acting, acting, platform_of
+from lgcloud.web.rendering import templates
 
 router = APIRouter()
 ActingDep = Annotated[Acting, Depends(acting)]
@@ -107,7 +108,6 @@ def api_all_residents_csv(a: ActingDep, request: Request) -> Response:
 
 
 def _verify_page(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    from lgcloud.web.pages import templates  # noqa: PLC0415
 
     platform = platform_of(request)
     return templates.TemplateResponse(

@@ -21,6 +21,7 @@ from lgcloud.continuity.sites import Sites
 from lgcloud.continuity.status import town_status
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.deps import Acting, acting
+from lgcloud.web.rendering import page_context, templates
 
 MAX_BODY = 1 << 31
 
@@ -108,8 +109,6 @@ def centre_router(platform: Platform, sites: Sites) -> APIRouter:
     def status_page(request: Request, a: Annotated[Acting, Depends(acting)]) -> Response:
         """The IT officer's view of the own town's copies (never another town's)."""
         a.require(Permission.MANAGE_CLERKS)
-        from lgcloud.web.pages import _base, templates  # noqa: PLC0415
-
         rows = town_status(platform, sites, a.ctx.town_code)
         with platform.platform_session() as s:
             pending = list(
@@ -122,7 +121,12 @@ def centre_router(platform: Platform, sites: Sites) -> APIRouter:
         return templates.TemplateResponse(
             request,
             "continuity.html",
-            {**_base(request, a), "rows": rows, "pending": pending, "policy": sites.policy_hours},
+            {
+                **page_context(request, a),
+                "rows": rows,
+                "pending": pending,
+                "policy": sites.policy_hours,
+            },
         )
 
     return router

@@ -18,7 +18,7 @@ records (``RECORD_EVENTS``); an export is the whole register, which no counter r
 
 An import stages and checks in a read-only transaction and writes in short transactions
 (``import_residents``), so nothing here waits for it.
-Included from ``pages.router``. See docs/ui.md.
+Included by ``app.py``. See docs/ui.md.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from lgcloud.interchange.residents import (
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.journal import check_writable
 from lgcloud.web.deps import Acting, acting, platform_of
+from lgcloud.web.rendering import is_htmx, page_context, refusal_message, templates
 from lgcloud.web.shared import BusyError, JobStore
 from lgcloud.web.ui import safe_upload_name
 
@@ -311,10 +312,9 @@ def _page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    from lgcloud.web.pages import _base, _refusal, templates  # noqa: PLC0415 (pages includes us)
 
     a.require(Permission.MANAGE_CLERKS)
-    base = _base(request, a)
+    base = page_context(request, a)
     jobs = _jobs(request).of_town(a.ctx.town_code)
     exports = _exports(request).of_town(a.ctx.town_code)
     return templates.TemplateResponse(
@@ -332,7 +332,7 @@ def _page(
             "layout_labels": [LAYOUT_LABELS[n] for n in ORDER],
             "values": values or {"encoding": "auto"},
             "errors": errors or {},
-            "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
+            "refusal": refusal_message(str(base["mode"])) if base["read_only"] else None,
         },
         status_code=status,
     )
@@ -418,13 +418,12 @@ _BUSY = "この町村の取り込みが実行中です。終わってから始�
 
 def _job_response(request: Request, a: Acting, job: ImportJob | ExportJob) -> Response:
     """A job's page, or for an htmx poll only its status fragment."""
-    from lgcloud.web.pages import _is_htmx, templates  # noqa: PLC0415 (pages includes us)
 
     if isinstance(job, ImportJob):
-        if _is_htmx(request):
+        if is_htmx(request):
             return templates.TemplateResponse(request, "_interchange_job.html", {"job": job})
         return _page(request, a, job=job)
-    if _is_htmx(request):
+    if is_htmx(request):
         return templates.TemplateResponse(request, "_interchange_export.html", {"export": job})
     return _page(request, a, export=job)
 

@@ -5,8 +5,8 @@ there yet. The page is authorised by the node operator's token instead (the same
 the node's replication endpoints, ``Sites.check_token``); once it is given, a cookie holding
 an HMAC of the token (never the token itself) keeps the operator in for a short while.
 
-On the centre (no ``app.state.node_service``) every route answers 404. Included from
-``pages.router`` (so ``app.py`` needs no change). See docs/ui.md and docs/continuity.md.
+On the centre (no ``app.state.node_service``) every route answers 404. Included by
+``app.py``. See docs/ui.md and docs/continuity.md.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from lgcloud.continuity.sites import SitesError
 from lgcloud.core.errors import LgcloudError, NotFoundError
 from lgcloud.core.logging import get_logger
 from lgcloud.trail.journal import MODE_LABELS
+from lgcloud.web.rendering import page_context, templates
 
 router = APIRouter()
 log = get_logger("lgcloud.web.node_page")
@@ -107,14 +108,13 @@ def _page(
     gate_error: str | None = None,
     status: int = 200,
 ) -> Response:
-    from lgcloud.web.pages import _base, templates  # noqa: PLC0415 (pages includes us)
 
     authorised = _authorised(request, node)
     return templates.TemplateResponse(
         request,
         "node.html",
         {
-            **_base(request, None),
+            **page_context(request, None),
             "node_name": node.name,
             "authorised": authorised,
             "rows": _rows(node) if authorised else [],

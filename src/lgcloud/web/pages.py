@@ -12,13 +12,10 @@ from __future__ import annotations
 import time
 import unicodedata
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
@@ -27,7 +24,6 @@ from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Permission
 from lgcloud.certificates import service as cert_service
 from lgcloud.certificates.service import KIND_LABELS, CertificateKind, issuance_history
-from lgcloud.certificates.wareki import format_datetime_jst
 from lgcloud.continuity.models import PendingApplication
 from lgcloud.core.admission import OverloadedError
 from lgcloud.core.clock import today_jst
@@ -36,7 +32,6 @@ from lgcloud.core.dates import fiscal_year_of
 from lgcloud.core.errors import AuthenticationError, LgcloudError, NotFoundError
 from lgcloud.register import queries
 from lgcloud.register.domain import (
-    EVENT_LABELS,
     FOREIGN_CATEGORIES,
     FOREIGN_FIELDS,
     HEAD,
@@ -56,24 +51,13 @@ from lgcloud.register.queries import audited_search
 from lgcloud.register.service import record_event
 from lgcloud.trail.journal import (
     MODE_LABELS,
-    READ_ONLY_MODES,
-    READ_ONLY_REFUSAL,
 )
 from lgcloud.web import api
 from lgcloud.web.certificates import public_base_url
 from lgcloud.web.deps import SESSION_COOKIE, Acting, acting, platform_of, request_id_of
+from lgcloud.web.rendering import is_htmx, page_context, refusal_message, templates
 from lgcloud.web.ui import Preview, PreviewStore, error_message, field_errors
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-templates.env.globals["event_labels"] = EVENT_LABELS
-templates.env.filters["jst"] = format_datetime_jst
-
-
-def _jst_iso(text: str) -> str:
-    return format_datetime_jst(datetime.fromisoformat(text))
-
-
-templates.env.filters["jst_iso"] = _jst_iso
 router = APIRouter()
 ActingDep = Annotated[Acting, Depends(acting)]
 
@@ -124,52 +108,6 @@ MOVE_IN_ROWS = 4
 _EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(LifeEvent)
 
 
-def _is_htmx(request: Request, target: str | None = None) -> bool:
-    if request.headers.get("hx-request") != "true":
-        return False
-    return target is None or request.headers.get("hx-target") == target
-
-
-def _base(request: Request, a: Acting | None) -> dict[str, object]:
-    platform = platform_of(request)
-    mode, as_of = platform.mode_of(a.ctx.town_code) if a else (platform.mode, None)
-    perms = a.clerk.permissions if a else frozenset()
-    return {
-        "request": request,
-        "acting": a,
-        "mode": mode,
-        "as_of": as_of,
-        "node": platform.node,
-        "read_only": mode in READ_ONLY_MODES,
-        "continuity_alerts": continuity_alerts(request, a),
-        "can_view": Permission.VIEW_RESIDENTS in perms,
-        "can_audit": Permission.READ_AUDIT in perms,
-        "can_record": Permission.RECORD_EVENTS in perms,
-        "has_continuity": getattr(request.app.state, "centre_sites", None) is not None
-        and Permission.MANAGE_CLERKS in perms,
-        "can_manage_clerks": Permission.MANAGE_CLERKS in perms,
-    }
-
-
-def continuity_alerts(request: Request, a: Acting | None) -> list[str]:
-    """For an IT officer at the centre: every site where the town lacks a verified copy
-    younger than the policy (shown on every page until it is fixed)."""
-    sites = getattr(request.app.state, "centre_sites", None)
-    if a is None or sites is None or Permission.MANAGE_CLERKS not in a.clerk.permissions:
-        return []
-    from lgcloud.continuity.status import town_status  # noqa: PLC0415
-
-    return [
-        f"{r.site}: {r.alert}"
-        for r in town_status(platform_of(request), sites, a.ctx.town_code)
-        if r.alert
-    ]
-
-
-def _refusal(mode: str) -> str:
-    return READ_ONLY_REFUSAL.format(mode=MODE_LABELS.get(mode, mode))
-
-
 def _previews(request: Request) -> PreviewStore:
     store: PreviewStore | None = getattr(request.app.state, "lgcloud_previews", None)
     if store is None:
@@ -187,7 +125,7 @@ def login_page(request: Request, error: str | None = None) -> Response:
     return templates.TemplateResponse(
         request,
         "login.html",
-        {**_base(request, None), "towns": towns, "error": error},
+        {**page_context(request, None), "towns": towns, "error": error},
     )
 
 
@@ -227,7 +165,9 @@ def logout_submit(request: Request, a: ActingDep) -> Response:
 
 @router.get("/switch", response_class=HTMLResponse)
 def switch_page(request: Request, a: ActingDep, error: str | None = None) -> Response:
-    return templates.TemplateResponse(request, "switch.html", {**_base(request, a), "error": error})
+    return templates.TemplateResponse(
+        request, "switch.html", {**page_context(request, a), "error": error}
+    )
 
 
 @router.post("/switch", response_model=None)
@@ -257,14 +197,14 @@ def search_page(
     if q.strip() and Permission.VIEW_RESIDENTS in a.clerk.permissions:
         results = audited_search(platform_of(request), a.ctx, q, include_removed=include_removed)
     context = {
-        **_base(request, a),
+        **page_context(request, a),
         "q": q,
         "results": results,
         "purposes": PURPOSES,
         "purpose": purpose,
         "include_removed": include_removed,
     }
-    if _is_htmx(request, "results"):
+    if is_htmx(request, "results"):
         return templates.TemplateResponse(request, "_results.html", context)
     return templates.TemplateResponse(request, "search.html", context)
 
@@ -282,7 +222,7 @@ def _person_context(
         issuances = issuance_history(town, addressee_number)
     platform.record_read(a.ctx, "view_person", subjects=[addressee_number])
     return {
-        **_base(request, a),
+        **page_context(request, a),
         "person": person,
         "person_number": addressee_number,
         "household": household,
@@ -372,7 +312,7 @@ def issue_with_preview(
             stored_at=time.time(),
         )
         _previews(request).put(a.token, preview)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         context = _person_context(request, a, addressee_number, "")
         context.update(preview=preview, issue_error=error)
         return templates.TemplateResponse(
@@ -385,7 +325,7 @@ def issue_with_preview(
         request,
         "_issued.html",
         {
-            **_base(request, a),
+            **page_context(request, a),
             "person_number": addressee_number,
             "preview": preview,
             "issue_error": error,
@@ -566,7 +506,7 @@ def _event_page(
     if kind not in EVENT_FORMS:
         raise NotFoundError("この異動届の画面はありません")
     a.require(Permission.RECORD_EVENTS)
-    base = _base(request, a)
+    base = page_context(request, a)
     platform = platform_of(request)
     with platform.read_town(a.ctx.town_code) as town:
         subject = queries.get_person(town, person)
@@ -584,7 +524,7 @@ def _event_page(
             "household": household,
             "values": values or _event_values(kind, person, household, subject),
             "errors": errors or {},
-            "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
+            "refusal": refusal_message(str(base["mode"])) if base["read_only"] else None,
         },
         status_code=status,
     )
@@ -601,7 +541,7 @@ def _move_in_page(
 ) -> Response:
     """転入届 into a new household (no person yet, so nobody is viewed)."""
     a.require(Permission.RECORD_EVENTS)
-    base = _base(request, a)
+    base = page_context(request, a)
     return templates.TemplateResponse(
         request,
         "event.html",
@@ -621,7 +561,7 @@ def _move_in_page(
                 "p0_relationship": HEAD,
             },
             "errors": errors or {},
-            "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
+            "refusal": refusal_message(str(base["mode"])) if base["read_only"] else None,
         },
         status_code=status,
     )
@@ -979,7 +919,7 @@ def audit_page(request: Request, a: ActingDep, person: str = "", clerk: str = ""
         request,
         "audit.html",
         {
-            **_base(request, a),
+            **page_context(request, a),
             "person": person,
             "clerk": clerk,
             "lines": lines,
@@ -1035,7 +975,7 @@ def _applications_page(
     status: int = 200,
 ) -> Response:
     a.require(Permission.VIEW_RESIDENTS)
-    base = _base(request, a)
+    base = page_context(request, a)
     return templates.TemplateResponse(
         request,
         "applications.html",
@@ -1046,7 +986,7 @@ def _applications_page(
             "errors": errors or {},
             "received": received,
             "pending": _pending_applications(request, a.ctx.town_code) if base["read_only"] else [],
-            "refusal": _refusal(str(base["mode"])) if base["read_only"] else None,
+            "refusal": refusal_message(str(base["mode"])) if base["read_only"] else None,
             "detail_max": APPLICATION_DETAIL_MAX,
         },
         status_code=status,
@@ -1092,13 +1032,3 @@ def applications_submit(
     except LgcloudError as e:
         return _applications_page(request, a, values=values, errors={"form": e.message}, status=422)
     return RedirectResponse(f"/applications?received={out['id']}", status_code=303)
-
-
-# ------------------------------------------------------------------ pages in their own modules
-# (included here so that app.py, which includes this router, needs no change)
-from lgcloud.web import admin, interchange_page, node_page, safety_page  # noqa: E402
-
-router.include_router(admin.router)
-router.include_router(interchange_page.router)
-router.include_router(safety_page.router)
-router.include_router(node_page.router)

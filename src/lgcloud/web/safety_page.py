@@ -9,7 +9,7 @@ with how many of them this list confirmed. matches.csv can be downloaded by the 
 session and clerk for 15 minutes (kept in memory, like the certificate previews).
 
 Permission: ``VIEW_RESIDENTS``: in a disaster the counter staff staff the headquarters desk.
-Included from ``pages.router``. See docs/ui.md.
+Included by ``app.py``. See docs/ui.md.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from lgcloud.register.domain import Status
 from lgcloud.register.models import PersonVersion
 from lgcloud.safety.service import match_evacuees_in
 from lgcloud.web.deps import Acting, acting, platform_of
+from lgcloud.web.rendering import page_context, templates
 from lgcloud.web.shared import BlobStore
 from lgcloud.web.ui import safe_upload_name
 
@@ -99,13 +100,12 @@ def _written(path: Path) -> dict[str, dict[str, str]]:
 
 
 def _page(request: Request, a: Acting, **extra: Any) -> Response:
-    from lgcloud.web.pages import _base, templates  # noqa: PLC0415 (pages includes this router)
 
     status = int(extra.pop("status", 200))
     return templates.TemplateResponse(
         request,
         "safety.html",
-        {**_base(request, a), "verdict_labels": VERDICT_LABELS, **extra},
+        {**page_context(request, a), "verdict_labels": VERDICT_LABELS, **extra},
         status_code=status,
     )
 

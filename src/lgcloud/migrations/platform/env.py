@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from lgcloud.continuity import models as continuity_models  # noqa: F401  (its tables)
 from lgcloud.schema import PlatformBase
 
 target_metadata = PlatformBase.metadata

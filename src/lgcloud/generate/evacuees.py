@@ -22,8 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import select, true
 
-from lgcloud.certificates.wareki import era_of, to_wareki
 from lgcloud.core.dates import age_on
+from lgcloud.core.wareki import era_of, to_wareki
 from lgcloud.generate import names_data as nd
 from lgcloud.register.domain import Status
 from lgcloud.register.folding import kana_key, name_key, strip_variation_selectors
@@ -300,7 +300,7 @@ def noisy_evacuees(
     name with another birth date, a sixth are slip namesakes and a sixth absent twins
     (see the module docstring); the rest have random names."""
     # synthetic data: a seeded PRNG is what we want, not crypto
-    rng = random.Random(f"lgcloud:safety:{seed}")  # noqa: S311
+    rng = random.Random(f"lgcloud:safety:{seed}")
     visitors = round(rows * visitor_share)
     residents = rng.sample(list(people), min(len(people), rows - visitors - blank_rows))
     births_by_name: dict[str, set[date]] = {}
