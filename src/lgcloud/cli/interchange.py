@@ -128,6 +128,13 @@ def export_layouts_command(
         console.print(f"外字表: {out_dir / GAIJI_CSV}")
 
 
+def _rows_in(path: Path) -> int:
+    """A CSV file's rows for a progress bar: its lines less the header, roughly."""
+    with path.open("rb") as data:
+        lines = sum(c.count(b"\n") for c in iter(lambda: data.read(1 << 20), b""))
+    return max(lines - 1, 1)
+
+
 @import_app.command("layouts")
 def import_layouts_command(
     town: TownOpt,
@@ -170,16 +177,17 @@ def import_layouts_command(
         table = GaijiTable.load(gaiji_path) if gaiji_path is not None else None
         with Progress(console=err, transient=True) as bar:
             tasks: dict[tuple[str, str], TaskID] = {}
+            totals: dict[str, int] = {}  # a file's rows, counted once for both passes
 
             def advance(stage: str, name: str, rows: int) -> None:
                 task = tasks.get((stage, name))
                 if task is None:
                     path = in_dir / f"{name}.csv"
-                    with path.open("rb") as data:  # lines, less the header: the rows, roughly
-                        total = sum(c.count(b"\n") for c in iter(lambda: data.read(1 << 20), b""))
+                    if name not in totals:
+                        totals[name] = _rows_in(path)
                     verb = "checking" if stage == "check" else "importing"
                     task = tasks[stage, name] = bar.add_task(
-                        f"{verb} {path.name}", total=max(total - 1, 1)
+                        f"{verb} {path.name}", total=totals[name]
                     )
                 bar.update(task, completed=rows)
 

@@ -509,7 +509,7 @@ def import_layout(
     run = _LayoutImport(
         name,
         path,
-        town.session.scalar(select(func.max(ROW_MODEL[name].id))),
+        _last_id(town, name),
         partial=partial,
         encoding=encoding,
         gaiji=gaiji,
@@ -522,6 +522,13 @@ def import_layout(
         town.session, ctx, "import_layout", subjects=sorted(run.people), detail=run.detail()
     )
     return run.imported, run.unchanged, run.rejected
+
+
+def _last_id(town: Town, name: str) -> int | None:
+    """The largest id of layout ``name``'s table: rows up to it were stored before an
+    import begins (None: the table is empty)."""
+    last: int | None = town.session.scalar(select(func.max(ROW_MODEL[name].id)))
+    return last
 
 
 #: one row of a layout file as read: (line, values) or the row's refusal
@@ -721,16 +728,13 @@ def import_layouts(
     if not partial:
         with platform.trial_town(code) as trial:
             for name, path in files:
-                run = opened(
-                    name, path, trial.session.scalar(select(func.max(ROW_MODEL[name].id))), "check"
-                )
+                run = opened(name, path, _last_id(trial, name), "check")
                 for chunk in run.chunks():
                     run.store(trial, chunk)
     results: list[tuple[int, int, list[Rejection]]] = []
     for name, path in files:
         with platform.read_town(code) as town:
-            max_id = town.session.scalar(select(func.max(ROW_MODEL[name].id)))
-        run = opened(name, path, max_id, "write")
+            run = opened(name, path, _last_id(town, name), "write")
         for chunk in run.chunks():
             try:
                 with platform.town(code) as town:
@@ -748,8 +752,8 @@ def import_layouts(
                     raise  # nothing written yet
                 cause = "" if partial else "取り込み中に町村のデータが変わりました。"
                 raise ImportRefusedError(
-                    f"{e} ({cause}これより前の行は取り込まれています。"
-                    "同じファイルをもう一度取り込むと、残りを取り込みます)",
+                    f"{e} ({cause}これより前の行は取り込まれています。直して同じファイルを"
+                    "もう一度取り込むと、取り込み済みの行は飛ばして残りを取り込みます)",
                     e.rejections,
                 ) from e
         with platform.town(code) as town:
