@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from conftest import TOWN_A, add_clerks, make_platform, run_export, start_lgcloud
 from lgcloud.auth.roles import Role
+from lgcloud.core.admission import OverloadedError
 from lgcloud.core.clock import utcnow
 from lgcloud.drill import free_port
 from lgcloud.generate.town import generate_town
@@ -47,7 +48,7 @@ def test_blobs_expire_by_age_and_by_number(tmp_path: Path) -> None:
     for i in range(1, 5):
         store.put(f"k{i}", {"n": i}, f"blob{i}".encode(), stored_at=now + i)
     assert store.get("k1") is None  # the oldest went to make room for the fourth
-    assert store.get("k4") == ({"n": 4, "stored_at": now + 4}, b"blob4")
+    assert store.get("k4") == ({"n": 4}, b"blob4")  # the description as given
     files = sorted(p.name for p in (tmp_path / "blobs").iterdir())
     assert len(files) == 6  # three items, each a description and its bytes
     assert (tmp_path / "blobs").stat().st_mode & 0o777 == 0o700
@@ -96,9 +97,10 @@ def test_a_job_whose_process_died_is_shown_failed_and_frees_its_town(tmp_path: P
         assert holder.stdout.readline().strip() == "added"
         store: JobStore[_Job] = JobStore("出力", root, _Job, ttl_s=600)
         assert store.get("job-1", "153079").running  # another process holds it: running
-        assert store.running_count() == 1
         with pytest.raises(BusyError):  # one job per town, across processes
             store.add(_Job("job-2", "153079", utcnow()))
+        with pytest.raises(OverloadedError):  # and a bound on all towns', across processes
+            store.add(_Job("job-2", "154059", utcnow()), max_running=1)
         other_town = _Job("job-3", "154059", utcnow())
         store.add(other_town)  # another town's is not held back
     finally:
@@ -115,7 +117,7 @@ def test_a_job_whose_process_died_is_shown_failed_and_frees_its_town(tmp_path: P
     for job in (other_town, again):  # finished: their locks are let go
         job.phase, job.finished_at = "done", time.time()
         store.save(job)
-    assert store.running_count() == 0
+    assert store.running("153079") is None and store.running("154059") is None
     with pytest.raises(Exception, match="見つかりません"):
         store.get("job-1", "154059")  # another town's clerk does not see it
 

@@ -33,22 +33,30 @@ def write_synced(fd: int, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file (or none) or the
     complete new one, never a partial file at ``path``.
 
-    The bytes go to ``.<name>.<random>.tmp`` in the same directory (same file system, so the
-    rename is atomic; created if missing), are fsynced, renamed over ``path``, and the
-    directory is fsynced so the rename itself is durable. A crash may leave the temporary
-    file behind; its name starts with a dot and ends in ``.tmp``.
+    The bytes go to ``.<name>.<random>.tmp`` (mode 0600) in the same directory (same file
+    system, so the rename is atomic; created if missing), are fsynced, renamed over
+    ``path``, and the directory is fsynced so the rename itself is durable. A crash may
+    leave the temporary file behind; its name starts with a dot and ends in ``.tmp``.
+    With ``durable=False`` nothing is fsynced: readers still see the old file or the new
+    one, but a crash may lose the new one (for what is worth less than two fsyncs: the
+    web's previews, job states and figures, ``web/shared.py``).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
-        write_synced(fd, data)
+        if durable:
+            write_synced(fd, data)
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)

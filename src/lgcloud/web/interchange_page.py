@@ -521,8 +521,6 @@ def interchange_export(
         check_request(what, encoding)
     except LgcloudError as e:
         return _page(request, a, errors={"export": e.message}, status=422)
-    if _exports(request).running_count() >= MAX_EXPORTS_RUNNING:
-        raise OverloadedError(retry_after_s=10)
     job = ExportJob(
         id=secrets.token_urlsafe(12),
         town_code=a.ctx.town_code,
@@ -534,10 +532,13 @@ def interchange_export(
     )
     exports = _exports(request)
     try:
-        exports.add(job)
+        exports.add(job, max_running=MAX_EXPORTS_RUNNING)
     except BusyError as e:
         job.discard()
         return _page(request, a, errors={"export": e.message}, status=409)
+    except OverloadedError:
+        job.discard()
+        raise
     threading.Thread(
         target=_run_export,
         args=(platform_of(request), exports, job, a.ctx),

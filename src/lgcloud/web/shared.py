@@ -29,7 +29,6 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,7 +38,9 @@ from typing import IO, Any, Generic, Protocol, TypeVar
 
 from pydantic import TypeAdapter
 
+from lgcloud.core.admission import OverloadedError
 from lgcloud.core.errors import LgcloudError, NotFoundError
+from lgcloud.core.files import write_atomically
 
 
 def ensure_dir(path: Path) -> Path:
@@ -48,19 +49,6 @@ def ensure_dir(path: Path) -> Path:
         if not folder.exists():
             folder.mkdir(mode=0o700, exist_ok=True)
     return path
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (readers see the old file or the new one)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:  # mkstemp creates the file 0600
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _read(path: Path) -> bytes | None:
@@ -81,7 +69,7 @@ class BlobStore:
     ``max_items`` (the oldest go first) and none older than ``ttl_s`` seconds."""
 
     def __init__(self, root: Path, *, ttl_s: float, max_items: int) -> None:
-        self._root = root
+        self._root = ensure_dir(root)
         self._ttl = ttl_s
         self._max = max_items
 
@@ -90,21 +78,23 @@ class BlobStore:
         return self._root / f"{name}.json", self._root / f"{name}.bin"
 
     def put(self, key: str, meta: dict[str, Any], blob: bytes, *, stored_at: float) -> None:
-        ensure_dir(self._root)
         self._expire(room_for_one=True)
         meta_path, blob_path = self._paths(key)
-        replace_file(blob_path, blob)  # the bytes first: a description means it is complete
-        replace_file(meta_path, json.dumps({**meta, "stored_at": stored_at}).encode())
-        os.utime(meta_path, (stored_at, stored_at))  # its age, for _expire: a stat, no read
+        write_atomically(blob_path, blob, durable=False)  # the bytes first: then it is whole
+        write_atomically(meta_path, json.dumps(meta).encode(), durable=False)
+        os.utime(meta_path, (stored_at, stored_at))  # when it was stored: its mtime, only
 
     def get(self, key: str) -> tuple[dict[str, Any], bytes] | None:
         meta_path, blob_path = self._paths(key)
+        try:
+            if meta_path.stat().st_mtime < time.time() - self._ttl:
+                return None
+        except FileNotFoundError:
+            return None
         raw = _read(meta_path)
         if raw is None:
             return None
         meta = json.loads(raw)
-        if float(meta["stored_at"]) < time.time() - self._ttl:
-            return None
         blob = _read(blob_path)
         return None if blob is None else (meta, blob)
 
@@ -189,13 +179,17 @@ class JobStore(Generic[J]):
             raise NotFoundError(f"この{self._what}は見つかりません")
         return self._root / f"{job_id}{suffix}"
 
-    def add(self, job: J) -> None:
+    def add(self, job: J, *, max_running: int | None = None) -> None:
         """Record ``job`` as this process's, refused with :class:`BusyError` while another
-        job of the town runs (in any process)."""
+        job of the town runs, and with :class:`OverloadedError` while ``max_running`` jobs
+        of all towns run (in any process: decided under one lock file, on one reading)."""
         ensure_dir(self._root)
-        with _file_lock(self._root / f"town-{job.town_code}.lock"):
-            if self.running(job.town_code) is not None:
+        with _file_lock(self._root / "add.lock"):
+            running = [j for j in self._all() if j.running]
+            if any(j.town_code == job.town_code for j in running):
                 raise BusyError(f"この町村の{self._what}が実行中です。終わってから始めてください")
+            if max_running is not None and len(running) >= max_running:
+                raise OverloadedError(retry_after_s=10)
             lock = self._path(job.id, ".lock").open("a")
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new id: never contended
             with self._guard:
@@ -205,7 +199,7 @@ class JobStore(Generic[J]):
     def save(self, job: J) -> None:
         """Write the job's state (jobs report progress every thousand rows or so: each
         report is written). A job that has finished lets go of its lock."""
-        replace_file(self._path(job.id, ".json"), self._adapter.dump_json(job))
+        write_atomically(self._path(job.id, ".json"), self._adapter.dump_json(job), durable=False)
         if not job.running:
             with self._guard:
                 lock = self._held.pop(job.id, None)
@@ -243,7 +237,7 @@ class JobStore(Generic[J]):
             job = self._adapter.validate_json(raw)
             if job.running:
                 job.phase, job.message, job.finished_at = "failed", INTERRUPTED, time.time()
-                replace_file(path, self._adapter.dump_json(job))
+                write_atomically(path, self._adapter.dump_json(job), durable=False)
         return job  # closing the probe let go of the lock
 
     def _all(self) -> list[J]:
@@ -280,10 +274,6 @@ class JobStore(Generic[J]):
     def running(self, town_code: str) -> J | None:
         return next((j for j in self._all() if j.town_code == town_code and j.running), None)
 
-    def running_count(self) -> int:
-        """Jobs running now, all towns, all processes."""
-        return sum(j.running for j in self._all())
-
 
 # --------------------------------------------------------------------------- metrics
 
@@ -308,7 +298,9 @@ class PeerMetrics:
         threading.Thread(target=publish, name="metrics-publisher", daemon=True).start()
 
     def publish(self) -> None:
-        replace_file(self._root / f"{self._pid}.json", json.dumps(self._snapshot()).encode())
+        write_atomically(
+            self._root / f"{self._pid}.json", json.dumps(self._snapshot()).encode(), durable=False
+        )
 
     def all(self) -> list[dict[str, Any]]:
         """This process's figures now, then every other live worker's last published."""
