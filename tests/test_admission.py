@@ -494,3 +494,28 @@ def test_a_long_import_does_not_make_the_counter_wait(
     assert any(n > 0 for n in seen), seen  # written households visible before the end
     with towns.platform.read_town(town_c) as t:
         assert audit_service.verify(t.session).ok
+
+
+def test_a_post_cut_off_by_the_database_is_not_said_to_be_unsent() -> None:
+    """A request refused before its handler was not sent; one whose handler lost the
+    database may have been stored: the wait page says which, and what failed."""
+    from lgcloud.web.admission import (  # noqa: PLC0415
+        DATABASE_HEADLINE,
+        DATABASE_UNAVAILABLE,
+        overloaded_response_parts,
+    )
+
+    refused, _, _ = overloaded_response_parts("/persons/1/certificates", "POST", 5)
+    assert "送信されていません" in refused.decode() and "混み合っています" in refused.decode()
+    cut, ctype, status = overloaded_response_parts(
+        "/persons/1/certificates",
+        "POST",
+        5,
+        DATABASE_UNAVAILABLE,
+        headline=DATABASE_HEADLINE,
+        handled=True,
+    )
+    page = cut.decode()
+    assert (status, ctype) == (503, b"text/html; charset=utf-8")
+    assert "送信されていません" not in page and "保存されたかどうか" in page
+    assert f"<h1>{DATABASE_HEADLINE}</h1>" in page and "混み合って" not in page

@@ -63,6 +63,8 @@ DATABASE_UNAVAILABLE = (
     "データベースに一時的に接続できません。少し時間をおいてから、"
     "処理の結果を確かめてもう一度お試しください"
 )
+DATABASE_HEADLINE = "ただいまデータベースに接続できません"
+OVERLOADED_HEADLINE = "ただいま混み合っています"
 
 _EXEMPT_PREFIXES = ("/static/", "/continuity/")
 _EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico"})
@@ -258,10 +260,10 @@ def classify(scope: Scope, towns: SessionTowns) -> tuple[str, str | None]:
 
 WAIT_PAGE = """<!doctype html>
 <html lang="ja"><head><meta charset="utf-8">{refresh}
-<title>混み合っています — lgcloud</title>
+<title>{headline} — lgcloud</title>
 <link rel="stylesheet" href="/static/app.css"></head>
 <body><main class="wait" role="alert">
-<h1>ただいま混み合っています</h1>
+<h1>{headline}</h1>
 <p>{message}</p>
 <p>{again}</p>
 </main></body></html>
@@ -269,10 +271,18 @@ WAIT_PAGE = """<!doctype html>
 
 
 def overloaded_response_parts(
-    path: str, method: str, retry_after_s: int, message: str = OVERLOADED_MESSAGE
+    path: str,
+    method: str,
+    retry_after_s: int,
+    message: str = OVERLOADED_MESSAGE,
+    *,
+    headline: str = OVERLOADED_HEADLINE,
+    handled: bool = False,
 ) -> tuple[bytes, bytes, int]:
     """(body, content type, status) of a 503: JSON for the API, a wait page on screen that
-    reloads itself for a GET (a POST is never sent again by itself)."""
+    reloads itself for a GET (a POST is never sent again by itself). ``handled``: the
+    request reached its handler before it failed, so a POST may or may not have been
+    stored (the page says so instead of "not sent")."""
     if path.startswith("/api/"):
         body = json.dumps({"detail": message, "field": None}, ensure_ascii=False).encode()
         return body, b"application/json", 503
@@ -280,9 +290,14 @@ def overloaded_response_parts(
     again = (
         f"{retry_after_s}秒後に自動で読み込み直します。"
         if method == "GET"
+        else "送信した内容が保存されたかどうかは確かめられませんでした。少し待ってから、"
+        "画面で結果を確かめてください。"
+        if handled
         else "入力した内容は送信されていません。少し待ってから、もう一度送信してください。"
     )
-    page = WAIT_PAGE.format(refresh=refresh, message=escape(message), again=again)
+    page = WAIT_PAGE.format(
+        refresh=refresh, headline=headline, message=escape(message), again=again
+    )
     return page.encode("utf-8"), b"text/html; charset=utf-8", 503
 
 
@@ -312,7 +327,9 @@ class AdmissionMiddleware:
                 kind, receive = await self._login_class(scope, receive)
         except OperationalError as e:
             log.warning("database_unavailable", path=scope["path"], error=str(e)[:300])
-            await self._refuse(scope, send, DATABASE_RETRY_AFTER_S, DATABASE_UNAVAILABLE)
+            await self._refuse(
+                scope, send, DATABASE_RETRY_AFTER_S, DATABASE_UNAVAILABLE, DATABASE_HEADLINE
+            )
             return
         if kind == "exempt":
             await self.app(scope, receive, send)
@@ -446,10 +463,11 @@ class AdmissionMiddleware:
         send: Send,
         retry: int | None = None,
         message: str = OVERLOADED_MESSAGE,
+        headline: str = OVERLOADED_HEADLINE,
     ) -> None:
         retry = self.state.limits.retry_after_s if retry is None else retry
         body, ctype, status = overloaded_response_parts(
-            scope["path"], scope["method"], retry, message
+            scope["path"], scope["method"], retry, message, headline=headline
         )
         headers: list[tuple[bytes, bytes]] = [
             (b"content-type", ctype),

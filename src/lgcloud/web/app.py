@@ -43,8 +43,10 @@ from lgcloud.web import (
     safety_page,
 )
 from lgcloud.web.admission import (
+    DATABASE_HEADLINE,
     DATABASE_RETRY_AFTER_S,
     DATABASE_UNAVAILABLE,
+    OVERLOADED_HEADLINE,
     AdmissionMiddleware,
     AdmissionState,
     Limits,
@@ -154,7 +156,13 @@ def create_app(
         # back (or, if the connection died at COMMIT, may have been committed), so the user
         # is told to wait and check, never shown a 500.
         log.warning("database_unavailable", path=request.url.path, error=str(exc)[:300])
-        return _wait_response(request, DATABASE_RETRY_AFTER_S, DATABASE_UNAVAILABLE)
+        return _wait_response(
+            request,
+            DATABASE_RETRY_AFTER_S,
+            DATABASE_UNAVAILABLE,
+            headline=DATABASE_HEADLINE,
+            handled=True,  # a POST cut off at its commit may be stored or not
+        )
 
     app.add_exception_handler(OverloadedError, overloaded)
     app.add_exception_handler(OperationalError, database_unavailable)
@@ -167,10 +175,22 @@ def create_app(
     return app
 
 
-def _wait_response(request: Request, retry_after_s: int, message: str) -> Response:
+def _wait_response(
+    request: Request,
+    retry_after_s: int,
+    message: str,
+    *,
+    headline: str = OVERLOADED_HEADLINE,
+    handled: bool = False,
+) -> Response:
     """A 503 with ``Retry-After``: JSON for the API, the wait page on screen."""
     body, ctype, status = overloaded_response_parts(
-        request.url.path, request.method, retry_after_s, message
+        request.url.path,
+        request.method,
+        retry_after_s,
+        message,
+        headline=headline,
+        handled=handled,
     )
     return Response(
         body,
