@@ -65,7 +65,8 @@ from lgcloud.continuity.replica import make_batch
 from lgcloud.continuity.sites import Sites, load_sites
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.logging import configure_logging
-from lgcloud.drill import free_port, run_drill
+from lgcloud.core.ports import free_port
+from lgcloud.drill import run_drill
 from lgcloud.generate.town import generate_town
 from lgcloud.register.domain import AddressIn, Correction, CorrectionFields, MoveWithin
 from lgcloud.register.models import PersonVersion

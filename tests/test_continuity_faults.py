@@ -28,7 +28,7 @@ from lgcloud.continuity.digests import database_digests
 from lgcloud.continuity.federation import node_name, write_federation
 from lgcloud.continuity.replica import PartnerStore
 from lgcloud.continuity.sites import load_sites
-from lgcloud.drill import free_port
+from lgcloud.core.ports import free_port
 from lgcloud.tenancy.platform import Platform
 from test_faults import WRITER
 

@@ -28,7 +28,7 @@ from conftest import TOWN_A, add_clerks, make_platform, run_export, start_lgclou
 from lgcloud.auth.roles import Role
 from lgcloud.core.admission import OverloadedError
 from lgcloud.core.clock import utcnow
-from lgcloud.drill import free_port
+from lgcloud.core.ports import free_port
 from lgcloud.generate.town import generate_town
 from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from lgcloud.continuity.recovery import recovery_sheet_path
 from lgcloud.continuity.replica import replica_position
 from lgcloud.continuity.sites import load_sites
 from lgcloud.continuity.status import centre_journal_seq, town_status
+from lgcloud.core.ports import free_port
 from lgcloud.db.engine import make_engine, sqlite_url
 from lgcloud.generate.demo import DEMO_TOWNS, build_demo
 from lgcloud.tenancy.platform import Platform
@@ -69,13 +69,6 @@ class DrillReport:
     def check(self, item: str, ok: bool, detail: str = "") -> bool:
         self.checks.append(Check(item, ok, detail))
         return ok
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Federation:

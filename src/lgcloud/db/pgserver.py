@@ -9,23 +9,26 @@ Not for production: an operator's centre uses a managed server (docs/scaling.md)
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from lgcloud.core.ports import free_port
 
 
 class PostgresMissingError(RuntimeError):
     """Debian's postgresql package is not installed."""
 
 
+@functools.cache
 def pg_bin() -> Path:
-    """The newest installed PostgreSQL's ``bin`` folder."""
+    """The newest installed PostgreSQL's ``bin`` folder (looked up once per process)."""
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     if not found:
         raise PostgresMissingError(
@@ -103,10 +106,7 @@ def _new_base() -> tuple[Path, Path, int, str]:
     if _as_owner():
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return base, sock, port, "postgres" if _as_owner() else getpass.getuser()
+    return base, sock, free_port(), "postgres" if _as_owner() else getpass.getuser()
 
 
 def _options(sock: Path, port: int, fsync: bool, settings: tuple[str, ...]) -> str:
@@ -117,38 +117,53 @@ def _options(sock: Path, port: int, fsync: bool, settings: tuple[str, ...]) -> s
 
 
 @contextlib.contextmanager
+def _server_in(
+    make: Callable[[Path, Path, int, str], PgServer],
+) -> Iterator[PgServer]:
+    """A server made by ``make(base, socket dir, port, superuser)`` in a new temporary
+    folder, started; stopped and the folder deleted on the way out (the folder also when
+    making or starting it fails)."""
+    base, sock, port, user = _new_base()
+    try:
+        server = make(base, sock, port, user)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop("immediate")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def standby_of(primary: PgServer, *settings: str) -> Iterator[PgServer]:
     """A streaming-replication standby of ``primary`` (``pg_basebackup -R``), started,
     stopped and deleted on the way out. The primary must allow replication connections
     (``throwaway_server`` does: trust on its socket)."""
-    base, sock, port, user = _new_base()
-    data = base / "data"
-    backup = [*_as_owner(), str(pg_bin() / "pg_basebackup"), "-h", str(primary.socket_dir)]
-    backup += ["-p", str(primary.port), "-U", primary.superuser, "-D", str(data), "-R"]
-    backup += ["-X", "stream", "-c", "fast"]
-    subprocess.run(backup, check=True, capture_output=True)  # noqa: S603 (our own arguments)
-    server = PgServer(sock, port, user, data, _options(sock, port, False, settings))
-    server.start()
-    try:
+
+    def make(base: Path, sock: Path, port: int, user: str) -> PgServer:
+        data = base / "data"
+        backup = [*_as_owner(), str(pg_bin() / "pg_basebackup"), "-h", str(primary.socket_dir)]
+        backup += ["-p", str(primary.port), "-U", primary.superuser, "-D", str(data), "-R"]
+        backup += ["-X", "stream", "-c", "fast"]
+        subprocess.run(backup, check=True, capture_output=True)  # noqa: S603 (our own arguments)
+        return PgServer(sock, port, user, data, _options(sock, port, False, settings))
+
+    with _server_in(make) as server:
         yield server
-    finally:
-        server.stop("immediate")
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def throwaway_server(*settings: str, fsync: bool = False) -> Iterator[PgServer]:
     """Start a server in a temporary folder, yield it, stop it and delete everything.
     ``settings`` are extra ``-c name=value`` server settings."""
-    base, sock, port, user = _new_base()
-    data = base / "data"
-    initdb = [*_as_owner(), str(pg_bin() / "initdb"), "-D", str(data), "-U", user]
-    initdb += ["--auth=trust", "--encoding=UTF8", "--locale=C"]
-    subprocess.run(initdb, check=True, capture_output=True)  # noqa: S603 (our own arguments)
-    server = PgServer(sock, port, user, data, _options(sock, port, fsync, settings))
-    server.start()
-    try:
+
+    def make(base: Path, sock: Path, port: int, user: str) -> PgServer:
+        data = base / "data"
+        initdb = [*_as_owner(), str(pg_bin() / "initdb"), "-D", str(data), "-U", user]
+        initdb += ["--auth=trust", "--encoding=UTF8", "--locale=C"]
+        subprocess.run(initdb, check=True, capture_output=True)  # noqa: S603 (our own arguments)
+        return PgServer(sock, port, user, data, _options(sock, port, fsync, settings))
+
+    with _server_in(make) as server:
         yield server
-    finally:
-        server.stop("immediate")
-        shutil.rmtree(base, ignore_errors=True)
