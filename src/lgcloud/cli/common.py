@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from lgcloud import settings
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import LgcloudError
 from lgcloud.tenancy.platform import Platform
@@ -33,11 +32,7 @@ def close_platforms() -> None:
 
 
 def open_platform(data_dir: Path | None) -> Platform:
-    platform = Platform(
-        data_dir or settings.data_dir(),
-        node=settings.node_name(),
-        database_url=settings.database_url(),
-    )
+    platform = Platform.from_settings(data_dir)
     _opened.append(platform)
     return platform
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,6 @@ from lgcloud import settings
 from lgcloud.cli.common import DataDir, TownOpt, console, fail, open_platform
 from lgcloud.cli.continuity import serve_centre
 from lgcloud.core.errors import LgcloudError
-from lgcloud.core.logging import configure_logging
 from lgcloud.onboarding import onboard_town
 
 app = typer.Typer()
@@ -91,13 +89,9 @@ def serve(
     """Run the web server for the towns in the data directory."""
     import uvicorn  # noqa: PLC0415
 
-    from lgcloud.web.app import create_app, serve_processes  # noqa: PLC0415
+    from lgcloud.web.app import create_app, serve_processes, tune_server_process  # noqa: PLC0415
 
-    configure_logging()
-    # The event loop that accepts and refuses requests waits for the GIL after each poll
-    # while worker threads run Python; 1 ms turns instead of 5 ms keep it responsive
-    # under load (refusals answered at once), at a small cost in throughput.
-    sys.setswitchinterval(0.001)
+    tune_server_process()
     if sites is not None:
         serve_centre(open_platform(data_dir), sites, host, port, workers=workers)
         return

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lgcloud import settings
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import NotFoundError, RuleViolationError
@@ -112,6 +113,17 @@ class Platform:
         self._write_locks: dict[str, threading.RLock] = {}
         #: code → (read at, hosted row): every request looks its town up
         self._hosted: dict[str, tuple[float, HostedTown]] = {}
+
+    @classmethod
+    def from_settings(cls, data_dir: Path | None = None) -> Platform:
+        """The platform the settings name (``LGCLOUD_DATA_DIR`` unless ``data_dir`` is
+        given, ``LGCLOUD_NODE``, ``LGCLOUD_DATABASE_URL``): what a command or a server
+        worker process opens."""
+        return cls(
+            data_dir or settings.data_dir(),
+            node=settings.node_name(),
+            database_url=settings.database_url(),
+        )
 
     # -- platform database
     @contextmanager

@@ -204,20 +204,25 @@ def _wait_response(
 SITES_ENV = "LGCLOUD_SITES_FILE"
 
 
+def tune_server_process() -> None:
+    """What every server process sets before serving: structured logs, and 1 ms GIL turns
+    instead of 5 ms: the event loop that accepts and refuses requests waits for the GIL
+    after each poll while worker threads run Python, so it stays responsive under load
+    (refusals answered at once), at a small cost in throughput."""
+    import sys  # noqa: PLC0415
+
+    from lgcloud.core.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging()
+    sys.setswitchinterval(0.001)
+
+
 def app_from_env() -> FastAPI:
     """The application of one worker process of ``lgcloud serve --workers N``: uvicorn
     imports it in each worker, which opens its own platform from the settings (the data
     directory and database URL the parent put in the environment)."""
-    import sys  # noqa: PLC0415
-
-    from lgcloud import settings  # noqa: PLC0415
-    from lgcloud.core.logging import configure_logging  # noqa: PLC0415
-
-    configure_logging()
-    sys.setswitchinterval(0.001)  # as ``lgcloud serve`` does for its one process
-    platform = Platform(
-        settings.data_dir(), node=settings.node_name(), database_url=settings.database_url()
-    )
+    tune_server_process()
+    platform = Platform.from_settings()
     sites_file = os.environ.get(SITES_ENV)
     app = create_app(platform, centre_sites=load_sites(Path(sites_file)) if sites_file else None)
     admission: AdmissionState = app.state.admission
