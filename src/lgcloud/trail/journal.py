@@ -140,7 +140,7 @@ def finish_reads(session: Session, reads: Sequence[EntryRequest]) -> list[int]:
             finish_write(session, r.ctx, r.action, subjects=r.subjects, detail=r.detail).seq
             for r in reads
         ]
-    first = (session.scalar(select(func.max(JournalEntry.seq))) or 0) + 1
+    first = _next_journal_seq(session)
     now = utcnow()
     session.connection().execute(
         insert(JOURNAL),
@@ -173,6 +173,12 @@ def journal_only(session: Session, action: str, request_id: str) -> int | None:
     return append_journal(session, action, request_id, changes)
 
 
+def _next_journal_seq(session: Session) -> int:
+    """The next journal entry's seq: the last + 1 (no gaps), read inside the writer's
+    transaction, after the audit head's lock or SQLite's write lock is held."""
+    return (session.scalar(select(func.max(JournalEntry.seq))) or 0) + 1
+
+
 def append_journal(
     session: Session,
     action: str,
@@ -183,7 +189,7 @@ def append_journal(
 ) -> int:
     """Append one journal entry (seq = last + 1; writers are serialised by the audit head
     lock or SQLite's write lock). Bulk writers call it per chunk of row images."""
-    next_seq = (session.scalar(select(func.max(JournalEntry.seq))) or 0) + 1
+    next_seq = _next_journal_seq(session)
     session.add(
         JournalEntry(
             seq=next_seq,

@@ -44,10 +44,7 @@ COMMIT_TIMEOUT_S = 30.0
 
 @dataclass
 class _Pending:
-    ctx: RequestContext
-    action: str
-    subjects: Sequence[str]
-    detail: dict[str, Any] | None
+    request: EntryRequest
     done: Future[int] = field(default_factory=Future)
 
 
@@ -75,7 +72,7 @@ class ReadAuditWriter:
         check_writable(ctx, action)  # refused here, not inside another reader's batch
         if self._stopped:
             raise RuntimeError("audit writer stopped")
-        pending = _Pending(ctx, action, list(subjects), detail)
+        pending = _Pending(EntryRequest(ctx, action, list(subjects), detail))
         self._queue.put(pending)
         return pending.done.result(timeout=COMMIT_TIMEOUT_S)
 
@@ -115,10 +112,7 @@ class ReadAuditWriter:
     def _commit(self, batch: list[_Pending]) -> None:
         start = time.perf_counter()
         with self._begin() as session:
-            seqs = finish_reads(
-                session,
-                [EntryRequest(i.ctx, i.action, i.subjects, i.detail) for i in batch],
-            )
+            seqs = finish_reads(session, [i.request for i in batch])
         for item, seq in zip(batch, seqs, strict=True):
             if not item.done.done():
                 item.done.set_result(seq)
