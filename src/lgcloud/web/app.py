@@ -308,6 +308,17 @@ def metrics_snapshot(admission: AdmissionState) -> dict[str, Any]:
     }
 
 
+def _labelled(
+    metric: str, kind: str, label: str, snapshots: list[dict[str, Any]], key: str
+) -> list[str]:
+    """A labelled metric summed over the workers' snapshots, with its TYPE line."""
+    summed = _summed(snapshots, key)
+    return [
+        f"# TYPE {metric} {kind}",
+        *(f'{metric}{{{label}="{k}"}} {v}' for k, v in summed.items()),
+    ]
+
+
 def _summed(snapshots: list[dict[str, Any]], key: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for snap in snapshots:
@@ -329,25 +340,15 @@ def prometheus_text(snapshots: list[dict[str, Any]]) -> str:
         "# TYPE lgcloud_write_locks_over_100ms_total counter",
         "lgcloud_write_locks_over_100ms_total "
         f"{sum(int(s['write_locks_over_100ms_total']) for s in snapshots)}",
-        "# TYPE lgcloud_requests_in_flight gauge",
-        *(
-            f'lgcloud_requests_in_flight{{class="{k}"}} {v}'
-            for k, v in _summed(snapshots, "in_flight").items()
-        ),
-        "# TYPE lgcloud_requests_admitted_total counter",
-        *(
-            f'lgcloud_requests_admitted_total{{class="{k}"}} {v}'
-            for k, v in _summed(snapshots, "admitted").items()
-        ),
-        "# TYPE lgcloud_requests_shed_total counter",
-        *(
-            f'lgcloud_requests_shed_total{{class="{k}"}} {v}'
-            for k, v in _summed(snapshots, "shed").items()
-        ),
-        "# TYPE lgcloud_secret_checks_refused_total counter",
-        *(
-            f'lgcloud_secret_checks_refused_total{{gate="{k}"}} {v}'
-            for k, v in _summed(snapshots, "secret_checks_refused").items()
+        *_labelled("lgcloud_requests_in_flight", "gauge", "class", snapshots, "in_flight"),
+        *_labelled("lgcloud_requests_admitted_total", "counter", "class", snapshots, "admitted"),
+        *_labelled("lgcloud_requests_shed_total", "counter", "class", snapshots, "shed"),
+        *_labelled(
+            "lgcloud_secret_checks_refused_total",
+            "counter",
+            "gate",
+            snapshots,
+            "secret_checks_refused",
         ),
         "# TYPE lgcloud_worker_processes gauge",
         f"lgcloud_worker_processes {len(snapshots)}",
