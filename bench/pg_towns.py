@@ -47,12 +47,17 @@ from lgcloud.tenancy.platform import Platform
 QUERIES = ["タ", "サ", "ヤ", "スズキ", "高", "佐藤", "イ", "カ"]
 
 
-def _pss_kib(pid: int) -> int:
-    """Proportional set size of a process: shared buffers counted once across backends."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+def _pss_kib(pid: int) -> int | None:
+    """Proportional set size of a process: shared buffers counted once across backends
+    (None when it cannot be read: the backend ended, or no permission)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
         if line.startswith("Pss:"):
             return int(line.split()[1])
-    return 0
+    return None
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -112,7 +117,9 @@ def run(server: PgServer, towns: int, residents: int, console: Console) -> dict[
                 "WHERE backend_type = 'client backend' AND datname LIKE 'centre%'"
             )
         ).all()
-    idle_pss = [_pss_kib(int(pid)) for pid, _, state in rows if state == "idle"]
+    idle_pss = [
+        kib for pid, _, state in rows if state == "idle" and (kib := _pss_kib(int(pid))) is not None
+    ]
     platform.dispose()
     admin.dispose()
     populated = statistics.median(sizes)
