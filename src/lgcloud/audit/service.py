@@ -30,15 +30,6 @@ AUDIT_HEAD = TownBase.metadata.tables["audit_head"]
 HEAD_ID = 1  # the head is one row
 
 
-def lock_head(session: Session) -> AuditHead:
-    """Lock the chain head for this transaction (serialises all writers of the town)."""
-    head = session.get(AuditHead, HEAD_ID, with_for_update=True)
-    if head is None:
-        head = AuditHead(id=HEAD_ID, seq=0, entry_hash=GENESIS_HASH)
-        session.add(head)
-    return head
-
-
 @dataclass(frozen=True)
 class AppendedEntry:
     """An entry just appended, with the row images the journal must carry for it."""
@@ -72,59 +63,54 @@ def append_entry(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AppendedEntry:
-    """Append one entry in the caller's transaction (the same one as the change it records).
-
-    Rows are written with Core inserts (a search lists up to 50 people: ORM objects for
-    each subject row cost more than the query itself); their images are returned for the
-    journal, since Core inserts bypass the session's change capture. The head is moved on
-    the ORM object, so the session's capture journals its update with the change.
-    """
-    head = lock_head(session)
-    (row,) = _insert_entries(
-        session, head.seq, head.entry_hash, [EntryRequest(ctx, action, subjects, detail)], at
-    )
-    head.seq = row["seq"]
-    head.entry_hash = row["entry_hash"]
-    return AppendedEntry(row["seq"], row["entry_hash"], [_image("audit_entries", "insert", row)])
+    """Append one entry in the caller's transaction (the same one as the change it
+    records): :func:`append_entries` with one request."""
+    (entry,) = append_entries(session, [EntryRequest(ctx, action, subjects, detail)], at=at)
+    return entry
 
 
 def append_entries(
-    session: Session, requests: Sequence[EntryRequest]
-) -> list[AppendedEntry] | None:
-    """Append several entries one after another in the caller's transaction, with one
-    lock of the head, one insert of their rows and one update of the head: the group
-    commit of reads (``trail/writer.py``). The chain is exactly what ``append_entry`` called
-    once per request would make, and so are the row images: each entry's carries the
-    head's update to that entry, then the entry (as the session's capture and
-    ``append_entry`` give them), so a replica applying them one journal entry at a time
-    passes through the same states. None, and nothing written, when the town has no head
-    yet (its first entry inserts the head: ``append_entry`` does that)."""
+    session: Session, requests: Sequence[EntryRequest], *, at: datetime | None = None
+) -> list[AppendedEntry]:
+    """Append entries one after another in the caller's transaction, with one lock of the
+    head (``SELECT … FOR UPDATE``: it serialises the town's writers), one insert of their
+    rows and one write of the head — one entry for a change (``finish_write``), several for
+    the group commit of reads (``trail/writer.py``).
+
+    Rows are written with Core statements (a search lists up to 50 people: ORM objects for
+    each subject row cost more than the query itself), so their images are returned for
+    the journal, the session's capture not seeing them: each entry carries the head's
+    write to that entry (an insert for the town's very first entry, else an update), then
+    the entry, so a replica applying them one journal entry at a time passes through the
+    states one-by-one appends would make."""
     conn = session.connection()
     head = conn.execute(
         select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.entry_hash)
         .where(AUDIT_HEAD.c.id == HEAD_ID)
-        .with_for_update()  # as lock_head: serialises the town's writers
+        .with_for_update()
     ).one_or_none()
+    seq, prev_hash = (head.seq, head.entry_hash) if head is not None else (0, GENESIS_HASH)
+    rows = _insert_entries(session, seq, prev_hash, requests, at)
+    last = {"seq": rows[-1]["seq"], "entry_hash": rows[-1]["entry_hash"]}
     if head is None:
-        return None
-    rows = _insert_entries(session, head.seq, head.entry_hash, requests, None)
-    last = rows[-1]
-    conn.execute(
-        update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == HEAD_ID),
-        {"seq": last["seq"], "entry_hash": last["entry_hash"]},
-    )
+        conn.execute(insert(AUDIT_HEAD), {"id": HEAD_ID, **last})
+    else:
+        conn.execute(update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == HEAD_ID), last)
     return [
         AppendedEntry(
             row["seq"],
             row["entry_hash"],
             [
-                _image("audit_head", "update", {"id": HEAD_ID, "seq": row["seq"],
-                                                "entry_hash": row["entry_hash"]}),
+                _image(
+                    "audit_head",
+                    "insert" if head is None and i == 0 else "update",
+                    {"id": HEAD_ID, "seq": row["seq"], "entry_hash": row["entry_hash"]},
+                ),
                 _image("audit_entries", "insert", row),
             ],
         )
-        for row in rows
-    ]  # fmt: skip
+        for i, row in enumerate(rows)
+    ]
 
 
 def _insert_entries(

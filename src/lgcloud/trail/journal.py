@@ -135,11 +135,6 @@ def finish_reads(session: Session, reads: Sequence[EntryRequest]) -> list[int]:
     for r in reads:
         check_writable(r.ctx, r.action)
     entries = append_entries(session, reads)
-    if entries is None:  # the town's first entry: the head's insert is captured row by row
-        return [
-            finish_write(session, r.ctx, r.action, subjects=r.subjects, detail=r.detail).seq
-            for r in reads
-        ]
     first = _next_journal_seq(session)
     now = utcnow()
     session.connection().execute(
