@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from lgcloud.cli.common import console, fail, operator_ctx
+from lgcloud.cli.common import TownOpt, console, fail, operator_ctx
 from lgcloud.core.errors import LgcloudError
 from lgcloud.core.logging import configure_logging
 
@@ -21,16 +20,7 @@ node_app = typer.Typer(help="Run this machine as a town node")
 
 SitesOpt = Annotated[Path, typer.Option("--sites", help="the sites file (sites.toml)")]
 DataDirOpt = Annotated[Path, typer.Option("--data-dir", help="this node's data directory")]
-TownOpt = Annotated[str, typer.Option("--town", help="団体コード (6 digits)")]
 NodeOpt = Annotated[str, typer.Option("--node", help="this node's name in the sites file")]
-
-
-def _console() -> Console:
-    return console
-
-
-def _fail(e: LgcloudError) -> None:
-    fail(e)
 
 
 def _centre(data_dir: Path):  # type: ignore[no-untyped-def]
@@ -55,9 +45,9 @@ def snapshot_command(town: TownOpt, data_dir: DataDirOpt) -> None:
     try:
         rec = take_town_snapshot(_centre(data_dir), town)
     except LgcloudError as e:
-        _fail(e)
+        fail(e)
         return
-    _console().print(f"snapshot {rec.seq} of {town}: {rec.size:,} bytes → {rec.path}")
+    console.print(f"snapshot {rec.seq} of {town}: {rec.size:,} bytes → {rec.path}")
 
 
 @continuity_app.command("recovery-sheet")
@@ -84,7 +74,7 @@ def recovery_sheet_command(
     try:
         pdf = recovery_sheet_pdf(platform, town)
     except LgcloudError as e:
-        _fail(e)
+        fail(e)
         return
     out.write_bytes(pdf)
     out.chmod(0o600)
@@ -101,17 +91,15 @@ def recovery_sheet_command(
                 keys.RecoveryKey(str(identity), keys.public_of(identity)), phrase
             )
         except LgcloudError as e:
-            _fail(e)
+            fail(e)
             return
         protected_key.write_bytes(data)
         protected_key.chmod(0o600)
-        _console().print(f"{protected_key}: パスフレーズで保護した復旧鍵ファイル")
-    _console().print(
-        f"{out}: 復旧鍵シート（{len(pdf):,} バイト）。印刷したら安全に保管してください"
-    )
+        console.print(f"{protected_key}: パスフレーズで保護した復旧鍵ファイル")
+    console.print(f"{out}: 復旧鍵シート（{len(pdf):,} バイト）。印刷したら安全に保管してください")
     if remove:
         recovery_sheet_path(platform, town).unlink()
-        _console().print("センター上の復旧鍵シートを削除しました")
+        console.print("センター上の復旧鍵シートを削除しました")
 
 
 @continuity_app.command("ship")
@@ -136,7 +124,7 @@ def ship_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
             str(r.position),
             r.error or "",
         )
-    _console().print(table)
+    console.print(table)
     if any(r.error for r in results):
         raise typer.Exit(1)
 
@@ -172,7 +160,7 @@ def status_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
             r.alert or "",
             style="red" if r.alert else None,
         )
-    _console().print(table)
+    console.print(table)
     if any(r.alert for r in rows) or not rows:
         raise typer.Exit(1)
 
@@ -200,7 +188,7 @@ def _node_request(
     )
     body: dict[str, object] = r.json()
     if r.status_code != 200:
-        _console().print(f"[red]{body.get('detail', body)}[/red]")
+        console.print(f"[red]{body.get('detail', body)}[/red]")
         raise typer.Exit(1)
     return body
 
@@ -209,14 +197,14 @@ def _node_request(
 def down_recovery_command(town: TownOpt, sites: SitesOpt, node: NodeOpt) -> None:
     """Case 1 by hand: the node serves its replica read-only now."""
     state = _node_request(sites, node, "POST", f"/continuity/{town}/down-recovery")
-    _console().print(f"{town}: {state['mode']}（データ時点 {state['as_of']}）")
+    console.print(f"{town}: {state['mode']}（データ時点 {state['as_of']}）")
 
 
 @continuity_app.command("normal")
 def normal_command(town: TownOpt, sites: SitesOpt, node: NodeOpt) -> None:
     """Stop serving read-only at the node: hand back what was received to the centre first."""
     _node_request(sites, node, "POST", f"/continuity/{town}/normal")
-    _console().print(f"{town}: 通常運用に戻りました（受付内容はセンターへ引き渡し済み）")
+    console.print(f"{town}: 通常運用に戻りました（受付内容はセンターへ引き渡し済み）")
 
 
 @continuity_app.command("activate")
@@ -234,7 +222,7 @@ def activate_command(
     if data.startswith(b"age-encryption.org/"):
         headers["x-recovery-passphrase"] = typer.prompt("復旧鍵のパスフレーズ", hide_input=True)
     state = _node_request(sites, node, "POST", f"/continuity/{town}/activate", data, **headers)
-    _console().print(f"{town}: 連携町村での運用を開始（データ時点 {state['as_of']}）")
+    console.print(f"{town}: 連携町村での運用を開始（データ時点 {state['as_of']}）")
 
 
 @continuity_app.command("deactivate")
@@ -259,9 +247,9 @@ def emergency_command(
             platform, operator_ctx(town, platform), hours=hours, reason=reason
         )
     except LgcloudError as e:
-        _fail(e)
+        fail(e)
         return
-    _console().print(f"{town}: 緊急事態を宣言しました（{until.isoformat()} まで）")
+    console.print(f"{town}: 緊急事態を宣言しました（{until.isoformat()} まで）")
 
 
 @continuity_app.command("login-networks")
@@ -277,7 +265,7 @@ def login_networks_command(
     try:
         restrict_login_networks(platform, operator_ctx(town, platform), networks or [])
     except LgcloudError as e:
-        _fail(e)
+        fail(e)
 
 
 def _node_service(sites: Path, node: str, data_dir: Path):  # type: ignore[no-untyped-def]
@@ -345,7 +333,6 @@ def drill_command(
 
     from lgcloud.drill import SEED_OUTPUT, SEED_RESUME, run_drill  # noqa: PLC0415
 
-    console = _console()
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)

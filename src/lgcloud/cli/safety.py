@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lgcloud.cli.common import console, err, fail, open_platform, operator_ctx
+from lgcloud.cli.common import DataDir, TownOpt, console, err, fail, open_platform, operator_ctx
 from lgcloud.core.errors import LgcloudError
 
 app = typer.Typer(help="安否確認: match shelter evacuee lists against the resident register")
@@ -18,12 +18,6 @@ app = typer.Typer(help="安否確認: match shelter evacuee lists against the re
 def safety() -> None:
     """安否確認 (safety confirmation) after a disaster."""
     # a callback keeps ``match`` a sub-command even while it is the only command
-
-
-TownOpt = Annotated[str, typer.Option("--town", help="団体コード (6 digits)")]
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="default: $LGCLOUD_DATA_DIR or ./var")
-]
 
 
 @app.command("match")
