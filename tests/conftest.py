@@ -82,17 +82,17 @@ BATCH_COMMANDS: list[str] = []  # the CLI's batch commands run in this process (
 def batch_priority_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch command (``lgcloud export`` …) lowers its process's priority; invoked in the
     test process (CliRunner) it would lower the whole suite's, for good: recorded instead."""
-    import lgcloud.cli.interchange  # noqa: PLC0415
-    import lgcloud.cli.register  # noqa: PLC0415
+    import lgcloud.certificates.cli  # noqa: PLC0415
     import lgcloud.core.jobs  # noqa: PLC0415
+    import lgcloud.interchange.cli  # noqa: PLC0415
 
     def record() -> None:
         BATCH_COMMANDS.append("as_batch")
 
     # where the commands look it up (a module-level import binds its own name)
     monkeypatch.setattr(lgcloud.core.jobs, "as_batch", record)
-    monkeypatch.setattr(lgcloud.cli.interchange, "as_batch", record)
-    monkeypatch.setattr(lgcloud.cli.register, "as_batch", record)
+    monkeypatch.setattr(lgcloud.interchange.cli, "as_batch", record)
+    monkeypatch.setattr(lgcloud.certificates.cli, "as_batch", record)
 
 
 @pytest.fixture

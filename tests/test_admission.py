@@ -299,7 +299,7 @@ def test_a_long_export_does_not_make_the_counter_wait(
     The export runs here in the server's own process (a thread), not in its low-priority
     child process, so that the slowing reaches it: harder on the counter than production."""
     from lgcloud.interchange import layouts  # noqa: PLC0415
-    from lgcloud.web import interchange_page  # noqa: PLC0415
+    from lgcloud.interchange import pages as interchange_page  # noqa: PLC0415
 
     def in_process(target: Any, kwargs: dict[str, Any], on_progress: Any) -> Any:
         return target(progress=on_progress, **kwargs)

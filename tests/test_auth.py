@@ -29,12 +29,12 @@ from lgcloud.auth.service import (
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
+from lgcloud.interface.deps import SESSION_COOKIE
 from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.models import LoginSession
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.app import create_app
-from lgcloud.web.deps import SESSION_COOKIE
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from conftest import TODAY, TOWN_A, add_clerks, make_platform
 from lgcloud.auth.roles import Role
 from lgcloud.generate.town import generate_town
+from lgcloud.interface.ui import PreviewStore
 from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
 from lgcloud.web.app import create_app
-from lgcloud.web.ui import PreviewStore
 
 PASSWORD = "pages-pass-1"
 CLERKS = {
@@ -146,7 +146,7 @@ def test_event_form_errors_are_next_to_the_field(world: World) -> None:
 
 
 def test_preview_store_expires_and_is_bounded(tmp_path: Path) -> None:
-    from lgcloud.web.ui import Preview  # noqa: PLC0415
+    from lgcloud.interface.ui import Preview  # noqa: PLC0415
 
     store = PreviewStore(tmp_path / "expired", ttl_s=0.0, max_items=2)
     p = Preview(b"%PDF", "153079", 1, "0000000019", "n", "c1", "住民票の写し", "x", 0.0)

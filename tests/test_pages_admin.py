@@ -17,12 +17,12 @@ from lgcloud.auth.service import MAX_FAILURES
 from lgcloud.continuity.federation import node_name, write_federation
 from lgcloud.continuity.models import PendingApplication
 from lgcloud.continuity.node import NodeService
+from lgcloud.continuity.pages import NODE_COOKIE
 from lgcloud.continuity.sites import load_sites
 from lgcloud.core.clock import utcnow
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.app import create_app
-from lgcloud.web.node_page import NODE_COOKIE
 
 PASSWORD = "admin-pages-pass-1"
 CLERKS = {

@@ -22,10 +22,10 @@ from lgcloud.onboarding import onboard_town
 from lgcloud.register import queries
 from lgcloud.register.domain import HEAD
 from lgcloud.register.models import PersonVersion
+from lgcloud.register.pages import _correction_current
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.app import create_app
-from lgcloud.web.pages import _correction_current
 
 PASSWORD = "household-pass-1"
 CLERKS = {"C1": {Role.COUNTER_CLERK}, "S1": {Role.BUSINESS_STAFF}}

@@ -24,11 +24,11 @@ from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.core.clock import utcnow
 from lgcloud.generate.town import generate_town
+from lgcloud.interchange import pages as interchange_page
 from lgcloud.interchange.layouts import ORDER
 from lgcloud.register.models import Person
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
-from lgcloud.web import interchange_page
 from lgcloud.web.app import create_app
 
 PASSWORD = "interchange-pass-1"

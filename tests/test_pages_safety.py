@@ -20,9 +20,9 @@ from lgcloud.auth.roles import Role
 from lgcloud.core.clock import utcnow
 from lgcloud.generate.evacuees import noisy_evacuees, source_people, write_evacuees
 from lgcloud.generate.town import generate_town
+from lgcloud.safety import pages as safety_page
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
-from lgcloud.web import safety_page
 from lgcloud.web.app import create_app
 
 PASSWORD = "safety-pass-1"

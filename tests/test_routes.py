@@ -28,6 +28,7 @@ from conftest import TODAY, TOWN_A, TOWN_B, make_platform
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
+from lgcloud.continuity.pages import NODE_OPERATOR_PATHS
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.generate.town import generate_town
 from lgcloud.onboarding import onboard_town
@@ -35,7 +36,6 @@ from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.models import JournalEntry
 from lgcloud.web.app import PUBLIC_PATHS, create_app
-from lgcloud.web.node_page import NODE_OPERATOR_PATHS
 
 PASSWORD_A = "all-roles-pass-A1"
 PASSWORD_B = "town-b-pass-B22"
@@ -306,7 +306,8 @@ class Call:
         if self.json is not None:
             out |= _strings(self.json)
         for _, content, _ in (self.files or {}).values():
-            out |= {v for line in content.decode().splitlines() for v in line.split(",")}
+            text = content.decode("utf-8", "replace")  # an image is not text: no values
+            out |= {v for line in text.splitlines() for v in line.split(",")}
         return out
 
 
@@ -318,6 +319,11 @@ def _strings(obj: Any) -> set[str]:
     if isinstance(obj, list):
         return {s for v in obj for s in _strings(v)}
     return set()
+
+
+def _impression() -> dict[str, tuple[str, bytes, str]]:
+    """A PNG upload (the signature is enough: the person is checked first)."""
+    return {"image": ("seal.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 16, "image/png")}
 
 
 def _removal(member: str) -> dict[str, Any]:
@@ -440,6 +446,41 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
         ],
         ("GET", "/api/all-residents.csv"): [Call("csv")],
+        ("GET", "/api/persons/{addressee_number}/seal"): [
+            Call("B person", {"addressee_number": n}, expect=not_found),
+            Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
+        ],
+        ("POST", "/api/persons/{addressee_number}/seal"): [
+            Call("B person", {"addressee_number": n}, files=_impression(), expect=not_found),
+            Call(
+                "bogus", {"addressee_number": BOGUS_NUMBER}, files=_impression(), expect=not_found
+            ),
+        ],
+        ("POST", "/api/persons/{addressee_number}/seal/abolish"): [
+            Call("B person", {"addressee_number": n}, json={"reason": "亡失"}, expect=not_found),
+            Call(
+                "bogus",
+                {"addressee_number": BOGUS_NUMBER},
+                json={"reason": "亡失"},
+                expect=not_found,
+            ),
+        ],
+        ("POST", "/persons/{addressee_number}/seal"): [
+            Call("B person", {"addressee_number": n}, files=_impression(), expect=not_found),
+            Call(
+                "bogus", {"addressee_number": BOGUS_NUMBER}, files=_impression(), expect=not_found
+            ),
+        ],
+        ("POST", "/persons/{addressee_number}/seal/abolish"): [
+            # refused on the person page, which does not exist in town A: 404
+            Call("B person", {"addressee_number": n}, form={"reason": "亡失"}, expect=not_found),
+            Call(
+                "bogus",
+                {"addressee_number": BOGUS_NUMBER},
+                form={"reason": "亡失"},
+                expect=not_found,
+            ),
+        ],
         # pages
         ("POST", "/logout"): [Call("logout", fresh_session=True, expect=frozenset({303}))],
         ("GET", "/switch"): [Call("page")],

@@ -11,12 +11,12 @@ from typer.testing import CliRunner
 
 from conftest import TODAY, TOWN_A, cli_env, make_ctx
 from lgcloud.audit.models import AuditEntry
-from lgcloud.cli.safety import app as safety_app
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.generate import evacuees as synthetic
 from lgcloud.generate.town import generate_town
 from lgcloud.interchange.residents import ImportRefusedError
+from lgcloud.safety.cli import app as safety_app
 from lgcloud.safety.matching import OUTPUT_COLUMNS, Match, Verdict
 from lgcloud.safety.service import ACTION, match_evacuees
 from lgcloud.tenancy.platform import Platform

@@ -17,7 +17,8 @@ from conftest import TODAY, TOWN_A, TOWN_B, as_json, make_ctx
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.register.domain import HEAD, AddressIn, EventKind, MoveIn, NewPerson, Removal, Sex
 from lgcloud.register.service import record_event
-from lgcloud.seals.service import abolish_seal, active_seal, register_seal
+from lgcloud.seals.queries import active_seal
+from lgcloud.seals.service import abolish_seal, register_seal
 from lgcloud.tenancy.platform import Platform
 
 TABLES = ("seal_registrations", "audit_entries", "audit_subjects", "journal")

@@ -1,5 +1,5 @@
 """``lgcloud serve --workers N``: several server processes behind one port share what the
-pages keep between requests (``web/shared.py``), so a request may land in any of them.
+pages keep between requests (``interface/stores.py``), so a request may land in any of them.
 
 The stores are tested on their own (expiry, bounds, a job whose process was killed) and
 through a real two-process server: a certificate's preview fetched again and again over
@@ -30,9 +30,9 @@ from lgcloud.core.admission import OverloadedError
 from lgcloud.core.clock import utcnow
 from lgcloud.core.ports import free_port
 from lgcloud.generate.town import generate_town
+from lgcloud.interface.stores import INTERRUPTED, BlobStore, BusyError, JobStore
 from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
-from lgcloud.web.shared import INTERRUPTED, BlobStore, BusyError, JobStore
 
 PASSWORD = "workers-password-1"
 
@@ -77,7 +77,7 @@ import sys, time
 sys.path.insert(0, {tests!r})
 from test_workers import _Job
 from lgcloud.core.clock import utcnow
-from lgcloud.web.shared import JobStore
+from lgcloud.interface.stores import JobStore
 store = JobStore("出力", __import__("pathlib").Path(sys.argv[1]), _Job, ttl_s=600)
 store.add(_Job("job-1", "153079", utcnow()))
 print("added", flush=True)
@@ -128,7 +128,7 @@ def test_a_job_ending_while_another_process_reads_it_is_seen_ended_not_interrupt
     """The race the suite once hit: a reader reads a job as running, then its process
     saves it done and lets go of its lock, then the reader finds the lock free. The
     reader must see the job done (read again under the lock), not save it interrupted."""
-    from lgcloud.web import shared  # noqa: PLC0415
+    from lgcloud.interface import stores as shared  # noqa: PLC0415
 
     root = tmp_path / "jobs"
     owner: JobStore[_Job] = JobStore("出力", root, _Job, ttl_s=600)

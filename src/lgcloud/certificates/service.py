@@ -35,7 +35,7 @@ from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, HEAD, PersonState, Sex, Status
 from lgcloud.register.models import NumberSequence, PersonVersion, TownInfo
 from lgcloud.register.service import state_of
-from lgcloud.seals.service import active_seal
+from lgcloud.seals.queries import active_seal
 from lgcloud.taxation.service import TAX_LABELS, installments_of, resident_tax_of
 from lgcloud.tenancy.platform import Platform, Town
 from lgcloud.trail.journal import check_writable, finish_write, journal_only

@@ -1,24 +1,34 @@
-"""The ``lgcloud`` command: assembles the command groups of the parts (one module each)."""
+"""The ``lgcloud`` command: only assembles the command groups. Each business area owns its
+commands (``<area>/cli.py``); the platform's own (towns, clerks, audit, serving, drill) are
+in this package."""
 
 from __future__ import annotations
 
 import typer
 
-from lgcloud.cli import audit, auth, certificates, continuity, interchange, register, safety, towns
-from lgcloud.cli.common import close_platforms
+from lgcloud.certificates import cli as certificates
+from lgcloud.cli import audit, auth, serving, towns
+from lgcloud.continuity import cli as continuity
+from lgcloud.interchange import cli as interchange
+from lgcloud.interface.commands import close_platforms
+from lgcloud.register import cli as register
+from lgcloud.safety import cli as safety
+from lgcloud.seals import cli as seals
 
 app = typer.Typer(help="lgcloud 自治体クラウド: shared municipal core system", no_args_is_help=True)
 app.add_typer(towns.app)
 app.add_typer(register.app)
 app.add_typer(certificates.app)
+app.add_typer(seals.app, name="seal")
 app.add_typer(interchange.export_app, name="export")
 app.add_typer(interchange.import_app, name="import")
 app.add_typer(auth.clerk_app, name="clerk")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(continuity.continuity_app, name="continuity")
+continuity.node_app.command("serve")(serving.node_serve)
 app.add_typer(continuity.node_app, name="node")
 app.add_typer(safety.app, name="safety")
-app.command("drill")(continuity.drill_command)
+app.command("drill")(serving.drill_command)
 
 
 @app.callback()

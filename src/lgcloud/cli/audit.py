@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from lgcloud.audit import service as audit_service
-from lgcloud.cli.common import DataDir, TownOpt, console, open_platform, operator_ctx
+from lgcloud.interface.commands import DataDir, TownOpt, console, open_platform, operator_ctx
 
 audit_app = typer.Typer(help="Audit trail: verify the chain, answer investigation questions")
 
@@ -47,16 +50,27 @@ def _print_lines(lines: list[audit_service.AuditLine]) -> None:
     console.print(table)
 
 
+def _report(
+    town: str,
+    data_dir: Path | None,
+    query: Callable[[Session, str], list[audit_service.AuditLine]],
+    detail: dict[str, str],
+) -> None:
+    """Run one of the reports (who viewed a person, what a clerk did), audited, and print it."""
+    platform = open_platform(data_dir)
+    (key,) = detail.values()
+    with platform.read_town(town) as t:
+        lines = query(t.session, key)
+        t.audit(operator_ctx(town, platform), "audit_report", detail=detail)
+    _print_lines(lines)
+
+
 @audit_app.command("who-viewed")
 def audit_who_viewed(
     town: TownOpt, person: Annotated[str, typer.Option(help="宛名番号")], data_dir: DataDir = None
 ) -> None:
     """Every audited action concerning a person (views, searches listing them, changes)."""
-    platform = open_platform(data_dir)
-    with platform.read_town(town) as t:
-        lines = audit_service.who_viewed(t.session, person)
-        t.audit(operator_ctx(town, platform), "audit_report", detail={"person": person})
-    _print_lines(lines)
+    _report(town, data_dir, audit_service.who_viewed, {"person": person})
 
 
 @audit_app.command("by-clerk")
@@ -64,8 +78,4 @@ def audit_by_clerk(
     town: TownOpt, clerk: Annotated[str, typer.Option(help="職員番号")], data_dir: DataDir = None
 ) -> None:
     """Everything one clerk did."""
-    platform = open_platform(data_dir)
-    with platform.read_town(town) as t:
-        lines = audit_service.by_clerk(t.session, clerk)
-        t.audit(operator_ctx(town, platform), "audit_report", detail={"clerk": clerk})
-    _print_lines(lines)
+    _report(town, data_dir, audit_service.by_clerk, {"clerk": clerk})

@@ -9,8 +9,14 @@ import typer
 
 from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Role
-from lgcloud.cli.common import DataDir, TownOpt, console, fail, open_platform, operator_ctx
-from lgcloud.core.errors import LgcloudError
+from lgcloud.interface.commands import (
+    DataDir,
+    TownOpt,
+    console,
+    open_platform,
+    operator_ctx,
+    refused_as_exit,
+)
 
 clerk_app = typer.Typer(help="Clerk accounts")
 
@@ -29,20 +35,16 @@ def clerk_add(
 
     password = os.environ.get("LGCLOUD_PASSWORD") or getpass.getpass("password: ")
     platform = open_platform(data_dir)
-    try:
-        with platform.town(town) as t:
-            c = auth_service.create_clerk(
-                t,
-                operator_ctx(town, platform),
-                staff_number=staff_number,
-                name=name,
-                roles=set(role),
-                password=password,
-                pin=pin,
-            )
-    except LgcloudError as e:
-        fail(e)
-        return
+    with refused_as_exit(), platform.town(town) as t:
+        c = auth_service.create_clerk(
+            t,
+            operator_ctx(town, platform),
+            staff_number=staff_number,
+            name=name,
+            roles=set(role),
+            password=password,
+            pin=pin,
+        )
     console.print(f"created clerk {c.staff_number} {c.name} roles={sorted(c.roles)}")
 
 
@@ -50,8 +52,5 @@ def clerk_add(
 def clerk_unlock(town: TownOpt, staff_number: str, data_dir: DataDir = None) -> None:
     """Lift a lockout."""
     platform = open_platform(data_dir)
-    try:
-        with platform.town(town) as t:
-            auth_service.unlock(t, operator_ctx(town, platform), staff_number)
-    except LgcloudError as e:
-        fail(e)
+    with refused_as_exit(), platform.town(town) as t:
+        auth_service.unlock(t, operator_ctx(town, platform), staff_number)

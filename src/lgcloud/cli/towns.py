@@ -10,9 +10,16 @@ import typer
 from rich.table import Table
 
 from lgcloud import settings
-from lgcloud.cli.common import DataDir, TownOpt, console, fail, open_platform
-from lgcloud.cli.continuity import serve_centre
+from lgcloud.cli.serving import serve_centre
 from lgcloud.core.errors import LgcloudError
+from lgcloud.interface.commands import (
+    DataDir,
+    TownOpt,
+    console,
+    fail,
+    open_platform,
+    refused_as_exit,
+)
 from lgcloud.onboarding import onboard_town
 
 app = typer.Typer()
@@ -53,7 +60,7 @@ def generate(
     from lgcloud.generate.town import generate_town  # noqa: PLC0415  (heavy import, CLI only)
 
     platform = open_platform(data_dir)
-    try:
+    with refused_as_exit():
         summary = generate_town(
             platform,
             town,
@@ -63,9 +70,6 @@ def generate(
             today=date.fromisoformat(today) if today else None,
             progress=True,
         )
-    except LgcloudError as e:
-        fail(e)
-        return
     console.print(summary.describe())
 
 

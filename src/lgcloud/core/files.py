@@ -43,7 +43,7 @@ def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
     leave the temporary file behind; its name starts with a dot and ends in ``.tmp``.
     With ``durable=False`` nothing is fsynced: readers still see the old file or the new
     one, but a crash may lose the new one (for what is worth less than two fsyncs: the
-    web's previews, job states and figures, ``web/shared.py``).
+    web's previews, job states and figures, ``interface/stores.py``).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)

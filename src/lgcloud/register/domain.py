@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import IntEnum, StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -534,35 +534,53 @@ def _relabel(
         states[number] = replace(current, relationship=rel)
 
 
-def apply_event(
-    event: Birth
+Event = (
+    Birth
     | MoveIn
     | MoveWithin
     | Removal
     | HouseholdSplit
     | HouseholdMerge
     | HeadChange
-    | Correction,
-    reg: Register,
-    *,
-    issue_addressee_number: Callable[[], str],
-    issue_household_number: Callable[[], str],
-) -> Outcome:
-    """Validate ``event`` against the loaded register and return the new states.
+    | Correction
+)
 
-    Raises :class:`RuleViolationError` (with the offending field) if the event is not
-    allowed or if any invariant would break; the caller then writes nothing.
-    """
-    d = event.effective_date
-    kind = EventKind(event.kind)
-    notified = event.notified_date or d
-    changed: dict[str, PersonState] = {}
-    new_households: list[str] = []
-    touched: set[str] = set()
 
-    def enter(np: NewPerson, household: str, addr: AddressIn, previous: str | None) -> None:
-        number = issue_addressee_number()
-        changed[number] = PersonState(
+@dataclass
+class _Change:
+    """What one event changes, built up by its handler: the new states by addressee number,
+    the households it created and the households it touched."""
+
+    event: Event
+    reg: Register
+    issue_addressee_number: Callable[[], str]
+    issue_household_number: Callable[[], str]
+    changed: dict[str, PersonState] = field(default_factory=dict)
+    new_households: list[str] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+
+    @property
+    def on(self) -> date:
+        return self.event.effective_date
+
+    @property
+    def kind(self) -> EventKind:
+        return EventKind(self.event.kind)
+
+    @property
+    def notified(self) -> date:
+        return self.event.notified_date or self.event.effective_date
+
+    def new_household(self) -> str:
+        number = self.issue_household_number()
+        self.new_households.append(number)
+        return number
+
+    def enter(self, np: NewPerson, household: str, addr: AddressIn, previous: str | None) -> None:
+        """A person entering the register (birth, move in) with a new addressee number."""
+        d = self.on
+        number = self.issue_addressee_number()
+        self.changed[number] = PersonState(
             addressee_number=number,
             status=Status.RESIDENT,
             name=np.name,
@@ -578,8 +596,8 @@ def apply_event(
             district=addr.district,
             resident_since=d,
             settled_on=d,
-            notified_on=notified,
-            last_event=kind,
+            notified_on=self.notified,
+            last_event=self.kind,
             valid_from=d,
             previous_address=previous or None,
             honseki=np.honseki,
@@ -592,232 +610,276 @@ def apply_event(
             residence_card_number=np.residence_card_number or None,
         )
 
-    def household_address(members: list[PersonState]) -> AddressIn:
-        h = members[0]
-        return AddressIn(
-            address=h.address,
-            address_detail=h.address_detail,
-            postal_code=h.postal_code,
-            district=h.district,
-        )
+    def relabel(self, relationships: Mapping[str, str], households: set[str]) -> None:
+        _relabel(self.reg, self.changed, relationships, households=households, on=self.on)
 
-    if isinstance(event, Birth):
+
+def _household_address(members: list[PersonState]) -> AddressIn:
+    h = members[0]
+    return AddressIn(
+        address=h.address,
+        address_detail=h.address_detail,
+        postal_code=h.postal_code,
+        district=h.district,
+    )
+
+
+def _birth(event: Birth, c: _Change) -> None:
+    reg, d = c.reg, c.on
+    members = reg.members(event.household_number)
+    _check_dates(event, members, reg.today)
+    if event.person.birth_date != d:
+        raise RuleViolationError("出生の異動日は生年月日と同じ日です", field="effective_date")
+    c.enter(event.person, event.household_number, _household_address(members), None)
+    c.touched.add(event.household_number)
+
+
+def _move_in(event: MoveIn, c: _Change) -> None:
+    reg, d = c.reg, c.on
+    if (event.household_number is None) == (event.address is None):
+        raise RuleViolationError(
+            "既存の世帯番号か新しい世帯の住所のどちらか一方を指定してください", field="address"
+        )
+    if c.kind is not EventKind.EX_OFFICIO_ENTRY and not event.previous_address.strip():
+        raise RuleViolationError("転入前住所を入力してください", field="previous_address")
+    if event.household_number is not None:
         members = reg.members(event.household_number)
         _check_dates(event, members, reg.today)
-        if event.person.birth_date != d:
-            raise RuleViolationError("出生の異動日は生年月日と同じ日です", field="effective_date")
-        enter(event.person, event.household_number, household_address(members), None)
-        touched.add(event.household_number)
-
-    elif isinstance(event, MoveIn):
-        if (event.household_number is None) == (event.address is None):
+        household, addr = event.household_number, _household_address(members)
+    else:
+        assert event.address is not None
+        _check_dates(event, [], reg.today)
+        household, addr = c.new_household(), event.address
+    for np in event.persons:
+        if np.birth_date > d:
             raise RuleViolationError(
-                "既存の世帯番号か新しい世帯の住所のどちらか一方を指定してください", field="address"
+                f"{np.name} の生年月日が異動日より後です", field="persons.birth_date"
             )
-        if kind is not EventKind.EX_OFFICIO_ENTRY and not event.previous_address.strip():
-            raise RuleViolationError("転入前住所を入力してください", field="previous_address")
-        if event.household_number is not None:
-            members = reg.members(event.household_number)
-            _check_dates(event, members, reg.today)
-            household, addr = event.household_number, household_address(members)
-        else:
-            assert event.address is not None
-            _check_dates(event, [], reg.today)
-            household, addr = issue_household_number(), event.address
-            new_households.append(household)
-        for np in event.persons:
-            if np.birth_date > d:
-                raise RuleViolationError(
-                    f"{np.name} の生年月日が異動日より後です", field="persons.birth_date"
-                )
-            enter(np, household, addr, event.previous_address)
-        _relabel(reg, changed, event.relationships, households={household}, on=d)
-        touched.add(household)
+        c.enter(np, household, addr, event.previous_address)
+    c.relabel(event.relationships, {household})
+    c.touched.add(household)
 
-    elif isinstance(event, MoveWithin):
-        movers = [reg.person(n) for n in dict.fromkeys(event.members)]
-        _check_dates(event, movers, reg.today)
-        sources = {p.household_number for p in movers}
-        destination = event.address
-        if event.into_household is not None:
-            target_members = reg.members(event.into_household, field="into_household")
-            _check_dates(event, target_members, reg.today)
-            target = event.into_household
-            if household_address(target_members).address != event.address.address:
-                raise RuleViolationError(
-                    "転居先の世帯の住所と入力した住所が違います", field="address"
-                )
-            # joining a household: its 方書, 郵便番号 and 行政区 are the movers' too
-            destination = household_address(target_members)
-        elif len(sources) == 1 and {p.addressee_number for p in movers} == {
-            p.addressee_number for p in reg.members(next(iter(sources)))
-        }:
-            target = next(iter(sources))  # the whole household moves
-        else:
-            target = issue_household_number()
-            new_households.append(target)
-        for p in movers:
-            changed[p.addressee_number] = replace(
-                p,
-                household_number=target,
-                address=destination.address,
-                address_detail=destination.address_detail,
-                postal_code=destination.postal_code,
-                district=destination.district,
-                settled_on=d,
-                notified_on=notified,
-                last_event=kind,
-                valid_from=d,
-            )
-        _relabel(reg, changed, event.relationships, households=sources | {target}, on=d)
-        touched |= sources | {target}
 
-    elif isinstance(event, Removal):
-        leavers = [reg.person(n) for n in dict.fromkeys(event.members)]
-        _check_dates(event, leavers, reg.today)
-        if kind in (EventKind.DOMESTIC_MOVE_OUT, EventKind.FOREIGN_MOVE_OUT) and not (
-            event.destination_address.strip()
-        ):
-            raise RuleViolationError("転出先を入力してください", field="destination_address")
-        reason = EVENT_LABELS[kind]
-        for p in leavers:
-            changed[p.addressee_number] = replace(
-                p,
-                status=Status.REMOVED,
-                removed_on=d,
-                removal_reason=reason,
-                destination_address=event.destination_address or None,
-                notified_on=notified,
-                last_event=kind,
-                valid_from=d,
-            )
-        _relabel(
-            reg,
-            changed,
-            event.relationships,
-            households={p.household_number for p in leavers},
-            on=d,
+def _move_within(event: MoveWithin, c: _Change) -> None:
+    reg, d = c.reg, c.on
+    movers = [reg.person(n) for n in dict.fromkeys(event.members)]
+    _check_dates(event, movers, reg.today)
+    sources = {p.household_number for p in movers}
+    destination = event.address
+    if event.into_household is not None:
+        target_members = reg.members(event.into_household, field="into_household")
+        _check_dates(event, target_members, reg.today)
+        target = event.into_household
+        if _household_address(target_members).address != event.address.address:
+            raise RuleViolationError("転居先の世帯の住所と入力した住所が違います", field="address")
+        # joining a household: its 方書, 郵便番号 and 行政区 are the movers' too
+        destination = _household_address(target_members)
+    elif len(sources) == 1 and {p.addressee_number for p in movers} == {
+        p.addressee_number for p in reg.members(next(iter(sources)))
+    }:
+        target = next(iter(sources))  # the whole household moves
+    else:
+        target = c.new_household()
+    for p in movers:
+        c.changed[p.addressee_number] = replace(
+            p,
+            household_number=target,
+            address=destination.address,
+            address_detail=destination.address_detail,
+            postal_code=destination.postal_code,
+            district=destination.district,
+            settled_on=d,
+            notified_on=c.notified,
+            last_event=c.kind,
+            valid_from=d,
         )
-        touched |= {p.household_number for p in leavers}
+    c.relabel(event.relationships, sources | {target})
+    c.touched |= sources | {target}
 
-    elif isinstance(event, HouseholdSplit):
-        movers = [reg.person(n) for n in dict.fromkeys(event.members)]
-        _check_dates(event, movers, reg.today)
-        sources = {p.household_number for p in movers}
-        if len(sources) != 1:
-            raise RuleViolationError(
-                "世帯分離は同じ世帯の世帯員だけを指定してください", field="members"
-            )
-        source = next(iter(sources))
-        if len(movers) == len(reg.members(source)):
-            raise RuleViolationError(
-                "世帯員全員の分離はできません (転居または世帯主変更を使ってください)",
-                field="members",
-            )
-        target = issue_household_number()
-        new_households.append(target)
-        for p in movers:
-            changed[p.addressee_number] = replace(
-                p,
-                household_number=target,
-                address_detail=p.address_detail
-                if event.address_detail is None
-                else event.address_detail,
-                notified_on=notified,
-                last_event=kind,
-                valid_from=d,
-            )
-        _relabel(reg, changed, event.relationships, households={source, target}, on=d)
-        touched |= {source, target}
 
-    elif isinstance(event, HouseholdMerge):
-        if event.from_household == event.into_household:
-            raise RuleViolationError("同じ世帯どうしは合併できません", field="into_household")
-        joining = reg.members(event.from_household, field="from_household")
-        staying = reg.members(event.into_household, field="into_household")
-        _check_dates(event, [*joining, *staying], reg.today)
-        target_addr = household_address(staying)
-        if joining[0].address != target_addr.address:
-            raise RuleViolationError(
-                "世帯合併は同じ住所の世帯どうしで行います (別の住所なら転居です)",
-                field="into_household",
-            )
-        for p in joining:
-            changed[p.addressee_number] = replace(
-                p,
-                household_number=event.into_household,
-                address_detail=target_addr.address_detail,
-                postal_code=target_addr.postal_code,
-                district=target_addr.district,
-                notified_on=notified,
-                last_event=kind,
-                valid_from=d,
-            )
-        _relabel(
-            reg,
-            changed,
-            event.relationships,
-            households={event.from_household, event.into_household},
-            on=d,
+def _removal(event: Removal, c: _Change) -> None:
+    reg, d, kind = c.reg, c.on, c.kind
+    leavers = [reg.person(n) for n in dict.fromkeys(event.members)]
+    _check_dates(event, leavers, reg.today)
+    if kind in (EventKind.DOMESTIC_MOVE_OUT, EventKind.FOREIGN_MOVE_OUT) and not (
+        event.destination_address.strip()
+    ):
+        raise RuleViolationError("転出先を入力してください", field="destination_address")
+    for p in leavers:
+        c.changed[p.addressee_number] = replace(
+            p,
+            status=Status.REMOVED,
+            removed_on=d,
+            removal_reason=EVENT_LABELS[kind],
+            destination_address=event.destination_address or None,
+            notified_on=c.notified,
+            last_event=kind,
+            valid_from=d,
         )
-        touched |= {event.from_household, event.into_household}
+    households = {p.household_number for p in leavers}
+    c.relabel(event.relationships, households)
+    c.touched |= households
 
-    elif isinstance(event, HeadChange):
-        members = reg.members(event.household_number)
-        _check_dates(event, members, reg.today)
-        for number in event.relationships:
-            if reg.person(number, field="relationships").household_number != event.household_number:
-                raise RuleViolationError(
-                    f"宛名番号 {number} はこの世帯の世帯員ではありません", field="relationships"
-                )
-        _relabel(reg, changed, event.relationships, households={event.household_number}, on=d)
-        touched.add(event.household_number)
 
-    else:  # Correction
-        p = reg.person(event.member, field="member")
-        _check_dates(event, [p], reg.today)
-        updates = event.fields.model_dump(exclude_none=True)
-        both = set(updates) & set(event.cleared)
-        if both:
-            raise RuleViolationError(
-                f"同じ項目を修正と空欄の両方に指定しています: {', '.join(sorted(both))}",
-                field="cleared",
-            )
-        updates |= dict.fromkeys(event.cleared)
-        if not updates:
-            raise RuleViolationError("修正する項目がありません", field="fields")
-        if "resident_code" in updates:
-            try:
-                validate_resident_code(updates["resident_code"])
-            except InvalidIdentifierError as e:
-                raise RuleViolationError(str(e), field="fields.resident_code") from e
-        if "relationship" in updates:
-            _check_relationship(updates["relationship"])
-        if "individual_number" in updates:
-            try:
-                validate_individual_number(updates["individual_number"])
-            except InvalidIdentifierError as e:
-                raise RuleViolationError(str(e), field="fields.individual_number") from e
-        changed[p.addressee_number] = replace(
-            p, **updates, notified_on=notified, last_event=kind, valid_from=d
+def _household_split(event: HouseholdSplit, c: _Change) -> None:
+    reg, d = c.reg, c.on
+    movers = [reg.person(n) for n in dict.fromkeys(event.members)]
+    _check_dates(event, movers, reg.today)
+    sources = {p.household_number for p in movers}
+    if len(sources) != 1:
+        raise RuleViolationError(
+            "世帯分離は同じ世帯の世帯員だけを指定してください", field="members"
         )
-        # 郵便番号 and 行政区 belong to the address, which the household shares: correcting
-        # them corrects them for every member
-        address_fields = {k: updates[k] for k in ("postal_code", "district") if k in updates}
-        if address_fields:
-            for m in reg.members(p.household_number):
-                if m.addressee_number != p.addressee_number:
-                    changed[m.addressee_number] = replace(m, **address_fields)
-        touched.add(p.household_number)
+    source = next(iter(sources))
+    if len(movers) == len(reg.members(source)):
+        raise RuleViolationError(
+            "世帯員全員の分離はできません (転居または世帯主変更を使ってください)",
+            field="members",
+        )
+    target = c.new_household()
+    for p in movers:
+        c.changed[p.addressee_number] = replace(
+            p,
+            household_number=target,
+            address_detail=p.address_detail
+            if event.address_detail is None
+            else event.address_detail,
+            notified_on=c.notified,
+            last_event=c.kind,
+            valid_from=d,
+        )
+    c.relabel(event.relationships, {source, target})
+    c.touched |= {source, target}
 
+
+def _household_merge(event: HouseholdMerge, c: _Change) -> None:
+    reg, d = c.reg, c.on
+    if event.from_household == event.into_household:
+        raise RuleViolationError("同じ世帯どうしは合併できません", field="into_household")
+    joining = reg.members(event.from_household, field="from_household")
+    staying = reg.members(event.into_household, field="into_household")
+    _check_dates(event, [*joining, *staying], reg.today)
+    target_addr = _household_address(staying)
+    if joining[0].address != target_addr.address:
+        raise RuleViolationError(
+            "世帯合併は同じ住所の世帯どうしで行います (別の住所なら転居です)",
+            field="into_household",
+        )
+    for p in joining:
+        c.changed[p.addressee_number] = replace(
+            p,
+            household_number=event.into_household,
+            address_detail=target_addr.address_detail,
+            postal_code=target_addr.postal_code,
+            district=target_addr.district,
+            notified_on=c.notified,
+            last_event=c.kind,
+            valid_from=d,
+        )
+    c.relabel(event.relationships, {event.from_household, event.into_household})
+    c.touched |= {event.from_household, event.into_household}
+
+
+def _head_change(event: HeadChange, c: _Change) -> None:
+    reg = c.reg
+    members = reg.members(event.household_number)
+    _check_dates(event, members, reg.today)
+    for number in event.relationships:
+        if reg.person(number, field="relationships").household_number != event.household_number:
+            raise RuleViolationError(
+                f"宛名番号 {number} はこの世帯の世帯員ではありません", field="relationships"
+            )
+    c.relabel(event.relationships, {event.household_number})
+    c.touched.add(event.household_number)
+
+
+def _correction(event: Correction, c: _Change) -> None:
+    reg = c.reg
+    p = reg.person(event.member, field="member")
+    _check_dates(event, [p], reg.today)
+    updates = event.fields.model_dump(exclude_none=True)
+    both = set(updates) & set(event.cleared)
+    if both:
+        raise RuleViolationError(
+            f"同じ項目を修正と空欄の両方に指定しています: {', '.join(sorted(both))}",
+            field="cleared",
+        )
+    updates |= dict.fromkeys(event.cleared)
+    if not updates:
+        raise RuleViolationError("修正する項目がありません", field="fields")
+    if "resident_code" in updates:
+        try:
+            validate_resident_code(updates["resident_code"])
+        except InvalidIdentifierError as e:
+            raise RuleViolationError(str(e), field="fields.resident_code") from e
+    if "relationship" in updates:
+        _check_relationship(updates["relationship"])
+    if "individual_number" in updates:
+        try:
+            validate_individual_number(updates["individual_number"])
+        except InvalidIdentifierError as e:
+            raise RuleViolationError(str(e), field="fields.individual_number") from e
+    c.changed[p.addressee_number] = replace(
+        p, **updates, notified_on=c.notified, last_event=c.kind, valid_from=c.on
+    )
+    # 郵便番号 and 行政区 belong to the address, which the household shares: correcting
+    # them corrects them for every member
+    address_fields = {k: updates[k] for k in ("postal_code", "district") if k in updates}
+    if address_fields:
+        for m in reg.members(p.household_number):
+            if m.addressee_number != p.addressee_number:
+                c.changed[m.addressee_number] = replace(m, **address_fields)
+    c.touched.add(p.household_number)
+
+
+Handler = Callable[[Any, _Change], None]
+
+#: the handler of each life-event kind (an initial load is not an event: it is written by
+#: the import, not applied). A new kind adds its event model, its handler and its row here.
+HANDLERS: dict[EventKind, Handler] = {
+    EventKind.BIRTH: _birth,
+    EventKind.DOMESTIC_MOVE_IN: _move_in,
+    EventKind.FOREIGN_MOVE_IN: _move_in,
+    EventKind.EX_OFFICIO_ENTRY: _move_in,
+    EventKind.MOVE_WITHIN: _move_within,
+    EventKind.DOMESTIC_MOVE_OUT: _removal,
+    EventKind.FOREIGN_MOVE_OUT: _removal,
+    EventKind.DEATH: _removal,
+    EventKind.EX_OFFICIO_REMOVAL: _removal,
+    EventKind.HOUSEHOLD_SPLIT: _household_split,
+    EventKind.HOUSEHOLD_MERGE: _household_merge,
+    EventKind.HEAD_CHANGE: _head_change,
+    EventKind.CORRECTION: _correction,
+}
+
+
+def apply_event(
+    event: Event,
+    reg: Register,
+    *,
+    issue_addressee_number: Callable[[], str],
+    issue_household_number: Callable[[], str],
+) -> Outcome:
+    """Validate ``event`` against the loaded register and return the new states: the
+    kind's handler (:data:`HANDLERS`) builds the change, then every changed person gets
+    this event as their latest and the register's invariants are checked.
+
+    Raises :class:`RuleViolationError` (with the offending field) if the event is not
+    allowed or if any invariant would break; the caller then writes nothing.
+    """
+    c = _Change(event, reg, issue_addressee_number, issue_household_number)
+    HANDLERS[c.kind](event, c)
+    d, kind, notified = c.on, c.kind, c.notified
+    changed = c.changed
     # Everyone whose state changed gets this event as their latest, dated d.
     for number, state in list(changed.items()):
         if state.valid_from != d or state.last_event is not kind:
             changed[number] = replace(state, valid_from=d, last_event=kind, notified_on=notified)
-    touched |= {s.household_number for s in changed.values()}
+    touched = c.touched | {s.household_number for s in changed.values()}
     check_invariants(reg, changed, touched)
-    subjects = tuple(changed)
-    return Outcome(tuple(changed.values()), tuple(new_households), subjects, tuple(sorted(touched)))
+    return Outcome(
+        tuple(changed.values()), tuple(c.new_households), tuple(changed), tuple(sorted(touched))
+    )
 
 
 def check_invariants(

@@ -39,28 +39,40 @@ TAX_LABELS = {
 }
 
 
-def _add_installments(
+Assessment = ResidentTaxAssessment | PropertyTaxAssessment | LightVehicleTaxAssessment
+
+
+def _record_assessment(
     town: Town,
+    ctx: RequestContext,
     kind: str,
-    assessment_id: int,
-    person: str,
-    fiscal_year: int,
-    total: int,
+    a: Assessment,
     dues: list[date],
     unit: int | None = None,
 ) -> None:
-    for period, due, amount in split_installments(total, dues, unit=unit):
+    """The tail every assessment shares: the row, its installments (期別: the total split
+    over the due dates, ``unit`` rounding the later ones), and the audited write."""
+    town.session.add(a)
+    town.session.flush()
+    for period, due, amount in split_installments(a.total_tax, dues, unit=unit):
         town.session.add(
             TaxInstallment(
                 tax_kind=kind,
-                assessment_id=assessment_id,
-                addressee_number=person,
-                fiscal_year=fiscal_year,
+                assessment_id=a.id,
+                addressee_number=a.addressee_number,
+                fiscal_year=a.fiscal_year,
                 period=period,
                 due_date=due,
                 amount=amount,
             )
         )
+    finish_write(
+        town.session,
+        ctx,
+        "tax_assessed",
+        subjects=[a.addressee_number],
+        detail={"tax": kind, "fiscal_year": a.fiscal_year, "total": a.total_tax},
+    )
 
 
 def assess_resident_tax(
@@ -114,26 +126,8 @@ def assess_resident_tax(
         assessed_on=assessed_on,
         recorded_at=utcnow(),
     )
-    town.session.add(a)
-    town.session.flush()
     dues = resident_tax_due_dates(declaration.fiscal_year, collection_method)
-    _add_installments(
-        town,
-        "resident",
-        a.id,
-        addressee_number,
-        declaration.fiscal_year,
-        t.total_tax,
-        dues,
-        resident_tax_unit(collection_method),
-    )
-    finish_write(
-        town.session,
-        ctx,
-        "tax_assessed",
-        subjects=[addressee_number],
-        detail={"tax": "resident", "fiscal_year": declaration.fiscal_year, "total": t.total_tax},
-    )
+    _record_assessment(town, ctx, "resident", a, dues, resident_tax_unit(collection_method))
     return a
 
 
@@ -177,24 +171,7 @@ def assess_property_tax(
         assessed_on=assessed_on,
         recorded_at=utcnow(),
     )
-    town.session.add(a)
-    town.session.flush()
-    _add_installments(
-        town,
-        "property",
-        a.id,
-        addressee_number,
-        fiscal_year,
-        total,
-        property_tax_due_dates(fiscal_year),
-    )
-    finish_write(
-        town.session,
-        ctx,
-        "tax_assessed",
-        subjects=[addressee_number],
-        detail={"tax": "property", "fiscal_year": fiscal_year, "total": total},
-    )
+    _record_assessment(town, ctx, "property", a, property_tax_due_dates(fiscal_year))
     return a
 
 
@@ -222,24 +199,7 @@ def assess_light_vehicle_tax(
         assessed_on=assessed_on,
         recorded_at=utcnow(),
     )
-    town.session.add(a)
-    town.session.flush()
-    _add_installments(
-        town,
-        "light_vehicle",
-        a.id,
-        addressee_number,
-        fiscal_year,
-        total,
-        light_vehicle_due_dates(fiscal_year),
-    )
-    finish_write(
-        town.session,
-        ctx,
-        "tax_assessed",
-        subjects=[addressee_number],
-        detail={"tax": "light_vehicle", "fiscal_year": fiscal_year, "total": total},
-    )
+    _record_assessment(town, ctx, "light_vehicle", a, light_vehicle_due_dates(fiscal_year))
     return a
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from lgcloud.auth import service as auth_service
@@ -21,10 +22,12 @@ from lgcloud.auth.models import Clerk
 from lgcloud.auth.roles import ROLE_LABELS, Permission, Role, parse_roles
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import LgcloudError, NotFoundError
-from lgcloud.web.deps import Acting, acting, platform_of
-from lgcloud.web.rendering import page_context, refusal_message, templates
+from lgcloud.interface.deps import Acting, acting, platform_of
+from lgcloud.interface.rendering import page_context, refusal_message, templates
+from lgcloud.web.sessions import ClerkOut, clerk_out
 
 router = APIRouter()
+api_router = APIRouter(prefix="/api")
 ActingDep = Annotated[Acting, Depends(acting)]
 
 #: the form's fields, in the order of the page (a message for another field goes to "form")
@@ -84,7 +87,7 @@ def _clerks_page(
     base = page_context(request, a)
     return templates.TemplateResponse(
         request,
-        "clerks.html",
+        "web/clerks.html",
         {
             **base,
             "clerks": _clerk_rows(request, a),
@@ -171,3 +174,45 @@ def clerks_unlock(request: Request, a: ActingDep, staff_number: str) -> Response
     except LgcloudError as e:  # e.g. refused on a read-only copy
         return _clerks_page(request, a, errors={"form": e.message}, status=422)
     return RedirectResponse(f"/clerks?unlocked={quote(staff_number)}", status_code=303)
+
+
+# ------------------------------------------------------------------ JSON API
+
+
+class NewClerkIn(BaseModel):
+    staff_number: str = Field(min_length=1, max_length=20)
+    name: str = Field(min_length=1, max_length=80)
+    roles: list[Role] = Field(min_length=1)
+    password: str = Field(min_length=1, max_length=200)
+    pin: str | None = None
+
+
+@api_router.get("/clerks")
+def api_clerks(a: ActingDep, request: Request) -> list[ClerkOut]:
+    a.require(Permission.MANAGE_CLERKS)
+    with platform_of(request).read_town(a.ctx.town_code) as town:
+        return [clerk_out(c, a.ctx.town_code) for c in auth_service.list_clerks(town)]
+
+
+@api_router.post("/clerks", status_code=201)
+def api_new_clerk(a: ActingDep, request: Request, body: NewClerkIn) -> ClerkOut:
+    a.require(Permission.MANAGE_CLERKS)
+    with platform_of(request).town(a.ctx.town_code) as town:
+        clerk = auth_service.create_clerk(
+            town,
+            a.ctx,
+            staff_number=body.staff_number,
+            name=body.name,
+            roles=set(body.roles),
+            password=body.password,
+            pin=body.pin,
+        )
+    return clerk_out(clerk, a.ctx.town_code)
+
+
+@api_router.post("/clerks/{staff_number}/unlock")
+def api_unlock(a: ActingDep, request: Request, staff_number: str) -> dict[str, str]:
+    a.require(Permission.MANAGE_CLERKS)
+    with platform_of(request).town(a.ctx.town_code) as town:
+        auth_service.unlock(town, a.ctx, staff_number)
+    return {"status": "unlocked"}

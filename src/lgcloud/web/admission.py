@@ -51,9 +51,9 @@ from lgcloud.core.admission import OVERLOADED_MESSAGE
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import NotFoundError
 from lgcloud.core.logging import get_logger
+from lgcloud.interface.deps import SESSION_COOKIE
 from lgcloud.tenancy.models import LoginSession
 from lgcloud.tenancy.platform import Platform
-from lgcloud.web.deps import SESSION_COOKIE
 
 log = get_logger("lgcloud.web.admission")
 #: the answer while the database cannot be reached (its server restarting or switching

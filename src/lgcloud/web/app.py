@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
@@ -19,6 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lgcloud import __version__
 from lgcloud.auth.service import ANONYMOUS_SECRETS, KNOWN_SECRETS
+from lgcloud.certificates import pages as certificate_pages
+from lgcloud.certificates import routes as certificate_routes
+from lgcloud.continuity import pages as node_pages
+from lgcloud.continuity import routes as continuity
 from lgcloud.continuity.node import NodeService
 from lgcloud.continuity.sites import Sites, load_sites
 from lgcloud.core.admission import OverloadedError
@@ -31,17 +35,15 @@ from lgcloud.core.errors import (
 )
 from lgcloud.core.logging import get_logger
 from lgcloud.db.engine import WRITE_LOCKS
+from lgcloud.interchange import pages as interchange_pages
+from lgcloud.interface.stores import PeerMetrics
+from lgcloud.register import pages as register_pages
+from lgcloud.register import routes as register_routes
+from lgcloud.safety import pages as safety_pages
+from lgcloud.seals import pages as seal_pages
+from lgcloud.seals import routes as seal_routes
 from lgcloud.tenancy.platform import Platform
-from lgcloud.web import (
-    admin,
-    api,
-    certificates,
-    continuity,
-    interchange_page,
-    node_page,
-    pages,
-    safety_page,
-)
+from lgcloud.web import admin, audit, sessions
 from lgcloud.web.admission import (
     DATABASE_HEADLINE,
     DATABASE_RETRY_AFTER_S,
@@ -54,9 +56,31 @@ from lgcloud.web.admission import (
     StaffDirectory,
     overloaded_response_parts,
 )
-from lgcloud.web.shared import PeerMetrics
 
 log = get_logger("lgcloud.web")
+
+#: every part's routes, assembled here only: each business area owns its routes and pages
+#: (``<area>/routes.py``, ``<area>/pages.py``); sessions, clerks and the audit reports are
+#: the platform's own (``web/``). Importing a pages module also adds its panels to other
+#: areas' pages (interface/panels.py).
+ROUTERS: tuple[APIRouter, ...] = (
+    sessions.api_router,
+    sessions.router,
+    register_routes.router,
+    register_pages.router,
+    certificate_routes.router,
+    certificate_pages.router,
+    seal_routes.router,
+    seal_pages.router,
+    continuity.router,
+    interchange_pages.router,
+    safety_pages.router,
+    node_pages.router,
+    admin.api_router,
+    admin.router,
+    audit.api_router,
+    audit.router,
+)
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 #: Routes reachable without a session. tests/test_routes.py checks every other route.
@@ -95,14 +119,12 @@ def create_app(
         description="Resident register and continuity platform shared by small municipalities.",
     )
     app.state.platform = platform
-    app.include_router(api.router)
-    app.include_router(pages.router)
-    for page in (admin, interchange_page, safety_page, node_page):  # a page per module
-        app.include_router(page.router)
-    app.include_router(certificates.router)
+    for router in ROUTERS:
+        app.include_router(router)
     if node_service is not None:
         app.include_router(continuity.node_router(node_service))
     app.state.centre_sites = centre_sites
+    app.state.page_alerts = None if centre_sites is None else continuity.copy_alerts(centre_sites)
     app.state.node_service = node_service
     if centre_sites is not None:
         app.include_router(continuity.centre_router(platform, centre_sites))
@@ -237,7 +259,7 @@ def serve_processes(
 ) -> None:
     """``workers`` server processes on one port (uvicorn's supervisor restarts one that
     dies), each with its own platform (``app_from_env``); what pages keep between requests
-    is in the data directory (``web/shared.py``), so any process answers any request."""
+    is in the data directory (``interface/stores.py``), so any process answers any request."""
     import uvicorn  # noqa: PLC0415
 
     os.environ["LGCLOUD_DATA_DIR"] = str(data_dir.resolve())

@@ -1,0 +1,65 @@
+"""What every command group of ``lgcloud`` shares: consoles, common options, the
+platform handle (closed when the command ends), the operator's context, errors."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lgcloud.core.context import Actor, RequestContext
+from lgcloud.core.errors import LgcloudError
+from lgcloud.tenancy.platform import Platform
+
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="default: $LGCLOUD_DATA_DIR or ./var")
+]
+TownOpt = Annotated[str, typer.Option("--town", help="団体コード (6 digits)")]
+
+
+_opened: list[Platform] = []
+
+
+def close_platforms() -> None:
+    while _opened:
+        _opened.pop().dispose()
+
+
+def open_platform(data_dir: Path | None) -> Platform:
+    platform = Platform.from_settings(data_dir)
+    _opened.append(platform)
+    return platform
+
+
+def operator_ctx(town_code: str, platform: Platform) -> RequestContext:
+    """CLI actions are attributed to the operating-system user who ran them."""
+    user = getpass.getuser()
+    return RequestContext(
+        town_code,
+        Actor(None, f"operator:{user}", ""),
+        node=platform.node,
+        mode=platform.mode_of(town_code)[0],
+    )
+
+
+def fail(e: LgcloudError) -> None:
+    err.print(f"[red]エラー:[/red] {e.message}" + (f" (項目: {e.field})" if e.field else ""))
+    raise typer.Exit(2)
+
+
+@contextmanager
+def refused_as_exit() -> Iterator[None]:
+    """A refusal (``LgcloudError``) inside ends the command with its Japanese message and
+    exit code 2; put it outside the town's transaction, so that rolls back first."""
+    try:
+        yield
+    except LgcloudError as e:
+        fail(e)

@@ -1,0 +1,274 @@
+"""安否確認: the disaster headquarters' page for matching a shelter's evacuee list.
+
+A clerk uploads a shelter's evacuees.csv (docs/safety.md); ``safety.service.match_evacuees_in``
+matches it against the town's current residents and records the one audited operation
+(``export_evacuee_matches``, allowed on a read-only disaster-recovery copy). The page then
+shows every row with its 判定: the resident found (一致) with a link to the person, the
+candidates to decide between (候補), or none (不一致), and the residents of each 行政区
+with how many of them this list confirmed. matches.csv can be downloaded by the same
+session and clerk for 15 minutes (kept in memory, like the certificate previews).
+
+Permission: ``VIEW_RESIDENTS``: in a disaster the counter staff staff the headquarters desk.
+Included by ``app.py``. See docs/ui.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select, true
+
+from lgcloud.auth.roles import Permission
+from lgcloud.core.errors import LgcloudError, NotFoundError
+from lgcloud.interchange.codec import EncodingError, decode_lines
+from lgcloud.interface.deps import Acting, acting, platform_of
+from lgcloud.interface.rendering import page_context, templates
+from lgcloud.interface.stores import BlobStore, app_store
+from lgcloud.interface.ui import safe_upload_name
+from lgcloud.register.domain import Status
+from lgcloud.register.models import PersonVersion
+from lgcloud.safety.service import match_evacuees_in
+
+router = APIRouter()
+
+#: the largest list accepted from the page (a shelter list is a few thousand rows)
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+RESULT_TTL_S = 15 * 60
+RESULT_MAX = 16
+VERDICT_LABELS = {"一致": "一致", "候補": "候補（確認が必要）", "不一致": "不一致"}
+
+
+@dataclass(frozen=True)
+class _Result:
+    csv: bytes
+    town_code: str
+    clerk_id: int
+
+
+class _ResultStore:
+    """matches.csv of recent runs, for the session and clerk that ran them only, in files
+    every worker process reads (``interface/stores.py``)."""
+
+    def __init__(self, root: Path) -> None:
+        self._blobs = BlobStore(root, ttl_s=RESULT_TTL_S, max_items=RESULT_MAX)
+
+    @staticmethod
+    def _key(token: str, result_id: str) -> str:
+        return f"{token}/{result_id}"  # hashed into a file name by BlobStore: never stored
+
+    def put(self, token: str, result: _Result) -> str:
+        result_id = secrets.token_urlsafe(12)
+        meta = {"town_code": result.town_code, "clerk_id": result.clerk_id}
+        self._blobs.put(self._key(token, result_id), meta, result.csv, stored_at=time.time())
+        return result_id
+
+    def get(self, token: str, result_id: str, *, town_code: str, clerk_id: int) -> _Result | None:
+        found = self._blobs.get(self._key(token, result_id))
+        if found is None:
+            return None
+        meta, data = found
+        if meta["town_code"] != town_code or meta["clerk_id"] != clerk_id:
+            return None
+        return _Result(data, town_code, clerk_id)
+
+
+def _store(request: Request) -> _ResultStore:
+    return app_store(request, "matches", _ResultStore)
+
+
+def _written(path: Path) -> dict[str, dict[str, str]]:
+    """The rows as written (氏名, 避難所, 状態 …) by 受付番号, for display only; the file has
+    already been accepted by ``match_evacuees``."""
+    with path.open("rb") as f:
+        reader = csv.reader(decode_lines(f, unknown_gaiji="keep"))
+        header = [h.strip() for h in next(reader, [])]  # as the service reads it
+        rows = (dict(zip(header, values, strict=False)) for values in reader)
+        return {(r.get("受付番号") or "").strip(): r for r in rows}
+
+
+def _page(request: Request, a: Acting, **extra: Any) -> Response:
+
+    status = int(extra.pop("status", 200))
+    return templates.TemplateResponse(
+        request,
+        "safety/safety.html",
+        {**page_context(request, a), "verdict_labels": VERDICT_LABELS, **extra},
+        status_code=status,
+    )
+
+
+ActingDep = Annotated[Acting, Depends(acting)]
+
+
+@router.get("/safety", response_class=HTMLResponse)
+def safety_page(request: Request, a: ActingDep) -> Response:
+    """The upload form."""
+    a.require(Permission.VIEW_RESIDENTS)
+    return _page(request, a)
+
+
+def _save_capped(upload: UploadFile, dest: Path, limit: int) -> bool:
+    """Copy the upload in chunks; False (and stop reading) as soon as it exceeds ``limit``."""
+    size = 0
+    with dest.open("wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                return False
+            out.write(chunk)
+    return True
+
+
+@router.post("/safety", response_class=HTMLResponse)
+def safety_match(
+    request: Request, a: ActingDep, evacuees: Annotated[UploadFile, File()]
+) -> Response:
+    """Match the uploaded list; the table of results and the district summary.
+
+    Matching runs in a read-only transaction and only the audit entry takes the town's
+    write lock, briefly: a long list never makes other clerks' searches wait."""
+    a.require(Permission.VIEW_RESIDENTS)
+    assert a.clerk.id is not None
+    name = safe_upload_name(evacuees.filename, "evacuees.csv")  # shown and audited
+    with tempfile.TemporaryDirectory(prefix="lgcloud-safety-") as tmp:
+        folder = Path(tmp, "in")  # the upload's own folder: its name cannot collide
+        folder.mkdir()
+        path = folder / name
+        if not _save_capped(evacuees, path, MAX_UPLOAD_BYTES):
+            return _page(
+                request,
+                a,
+                error=f"{name}: ファイルが大きすぎます（{MAX_UPLOAD_BYTES >> 20} MB まで）",
+                status=413,
+            )
+        out = Path(tmp) / "matches.csv"
+        platform = platform_of(request)
+        try:
+            report = match_evacuees_in(platform, a.ctx.town_code, a.ctx, path, out)
+        except (LgcloudError, EncodingError) as e:
+            return _page(request, a, error=str(getattr(e, "message", e)), status=422)
+        written = _written(path)
+        with out.open(encoding="utf-8", newline="") as f:
+            matches = list(csv.DictReader(f))
+        # shown under the audit entry just committed, which names every proposed resident
+        with platform.read_town(a.ctx.town_code) as town:
+            people = _people(town.session, report.subjects)
+            districts = _districts(town.session, matches, people)
+        data = out.read_bytes()
+    result_id = _store(request).put(a.token, _Result(data, a.ctx.town_code, a.clerk.id))
+    rows = []
+    for m in matches:
+        w = written.get(m["受付番号"], {})
+        numbers = _numbers(m)
+        rows.append(
+            {
+                "receipt": m["受付番号"],
+                "verdict": m["判定"],
+                "score": m["スコア"],
+                "written": w,
+                "candidates": [people[n] for n in numbers if n in people],
+            }
+        )
+    return _page(
+        request,
+        a,
+        file=name,
+        counts=report.counts,
+        rows=rows,
+        notes=report.notes,
+        districts=districts,
+        result_id=result_id,
+    )
+
+
+def _numbers(m: dict[str, str]) -> list[str]:
+    """The residents a matches.csv row names: its 宛名番号 (一致) or its 候補, best first."""
+    if m["判定"] == "一致":
+        return [m["宛名番号"]]
+    return [n for n in m["候補"].split(";") if n]
+
+
+def _people(session: Any, numbers: list[str]) -> dict[str, dict[str, Any]]:
+    """Name, birth date, address and 行政区 of the proposed residents (chunked IN)."""
+    pv = PersonVersion
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(numbers), 500):
+        chunk = numbers[i : i + 500]
+        for r in session.execute(
+            select(
+                pv.addressee_number,
+                pv.name,
+                pv.birth_date,
+                pv.address,
+                pv.address_detail,
+                pv.district,
+            ).where(pv.is_current == true(), pv.addressee_number.in_(chunk))
+        ):
+            out[r.addressee_number] = {
+                "number": r.addressee_number,
+                "name": r.name,
+                "birth": r.birth_date.isoformat(),
+                "address": f"{r.address} {r.address_detail}".strip(),
+                "district": r.district,
+            }
+    return out
+
+
+def _districts(
+    session: Any, matches: list[dict[str, str]], people: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per 行政区: current residents, confirmed by this list (一致), and proposed (候補)."""
+    pv = PersonVersion
+    residents: dict[str, int] = {
+        district: int(n)
+        for district, n in session.execute(
+            select(pv.district, func.count())
+            .where(pv.is_current == true(), pv.status == Status.RESIDENT.value)
+            .group_by(pv.district)
+        ).all()
+    }
+    # distinct people: one resident may be on a list twice (two shelters, or twice on one)
+    found: set[str] = set()
+    maybe: set[str] = set()
+    for m in matches:
+        numbers = [n for n in _numbers(m) if n in people]
+        (found if m["判定"] == "一致" else maybe).update(numbers)
+    confirmed = Counter(people[n]["district"] for n in found)
+    proposed = Counter(people[n]["district"] for n in maybe - found)
+    return [
+        {
+            "district": d or "（行政区なし）",
+            "residents": n,
+            "confirmed": confirmed.get(d, 0),
+            "proposed": proposed.get(d, 0),
+            "unconfirmed": n - confirmed.get(d, 0),
+        }
+        for d, n in sorted(residents.items(), key=lambda kv: kv[0] or "")
+    ]
+
+
+@router.get("/safety/matches/{result_id}.csv", response_class=Response)
+def safety_download(request: Request, a: ActingDep, result_id: str) -> Response:
+    """matches.csv of a run, to the session and clerk that ran it, for 15 minutes."""
+    a.require(Permission.VIEW_RESIDENTS)
+    assert a.clerk.id is not None
+    r = _store(request).get(a.token, result_id, town_code=a.ctx.town_code, clerk_id=a.clerk.id)
+    if r is None:
+        raise NotFoundError("この照合結果はありません（もう一度照合してください）")
+    return Response(
+        r.csv,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": 'attachment; filename="matches.csv"',
+        },
+    )
