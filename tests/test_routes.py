@@ -36,6 +36,7 @@ from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.models import JournalEntry
 from lgcloud.web.app import PUBLIC_PATHS, create_app
+from lgcloud.worklist.service import raise_task
 
 PASSWORD_A = "all-roles-pass-A1"
 PASSWORD_B = "town-b-pass-B22"
@@ -48,7 +49,8 @@ BOGUS_NUMBER = "0000000000"  # never issued: sequence 0 does not exist
 BOGUS_STAFF = "NOSUCH9"
 NEW_STAFF = "W0001"  # created in town A by the walk (POST /api/clerks)
 NEW_PAGE_STAFF = "W0002"  # created in town A by the walk (POST /clerks)
-PAGE_REDIRECTS = (f"/clerks?created={NEW_PAGE_STAFF}",)  # where a page sends after success
+#: where a page sends after success
+PAGE_REDIRECTS = (f"/clerks?created={NEW_PAGE_STAFF}", "/parameters?set=seals.min_age")
 
 UNAUTHENTICATED_JSON = {"detail": "ログインしてください", "field": None}
 
@@ -102,6 +104,7 @@ class World:
     b_job: str = ""  # an import job of town B (/interchange)
     b_export: str = ""  # a finished export job of town B (/interchange)
     b_result: str = ""  # a matching result of town B (/safety)
+    b_task: str = ""  # a 処理待ち item of town B (/worklist)
 
 
 def _rows(platform: Platform, code: str) -> list[PersonVersion]:
@@ -210,6 +213,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         b_job = _b_import_job(c)
         b_export = _b_export_job(c)
         b_result = _b_safety_result(c, person.name)
+    with platform.town(TOWN_B) as town:
+        b_task = raise_task(
+            town,
+            area="insurance",
+            kind="nhi_loss",
+            addressee_number=person.addressee_number,
+            summary=f"{person.name}: 試験",
+            proposal={},
+            raised_on=TODAY,
+            days_allowed=14,
+        ).code
     yield World(
         platform=platform,
         app=app,
@@ -224,6 +238,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         b_job=b_job,
         b_export=b_export,
         b_result=b_result,
+        b_task=b_task,
     )
     platform.dispose()
 
@@ -446,6 +461,36 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
         ],
         ("GET", "/api/all-residents.csv"): [Call("csv")],
+        ("GET", "/parameters"): [Call("page")],
+        ("POST", "/parameters"): [
+            Call(
+                "set",
+                form={
+                    "key": "seals.min_age",
+                    "value": "15",
+                    "effective_from": "2099-04-01",
+                    "source": "条例",
+                    "reason": "試験",
+                },
+                expect=started,
+            ),
+            Call("bogus key", form={"key": "nothing.here", "value": "1"}, expect=refused),
+        ],
+        ("GET", "/worklist"): [Call("page"), Call("area", query={"area": "insurance"})],
+        ("POST", "/worklist/{code}"): [
+            Call(
+                "B item",
+                {"code": w.b_task},
+                form={"area": "insurance", "outcome": "done"},
+                expect=not_found,
+            ),
+            Call(
+                "bogus",
+                {"code": BOGUS_STAFF},
+                form={"area": "insurance", "outcome": "done"},
+                expect=not_found,
+            ),
+        ],
         ("GET", "/api/persons/{addressee_number}/seal"): [
             Call("B person", {"addressee_number": n}, expect=not_found),
             Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
@@ -732,6 +777,7 @@ def test_route_table_has_real_and_bogus_values(world: World) -> None:
             world.b_job,
             world.b_export,
             world.b_result,
+            world.b_task,
         }
         assert used & real, template
         assert used & {BOGUS_NUMBER, BOGUS_STAFF}, template

@@ -63,9 +63,9 @@ def person(born: date, status: Status = Status.RESIDENT) -> PersonState:
 
 def test_registration_rules_age_residence_image_and_one_active() -> None:
     adult = person(date(1980, 1, 1))
-    check_registration(adult, TODAY, png(), already_registered=False)
+    check_registration(adult, TODAY, png(), already_registered=False, min_age=15)
     turning_15 = person(date(2011, 12, 1))
-    check_registration(turning_15, date(2026, 12, 1), png(), already_registered=False)
+    check_registration(turning_15, date(2026, 12, 1), png(), already_registered=False, min_age=15)
     refusals = [
         (person(date(2011, 12, 1)), date(2026, 11, 30), png(), False, "addressee_number"),
         (person(date(1980, 1, 1), Status.REMOVED), TODAY, png(), False, "addressee_number"),
@@ -75,7 +75,7 @@ def test_registration_rules_age_residence_image_and_one_active() -> None:
     ]
     for p, on, image, already, field in refusals:
         with pytest.raises(RuleViolationError) as e:
-            check_registration(p, on, image, already_registered=already)
+            check_registration(p, on, image, already_registered=already, min_age=15)
         assert e.value.field == field
 
 

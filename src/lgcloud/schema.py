@@ -10,11 +10,13 @@ from lgcloud.auth import models as auth_models
 from lgcloud.certificates import models as certificate_models
 from lgcloud.db.base import PlatformBase, TownBase
 from lgcloud.insurance import models as insurance_models
+from lgcloud.parameters import models as parameter_models
 from lgcloud.register import models as register_models
 from lgcloud.seals import models as seal_models
 from lgcloud.taxation import models as taxation_models
 from lgcloud.tenancy import models as tenancy_models
 from lgcloud.trail import models as trail_models
+from lgcloud.worklist import models as worklist_models
 
 __all__ = [
     "PlatformBase",
@@ -23,9 +25,11 @@ __all__ = [
     "auth_models",
     "certificate_models",
     "insurance_models",
+    "parameter_models",
     "register_models",
     "seal_models",
     "taxation_models",
     "tenancy_models",
     "trail_models",
+    "worklist_models",
 ]

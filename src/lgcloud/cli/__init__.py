@@ -11,6 +11,7 @@ from lgcloud.cli import audit, auth, serving, towns
 from lgcloud.continuity import cli as continuity
 from lgcloud.interchange import cli as interchange
 from lgcloud.interface.commands import close_platforms
+from lgcloud.parameters import cli as parameters
 from lgcloud.register import cli as register
 from lgcloud.safety import cli as safety
 from lgcloud.seals import cli as seals
@@ -24,6 +25,7 @@ app.add_typer(interchange.export_app, name="export")
 app.add_typer(interchange.import_app, name="import")
 app.add_typer(auth.clerk_app, name="clerk")
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(parameters.app, name="params")
 app.add_typer(continuity.continuity_app, name="continuity")
 continuity.node_app.command("serve")(serving.node_serve)
 app.add_typer(continuity.node_app, name="node")

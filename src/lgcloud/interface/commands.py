@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -63,3 +64,14 @@ def refused_as_exit() -> Iterator[None]:
         yield
     except LgcloudError as e:
         fail(e)
+
+
+def parse_date(text: str | None, field: str) -> date | None:
+    """A date option (YYYY-MM-DD); a malformed one ends the command with a message."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(LgcloudError(f"日付は YYYY-MM-DD で指定してください: {text}", field=field))
+        raise  # unreachable: fail exits

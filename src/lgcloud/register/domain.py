@@ -882,6 +882,25 @@ def apply_event(
     )
 
 
+@dataclass(frozen=True)
+class RegisterChange:
+    """What a business area following the register sees of one life event
+    (register/linkage.py passes it on)."""
+
+    event_id: int
+    kind: EventKind
+    effective_date: date
+    recorded_on: date
+    #: each changed person's state before the event (None: new to the register)
+    before: Mapping[str, PersonState | None]
+    #: each changed person's state after it
+    after: Mapping[str, PersonState]
+
+    @property
+    def label(self) -> str:
+        return EVENT_LABELS[self.kind]
+
+
 def check_invariants(
     reg: Register, changed: Mapping[str, PersonState], households: Iterable[str]
 ) -> None:

@@ -32,11 +32,13 @@ from lgcloud.register.domain import (
     MoveWithin,
     PersonState,
     Register,
+    RegisterChange,
     Removal,
     Sex,
     Status,
     apply_event,
 )
+from lgcloud.register.linkage import pass_on
 from lgcloud.register.models import (
     Household,
     LifeEventRecord,
@@ -264,17 +266,26 @@ def record_event(
             Household(number=h, created_on=event.effective_date, created_event_id=record.id)
         )
     write_versions(town, outcome.changed, event_id=record.id)
-    finish_write(
-        session,
+    linked = pass_on(
+        town,
         ctx,
-        "life_event",
-        subjects=outcome.subjects,
-        detail={
-            "event_id": record.id,
-            "kind": record.kind,
-            "effective_date": str(event.effective_date),
-        },
+        RegisterChange(
+            event_id=record.id,
+            kind=EventKind(event.kind),
+            effective_date=event.effective_date,
+            recorded_on=reg.today,
+            before={n: reg.people.get(n) for n in outcome.subjects},
+            after={s.addressee_number: s for s in outcome.changed},
+        ),
     )
+    detail: dict[str, Any] = {
+        "event_id": record.id,
+        "kind": record.kind,
+        "effective_date": str(event.effective_date),
+    }
+    if linked:
+        detail["linked"] = linked
+    finish_write(session, ctx, "life_event", subjects=outcome.subjects, detail=detail)
     log.info(
         "life_event_recorded",
         town=town.code,

@@ -18,6 +18,7 @@ from lgcloud.interface.commands import (
     fail,
     open_platform,
     operator_ctx,
+    parse_date,
     refused_as_exit,
 )
 from lgcloud.register.queries import get_person
@@ -31,11 +32,7 @@ OnOpt = Annotated[str | None, typer.Option("--on", help="YYYY-MM-DD (default: to
 
 
 def _day(text: str | None) -> date:
-    try:
-        return date.fromisoformat(text) if text else today_jst()
-    except ValueError:
-        fail(LgcloudError(f"日付は YYYY-MM-DD で指定してください: {text}", field="on"))
-        raise  # unreachable: fail exits
+    return parse_date(text, "on") or today_jst()
 
 
 @app.command("show")

@@ -2,9 +2,9 @@
 registration may be abolished. No I/O; the service loads what a rule needs.
 
 Who may register follows 印鑑登録証明事務処理要領 (昭和49年 自治振第10号) 第2 登録資格, which
-each town's 印鑑条例 adopts: a person in the town's resident register, not under 15 and not
-lacking capacity. The age becomes a dated parameter of the town's ordinance with the common
-functions' parameter store (issue 16)."""
+each town's 印鑑条例 adopts: a person in the town's resident register, not under the age of
+the dated parameter ``seals.min_age`` (15, ``seals/parameters.py``) and not lacking
+capacity."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from lgcloud.core.dates import age_on
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.register.domain import PersonState
 
-MIN_AGE = 15  # 印鑑登録ができる年齢 (事務処理要領 第2 登録資格)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: an impression is a small scan (a 25 mm seal at 600 dpi is far below this)
 MAX_IMAGE_BYTES = 1024 * 1024
@@ -24,13 +23,21 @@ ABOLITION_REASONS = ("廃止申請", "亡失", "転出", "死亡", "職権")
 
 
 def check_registration(
-    person: PersonState, registered_on: date, image_png: bytes, *, already_registered: bool
+    person: PersonState,
+    registered_on: date,
+    image_png: bytes,
+    *,
+    already_registered: bool,
+    min_age: int,
 ) -> None:
-    """Refuse a registration that the rules do not allow (the field says where)."""
+    """Refuse a registration that the rules do not allow (the field says where);
+    ``min_age`` is ``seals.min_age`` on the registration date."""
     if not person.is_resident:
         raise RuleViolationError("住民でない人は印鑑登録できません", field="addressee_number")
-    if age_on(person.birth_date, registered_on) < MIN_AGE:
-        raise RuleViolationError("15歳未満の人は印鑑登録できません", field="addressee_number")
+    if age_on(person.birth_date, registered_on) < min_age:
+        raise RuleViolationError(
+            f"{min_age}歳未満の人は印鑑登録できません", field="addressee_number"
+        )
     if not image_png.startswith(PNG_MAGIC):
         raise RuleViolationError("印影の画像はPNGで登録してください", field="image_png")
     if len(image_png) > MAX_IMAGE_BYTES:

@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import RuleViolationError
+from lgcloud.parameters.queries import parameters_on
 from lgcloud.register.models import NumberSequence
 from lgcloud.register.queries import get_person
+from lgcloud.seals import parameters
 from lgcloud.seals.domain import check_abolition, check_registration
 from lgcloud.seals.models import SealRegistration
 from lgcloud.seals.queries import active_seal
@@ -38,10 +40,17 @@ def _next_registration_number(town: Town) -> str:
 def register_seal(
     town: Town, ctx: RequestContext, addressee_number: str, *, image_png: bytes, registered_on: date
 ) -> SealRegistration:
-    """印鑑登録: one active registration per resident aged 15 or more (audited)."""
+    """印鑑登録: one active registration per resident of ``seals.min_age`` or more (audited)."""
     person = get_person(town, addressee_number)
     already = active_seal(town, addressee_number) is not None
-    check_registration(person, registered_on, image_png, already_registered=already)
+    params = parameters_on(town, registered_on, parameters.MIN_AGE)
+    check_registration(
+        person,
+        registered_on,
+        image_png,
+        already_registered=already,
+        min_age=params.int(parameters.MIN_AGE),
+    )
     reg = SealRegistration(
         registration_number=_next_registration_number(town),
         addressee_number=addressee_number,
@@ -63,17 +72,29 @@ def register_seal(
     return reg
 
 
+def end_registration(
+    town: Town, addressee_number: str, *, abolished_on: date, reason: str
+) -> SealRegistration | None:
+    """Abolish the person's active registration, if any, without an audit entry of its own:
+    the write of the caller's change (the register's, when a removal reaches seals through
+    the linkage) audits it. Returns the registration abolished."""
+    reg = active_seal(town, addressee_number)
+    if reg is None:
+        return None
+    check_abolition(reg.registered_on, abolished_on, reason)
+    reg.abolished_on = abolished_on
+    reg.abolition_reason = reason
+    return reg
+
+
 def abolish_seal(
     town: Town, ctx: RequestContext, addressee_number: str, *, abolished_on: date, reason: str
 ) -> None:
     """印鑑登録の廃止 (audited)."""
     get_person(town, addressee_number)  # a number this town does not have: NotFoundError
-    reg = active_seal(town, addressee_number)
+    reg = end_registration(town, addressee_number, abolished_on=abolished_on, reason=reason)
     if reg is None:
         raise RuleViolationError("登録されている印鑑がありません", field="addressee_number")
-    check_abolition(reg.registered_on, abolished_on, reason)
-    reg.abolished_on = abolished_on
-    reg.abolition_reason = reason
     finish_write(
         town.session,
         ctx,

@@ -37,6 +37,7 @@ from lgcloud.core.logging import get_logger
 from lgcloud.db.engine import WRITE_LOCKS
 from lgcloud.interchange import pages as interchange_pages
 from lgcloud.interface.stores import PeerMetrics
+from lgcloud.parameters import pages as parameter_pages
 from lgcloud.register import pages as register_pages
 from lgcloud.register import routes as register_routes
 from lgcloud.safety import pages as safety_pages
@@ -56,6 +57,7 @@ from lgcloud.web.admission import (
     StaffDirectory,
     overloaded_response_parts,
 )
+from lgcloud.worklist import pages as worklist_pages
 
 log = get_logger("lgcloud.web")
 
@@ -78,6 +80,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     node_pages.router,
     admin.api_router,
     admin.router,
+    parameter_pages.router,
+    worklist_pages.router,
     audit.api_router,
     audit.router,
 )

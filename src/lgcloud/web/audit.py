@@ -47,6 +47,8 @@ ACTION_LABELS = {
     "view_seal": "印鑑登録の閲覧",
     "seal_registered": "印鑑登録",
     "seal_abolished": "印鑑登録の廃止",
+    "parameter_set": "法令パラメータの設定",
+    "task_settled": "処理待ちの処理",
 }
 
 

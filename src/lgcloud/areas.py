@@ -1,0 +1,13 @@
+"""The installed business areas: importing this module imports each area's declarations —
+what it follows in the register (``<area>/linkage.py``) and its dated parameters
+(``<area>/parameters.py``). ``core/areas.load_areas`` imports it before the register passes
+a change on or a complete list of parameters is read. A new area adds its modules here."""
+
+from __future__ import annotations
+
+from lgcloud.insurance import linkage as insurance_linkage
+from lgcloud.insurance import parameters as insurance_parameters
+from lgcloud.seals import linkage as seal_linkage
+from lgcloud.seals import parameters as seal_parameters
+
+INSTALLED = (insurance_linkage, insurance_parameters, seal_linkage, seal_parameters)
