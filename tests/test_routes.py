@@ -461,6 +461,39 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
         ],
         ("GET", "/api/all-residents.csv"): [Call("csv")],
+        ("GET", "/addressees"): [
+            Call("empty"),
+            Call("B name", query={"q": w.b_person_name}),
+            Call("B number", query={"q": n}),
+        ],
+        ("POST", "/addressees"): [
+            Call(
+                "refused", form={"kind": "person", "name": "", "reason": "その他"}, expect=refused
+            ),
+        ],
+        ("GET", "/addressees/{number}"): [
+            Call("B person", {"number": n}, expect=not_found),
+            Call("bogus", {"number": BOGUS_NUMBER}, expect=not_found),
+        ],
+        ("POST", "/addressees/{number}"): [
+            Call(
+                "B person",
+                {"number": n},
+                form={
+                    "action": "mailing",
+                    "area": "taxation",
+                    "send_name": "x",
+                    "send_address": "y",
+                },
+                expect=not_found,
+            ),
+            Call(
+                "bogus",
+                {"number": BOGUS_NUMBER},
+                form={"action": "link", "resident": n, "reason": "x"},
+                expect=not_found,
+            ),
+        ],
         ("GET", "/parameters"): [Call("page")],
         ("POST", "/parameters"): [
             Call(

@@ -5,6 +5,7 @@ tests). Continuity's own platform tables (above the areas) are added by who need
 
 from __future__ import annotations
 
+from lgcloud.addressees import models as addressee_models
 from lgcloud.audit import models as audit_models
 from lgcloud.auth import models as auth_models
 from lgcloud.certificates import models as certificate_models
@@ -21,6 +22,7 @@ from lgcloud.worklist import models as worklist_models
 __all__ = [
     "PlatformBase",
     "TownBase",
+    "addressee_models",
     "audit_models",
     "auth_models",
     "certificate_models",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typer
 
+from lgcloud.addressees import cli as addressees
 from lgcloud.certificates import cli as certificates
 from lgcloud.cli import audit, auth, serving, towns
 from lgcloud.continuity import cli as continuity
@@ -19,6 +20,7 @@ from lgcloud.seals import cli as seals
 app = typer.Typer(help="lgcloud 自治体クラウド: shared municipal core system", no_args_is_help=True)
 app.add_typer(towns.app)
 app.add_typer(register.app)
+app.add_typer(addressees.app, name="addressee")
 app.add_typer(certificates.app)
 app.add_typer(seals.app, name="seal")
 app.add_typer(interchange.export_app, name="export")

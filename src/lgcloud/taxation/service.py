@@ -7,10 +7,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from lgcloud.addressees.queries import addressee
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import NotFoundError, RuleViolationError
-from lgcloud.register.queries import get_person
 from lgcloud.taxation.domain import (
     LIGHT_VEHICLE_RATES,
     IncomeDeclaration,
@@ -85,7 +85,7 @@ def assess_resident_tax(
     assessed_on: date,
 ) -> ResidentTaxAssessment:
     """Assess 個人住民税 for one person and year, with its installments (audited)."""
-    get_person(town, addressee_number)
+    addressee(town, addressee_number)  # a resident, former resident or 住登外者
     exists = town.session.scalar(
         select(ResidentTaxAssessment.id).where(
             ResidentTaxAssessment.addressee_number == addressee_number,
@@ -146,7 +146,7 @@ def assess_property_tax(
     assessed_on: date,
 ) -> PropertyTaxAssessment:
     """Assess 固定資産税 for one taxpayer and year, with its four installments (audited)."""
-    get_person(town, addressee_number)
+    addressee(town, addressee_number)  # a resident, former resident or 住登外者
     exists = town.session.scalar(
         select(PropertyTaxAssessment.id).where(
             PropertyTaxAssessment.addressee_number == addressee_number,
@@ -186,7 +186,7 @@ def assess_light_vehicle_tax(
     assessed_on: date,
 ) -> LightVehicleTaxAssessment:
     """Assess 軽自動車税 for one vehicle and year (audited)."""
-    get_person(town, addressee_number)
+    addressee(town, addressee_number)  # a resident, former resident or 住登外者
     if vehicle_class not in LIGHT_VEHICLE_RATES:
         raise RuleViolationError(f"車種区分「{vehicle_class}」は使えません", field="vehicle_class")
     total = LIGHT_VEHICLE_RATES[vehicle_class]

@@ -18,6 +18,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lgcloud import __version__
+from lgcloud.addressees import pages as addressee_pages
 from lgcloud.auth.service import ANONYMOUS_SECRETS, KNOWN_SECRETS
 from lgcloud.certificates import pages as certificate_pages
 from lgcloud.certificates import routes as certificate_routes
@@ -70,6 +71,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     sessions.router,
     register_routes.router,
     register_pages.router,
+    addressee_pages.router,
     certificate_routes.router,
     certificate_pages.router,
     seal_routes.router,

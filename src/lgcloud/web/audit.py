@@ -49,6 +49,11 @@ ACTION_LABELS = {
     "seal_abolished": "印鑑登録の廃止",
     "parameter_set": "法令パラメータの設定",
     "task_settled": "処理待ちの処理",
+    "non_resident_registered": "住登外者の登録",
+    "addressee_linked": "名寄せ",
+    "addressee_unlinked": "名寄せの解除",
+    "contact_set": "送付先・代理人・口座の登録",
+    "view_addressee": "宛名の閲覧",
 }
 
 
