@@ -9,6 +9,7 @@ from lgcloud.addressees import models as addressee_models
 from lgcloud.audit import models as audit_models
 from lgcloud.auth import models as auth_models
 from lgcloud.certificates import models as certificate_models
+from lgcloud.datalink import models as datalink_models
 from lgcloud.db.base import PlatformBase, TownBase
 from lgcloud.insurance import models as insurance_models
 from lgcloud.parameters import models as parameter_models
@@ -26,6 +27,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "certificate_models",
+    "datalink_models",
     "insurance_models",
     "parameter_models",
     "register_models",

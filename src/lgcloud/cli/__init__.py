@@ -10,6 +10,7 @@ from lgcloud.addressees import cli as addressees
 from lgcloud.certificates import cli as certificates
 from lgcloud.cli import audit, auth, serving, towns
 from lgcloud.continuity import cli as continuity
+from lgcloud.datalink import cli as datalink
 from lgcloud.interchange import cli as interchange
 from lgcloud.interface.commands import close_platforms
 from lgcloud.parameters import cli as parameters
@@ -28,6 +29,7 @@ app.add_typer(interchange.import_app, name="import")
 app.add_typer(auth.clerk_app, name="clerk")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(parameters.app, name="params")
+app.add_typer(datalink.app, name="datalink")
 app.add_typer(continuity.continuity_app, name="continuity")
 continuity.node_app.command("serve")(serving.node_serve)
 app.add_typer(continuity.node_app, name="node")

@@ -51,6 +51,7 @@ from lgcloud.core.admission import OVERLOADED_MESSAGE
 from lgcloud.core.clock import utcnow
 from lgcloud.core.errors import NotFoundError
 from lgcloud.core.logging import get_logger
+from lgcloud.datalink.service import token_town
 from lgcloud.interface.deps import SESSION_COOKIE
 from lgcloud.tenancy.models import LoginSession
 from lgcloud.tenancy.platform import Platform
@@ -70,6 +71,7 @@ _EXEMPT_PREFIXES = ("/static/", "/continuity/")
 _EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico"})
 _LOGIN = frozenset({"/login", "/api/login", "/node/login"})
 _BATCH_PREFIXES = ("/api/all-residents.csv",)
+LINKAGE_PREFIX = "/api/linkage/"
 _BATCH_POSTS = frozenset({"/interchange/import", "/interchange/exports", "/safety"})
 #: the pause before a refused anonymous request is answered
 TARPIT_S = 1.0
@@ -250,6 +252,11 @@ def classify(scope: Scope, towns: SessionTowns) -> tuple[str, str | None]:
         # bounded with the logins, so a clerk can always load it
         return "login", None
     token = _token(scope)
+    if path.startswith(LINKAGE_PREFIX):
+        # another system's pull (its own token, not a session): batch work of the town its
+        # token names, so it never takes a counter's place; a malformed token is a stranger
+        linked = token_town(token) if token else None
+        return ("batch", linked) if linked else ("anonymous", None)
     town = towns.town_of(token) if token else None
     if town is None:
         return "anonymous", None

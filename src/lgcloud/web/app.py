@@ -35,6 +35,7 @@ from lgcloud.core.errors import (
     RuleViolationError,
 )
 from lgcloud.core.logging import get_logger
+from lgcloud.datalink import routes as datalink_routes
 from lgcloud.db.engine import WRITE_LOCKS
 from lgcloud.interchange import pages as interchange_pages
 from lgcloud.interface.stores import PeerMetrics
@@ -84,6 +85,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin.router,
     parameter_pages.router,
     worklist_pages.router,
+    datalink_routes.router,
     audit.api_router,
     audit.router,
 )
@@ -101,6 +103,8 @@ PUBLIC_PATHS = frozenset(
         "/docs/oauth2-redirect",
         "/redoc",
         "/verify/{code}",
+        # another system's token, not a clerk's session (datalink/routes.py)
+        "/api/linkage/v1/{dataset}/changes",
     }
 )
 

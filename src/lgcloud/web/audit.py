@@ -54,6 +54,9 @@ ACTION_LABELS = {
     "addressee_unlinked": "名寄せの解除",
     "contact_set": "送付先・代理人・口座の登録",
     "view_addressee": "宛名の閲覧",
+    "export_linkage": "他システムへの連携（取得）",
+    "linkage_client_created": "連携システムの登録",
+    "linkage_client_revoked": "連携システムの取消",
 }
 
 
