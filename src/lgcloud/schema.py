@@ -12,6 +12,7 @@ from lgcloud.certificates import models as certificate_models
 from lgcloud.datalink import models as datalink_models
 from lgcloud.db.base import PlatformBase, TownBase
 from lgcloud.insurance import models as insurance_models
+from lgcloud.notices import models as notice_models
 from lgcloud.parameters import models as parameter_models
 from lgcloud.register import models as register_models
 from lgcloud.seals import models as seal_models
@@ -29,6 +30,7 @@ __all__ = [
     "certificate_models",
     "datalink_models",
     "insurance_models",
+    "notice_models",
     "parameter_models",
     "register_models",
     "seal_models",

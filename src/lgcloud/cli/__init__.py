@@ -17,6 +17,7 @@ from lgcloud.parameters import cli as parameters
 from lgcloud.register import cli as register
 from lgcloud.safety import cli as safety
 from lgcloud.seals import cli as seals
+from lgcloud.taxation import cli as taxation
 
 app = typer.Typer(help="lgcloud 自治体クラウド: shared municipal core system", no_args_is_help=True)
 app.add_typer(towns.app)
@@ -24,6 +25,7 @@ app.add_typer(register.app)
 app.add_typer(addressees.app, name="addressee")
 app.add_typer(certificates.app)
 app.add_typer(seals.app, name="seal")
+app.add_typer(taxation.app, name="tax")
 app.add_typer(interchange.export_app, name="export")
 app.add_typer(interchange.import_app, name="import")
 app.add_typer(auth.clerk_app, name="clerk")

@@ -55,6 +55,8 @@ ACTION_LABELS = {
     "contact_set": "送付先・代理人・口座の登録",
     "view_addressee": "宛名の閲覧",
     "export_linkage": "他システムへの連携（取得）",
+    "notice_run_started": "通知書の一括作成（開始）",
+    "notices_issued": "通知書の作成",
     "linkage_client_created": "連携システムの登録",
     "linkage_client_revoked": "連携システムの取消",
 }

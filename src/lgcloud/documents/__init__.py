@@ -1,0 +1,1 @@
+"""Documents lgcloud prints: the PDF engine (``render``) below every business area."""
