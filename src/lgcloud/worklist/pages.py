@@ -30,16 +30,20 @@ def _page(
     load_areas()  # every area that keeps a list has named itself
     base = page_context(request, a)
     today = today_jst()
-    area = area if area in AREAS else next(iter(sorted(AREAS)), "")
     with platform_of(request).read_town(a.ctx.town_code) as town:
         counts = open_counts(town, today=today)
+        # the areas with something waiting first, then the others (an item of an area with
+        # no name yet is still listed, under its key: nothing waits unseen)
+        names = {**{k: k for k in counts}, **AREAS}
+        keys = sorted(names, key=lambda k: (k not in counts, k))
+        area = area if area in names else next(iter(keys), "")
         rows = tasks(town, area, today=today) if area else []
     return templates.TemplateResponse(
         request,
         "worklist/worklist.html",
         {
             **base,
-            "areas": dict(sorted(AREAS.items())),
+            "areas": {k: names[k] for k in keys},
             "area": area,
             "counts": counts,
             "rows": rows,

@@ -18,8 +18,15 @@ from lgcloud.worklist.models import PendingTask
 
 OUTCOMES = {"done": "処理済み", "dismissed": "対応不要"}
 
-#: the business areas that keep a list, with their Japanese names (``name_area``)
-AREAS: dict[str, str] = {}
+#: the business areas that keep a list, with their Japanese names: the areas lgcloud hosts,
+#: and any area that names itself (``name_area``: the register's followers do)
+AREAS: dict[str, str] = {
+    "register": "住民記録",
+    "taxation": "税務",
+    "insurance": "国民健康保険",
+    "seals": "印鑑登録",
+    "elections": "選挙",
+}
 
 
 def name_area(area: str, label: str) -> None:
