@@ -221,3 +221,29 @@ def test_audit_clerks_and_interchange(ui: UI, served: Served) -> None:
     page.goto(served.url + "/interchange")
     axe.check("interchange")
     axe.assert_clean()
+
+
+def test_common_function_pages(ui: UI, served: Served) -> None:
+    """宛名 (search, a refused 住登外者 form, an addressee with its contact forms), 処理待ち,
+    and the IT officer's 法令パラメータ."""
+    town = "155811"
+    person = pick_person(served.platform, town, offset=3)
+    page = ui.page
+    axe = Axe(ui)
+    ui.login(served.url, town, "2001", served.passwords[town])
+    page.goto(f"{served.url}/addressees?q={person.number}")
+    axe.check("addressees-search")
+    page.fill("#name", "")
+    page.fill("#address", "")
+    page.get_by_test_id("non-resident-submit").click()
+    page.wait_for_load_state("load")
+    axe.check("addressees-refused")
+    page.goto(f"{served.url}/addressees/{person.number}")
+    axe.check("addressee")
+    page.goto(served.url + "/worklist")
+    axe.check("worklist")
+    page.context.clear_cookies()  # a second clerk on the same browser
+    ui.login(served.url, town, "9001", served.passwords[town])
+    page.goto(served.url + "/parameters")
+    axe.check("parameters")
+    axe.assert_clean()
