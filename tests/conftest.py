@@ -335,3 +335,14 @@ def start_lgcloud(
         proc.kill()
     proc.wait()
     raise AssertionError(f"{args[0]} did not start: {log.read_text()[-2000:]}")
+
+
+def png_impression(colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A small PNG: a seal impression for 印鑑登録 in the tests."""
+    import io  # noqa: PLC0415
+
+    from PIL import Image  # noqa: PLC0415
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), colour).save(out, format="PNG")
+    return out.getvalue()

@@ -6,16 +6,15 @@ the register change back; the 処理待ち list is settled by an audited act."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import select
 
 from conftest import TODAY, TOWN_A, add_clerks, make_ctx, record_family
+from conftest import png_impression as png
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.core.errors import RuleViolationError
@@ -46,12 +45,6 @@ from lgcloud.worklist.queries import tasks
 from lgcloud.worklist.service import settle_task
 
 DAY = date(2026, 11, 20)
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), (200, 0, 0)).save(out, format="PNG")
-    return out.getvalue()
 
 
 def record(platform: Platform, event: AnyEvent) -> EventResult:

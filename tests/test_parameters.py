@@ -4,16 +4,15 @@ a change from next April and not before, and the operator's page and commands.""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from conftest import TOWN_A, TOWN_B, add_clerks, cli_env, make_ctx
+from conftest import png_impression as png
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.cli import app as cli
@@ -86,12 +85,6 @@ def _set(platform: Platform, value: str, start: date, **kw: object) -> None:
             source=str(kw.get("source", "聖籠町印鑑条例 第2条（令和8年改正）")),
             reason=str(kw.get("reason", "条例改正")),
         )
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), (200, 0, 0)).save(out, format="PNG")
-    return out.getvalue()
 
 
 def _twins(platform: Platform) -> list[str]:

@@ -5,17 +5,16 @@ commands. The write function itself is tested in test_seals_service.py."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from conftest import TODAY, TOWN_A, add_clerks, cli_env, record_family
+from conftest import png_impression as png
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.cli import app as cli
@@ -26,12 +25,6 @@ from lgcloud.tenancy.platform import Platform
 from lgcloud.web.app import create_app
 
 PASSWORD = "seal-area-pass-1"
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="PNG")
-    return out.getvalue()
 
 
 def person(born: date, status: Status = Status.RESIDENT) -> PersonState:

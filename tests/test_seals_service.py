@@ -5,15 +5,14 @@ change nothing; every write has its audit and journal entry."""
 from __future__ import annotations
 
 import base64
-import io
 from datetime import date
 from typing import Any
 
 import pytest
-from PIL import Image
 from sqlalchemy import text
 
 from conftest import TODAY, TOWN_A, TOWN_B, as_json, make_ctx
+from conftest import png_impression as png
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.register.domain import HEAD, AddressIn, EventKind, MoveIn, NewPerson, Removal, Sex
 from lgcloud.register.service import record_event
@@ -22,12 +21,6 @@ from lgcloud.seals.service import abolish_seal, register_seal
 from lgcloud.tenancy.platform import Platform
 
 TABLES = ("seal_registrations", "audit_entries", "audit_subjects", "journal")
-
-
-def png(colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), colour).save(out, format="PNG")
-    return out.getvalue()
 
 
 IMPRESSION = png()

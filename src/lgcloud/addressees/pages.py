@@ -34,7 +34,7 @@ from lgcloud.core.clock import today_jst
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.interface.deps import Acting, acting, platform_of
 from lgcloud.interface.rendering import page_context, refusal_message, templates
-from lgcloud.interface.ui import field_errors
+from lgcloud.interface.ui import field_errors, form_date
 
 router = APIRouter()
 ActingDep = Annotated[Acting, Depends(acting)]
@@ -183,10 +183,7 @@ def addressee_page(request: Request, a: ActingDep, number: str) -> Response:
 
 
 def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text) if text else today_jst()
-    except ValueError as e:
-        raise RuleViolationError("日付は YYYY-MM-DD で入力してください", field="valid_from") from e
+    return form_date(text, "valid_from") or today_jst()
 
 
 @router.post("/addressees/{number}", response_model=None)

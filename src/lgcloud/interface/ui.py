@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from lgcloud.core.errors import RuleViolationError
 from lgcloud.interface.stores import BlobStore
 
 _UNSAFE_IN_NAME = re.compile(r"[^\w.\-]")
@@ -146,3 +148,15 @@ def error_message(err: Any) -> str:
     if kind in ("literal_error", "enum"):
         return "一覧から選んでください"
     return "入力内容が正しくありません"
+
+
+def form_date(text: str, field: str) -> date | None:
+    """A date field of a form (YYYY-MM-DD, what ``<input type=date>`` sends); empty → None,
+    malformed → a refusal naming the field."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise RuleViolationError("日付は YYYY-MM-DD で入力してください", field=field) from e

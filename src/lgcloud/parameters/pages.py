@@ -4,7 +4,6 @@ one's values over time, and a form to set a new value from a date. For the IT of
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,6 +14,7 @@ from lgcloud.core.clock import today_jst
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.interface.deps import Acting, acting, platform_of
 from lgcloud.interface.rendering import page_context, refusal_message, templates
+from lgcloud.interface.ui import form_date
 from lgcloud.parameters.queries import all_parameters_on, timeline
 from lgcloud.parameters.registry import declared
 from lgcloud.parameters.service import set_parameter
@@ -65,15 +65,6 @@ def parameters_page(request: Request, a: ActingDep) -> Response:
     return _page(request, a)
 
 
-def _date(text: str, field: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError as e:
-        raise RuleViolationError("日付は YYYY-MM-DD で入力してください", field=field) from e
-
-
 @router.post("/parameters", response_model=None)
 def parameters_submit(
     request: Request,
@@ -95,7 +86,7 @@ def parameters_submit(
         "reason": reason,
     }
     try:
-        start = _date(effective_from, "effective_from")
+        start = form_date(effective_from, "effective_from")
         if start is None:
             raise RuleViolationError("適用開始日を入力してください", field="effective_from")
         with platform_of(request).town(a.ctx.town_code) as town:
@@ -105,7 +96,7 @@ def parameters_submit(
                 key,
                 value,
                 effective_from=start,
-                effective_to=_date(effective_to, "effective_to"),
+                effective_to=form_date(effective_to, "effective_to"),
                 today=today_jst(),
                 source=source,
                 reason=reason,
