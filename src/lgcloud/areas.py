@@ -5,9 +5,18 @@ a change on or a complete list of parameters is read. A new area adds its module
 
 from __future__ import annotations
 
+from lgcloud.elections import linkage as election_linkage
+from lgcloud.elections import parameters as election_parameters
 from lgcloud.insurance import linkage as insurance_linkage
 from lgcloud.insurance import parameters as insurance_parameters
 from lgcloud.seals import linkage as seal_linkage
 from lgcloud.seals import parameters as seal_parameters
 
-INSTALLED = (insurance_linkage, insurance_parameters, seal_linkage, seal_parameters)
+INSTALLED = (
+    election_linkage,
+    election_parameters,
+    insurance_linkage,
+    insurance_parameters,
+    seal_linkage,
+    seal_parameters,
+)

@@ -11,6 +11,7 @@ from lgcloud.auth import models as auth_models
 from lgcloud.certificates import models as certificate_models
 from lgcloud.datalink import models as datalink_models
 from lgcloud.db.base import PlatformBase, TownBase
+from lgcloud.elections import models as election_models
 from lgcloud.insurance import models as insurance_models
 from lgcloud.notices import models as notice_models
 from lgcloud.parameters import models as parameter_models
@@ -29,6 +30,7 @@ __all__ = [
     "auth_models",
     "certificate_models",
     "datalink_models",
+    "election_models",
     "insurance_models",
     "notice_models",
     "parameter_models",

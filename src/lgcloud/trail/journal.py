@@ -31,7 +31,9 @@ JOURNAL = TownBase.metadata.tables["journal"]
 
 #: Modes in which a node serves a copy read-only (cases 1 and 3).
 READ_ONLY_MODES = frozenset({"down_recovery", "partner"})
-#: What may still be recorded on a read-only copy: views, logins, certificates, exports.
+#: What may still be recorded on a read-only copy: views, logins, certificates, exports, and
+#: voters' check-ins (election day must survive a line cut: the node's check-ins are handed
+#: back and reconciled, ``elections.service.receive_node_checkins``).
 #: Everything else (life events, taxes, insurance, seals, clerks, imports) is refused.
 _READ_ONLY_ALLOWED = (
     "view_",
@@ -43,6 +45,7 @@ _READ_ONLY_ALLOWED = (
     "certificate_issued",
     "export_",
     "application_received",
+    "voter_checked_in",
 )
 READ_ONLY_REFUSAL = (
     "この町村は現在{mode}（読み取り専用、データ時点のコピー）で運用しています。"
