@@ -5,19 +5,26 @@ change's transaction, check-ins (one per voter, also when two stations scan at o
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+import zxingcpp
+from pypdf import PdfReader
 from sqlalchemy import select
 
-from conftest import TODAY, TOWN_A, make_ctx, record_family
+from conftest import FAMILY_WIFE, TODAY, TOWN_A, make_ctx, record_family
 from lgcloud.audit.models import AuditEntry
 from lgcloud.core.clock import JST
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.elections import queries, service
+from lgcloud.elections.domain import elector_number_from_code
 from lgcloud.elections.models import Checkin, Elector
+from lgcloud.notices.models import NoticeSent
 from lgcloud.register.domain import (
     AddressIn,
     EventKind,
@@ -31,6 +38,7 @@ from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.models import JournalEntry
 from lgcloud.worklist.queries import tasks
+from pdf_tools import extract_text, render_png
 
 DECEMBER = date(2026, 12, 1)
 
@@ -508,3 +516,79 @@ def test_the_juror_draw_is_recorded_and_redrawn_from_its_seed(
             select(AuditEntry).where(AuditEntry.action == "jurors_drawn")
         ).first()
     assert entry is not None and entry.detail["seed"] == seed
+
+
+# ------------------------------------------------------------------ printed documents
+
+
+def test_the_roll_of_a_polling_district_as_csv_and_pdf(
+    platform: Platform, town: dict[str, Any]
+) -> None:
+    register_december(platform)
+    body = service.export_roll(platform, make_ctx(), polling_code="02", fmt="csv", as_of=DECEMBER)
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    assert [(r["宛名番号"], r["投票区"], r["生年月日"]) for r in rows] == [
+        (town["head"], "02", "1980-01-02"),
+        (town["wife"], "02", "1982-03-04"),
+    ]
+    assert rows[1]["氏名"] == FAMILY_WIFE  # the IVS kept
+    extract = service.export_roll(
+        platform, make_ctx(), polling_code="02", fmt="csv", extract=True, as_of=DECEMBER
+    )
+    assert extract.decode("utf-8-sig").splitlines()[0] == "氏名,住所,生年月日,性別"
+    pdf = service.export_roll(platform, make_ctx(), polling_code="02", fmt="pdf", as_of=DECEMBER)
+    text = extract_text(pdf).replace(" ", "").replace("\n", "")
+    assert "選挙人名簿" in text and "選挙\u3000太郎".replace("\u3000", "") in text.replace(
+        "\u3000", ""
+    )
+    assert "第2投票区" in text and "登録者数2人" in text
+    with platform.read_town(TOWN_A) as t:
+        exports = t.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "export_electoral_roll")
+        ).all()
+    assert len(exports) == 3 and set(exports[0].subjects) == {town["head"], town["wife"]}
+    with pytest.raises(RuleViolationError):
+        service.export_roll(platform, make_ctx(), polling_code="02", fmt="xls", as_of=DECEMBER)
+
+
+def test_tickets_are_bulk_notices_whose_codes_a_reader_scans_into_a_check_in(
+    platform: Platform, town: dict[str, Any], tmp_path: Path
+) -> None:
+    register_december(platform)
+    code = election(platform)
+    result = service.issue_tickets(
+        platform,
+        make_ctx(),
+        election_code=code,
+        per_household=True,
+        out_dir=tmp_path,
+        today=TODAY,
+        per_file=2,
+    )
+    # households: the family (head + wife), the 諏訪 household (parent + elder twin), and
+    # the arrival of 1 September: three cards
+    assert result.printed == 3 and result.set_aside == {}
+    pages = [(path, i) for path in result.files for i in range(len(PdfReader(path).pages))]
+    assert len(pages) == 3
+    with platform.read_town(TOWN_A) as t:
+        sent = t.session.scalars(select(NoticeSent)).all()
+    assert {s.addressee_number for s in sent} == {
+        town["head"],
+        town["parent"],
+        town["three_months"],
+    }
+    scanned = []
+    for path, i in pages:
+        image = render_png(path.read_bytes(), page=i, dpi=200)
+        scanned += [b.text for b in zxingcpp.read_barcodes(image)]
+    roll = roll_numbers(platform)
+    assert sorted(scanned) == sorted(f"E{e.elector_number}" for e in roll.values())
+    voter = service.check_in(
+        platform,
+        make_ctx(),
+        election_code=code,
+        station_code="E",
+        elector_number=elector_number_from_code(scanned[0]),
+        now=at(date(2027, 4, 9), 11),
+    )
+    assert f"E{voter.elector_number}" == scanned[0]

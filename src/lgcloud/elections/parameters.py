@@ -13,6 +13,7 @@ RESIDENCE_MONTHS = "elections.residence_months"
 STRIKE_OFF_MONTHS = "elections.strike_off_months"
 REGISTRATION_MONTHS = "elections.registration_months"
 REGISTRATION_DAY = "elections.registration_day"
+POLLING_HOURS = "elections.polling_hours"
 
 declare(
     Spec(
@@ -76,5 +77,13 @@ declare(
         "定時登録の登録日（登録月の日）",
         "int",
         (Entry("2", date(2016, 6, 19), source="公職選挙法施行令 第3条（登録月の2日）"),),
+    )
+)
+declare(
+    Spec(
+        POLLING_HOURS,
+        "投票時間（入場券に印刷）",
+        "text",
+        (Entry("午前7時から午後8時まで", date(1998, 6, 1), source="公職選挙法 第40条第1項"),),
     )
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from lgcloud.core.clock import JST, utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.core.ids import format_numbered, is_issuable_sequence
-from lgcloud.elections import domain, parameters, queries
+from lgcloud.elections import documents, domain, parameters, queries
 from lgcloud.elections.models import (
     Checkin,
     Election,
@@ -29,8 +30,9 @@ from lgcloud.elections.models import (
     PollingStation,
     RegistrationRun,
 )
+from lgcloud.notices.service import Progress, RunResult, issue_notices
 from lgcloud.parameters.queries import parameters_on
-from lgcloud.register.models import NumberSequence, PersonVersion
+from lgcloud.register.models import NumberSequence, PersonVersion, TownInfo
 from lgcloud.tenancy.platform import Platform, Town
 from lgcloud.trail.journal import finish_write
 from lgcloud.worklist.service import raise_task
@@ -709,4 +711,80 @@ def roll_size(town: Town) -> int:
             select(func.count()).select_from(Elector).where(Elector.struck_on.is_(None))
         )
         or 0
+    )
+
+
+# ------------------------------------------------------------------ printed documents
+
+
+def export_roll(
+    platform: Platform,
+    ctx: RequestContext,
+    *,
+    polling_code: str,
+    fmt: str,
+    extract: bool = False,
+    as_of: date,
+) -> bytes:
+    """The roll (or its 抄本) of one 投票区 as PDF or CSV, read outside any write and audited
+    (``export_electoral_roll``, every elector shown as a subject) before it is handed out."""
+    if fmt not in ("pdf", "csv"):
+        raise RuleViolationError("形式は pdf か csv です", field="fmt")
+    with platform.read_town(ctx.town_code) as town:
+        district = town.session.get(PollingDistrict, polling_code)
+        if district is None:
+            raise NotFoundError(f"投票区 {polling_code} はありません")
+        entries = queries.roll(town, polling_code)
+        info = town.session.get(TownInfo, ctx.town_code)
+        name = info.name if info else ctx.town_code
+    if fmt == "csv":
+        body = documents.roll_csv(entries, extract=extract)
+    else:
+        body = documents.roll_pdf(
+            entries, town=name, district=district, as_of=as_of, extract=extract
+        )
+    platform.record_read(
+        ctx,
+        "export_electoral_roll",
+        subjects=[e.addressee_number for e in entries],
+        detail={"polling_code": polling_code, "format": fmt, "extract": extract},
+    )
+    return body
+
+
+def issue_tickets(
+    platform: Platform,
+    ctx: RequestContext,
+    *,
+    election_code: str,
+    per_household: bool,
+    out_dir: Path,
+    today: date,
+    per_file: int = 1000,
+    progress: Progress | None = None,
+) -> RunResult:
+    """投票所入場券 for the whole roll as bulk notices (行政区順, each notice recorded
+    against its voter); run it as batch work, off the counter's path."""
+    with platform.read_town(ctx.town_code) as town:
+        e = queries.election(town, election_code)
+        entries = queries.roll(town)
+        districts = {d.code: d for d in queries.polling_districts(town)}
+        hours = parameters_on(town, e.polling_day, parameters.POLLING_HOURS).text(
+            parameters.POLLING_HOURS
+        )
+    notices = documents.tickets(entries, e, districts, per_household=per_household, hours=hours)
+    return issue_notices(
+        platform,
+        ctx,
+        area=AREA,
+        kind="nyujoken",
+        title=f"{e.name} 投票所入場券",
+        notices=notices,
+        sort_by="district",
+        per_file=per_file,
+        out_dir=out_dir,
+        today=today,
+        progress=progress,
+        engine=documents.engine(),
+        template="ticket",
     )

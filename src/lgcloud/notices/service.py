@@ -68,7 +68,12 @@ def issue_notices(
     out_dir: Path,
     today: date,
     progress: Progress | None = None,
+    engine: PdfEngine | None = None,
+    template: str = "notice",
 ) -> RunResult:
+    """Print ``notices`` in files of ``per_file``. An area with a notice of its own shape
+    (the 入場券) passes its ``engine`` and ``template``; the template reads the same data
+    as ``notice.typ`` (``d.run``, ``d.town``, ``d.issued_on``, ``d.notices``)."""
     ordered = order(notices, sort_by)
     set_aside = {n.addressee_number: why for n in ordered if (why := _unprintable(n))}
     printable = [n for n in ordered if n.addressee_number not in set_aside]
@@ -124,8 +129,8 @@ def issue_notices(
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for file_no, chunk in enumerate(files, start=1):
-        pdf = _engine().render(
-            "notice",
+        pdf = (engine or _engine()).render(
+            template,
             {
                 "run": f"{code}-{file_no:03d}",
                 "town": town_data,
