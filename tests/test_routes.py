@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +31,8 @@ from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
 from lgcloud.continuity.pages import NODE_OPERATOR_PATHS
 from lgcloud.core.context import Actor, RequestContext
+from lgcloud.elections import queries as election_queries
+from lgcloud.elections import service as election_service
 from lgcloud.generate.town import generate_town
 from lgcloud.onboarding import onboard_town
 from lgcloud.register.models import PersonVersion
@@ -50,7 +53,13 @@ BOGUS_STAFF = "NOSUCH9"
 NEW_STAFF = "W0001"  # created in town A by the walk (POST /api/clerks)
 NEW_PAGE_STAFF = "W0002"  # created in town A by the walk (POST /clerks)
 #: where a page sends after success
-PAGE_REDIRECTS = (f"/clerks?created={NEW_PAGE_STAFF}", "/parameters?set=seals.min_age")
+PAGE_REDIRECTS = (
+    f"/clerks?created={NEW_PAGE_STAFF}",
+    "/parameters?set=seals.min_age",
+    "/elections/a-2029",  # the election created by the walk (POST /elections)
+    "/elections?done=districts#districts",
+    "/elections?done=runs#runs",
+)
 
 UNAUTHENTICATED_JSON = {"detail": "ログインしてください", "field": None}
 
@@ -105,6 +114,11 @@ class World:
     b_export: str = ""  # a finished export job of town B (/interchange)
     b_result: str = ""  # a matching result of town B (/safety)
     b_task: str = ""  # a 処理待ち item of town B (/worklist)
+    b_election: str = ""  # an election of town B, its run, a ticket and a printed file
+    b_run: str = ""
+    b_ticket: str = ""
+    b_notice_run: str = ""
+    b_notice_file: str = ""
 
 
 def _rows(platform: Platform, code: str) -> list[PersonVersion]:
@@ -224,6 +238,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             raised_on=TODAY,
             days_allowed=14,
         ).code
+    b_elections = _b_elections(platform)
+    _a_election(platform)
     yield World(
         platform=platform,
         app=app,
@@ -239,8 +255,66 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         b_export=b_export,
         b_result=b_result,
         b_task=b_task,
+        **b_elections,
     )
     platform.dispose()
+
+
+A_ELECTION, B_ELECTION = "a-2027", "b-2027"
+
+
+def _elections_setup(platform: Platform, code: str, district: str, election: str) -> None:
+    ctx = RequestContext(code, Actor(None, "test-setup", ""))
+    areas = {r.district for r in _rows(platform, code)} | {"大字"}
+    with platform.town(code) as town:
+        election_service.set_polling_district(town, ctx, district, "第1投票区", "公民館")
+        for area in areas:
+            if area:
+                election_service.set_polling_area(town, ctx, area, district)
+        election_service.create_election(
+            town,
+            ctx,
+            code=election,
+            name="町長選挙",
+            national=False,
+            polling_day=date(2027, 4, 11),
+            reference_date=date(2027, 4, 5),
+            registration_date=date(2027, 4, 6),
+            early_from=date(2027, 4, 6),
+        )
+        election_service.add_station(
+            town, ctx, election, code=f"{district}S", name="第1投票所", polling_codes=[district]
+        )
+
+
+def _a_election(platform: Platform) -> None:
+    _elections_setup(platform, TOWN_A, "A1", A_ELECTION)
+
+
+def _b_elections(platform: Platform) -> dict[str, str]:
+    """Town B's roll (fixed), an election, and a printed 入場券 file."""
+    _elections_setup(platform, TOWN_B, "B1", B_ELECTION)
+    ctx = RequestContext(TOWN_B, Actor(None, "test-setup", ""))
+    run = election_service.preview_registration(platform, ctx, reference_date=date(2026, 12, 1))
+    election_service.fix_registration(platform, ctx, run.code)
+    with platform.read_town(TOWN_B) as town:
+        elector = next(iter(election_queries.active_electors(town).values()))
+    printed = election_service.issue_tickets(
+        platform,
+        ctx,
+        election_code=B_ELECTION,
+        per_household=True,
+        out_dir=platform.data_dir / "notices" / TOWN_B,
+        today=TODAY,
+        per_file=2000,
+    )
+    return {
+        "b_election": B_ELECTION,
+        "b_run": run.code,
+        "b_ticket": f"E{elector.elector_number}",
+        "b_notice_run": printed.code,
+        "b_notice_file": printed.files[0].name,
+    }
 
 
 def _b_import_job(c: TestClient) -> str:
@@ -743,11 +817,187 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("B result", {"result_id": w.b_result}, expect=not_found),
             Call("bogus", {"result_id": BOGUS_NUMBER}, expect=not_found),
         ],
+        **_election_calls(w),
         ("GET", "/audit"): [
             Call("page"),
             Call("B person", query={"person": n}),
             Call("B clerk", query={"clerk": STAFF_B}),
             Call("bogus", query={"person": BOGUS_NUMBER}),
+        ],
+    }
+
+
+def _election_calls(w: World) -> dict[tuple[str, str], list[Call]]:
+    """選挙: town A has its own 投票区 A1 and election; everything of town B is 404 or
+    refused, never shown."""
+    not_found, refused = frozenset({404}), frozenset({422})
+    created, started = frozenset({201}), frozenset({303})
+    b_run, b_election, b_ticket = w.b_run, w.b_election, w.b_ticket
+    election = {
+        "code": "a-2028",
+        "name": "町議会議員選挙",
+        "national": False,
+        "polling_day": "2028-04-09",
+        "reference_date": "2028-04-03",
+        "registration_date": "2028-04-04",
+        "early_from": "2028-04-04",
+    }
+    inspection = {
+        "purpose": "public_research",
+        "applicant": "大学",
+        "viewers": ["研究 一郎"],
+        "reason": "研究",
+        "polling_code": "B1",
+    }
+    checkin = {"station": "B1S", "code": b_ticket}
+    return {
+        ("GET", "/api/elections"): [Call("list")],
+        ("POST", "/api/elections"): [
+            Call("new", json=election, expect=created),
+            Call(
+                "bad dates",
+                json={**election, "code": "x", "early_from": "2029-01-01"},
+                expect=refused,
+            ),
+        ],
+        ("GET", "/api/elections/polling-districts"): [Call("list")],
+        ("POST", "/api/elections/polling-districts"): [
+            Call("new", json={"code": "A2", "name": "第2投票区"}, expect=created),
+            Call("bogus", json={"code": "", "name": ""}, expect=refused),
+        ],
+        ("POST", "/api/elections/polling-areas"): [
+            Call("B district", json={"area": "大字どこか", "polling_code": "B1"}, expect=refused),
+        ],
+        ("POST", "/api/elections/registration-runs"): [
+            Call("December", json={"reference_date": "2026-12-01"}, expect=created),
+            Call("B election", json={"election": b_election}, expect=not_found),
+        ],
+        ("POST", "/api/elections/registration-runs/{run_code}/fix"): [
+            Call("B run", {"run_code": b_run}, expect=not_found),
+            Call("bogus", {"run_code": BOGUS_STAFF}, expect=not_found),
+        ],
+        ("POST", "/api/elections/registration-runs/{run_code}/discard"): [
+            Call("B run", {"run_code": b_run}, expect=not_found),
+            Call("bogus", {"run_code": BOGUS_STAFF}, expect=not_found),
+        ],
+        ("GET", "/api/elections/roll/{polling_code}.{fmt}"): [
+            Call("A district", {"polling_code": "A1", "fmt": "pdf"}),
+            Call("B district", {"polling_code": "B1", "fmt": "csv"}, expect=not_found),
+            Call("bogus format", {"polling_code": "A1", "fmt": "xls"}, expect=refused),
+            Call("bogus", {"polling_code": BOGUS_STAFF, "fmt": "csv"}, expect=not_found),
+        ],
+        ("POST", "/api/elections/{election_code}/stations"): [
+            Call(
+                "B election",
+                {"election_code": b_election},
+                json={"code": "X", "name": "x"},
+                expect=not_found,
+            ),
+            Call(
+                "bogus",
+                {"election_code": BOGUS_STAFF},
+                json={"code": "X", "name": "x"},
+                expect=not_found,
+            ),
+        ],
+        ("POST", "/api/elections/{election_code}/checkins"): [
+            Call("B election", {"election_code": b_election}, json=checkin, expect=not_found),
+            Call(
+                "B voter",
+                {"election_code": A_ELECTION},
+                json={"station": "A1S", "code": b_ticket},
+                expect=not_found,
+            ),
+            Call("bogus", {"election_code": BOGUS_STAFF}, json=checkin, expect=not_found),
+        ],
+        ("GET", "/api/elections/{election_code}/turnout"): [
+            Call("A election", {"election_code": A_ELECTION}),
+            Call("B election", {"election_code": b_election}, expect=not_found),
+            Call("bogus", {"election_code": BOGUS_STAFF}, expect=not_found),
+        ],
+        ("POST", "/api/elections/inspections"): [
+            Call("B district", json=inspection, expect=refused),
+        ],
+        ("POST", "/api/elections/juror-draws"): [
+            Call("empty roll", json={"year": 2027, "count": 1}, expect=refused),
+        ],
+        ("GET", "/elections"): [Call("page")],
+        ("POST", "/elections"): [
+            Call("new", form={**election, "code": "a-2029", "national": ""}, expect=started),
+            Call("no dates", form={"code": "y", "name": "y"}, expect=refused),
+        ],
+        ("POST", "/elections/polling-districts"): [
+            Call("new", form={"code": "A3", "name": "第3投票区"}, expect=started),
+        ],
+        ("POST", "/elections/polling-areas"): [
+            Call("B district", form={"area": "大字", "polling_code": "B1"}, expect=refused),
+        ],
+        ("POST", "/elections/registration-runs"): [
+            Call("December", form={"reference_date": "令和8年12月1日"}, expect=started),
+            Call("bogus date", form={"reference_date": "12月1日"}, expect=refused),
+        ],
+        ("POST", "/elections/registration-runs/{run_code}/{action}"): [
+            Call("B run", {"run_code": b_run, "action": "fix"}, expect=not_found),
+            Call("bogus action", {"run_code": b_run, "action": "erase"}, expect=not_found),
+            Call("bogus", {"run_code": BOGUS_STAFF, "action": "fix"}, expect=not_found),
+        ],
+        ("POST", "/elections/inspections"): [
+            Call("B district", form={**inspection, "viewers": "研究 一郎"}, expect=refused),
+        ],
+        ("POST", "/elections/juror-draws"): [
+            Call("empty roll", form={"year": "2027", "count": "1"}, expect=refused),
+        ],
+        ("GET", "/elections/{code}"): [
+            Call("A election", {"code": A_ELECTION}),
+            Call("B election", {"code": b_election}, expect=not_found),
+            Call("bogus", {"code": BOGUS_STAFF}, expect=not_found),
+        ],
+        ("POST", "/elections/{code}/stations"): [
+            Call(
+                "B election",
+                {"code": b_election},
+                form={"station": "X", "name": "x"},
+                expect=not_found,
+            ),
+            Call("bogus", {"code": BOGUS_STAFF}, form={"station": "X"}, expect=not_found),
+        ],
+        ("POST", "/elections/{code}/tickets"): [
+            Call("B election", {"code": b_election}, expect=not_found),
+            Call("bogus", {"code": BOGUS_STAFF}, expect=not_found),
+        ],
+        ("GET", "/elections/notices/{run_code}/{file_name}"): [
+            Call(
+                "B file",
+                {"run_code": w.b_notice_run, "file_name": w.b_notice_file},
+                expect=not_found,
+            ),
+            Call("bogus", {"run_code": BOGUS_STAFF, "file_name": "x.pdf"}, expect=not_found),
+        ],
+        ("GET", "/elections/{code}/checkin/{station}"): [
+            Call("A station", {"code": A_ELECTION, "station": "A1S"}),
+            Call("B station", {"code": A_ELECTION, "station": "B1S"}, expect=not_found),
+            Call("B election", {"code": b_election, "station": "B1S"}, expect=not_found),
+            Call("bogus", {"code": BOGUS_STAFF, "station": "A1S"}, expect=not_found),
+        ],
+        ("POST", "/elections/{code}/checkin/{station}"): [
+            Call(
+                "B voter",
+                {"code": A_ELECTION, "station": "A1S"},
+                form={"scanned": b_ticket},
+                expect=not_found,
+            ),
+            Call(
+                "B election",
+                {"code": b_election, "station": "B1S"},
+                form={"scanned": b_ticket},
+                expect=not_found,
+            ),
+            Call(
+                "bogus",
+                {"code": BOGUS_STAFF, "station": "A1S"},
+                form={"scanned": "E0000000000"},
+                expect=frozenset({404, 422}),
+            ),
         ],
     }
 
@@ -811,6 +1061,10 @@ def test_route_table_has_real_and_bogus_values(world: World) -> None:
             world.b_export,
             world.b_result,
             world.b_task,
+            world.b_election,
+            world.b_run,
+            world.b_notice_run,
+            "B1",  # town B's 投票区
         }
         assert used & real, template
         assert used & {BOGUS_NUMBER, BOGUS_STAFF}, template

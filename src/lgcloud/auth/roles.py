@@ -10,6 +10,8 @@ class Role(StrEnum):
     BUSINESS_STAFF = "business_staff"  # 業務担当
     IT_OFFICER = "it_officer"  # 情報システム担当
     AUDITOR = "auditor"  # 監査担当
+    ELECTION_STAFF = "election_staff"  # 選挙管理委員会事務局
+    POLL_CLERK = "poll_clerk"  # 投票所の受付係 (投票事務従事者)
 
 
 ROLE_LABELS = {
@@ -17,6 +19,8 @@ ROLE_LABELS = {
     Role.BUSINESS_STAFF: "業務担当",
     Role.IT_OFFICER: "情報システム担当",
     Role.AUDITOR: "監査担当",
+    Role.ELECTION_STAFF: "選挙管理委員会事務局",
+    Role.POLL_CLERK: "投票所受付",
 }
 
 
@@ -26,6 +30,8 @@ class Permission(StrEnum):
     RECORD_EVENTS = "record_events"
     MANAGE_CLERKS = "manage_clerks"
     READ_AUDIT = "read_audit"
+    MANAGE_ELECTIONS = "manage_elections"  # 選挙人名簿: registration, 閲覧, 入場券, 裁判員
+    CHECK_IN_VOTERS = "check_in_voters"  # 投票の受付 (only that: a poll clerk sees no register)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -35,6 +41,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.IT_OFFICER: frozenset({Permission.MANAGE_CLERKS, Permission.READ_AUDIT}),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
+    Role.ELECTION_STAFF: frozenset(
+        {Permission.VIEW_RESIDENTS, Permission.MANAGE_ELECTIONS, Permission.CHECK_IN_VOTERS}
+    ),
+    Role.POLL_CLERK: frozenset({Permission.CHECK_IN_VOTERS}),
 }
 
 

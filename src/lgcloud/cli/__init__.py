@@ -11,6 +11,7 @@ from lgcloud.certificates import cli as certificates
 from lgcloud.cli import audit, auth, serving, towns
 from lgcloud.continuity import cli as continuity
 from lgcloud.datalink import cli as datalink
+from lgcloud.elections import cli as elections
 from lgcloud.interchange import cli as interchange
 from lgcloud.interface.commands import close_platforms
 from lgcloud.parameters import cli as parameters
@@ -25,6 +26,7 @@ app.add_typer(register.app)
 app.add_typer(addressees.app, name="addressee")
 app.add_typer(certificates.app)
 app.add_typer(seals.app, name="seal")
+app.add_typer(elections.app, name="election")
 app.add_typer(taxation.app, name="tax")
 app.add_typer(interchange.export_app, name="export")
 app.add_typer(interchange.import_app, name="import")

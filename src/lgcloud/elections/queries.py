@@ -252,3 +252,15 @@ def turnout(town: Town, e: Election) -> list[Turnout]:
 
 def _jst(at: datetime) -> datetime:
     return at.astimezone(JST)
+
+
+def recent_checkins(town: Town, election_id: int, station: str, *, limit: int) -> list[Checkin]:
+    """A station's last check-ins, newest first (the 受付 page lists them)."""
+    return list(
+        town.session.scalars(
+            select(Checkin)
+            .where(Checkin.election_id == election_id, Checkin.station == station)
+            .order_by(Checkin.id.desc())
+            .limit(limit)
+        )
+    )

@@ -788,3 +788,33 @@ def issue_tickets(
         engine=documents.engine(),
         template="ticket",
     )
+
+
+def tickets_job(
+    *,
+    progress: Any,
+    data_dir: str,
+    node: str,
+    database_url: str | None,
+    ctx: RequestContext,
+    election_code: str,
+    per_household: bool,
+    out_dir: str,
+    today: date,
+) -> dict[str, Any]:
+    """The child process's entry (``core.jobs.run_in_child``) of an 入場券 run started from
+    the election page: its own platform handle on the same data directory."""
+    platform = Platform(Path(data_dir), node=node, database_url=database_url)
+    try:
+        result = issue_tickets(
+            platform,
+            ctx,
+            election_code=election_code,
+            per_household=per_household,
+            out_dir=Path(out_dir),
+            today=today,
+            progress=lambda done, total: progress({"done": done, "total": total}),
+        )
+        return {"run": result.code, "printed": result.printed, "files": len(result.files)}
+    finally:
+        platform.dispose()

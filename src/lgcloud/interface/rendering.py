@@ -18,7 +18,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from lgcloud.auth.roles import Permission
-from lgcloud.core.wareki import format_datetime_jst
+from lgcloud.core.wareki import format_datetime_jst, to_wareki
 from lgcloud.interface.deps import Acting, platform_of
 from lgcloud.trail.journal import MODE_LABELS, READ_ONLY_MODES, READ_ONLY_REFUSAL
 
@@ -30,6 +30,7 @@ templates = Jinja2Templates(
     ]
 )
 templates.env.filters["jst"] = format_datetime_jst
+templates.env.filters["wareki"] = to_wareki
 
 
 def _jst_iso(text: str) -> str:
@@ -63,6 +64,7 @@ def page_context(request: Request, a: Acting | None) -> dict[str, object]:
         "has_continuity": getattr(request.app.state, "centre_sites", None) is not None
         and Permission.MANAGE_CLERKS in perms,
         "can_manage_clerks": Permission.MANAGE_CLERKS in perms,
+        "can_elections": bool({Permission.MANAGE_ELECTIONS, Permission.CHECK_IN_VOTERS} & perms),
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lgcloud.core.errors import RuleViolationError
+from lgcloud.core.wareki import parse_wareki
 from lgcloud.interface.stores import BlobStore
 
 _UNSAFE_IN_NAME = re.compile(r"[^\w.\-]")
@@ -151,12 +152,21 @@ def error_message(err: Any) -> str:
 
 
 def form_date(text: str, field: str) -> date | None:
-    """A date field of a form (YYYY-MM-DD, what ``<input type=date>`` sends); empty → None,
-    malformed → a refusal naming the field."""
+    """A date field of a form: what ``<input type=date>`` sends (YYYY-MM-DD) or a 和暦 date
+    as a clerk types it (令和8年12月1日, R8.12.1); empty → None, anything else → a refusal
+    naming the field (a 和暦 date that does not exist says why)."""
     text = text.strip()
     if not text:
         return None
     try:
         return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return parse_wareki(text)
     except ValueError as e:
-        raise RuleViolationError("日付は YYYY-MM-DD で入力してください", field=field) from e
+        if any(ch.isdigit() for ch in text) and "年" in text:
+            raise RuleViolationError(str(e), field=field) from e
+        raise RuleViolationError(
+            "日付は 令和8年12月1日 か 2026-12-01 の形で入力してください", field=field
+        ) from e

@@ -76,7 +76,12 @@ _EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(LifeEvent)
 def search_page(
     request: Request, a: ActingDep, q: str = "", purpose: str = "", include_removed: bool = False
 ) -> Response:
-    """住民検索. Typing in the box asks for the result list only (htmx, target #results)."""
+    """住民検索. Typing in the box asks for the result list only (htmx, target #results).
+    A clerk who may only check voters in (投票所受付) sees no register: they are sent to
+    the elections page, where their stations are."""
+    perms = a.clerk.permissions
+    if Permission.VIEW_RESIDENTS not in perms and Permission.CHECK_IN_VOTERS in perms:
+        return RedirectResponse("/elections", status_code=303)
     results = []
     q = q[:80]
     if q.strip() and Permission.VIEW_RESIDENTS in a.clerk.permissions:

@@ -70,9 +70,17 @@ OVERLOADED_HEADLINE = "ただいま混み合っています"
 _EXEMPT_PREFIXES = ("/static/", "/continuity/")
 _EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico"})
 _LOGIN = frozenset({"/login", "/api/login", "/node/login"})
-_BATCH_PREFIXES = ("/api/all-residents.csv",)
+_BATCH_PREFIXES = ("/api/all-residents.csv", "/api/elections/roll/")
 LINKAGE_PREFIX = "/api/linkage/"
-_BATCH_POSTS = frozenset({"/interchange/import", "/interchange/exports", "/safety"})
+_BATCH_POSTS = frozenset(
+    {
+        "/interchange/import",
+        "/interchange/exports",
+        "/safety",
+        "/api/elections/registration-runs",
+        "/elections/registration-runs",
+    }
+)
 #: the pause before a refused anonymous request is answered
 TARPIT_S = 1.0
 #: how long the staff numbers of a town are remembered for classifying logins (an account

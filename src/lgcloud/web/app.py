@@ -37,6 +37,8 @@ from lgcloud.core.errors import (
 from lgcloud.core.logging import get_logger
 from lgcloud.datalink import routes as datalink_routes
 from lgcloud.db.engine import WRITE_LOCKS
+from lgcloud.elections import pages as election_pages
+from lgcloud.elections import routes as election_routes
 from lgcloud.interchange import pages as interchange_pages
 from lgcloud.interface.stores import PeerMetrics
 from lgcloud.parameters import pages as parameter_pages
@@ -77,6 +79,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     certificate_pages.router,
     seal_routes.router,
     seal_pages.router,
+    election_routes.router,
+    election_pages.router,
     continuity.router,
     interchange_pages.router,
     safety_pages.router,
