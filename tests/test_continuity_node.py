@@ -4,28 +4,33 @@ alerts, hand-back, and a partner node that cannot read what it stores until acti
 from __future__ import annotations
 
 import dataclasses
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, make_ctx, record_family
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk, declare_emergency, login, restrict_login_networks
 from lgcloud.continuity.centre import Shipper, prune_journal, take_town_snapshot
 from lgcloud.continuity.federation import node_name, write_federation
+from lgcloud.continuity.handback import receive_handback
 from lgcloud.continuity.keys import RecoveryKeyError
 from lgcloud.continuity.node import NodeService
 from lgcloud.continuity.recovery import recovery_sheet_path
 from lgcloud.continuity.sites import load_sites
 from lgcloud.continuity.status import town_status
+from lgcloud.core.clock import today_jst
 from lgcloud.core.errors import AuthenticationError, RuleViolationError
+from lgcloud.elections import queries, service
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.journal import finish_write
 from lgcloud.trail.models import JournalEntry
 from lgcloud.web.app import create_app
+from lgcloud.worklist.queries import tasks
 
 # SQLite files themselves (copies, replicas, town nodes, migrations on files): the
 # PostgreSQL pass of ./scripts/test leaves these out
@@ -250,7 +255,6 @@ def test_printed_recovery_sheet_can_be_typed_back(platform: Platform) -> None:
 
 def test_hand_back_is_recorded_once_and_views_are_attributed(platform: Platform) -> None:
     from lgcloud.audit.service import who_viewed  # noqa: PLC0415
-    from lgcloud.continuity.handback import receive_handback  # noqa: PLC0415
     from lgcloud.continuity.models import PendingApplication  # noqa: PLC0415
 
     body = {
@@ -349,3 +353,73 @@ def test_protected_key_file_needs_its_passphrase(platform: Platform, tmp_path: P
         keys.load_identity(data, "wrong passphrase here")
     identity = keys.load_identity(data, phrase)
     assert keys.public_of(identity) == platform.hosted(TOWN_A).recovery_recipient
+
+
+def test_election_day_survives_a_line_cut_and_the_centre_reconciles(
+    federation: tuple[Platform, Path],
+) -> None:
+    """The town node serves 受付 in down-recovery; its check-ins are handed back into the
+    centre's, and a voter checked in on both sides of the cut is a 処理待ち item."""
+    centre, root = federation
+    family = record_family(centre, TOWN_A, "投票")
+    ctx = make_ctx()
+    with centre.town(TOWN_A) as t:
+        service.set_polling_district(t, ctx, "01", "第1投票区", "公民館")
+        service.set_polling_area(t, ctx, "亀塚", "01")
+    run = service.preview_registration(centre, ctx, reference_date=date_of_last_registration())
+    service.fix_registration(centre, ctx, run.code)
+    today = today_jst()
+    with centre.town(TOWN_A) as t:
+        service.create_election(
+            t,
+            ctx,
+            code="cut",
+            name="町長選挙",
+            national=False,
+            polling_day=today,
+            reference_date=today - timedelta(days=7),
+            registration_date=today - timedelta(days=6),
+            early_from=today - timedelta(days=6),
+        )
+        service.add_station(t, ctx, "cut", code="S1", name="第1投票所", polling_codes=["01"])
+    nodes = {t: _node(root, t) for t in (TOWN_A, TOWN_B)}
+    for t in (TOWN_A, TOWN_B):
+        take_town_snapshot(centre, t)
+    _ship(centre, root, nodes)
+    own = nodes[TOWN_A]
+    own.switch_to_down_recovery(TOWN_A, "line-watcher")
+    at_node = dataclasses.replace(make_ctx(), mode="down_recovery", node=own.name)
+    for person in (family["head"], family["wife"]):
+        service.check_in(
+            own.platform, at_node, election_code="cut", station_code="S1", addressee_number=person
+        )
+    # the centre, cut off from the town, still took the wife at a station it serves
+    service.check_in(
+        centre, make_ctx(), election_code="cut", station_code="S1", addressee_number=family["wife"]
+    )
+    activity = own.received_activity(TOWN_A)
+    assert {c["addressee_number"] for c in activity["checkins"]} == {
+        family["head"],
+        family["wife"],
+    }
+    got = receive_handback(centre, TOWN_A, own.name, activity)
+    assert got["checkins"] == {"received": 1, "skipped": 0, "conflicts": 1}
+    with centre.read_town(TOWN_A) as t:
+        e = queries.election(t, "cut")
+        head = queries.checkin_of(t, e.id, family["head"])
+        conflicts = [x for x in tasks(t, "elections", today=today) if x.kind == "double_checkin"]
+        turnout = queries.turnout(t, e)
+    assert head is not None and head.node == own.name
+    assert [c.addressee_number for c in conflicts] == [family["wife"]]
+    assert [(x.polling_code, x.voted) for x in turnout] == [("01", 2)]
+    assert receive_handback(centre, TOWN_A, own.name, activity)["status"] == "already_received"
+
+
+def date_of_last_registration() -> date:
+    """The last 定時登録 基準日 (3/6/9/12月1日) on or before today."""
+
+    today = today_jst()
+    month = max((m for m in (3, 6, 9, 12) if (m, 1) <= (today.month, today.day)), default=None)
+    if month is None:
+        return date(today.year - 1, 12, 1)
+    return date(today.year, month, 1)

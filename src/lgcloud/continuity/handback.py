@@ -5,6 +5,9 @@ to process (never applied automatically). The node's audit entries — logins, v
 issuances — are recorded in the town's own audit chain as one ``offline_activity_received``
 entry whose subjects are every person viewed there, so "who viewed this person" at the
 centre includes views made at the node, attributed to the clerk who made them.
+Voters checked in at the node (election day must survive a line cut) are reconciled into
+the town's check-ins in the same transaction (``elections.service.receive_node_checkins``):
+a voter also checked in at the centre meanwhile becomes a 処理待ち item, never dropped.
 Receiving the same hand-back twice changes nothing the second time.
 """
 
@@ -18,8 +21,9 @@ from sqlalchemy import select
 from lgcloud.audit.models import AuditEntry
 from lgcloud.certificates.models import SigningKey
 from lgcloud.continuity.models import PendingApplication
-from lgcloud.core.clock import utcnow
+from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import Actor, RequestContext
+from lgcloud.elections.service import receive_node_checkins
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.journal import finish_write
 
@@ -29,8 +33,9 @@ def receive_handback(
 ) -> dict[str, Any]:
     audit = list(body.get("audit") or [])
     applications = list(body.get("applications") or [])
+    checkins = list(body.get("checkins") or [])
     digest_key = f"{node}:" + ",".join(str(e.get("entry_hash", "")) for e in audit[-1:])
-    if not audit and not applications:
+    if not audit and not applications and not checkins:
         return {"status": "nothing_to_receive", "audit": 0, "applications": []}
     ctx = RequestContext(town, Actor(None, f"node:{node}", ""), node=node, mode="normal")
     with platform.town(town) as t:
@@ -64,6 +69,9 @@ def receive_handback(
                 "applications": len(applications),
             },
         )
+        reconciled = (
+            receive_node_checkins(t, ctx, node, checkins, today_jst()) if checkins else None
+        )
     ids: list[int] = []
     with platform.platform_session() as s:
         for a in applications:
@@ -79,4 +87,9 @@ def receive_handback(
             s.add(p)
             s.flush()
             ids.append(p.id)
-    return {"status": "received", "audit": len(audit), "applications": ids}
+    return {
+        "status": "received",
+        "audit": len(audit),
+        "applications": ids,
+        "checkins": reconciled,
+    }

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 from pyrage import x25519
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from lgcloud.audit.models import AuditEntry
 from lgcloud.certificates import signing
@@ -44,9 +45,10 @@ from lgcloud.core.dates import fiscal_year_of
 from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.core.logging import get_logger
 from lgcloud.db.engine import make_engine, sqlite_url
+from lgcloud.elections.service import node_checkins
 from lgcloud.register.models import NumberSequence, TownInfo
 from lgcloud.tenancy.models import HostedTown
-from lgcloud.tenancy.platform import Platform
+from lgcloud.tenancy.platform import Platform, Town
 
 log = get_logger("lgcloud.continuity.node")
 
@@ -436,10 +438,13 @@ class NodeService:
                 )
             )
         entries: list[dict[str, Any]] = []
+        checkins: list[dict[str, Any]] = []
         if self.service_path(town).exists():
             engine = make_engine(sqlite_url(str(self.service_path(town))))
             try:
                 with engine.connect() as conn:
+                    with Session(bind=conn) as session:
+                        checkins = node_checkins(Town(town, session), self.name)
                     rows = conn.execute(
                         select(AuditEntry.__table__)
                         .where(AuditEntry.seq > fork)
@@ -471,6 +476,7 @@ class NodeService:
                 "public_key": base64.b64encode(key.public_raw).decode("ascii"),
             },
             "audit": entries,
+            "checkins": checkins,
             "applications": [
                 {
                     "id": p.id,
