@@ -4,16 +4,18 @@ what a register change does to the roll, check-in rules, 閲覧 purposes, the ju
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 
 import pytest
+import segno
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import format_numbered, is_issuable_sequence
-from lgcloud.elections import domain
+from lgcloud.elections import documents, domain
 from lgcloud.elections.domain import (
     Candidate,
     CheckinKind,
@@ -279,3 +281,22 @@ def test_the_juror_lottery_is_reproducible_from_its_seed() -> None:
     assert len(set(first)) == 12 and set(first) <= set(roll)
     with pytest.raises(RuleViolationError):
         domain.draw_jurors(roll, 301, "s")
+
+
+@given(st.integers(1, 10**9 - 1))
+def test_the_ticket_qr_svg_draws_exactly_the_encoded_modules(seq: int) -> None:
+    """The SVG written by documents.qr (run-length rectangles) against segno's own module
+    matrix for the same code: every dark module drawn, nothing else."""
+    if not is_issuable_sequence(seq):
+        return
+    code = domain.ticket_code(format_numbered(seq))
+    svg = documents.qr(code)
+    drawn = set()
+    for x, y, w in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", svg):
+        drawn |= {(int(x) - 4 + i, int(y) - 4) for i in range(int(w))}
+    matrix = segno.make_qr(
+        code, error="m", version=1, mode="alphanumeric", mask=0, boost_error=False
+    ).matrix
+    dark = {(x, y) for y, row in enumerate(matrix) for x, v in enumerate(row) if v}
+    assert drawn == dark
+    assert segno.make_qr(code, error="m").designator.startswith("1-")  # fits version 1

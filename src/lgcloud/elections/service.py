@@ -443,83 +443,68 @@ def check_in(
     addressee_number: str | None = None,
     now: datetime | None = None,
 ) -> CheckinResult:
-    """投票の受付 by 入場券 (名簿番号) or by a search (宛名番号): one short audited write.
-    A second check-in of the same voter anywhere — another station, 期日前 then 当日 —
-    is refused with where and when the first was; the database's unique key makes that
-    hold when two stations scan the same voter at the same moment."""
+    """投票の受付 by 入場券 (名簿番号) or by a search (宛名番号). A second check-in of the same
+    voter anywhere — another station, 期日前 then 当日 — is refused with where and when the
+    first was. The checks are reads outside any write; the write is one insert and its
+    audit entry, so a polling station never waits behind another's reads. The database's
+    unique key (election, voter) decides when two stations scan the same voter at the same
+    moment: exactly one insert succeeds, the other gets the same refusal."""
     now = now or utcnow()
+    with platform.read_town(ctx.town_code) as town:
+        e = queries.election(town, election_code)
+        st = queries.station(town, e.id, station_code)
+        if elector_number is not None:
+            elector = queries.elector_by_number(town, elector_number)
+        elif addressee_number is not None:
+            found = queries.elector_of(town, addressee_number)
+            if found is None:
+                raise RuleViolationError("選挙人名簿に登録されていません", field="voter")
+            elector = found
+        else:
+            raise RuleViolationError("入場券の番号か宛名番号が必要です", field="voter")
+        first = queries.checkin_of(town, e.id, elector.addressee_number)
+        if first is not None:
+            raise _already(first)
+        kind = domain.checkin_kind_on(
+            now.astimezone(JST).date(), polling_day=e.polling_day, early_from=e.early_from
+        )
+        domain.check_voter(
+            on_roll=True,
+            struck=elector.struck_on is not None,
+            marked=elector.marked_on is not None,
+            national=e.national,
+            polling=elector.polling_code,
+            station_districts=st.polling_codes if kind is domain.CheckinKind.ELECTION_DAY else [],
+        )
+        name = _current_name(town, elector.addressee_number)
+        election_id, voter = e.id, elector.addressee_number
+        row = Checkin(
+            election_id=e.id,
+            addressee_number=elector.addressee_number,
+            elector_number=elector.elector_number,
+            polling_code=elector.polling_code,
+            kind=str(kind),
+            station=st.name,
+            checked_at=now,
+            clerk_name=ctx.actor.name,
+            node=ctx.node,
+        )
+        detail = {"election": e.code, "station": st.code, "kind": str(kind)}
     try:
         with platform.town(ctx.town_code) as town:
-            e = queries.election(town, election_code)
-            st = queries.station(town, e.id, station_code)
-            if elector_number is not None:
-                elector = queries.elector_by_number(town, elector_number)
-            elif addressee_number is not None:
-                found = queries.elector_of(town, addressee_number)
-                if found is None:
-                    raise RuleViolationError("選挙人名簿に登録されていません", field="voter")
-                elector = found
-            else:
-                raise RuleViolationError("入場券の番号か宛名番号が必要です", field="voter")
-            first = queries.checkin_of(town, e.id, elector.addressee_number)
-            if first is not None:
-                raise _already(first)
-            kind = domain.checkin_kind_on(
-                now.astimezone(JST).date(), polling_day=e.polling_day, early_from=e.early_from
-            )
-            domain.check_voter(
-                on_roll=True,
-                struck=elector.struck_on is not None,
-                marked=elector.marked_on is not None,
-                national=e.national,
-                polling=elector.polling_code,
-                station_districts=st.polling_codes
-                if kind is domain.CheckinKind.ELECTION_DAY
-                else [],
-            )
-            town.session.add(
-                Checkin(
-                    election_id=e.id,
-                    addressee_number=elector.addressee_number,
-                    elector_number=elector.elector_number,
-                    polling_code=elector.polling_code,
-                    kind=str(kind),
-                    station=st.name,
-                    checked_at=now,
-                    clerk_name=ctx.actor.name,
-                    node=ctx.node,
-                )
-            )
+            town.session.add(row)
             town.session.flush()
-            name = _current_name(town, elector.addressee_number)
-            finish_write(
-                town.session,
-                ctx,
-                "voter_checked_in",
-                subjects=[elector.addressee_number],
-                detail={"election": e.code, "station": st.code, "kind": str(kind)},
-            )
-            return CheckinResult(
-                elector.elector_number,
-                elector.addressee_number,
-                name,
-                elector.polling_code,
-                str(kind),
-                st.name,
-                now,
-            )
+            finish_write(town.session, ctx, "voter_checked_in", subjects=[voter], detail=detail)
     except IntegrityError:
-        # another station's check-in of the same voter committed between our read and insert
+        # another station's check-in of the same voter committed after our read
         with platform.read_town(ctx.town_code) as town:
-            e = queries.election(town, election_code)
-            number = (
-                addressee_number
-                or queries.elector_by_number(town, elector_number or "").addressee_number
-            )
-            first = queries.checkin_of(town, e.id, number)
+            first = queries.checkin_of(town, election_id, voter)
         if first is None:
             raise
         raise _already(first) from None
+    return CheckinResult(
+        row.elector_number, voter, name, row.polling_code, row.kind, row.station, now
+    )
 
 
 def _current_name(town: Town, addressee_number: str) -> str:

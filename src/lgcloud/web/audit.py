@@ -59,6 +59,19 @@ ACTION_LABELS = {
     "notices_issued": "通知書の作成",
     "linkage_client_created": "連携システムの登録",
     "linkage_client_revoked": "連携システムの取消",
+    "polling_district_set": "投票区の設定",
+    "polling_area_set": "投票区の対応表の設定",
+    "election_created": "選挙の登録",
+    "polling_station_added": "投票所の登録",
+    "electoral_registration_previewed": "選挙人名簿の登録（プレビュー）",
+    "electors_registered": "選挙人名簿の登録（確定）",
+    "electoral_registration_discarded": "選挙人名簿の登録（取消）",
+    "voter_checked_in": "投票の受付",
+    "node_checkins_received": "拠点での投票受付の受領",
+    "view_roll_inspection": "選挙人名簿抄本の閲覧",
+    "export_electoral_roll": "選挙人名簿の出力",
+    "export_notice_file": "通知書ファイルの取得",
+    "jurors_drawn": "裁判員候補者予定者の選定",
 }
 
 
