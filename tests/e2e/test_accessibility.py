@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lgcloud.core.clock import today_jst
+from lgcloud.elections import queries as election_queries
 from lgcloud.generate.evacuees import noisy_evacuees, source_people, write_evacuees
 
 from .conftest import UI, Served
@@ -246,4 +247,47 @@ def test_common_function_pages(ui: UI, served: Served) -> None:
     ui.login(served.url, town, "9001", served.passwords[town])
     page.goto(served.url + "/parameters")
     axe.check("parameters")
+    axe.assert_clean()
+
+
+def test_election_pages(ui: UI, served: Served) -> None:
+    """選挙: the 選管's overview (roll, runs, 投票区, 閲覧, draw), a refused preview, an
+    election, 受付 accepted then refused with where and when; the poll clerk lands on the
+    elections page and sees only the stations."""
+    town = "154059"
+    page = ui.page
+    axe = Axe(ui)
+    ui.login(served.url, town, "3001", served.passwords[town])
+    page.goto(served.url + "/elections")
+    axe.check("elections")
+    page.fill("#run-reference", "令和8年11月2日")  # not a 定時登録 基準日
+    page.get_by_test_id("run-preview").click()
+    page.wait_for_load_state("load")
+    assert "定時登録の基準日" in page.get_by_test_id("error-runs").inner_text()
+    axe.check("elections-refused")
+    page.goto(served.url + "/elections/demo")
+    axe.check("election")
+    with served.platform.read_town(town) as t:
+        elector = next(iter(election_queries.active_electors(t).values()))
+    page.goto(served.url + "/elections/demo/checkin/E")
+    page.fill("#scanned", f"E{elector.elector_number}")
+    page.get_by_test_id("checkin-submit").click()
+    page.wait_for_load_state("load")
+    assert "受付しました" in page.get_by_test_id("checkin-ok").inner_text()
+    axe.check("checkin-accepted")
+    page.fill("#scanned", elector.addressee_number)
+    page.get_by_test_id("checkin-submit").click()
+    page.wait_for_load_state("load")
+    assert "すでに受付済み" in page.get_by_test_id("checkin-error").inner_text()
+    axe.check("checkin-refused")
+    page.context.clear_cookies()  # the poll clerk, on the same browser
+    page.goto(served.url + "/login")
+    page.select_option("#town_code", town)
+    page.fill("#staff_number", "3101")
+    page.fill("#password", served.passwords[town])
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/elections$"))
+    assert page.get_by_test_id("checkin-link-E").is_visible()
+    assert page.get_by_test_id("roll-size").count() == 0
+    axe.check("elections-poll-clerk")
     axe.assert_clean()

@@ -12,7 +12,9 @@ from rich.console import Console
 
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
+from lgcloud.core.clock import today_jst
 from lgcloud.core.context import Actor, RequestContext
+from lgcloud.generate.elections import build_elections
 from lgcloud.generate.town import generate_town
 from lgcloud.tenancy.platform import Platform
 
@@ -37,6 +39,8 @@ DEMO_CLERKS: tuple[DemoClerk, ...] = (
     DemoClerk("2001", "業務\u3000三恵", frozenset({Role.BUSINESS_STAFF})),
     DemoClerk("9001", "情報\u3000四郎", frozenset({Role.IT_OFFICER})),
     DemoClerk("9101", "監査\u3000五月", frozenset({Role.AUDITOR})),
+    DemoClerk("3001", "選管\u3000六花", frozenset({Role.ELECTION_STAFF})),
+    DemoClerk("3101", "受付\u3000七海", frozenset({Role.POLL_CLERK})),
 )
 
 
@@ -57,8 +61,12 @@ def build_demo(
         summary = generate_town(
             platform, code, residents=residents or population, seed=seed, name=name
         )
+        roll = build_elections(platform, code, today_jst())
         if console:
             console.print(f"  {name}: {summary.describe()}")
+            console.print(
+                f"    選挙人名簿 {roll['electors']:,} 人、投票区 {roll['polling_districts']}"
+            )
         ctx = RequestContext(code, Actor(None, "demo-setup", ""), node=platform.node)
         with platform.town(code) as town:
             for c in DEMO_CLERKS:
