@@ -14,15 +14,19 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from conftest import TODAY, TOWN_A, TOWN_B, make_platform
+from lgcloud.addressees.domain import check_corporate_number
+from lgcloud.addressees.models import AreaContact, NonResident
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.models import AuditEntry
 from lgcloud.cli import app as cli_app
 from lgcloud.core.errors import RuleViolationError
+from lgcloud.core.ids import validate_numbered
 from lgcloud.generate import names_data as nd
 from lgcloud.generate.town import Summary, TownGenerator, build_histories, generate_town
 from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import HEAD, Status
-from lgcloud.register.models import Household, Person, PersonVersion
+from lgcloud.register.models import Household, NumberSequence, Person, PersonVersion
+from lgcloud.taxation.models import PropertyTaxAssessment
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.models import JournalEntry
 
@@ -125,7 +129,36 @@ def test_exact_resident_count(
     assert len(versions) == summary.versions
     with platform.town(TOWN_A) as t:
         assert t.session.scalar(select(func.count()).select_from(Household)) == summary.households
-        assert t.session.scalar(select(func.count()).select_from(Person)) == len(_current(versions))
+        # every 宛名番号: the register's people and the 住登外者 (test_addressees_are_generated)
+        persons = t.session.scalar(select(func.count()).select_from(Person))
+        assert persons == len(_current(versions)) + summary.non_residents
+
+
+def test_addressees_are_generated(town: tuple[Platform, Summary]) -> None:
+    """住登外者 (landowners elsewhere, corporations with a valid 法人番号) with their 固定資産税,
+    and 口座・送付先・納税管理人 of the 税務 area, all pointing at existing 宛名番号."""
+    platform, summary = town
+    with platform.read_town(TOWN_A) as t:
+        others = t.session.scalars(select(NonResident)).all()
+        taxed = set(t.session.scalars(select(PropertyTaxAssessment.addressee_number)))
+        contacts = t.session.scalars(select(AreaContact)).all()
+        numbers = set(t.session.scalars(select(Person.addressee_number)))
+        next_seq = t.session.get(NumberSequence, "addressee")
+    assert len(others) == summary.non_residents > 0
+    assert {o.kind for o in others} == {"person", "corporation"}
+    for o in others:
+        validate_numbered(o.addressee_number)
+        assert o.addressee_number in taxed  # each owns land here
+        if o.kind == "corporation":
+            check_corporate_number(o.corporate_number or "")
+            assert o.birth_date is None and o.reason == "法人"
+        else:
+            assert o.corporate_number is None and o.reason == "市町村外の資産所有者"
+    assert "account" in {c.what for c in contacts} <= {"account", "mailing", "proxy"}
+    assert all(c.addressee_number in numbers for c in contacts)
+    assert all(c.proxy in numbers for c in contacts if c.what == "proxy")
+    assert next_seq is not None
+    assert max(int(n[:-1]) for n in numbers) < next_seq.next_value  # no number issued twice
 
 
 @pytest.mark.parametrize("residents", [1, 2, 7, 33])

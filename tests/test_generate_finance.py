@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select, text
 
 from conftest import TODAY, TOWN_A, as_json, make_platform
+from lgcloud.addressees.models import NonResident
 from lgcloud.audit import service as audit_service
 from lgcloud.generate.finance import build_finance
 from lgcloud.generate.town import FINANCE_TABLES, generate_town
@@ -60,6 +61,7 @@ class Town:
     nhi_households: list[NhiHousehold]
     nhi_members: list[NhiMember]
     seals: list[SealRegistration]
+    non_residents: set[str]  # 住登外者: landowners elsewhere and corporations
 
     @property
     def residents(self) -> dict[str, PersonVersion]:
@@ -91,6 +93,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
             rows(NhiHousehold),
             rows(NhiMember),
             rows(SealRegistration),
+            set(s.scalars(select(NonResident.addressee_number))),
         )
     yield loaded
     platform.dispose()
@@ -111,9 +114,12 @@ def test_the_town_has_every_kind_of_row(town: Town) -> None:
         assert got, name
     assert {a.fiscal_year for a in town.resident} == set(FISCAL_YEARS)
     assert {a.collection_method for a in town.resident} == {"ordinary", "special"}
-    # taxpayers are people of this town's register
-    for a in (*town.resident, *town.property, *town.vehicle, *town.installments):
+    # taxpayers are people of this town's register, or — for 固定資産税 — 住登外者
+    for a in (*town.resident, *town.vehicle):
         assert a.addressee_number in town.residents
+    for a in (*town.property, *town.installments):
+        assert a.addressee_number in town.residents or a.addressee_number in town.non_residents
+    assert {a.addressee_number for a in town.property} & town.non_residents
 
 
 # ------------------------------------------------------------------------------ 個人住民税

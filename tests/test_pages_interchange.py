@@ -26,7 +26,7 @@ from lgcloud.core.clock import utcnow
 from lgcloud.generate.town import generate_town
 from lgcloud.interchange import pages as interchange_page
 from lgcloud.interchange.layouts import ORDER
-from lgcloud.register.models import Person
+from lgcloud.register.models import PersonVersion
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.app import create_app
@@ -57,8 +57,12 @@ def _platform(app: FastAPI) -> Platform:
 
 
 def _people(app: FastAPI, code: str) -> int:
+    """People of the register (the 住登外者 have a 宛名番号 but no register record)."""
     with _platform(app).town(code) as town:
-        return town.session.scalar(select(func.count()).select_from(Person)) or 0
+        return (
+            town.session.scalar(select(func.count(func.distinct(PersonVersion.addressee_number))))
+            or 0
+        )
 
 
 def _audit(app: FastAPI, code: str, action: str) -> int:

@@ -74,6 +74,59 @@ def seal_image(family_name: str) -> bytes:
     return out.getvalue()
 
 
+def add_installments(
+    out: FinanceRows,
+    rng: random.Random,
+    today: date,
+    now: datetime,
+    kind: str,
+    assessment_id: int,
+    person: str,
+    fy: int,
+    total: int,
+    dues: list[date],
+    unit: int | None = None,
+) -> None:
+    """A tax's 期別 and, for those already due, how each was paid (most on time, a few late,
+    partly or not at all: 滞納)."""
+    for period, due, amount in split_installments(total, dues, unit=unit):
+        inst_id = out.add(
+            "tax_installments",
+            {
+                "tax_kind": kind,
+                "assessment_id": assessment_id,
+                "addressee_number": person,
+                "fiscal_year": fy,
+                "period": period,
+                "due_date": due,
+                "amount": amount,
+            },
+        )
+        if due >= today:
+            continue
+        r = rng.random()
+        if r < 0.90:
+            paid_on, paid = due - timedelta(days=rng.randrange(0, 20)), amount
+        elif r < 0.95:
+            paid_on, paid = due + timedelta(days=rng.randrange(10, 120)), amount
+        elif r < 0.97:
+            paid_on, paid = due + timedelta(days=rng.randrange(5, 60)), amount // 2
+        else:
+            continue  # 滞納: nothing paid
+        if paid_on > today:
+            continue
+        out.add(
+            "tax_payments",
+            {
+                "installment_id": inst_id,
+                "paid_on": paid_on,
+                "amount": paid,
+                "channel": rng.choice(("bank", "convenience", "transfer", "counter")),
+                "recorded_at": now,
+            },
+        )
+
+
 def build_finance(
     rng: random.Random,
     residents: list[PersonState],
@@ -121,42 +174,7 @@ def build_finance(
         dues: list[date],
         unit: int | None = None,
     ) -> None:
-        for period, due, amount in split_installments(total, dues, unit=unit):
-            inst_id = out.add(
-                "tax_installments",
-                {
-                    "tax_kind": kind,
-                    "assessment_id": assessment_id,
-                    "addressee_number": person,
-                    "fiscal_year": fy,
-                    "period": period,
-                    "due_date": due,
-                    "amount": amount,
-                },
-            )
-            if due >= today:
-                continue
-            r = rng.random()
-            if r < 0.90:
-                paid_on, paid = due - timedelta(days=rng.randrange(0, 20)), amount
-            elif r < 0.95:
-                paid_on, paid = due + timedelta(days=rng.randrange(10, 120)), amount
-            elif r < 0.97:
-                paid_on, paid = due + timedelta(days=rng.randrange(5, 60)), amount // 2
-            else:
-                continue  # 滞納: nothing paid
-            if paid_on > today:
-                continue
-            out.add(
-                "tax_payments",
-                {
-                    "installment_id": inst_id,
-                    "paid_on": paid_on,
-                    "amount": paid,
-                    "channel": rng.choice(("bank", "convenience", "transfer", "counter")),
-                    "recorded_at": now,
-                },
-            )
+        add_installments(out, rng, today, now, kind, assessment_id, person, fy, total, dues, unit)
 
     # ------------------------------------------------------------------ resident tax
     for fy in years:

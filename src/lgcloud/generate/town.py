@@ -31,6 +31,7 @@ from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import format_numbered, individual_number_check_digit, is_issuable_sequence
 from lgcloud.db.engine import sync_id_sequences
 from lgcloud.generate import names_data as nd
+from lgcloud.generate.addressees import build_addressees
 from lgcloud.generate.finance import build_finance
 from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import (
@@ -113,13 +114,14 @@ class Summary:
     aged_65_plus: int
     seconds: float
     notes: list[str] = field(default_factory=list)
+    non_residents: int = 0  # 住登外者 (landowners elsewhere, corporations)
 
     def describe(self) -> str:
         return (
             f"town {self.town_code}: {self.residents} residents in {self.households} households, "
             f"{self.removed} removed (除票), {self.versions} register versions, "
             f"{self.variant_people} people with variant kanji or IVS, "
-            f"{self.aged_65_plus} aged 65+, {self.seconds:.1f} s"
+            f"{self.aged_65_plus} aged 65+, {self.non_residents} 住登外者, {self.seconds:.1f} s"
         )
 
 
@@ -643,10 +645,21 @@ def generate_town(
         bulk.insert("person_versions", rows)
         current_residents = [v for v, to in versions if to is None and v.status is Status.RESIDENT]
         finance = build_finance(gen.rng, current_residents, today, town_code=code)
+        others = build_addressees(
+            random.Random(f"lgcloud:{code}:{seed}:addressees"),
+            current_residents,
+            finance,
+            today,
+            utcnow(),
+            next_seq=next_person,
+            districts=gen.district_names,
+        )
+        bulk.insert("persons", [{**p, "created_event_id": event.id} for p in others.persons])
+        bulk.insert("non_residents", others.non_residents)
         for table in FINANCE_TABLES:
             bulk.insert(table, finance.tables.get(table, []))
         sync_id_sequences(s.connection(), FINANCE_TABLES)  # their ids were given here
-        s.get(NumberSequence, "addressee", with_for_update=True).next_value = next_person  # type: ignore[union-attr]
+        s.get(NumberSequence, "addressee", with_for_update=True).next_value = others.next_seq  # type: ignore[union-attr]
         s.get(NumberSequence, "household", with_for_update=True).next_value = next_household  # type: ignore[union-attr]
         current = [v for v, to in versions if to is None]
         summary = Summary(
@@ -664,6 +677,7 @@ def generate_town(
                 if v.status is Status.RESIDENT and age_on(v.birth_date, today) >= 65
             ),
             seconds=0.0,
+            non_residents=len(others.non_residents),
         )
         finish_write(
             s,
@@ -691,6 +705,7 @@ FINANCE_TABLES = (
     "nhi_households",
     "nhi_members",
     "seal_registrations",
+    "area_contacts",
 )
 
 

@@ -1,4 +1,4 @@
-"""Exports as batch jobs: the whole register or the seven layouts written to one file for
+"""Exports as batch jobs: the whole register or the eight layouts written to one file for
 download, from one consistent snapshot, with progress — in a child process at low
 priority (``core.jobs``), so the counter of the town keeps its core while it runs.
 
@@ -51,7 +51,7 @@ def write_export(
     progress: Progress | None = None,
 ) -> ExportFile:
     """Write the export into ``out_dir`` and return it: residents.csv (UTF-8), or a zip
-    (residents.csv with gaiji.csv for cp932; the seven layouts, with one gaiji.csv for
+    (residents.csv with gaiji.csv for cp932; the eight layouts, with one gaiji.csv for
     cp932). ``progress`` gets ``{"label", "done", "total"}`` as the work goes on."""
     check_request(what, encoding)
 

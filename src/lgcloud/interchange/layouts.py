@@ -1,4 +1,4 @@
-"""Standard layouts for taxes, collections, national health insurance and seals.
+"""Standard layouts for 住登外者, taxes, collections, national health insurance and seals.
 
 Each layout is a flat CSV (CRLF, RFC 4180, header row, columns named in the vocabulary of
 the standard) of one table, keyed by natural keys rather than internal ids: an assessment
@@ -35,9 +35,12 @@ from typing import IO, Any
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy import inspect as sa_inspect
 
+from lgcloud.addressees.domain import REASONS, check_corporate_number
+from lgcloud.addressees.models import NonResident
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError
+from lgcloud.core.ids import InvalidIdentifierError, validate_numbered
 from lgcloud.insurance.models import NhiHousehold, NhiMember
 from lgcloud.interchange.codec import (
     EncodingError,
@@ -47,6 +50,7 @@ from lgcloud.interchange.codec import (
     user_defined_codes,
 )
 from lgcloud.interchange.residents import ImportRefusedError, Rejection, csv_records
+from lgcloud.register import folding
 from lgcloud.register.models import Person
 from lgcloud.seals.models import SealRegistration
 from lgcloud.taxation.models import (
@@ -105,6 +109,19 @@ def _c(header: str, attr: str, kind: str = "int") -> Col:
     return Col(header, attr, kind)
 
 
+NON_RESIDENTS = (
+    _c("宛名番号", "addressee_number", "str"),
+    _c("区分", "kind", "str"),  # person | corporation
+    _c("氏名又は名称", "name", "str"),
+    _c("カナ", "kana", "str"),
+    _c("生年月日", "birth_date", "date?"),
+    _c("性別", "sex", "int?"),
+    _c("法人番号", "corporate_number", "str"),
+    _c("住所", "address", "str"),
+    _c("方書", "address_detail", "str"),
+    _c("郵便番号", "postal_code", "str"),
+    _c("住登外の理由", "reason", "str"),
+)
 RESIDENT_TAX = (
     _c("宛名番号", "addressee_number", "str"),
     _c("年度", "fiscal_year"),
@@ -197,6 +214,7 @@ SEALS = (
 
 #: The table whose rows are the rows of each layout (its ``id`` grows with each insert).
 ROW_MODEL: dict[str, Any] = {
+    "non_residents": NonResident,  # keyed by 宛名番号, no id (see _last_id)
     "resident_taxes": ResidentTaxAssessment,
     "property_taxes": PropertyTaxAssessment,
     "light_vehicle_taxes": LightVehicleTaxAssessment,
@@ -227,11 +245,15 @@ def _rows(
     def only(stmt: Any, number: Any = None) -> Any:
         if people is not None:
             stmt = stmt.where((number or model.addressee_number).in_(people))
-        if max_id is not None:
+        if max_id is not None and model is not NonResident:
             stmt = stmt.where(model.id <= max_id)
         return stmt
 
-    if name == "resident_taxes":
+    if name == "non_residents":
+        for nr in s.scalars(only(select(NonResident)).order_by(NonResident.addressee_number)):
+            row = {c.attr: getattr(nr, c.attr) for c in NON_RESIDENTS}
+            yield {**row, "corporate_number": nr.corporate_number or ""}
+    elif name == "resident_taxes":
         for a in s.scalars(
             only(select(ResidentTaxAssessment)).order_by(
                 ResidentTaxAssessment.addressee_number, ResidentTaxAssessment.fiscal_year
@@ -314,6 +336,7 @@ def _rows(
 
 
 LAYOUTS: dict[str, tuple[Col, ...]] = {
+    "non_residents": NON_RESIDENTS,
     "resident_taxes": RESIDENT_TAX,
     "property_taxes": PROPERTY_TAX,
     "light_vehicle_taxes": LIGHT_VEHICLE_TAX,
@@ -526,7 +549,10 @@ def import_layout(
 
 def _last_id(town: Town, name: str) -> int | None:
     """The largest id of layout ``name``'s table: rows up to it were stored before an
-    import begins (None: the table is empty)."""
+    import begins (None: the table is empty). 住登外者 are keyed by their 宛名番号, which
+    a file cannot hold twice: any stored one counts (0 when there are some)."""
+    if ROW_MODEL[name] is NonResident:
+        return 0 if town.session.scalar(select(func.count()).select_from(NonResident)) else None
     last: int | None = town.session.scalar(select(func.max(ROW_MODEL[name].id)))
     return last
 
@@ -651,7 +677,7 @@ class _LayoutImport:
             unknown = [
                 (attr, row[attr])
                 for attr in ("addressee_number", "householder")
-                if attr in row and row[attr] not in known
+                if attr in row and row[attr] not in known and self.name != "non_residents"
             ]
             if unknown:
                 attr, number = unknown[0]
@@ -1086,8 +1112,79 @@ def _simple(model: Any, cols: tuple[Col, ...]) -> Callable[[Town, list[dict[str,
     return Simple
 
 
+class _NonResidentChunk(_Chunk):
+    """住登外者: each gets its 宛名番号 (a ``persons`` row) and its ``non_residents`` row; a
+    宛名番号 the town already uses (a resident's, or a 住登外者 stored differently) is bad."""
+
+    model = NonResident
+
+    def __init__(self, town: Town, rows: list[dict[str, Any]]) -> None:
+        super().__init__(town, rows)
+        wanted = {str(r["addressee_number"]) for r in rows}
+        self.taken: set[str] = set(
+            town.session.scalars(
+                select(Person.addressee_number).where(Person.addressee_number.in_(wanted))
+            )
+        )
+
+    def add(self, row: dict[str, Any]) -> None:
+        number = str(row["addressee_number"])
+        try:
+            validate_numbered(number, "宛名番号")
+        except InvalidIdentifierError as e:
+            raise LookupError(str(e)) from e
+        if number in self.taken:
+            raise LookupError(f"宛名番号 {number} は既に別の内容で登録されています")
+        if row["kind"] not in ("person", "corporation"):
+            raise LookupError("区分は person（個人）か corporation（法人）です")
+        if row["reason"] not in REASONS:
+            raise LookupError(f"住登外の理由「{row['reason']}」は一覧にありません")
+        if not str(row["name"]).strip():
+            raise LookupError("氏名又は名称は必須です")
+        if row["kind"] == "corporation":
+            try:
+                check_corporate_number(str(row["corporate_number"]))
+            except LgcloudError as e:
+                raise LookupError(e.message) from e
+        elif row["corporate_number"]:
+            raise LookupError("個人に法人番号は登録できません")
+        self.taken.add(number)
+        self.new.append(
+            {
+                **row,
+                "corporate_number": row["corporate_number"] or None,
+                "name_key": folding.name_key(str(row["name"])),
+                "kana_key": folding.kana_key(str(row["kana"])),
+                "recorded_at": utcnow(),
+            }
+        )
+
+    def store(self) -> None:
+        if not self.new:
+            return
+        persons = [
+            {"addressee_number": r["addressee_number"], "created_event_id": None} for r in self.new
+        ]
+        self.town.session.execute(insert(Person), persons)
+        self.town.session.execute(insert(NonResident), self.new)
+        _journal(
+            self.town,
+            [{"table": "persons", "op": "insert", "row": p} for p in persons]
+            + [
+                {
+                    "table": "non_residents",
+                    "op": "insert",
+                    "row": {k: jsonable(v) for k, v in r.items()},
+                }
+                for r in self.new
+            ],
+        )
+        self.new = []
+
+
 #: What checks and adds the new rows of a chunk of each layout.
 _CHUNKS: dict[str, Callable[[Town, list[dict[str, Any]]], _Chunk]] = {
+    "non_residents": _NonResidentChunk,
     "resident_taxes": _simple(ResidentTaxAssessment, RESIDENT_TAX),
     "property_taxes": _simple(PropertyTaxAssessment, PROPERTY_TAX),
     "light_vehicle_taxes": _simple(LightVehicleTaxAssessment, LIGHT_VEHICLE_TAX),
@@ -1099,6 +1196,7 @@ _CHUNKS: dict[str, Callable[[Town, list[dict[str, Any]]], _Chunk]] = {
 
 #: Import order: what a later file refers to comes first.
 ORDER = (
+    "non_residents",
     "resident_taxes",
     "property_taxes",
     "light_vehicle_taxes",

@@ -76,6 +76,7 @@ MAX_IMPORT_BYTES = 1 << 30
 MAX_GAIJI_BYTES = 16 << 20
 ENCODINGS = {"auto": "自動判定", "utf-8": "UTF-8", "cp932": "Shift_JIS (cp932)"}
 LAYOUT_LABELS = {
+    "non_residents": "住登外者",
     "resident_taxes": "個人住民税",
     "property_taxes": "固定資産税",
     "light_vehicle_taxes": "軽自動車税",
