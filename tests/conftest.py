@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,17 @@ from lgcloud.auth.service import create_clerk
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.db.pgserver import PgServer, PostgresMissingError, throwaway_server
 from lgcloud.onboarding import onboard_town
-from lgcloud.register.domain import AddressIn, Birth, EventKind, MoveIn, MoveWithin, NewPerson, Sex
+from lgcloud.register.domain import (
+    AddressIn,
+    Birth,
+    EventKind,
+    MoveIn,
+    MoveWithin,
+    NewPerson,
+    PersonState,
+    Sex,
+    Status,
+)
 from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
 
@@ -201,6 +212,33 @@ def record_family(platform: Platform, code: str, surname: str) -> dict[str, str]
             today=TODAY,
         )
     return {"head": head, "wife": wife, "child": born.subjects[0], "household": household}
+
+
+def person_state(number: str = "0000000019", **values: Any) -> PersonState:
+    """A resident's register record for the pure rules' tests (a head of household at
+    大字諏訪山1番地 since 2000, born 1980); ``values`` replace any field."""
+    day = date(2000, 1, 1)
+    base = PersonState(
+        addressee_number=number,
+        status=Status.RESIDENT,
+        name="試験\u3000太郎",
+        kana="",
+        birth_date=date(1980, 1, 1),
+        sex=Sex.MALE,
+        resident_code=None,
+        household_number="0000000027",
+        relationship="世帯主",
+        address="大字諏訪山1番地",
+        address_detail="",
+        postal_code="",
+        district="諏訪山",
+        resident_since=day,
+        settled_on=day,
+        notified_on=None,
+        last_event=EventKind.INITIAL_LOAD,
+        valid_from=day,
+    )
+    return replace(base, **values)
 
 
 def follow_journal(engine: Engine, replica: Path, town: str, keys_dir: Path) -> None:

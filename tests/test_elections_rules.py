@@ -13,6 +13,7 @@ import segno
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import person_state
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import format_numbered, is_issuable_sequence
 from lgcloud.elections import documents, domain
@@ -29,7 +30,7 @@ from lgcloud.elections.domain import (
     roll_changes,
     strike_off_due,
 )
-from lgcloud.register.domain import EventKind, PersonState, RegisterChange, Sex, Status
+from lgcloud.register.domain import EventKind, PersonState, RegisterChange, Status
 
 RULES = Rules(voting_age=18, residence_months=3, strike_off_months=4)
 REF = date(2026, 12, 1)  # 12月の定時登録の基準日
@@ -165,28 +166,7 @@ def test_a_plan_registers_the_qualified_strikes_the_overdue_and_lists_the_unassi
 
 
 def state(number: str, **kw: object) -> PersonState:
-    day = date(2000, 1, 1)
-    base = PersonState(
-        addressee_number=number,
-        status=Status.RESIDENT,
-        name="選挙\u3000太郎",
-        kana="",
-        birth_date=date(1980, 1, 1),
-        sex=Sex.MALE,
-        resident_code=None,
-        household_number="0000000027",
-        relationship="世帯主",
-        address="大字諏訪山1番地",
-        address_detail="",
-        postal_code="",
-        district="諏訪山",
-        resident_since=day,
-        settled_on=day,
-        notified_on=None,
-        last_event=EventKind.INITIAL_LOAD,
-        valid_from=day,
-    )
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return person_state(number, name="選挙\u3000太郎", **kw)
 
 
 def change(kind: EventKind, before: PersonState, after: PersonState) -> RegisterChange:

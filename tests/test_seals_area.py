@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, add_clerks, cli_env, record_family
+from conftest import TODAY, TOWN_A, add_clerks, cli_env, person_state, record_family
 from conftest import png_impression as png
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.cli import app as cli
 from lgcloud.core.errors import RuleViolationError
-from lgcloud.register.domain import EventKind, PersonState, Sex, Status
+from lgcloud.register.domain import PersonState, Status
 from lgcloud.seals.domain import MAX_IMAGE_BYTES, check_abolition, check_registration
 from lgcloud.tenancy.platform import Platform
 from lgcloud.web.app import create_app
@@ -28,27 +28,7 @@ PASSWORD = "seal-area-pass-1"
 
 
 def person(born: date, status: Status = Status.RESIDENT) -> PersonState:
-    day = date(2000, 1, 1)
-    return PersonState(
-        addressee_number="0000000019",
-        status=status,
-        name="印鑑\u3000太郎",
-        kana="",
-        birth_date=born,
-        sex=Sex.MALE,
-        resident_code=None,
-        household_number="0000000027",
-        relationship="世帯主",
-        address="大字諏訪山1番地",
-        address_detail="",
-        postal_code="",
-        district="",
-        resident_since=day,
-        settled_on=day,
-        notified_on=None,
-        last_event=EventKind.INITIAL_LOAD,
-        valid_from=day,
-    )
+    return person_state(name="印鑑\u3000太郎", birth_date=born, status=status, district="")
 
 
 # --------------------------------------------------------------------------- the rules
