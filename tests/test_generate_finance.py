@@ -39,6 +39,7 @@ from lgcloud.taxation.models import (
     TaxInstallment,
     TaxPayment,
 )
+from lgcloud.taxation.parameters import assessment_day, shipped_rates
 from lgcloud.tenancy.platform import Platform
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -154,7 +155,7 @@ def test_resident_tax_agrees_with_the_rules(town: Town) -> None:
             has_spouse_deduction=a.spouse_deduction > 0,
             dependents=a.dependents,
         )
-        t = compute_resident_tax(decl)
+        t = compute_resident_tax(decl, shipped_rates(assessment_day(decl.fiscal_year, "resident")))
         assert (
             a.salary_income,
             a.pension_income,

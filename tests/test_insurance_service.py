@@ -11,8 +11,9 @@ from sqlalchemy import text
 
 from conftest import TODAY, TOWN_A, TOWN_B, as_json, make_ctx
 from lgcloud.core.errors import NotFoundError, RuleViolationError
+from lgcloud.insurance.domain import copay_percent
+from lgcloud.insurance.parameters import shipped_copay_rules
 from lgcloud.insurance.service import (
-    copay_percent,
     end_qualification,
     enroll_household,
     nhi_status,
@@ -369,10 +370,11 @@ def test_status_copay_follows_the_date_asked_for(
     ],
 )
 def test_copay_percent(birth: date, on: date, percent: int) -> None:
-    assert copay_percent(birth, on) == percent
+    assert copay_percent(birth, on, shipped_copay_rules(on)) == percent
 
 
 def test_copay_is_20_percent_only_from_the_month_after_turning_70() -> None:
+    RULES = shipped_copay_rules(date(2026, 6, 1))  # noqa: N806
     # born 10 May 1956: turns 70 on 9 May 2026 → 2割 from 1 June 2026
-    assert copay_percent(date(1956, 5, 10), date(2026, 5, 20)) == 30
-    assert copay_percent(date(1956, 5, 10), date(2026, 6, 1)) == 20
+    assert copay_percent(date(1956, 5, 10), date(2026, 5, 20), RULES) == 30
+    assert copay_percent(date(1956, 5, 10), date(2026, 6, 1), RULES) == 20

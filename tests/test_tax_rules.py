@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.taxation.domain import (
-    LIGHT_VEHICLE_RATES,
     IncomeDeclaration,
+    ResidentTax,
     compute_resident_tax,
     light_vehicle_due_dates,
     pension_income,
@@ -23,6 +23,13 @@ from lgcloud.taxation.domain import (
     salary_income,
     split_installments,
 )
+from lgcloud.taxation.parameters import assessment_day, shipped_rates
+
+
+def resident_tax(d: IncomeDeclaration) -> ResidentTax:
+    """The rule with the rates lgcloud ships for the declaration's 賦課期日."""
+    return compute_resident_tax(d, shipped_rates(assessment_day(d.fiscal_year, "resident")))
+
 
 # ------------------------------------------------------------------------------ 給与所得
 
@@ -170,7 +177,7 @@ def test_pension_age_boundary() -> None:
 
 
 def test_single_salaried_worker() -> None:
-    t = compute_resident_tax(
+    t = resident_tax(
         IncomeDeclaration(
             fiscal_year=2026,
             age_at_year_end=40,
@@ -193,7 +200,7 @@ def test_single_salaried_worker() -> None:
 
 
 def test_married_with_spouse_and_one_dependent() -> None:
-    t = compute_resident_tax(
+    t = resident_tax(
         IncomeDeclaration(
             fiscal_year=2025,  # income of 2024: the old salary table
             age_at_year_end=45,
@@ -215,7 +222,7 @@ def test_married_with_spouse_and_one_dependent() -> None:
 
 
 def test_two_dependents_count_in_the_deduction() -> None:
-    t = compute_resident_tax(
+    t = resident_tax(
         IncomeDeclaration(
             fiscal_year=2026, age_at_year_end=45, salary_revenue=6_000_000, dependents=2
         )
@@ -225,7 +232,7 @@ def test_two_dependents_count_in_the_deduction() -> None:
 
 
 def _pensioner(revenue: int, *, spouse: bool = False, fiscal_year: int = 2026) -> int:
-    return compute_resident_tax(
+    return resident_tax(
         IncomeDeclaration(
             fiscal_year=fiscal_year,
             age_at_year_end=72,
@@ -237,7 +244,7 @@ def _pensioner(revenue: int, *, spouse: bool = False, fiscal_year: int = 2026) -
 
 def test_low_income_single_pensioner_thresholds() -> None:
     # 均等割: 28万×1 + 10万 = 38万 (3級地); pension income = revenue − 110万
-    exempt = compute_resident_tax(
+    exempt = resident_tax(
         IncomeDeclaration(fiscal_year=2026, age_at_year_end=72, pension_revenue=1_480_000)
     )
     assert exempt.total_income == 380_000
@@ -245,7 +252,7 @@ def test_low_income_single_pensioner_thresholds() -> None:
     assert exempt.per_capita_municipal == exempt.per_capita_prefectural == 0
     assert exempt.forest_environment_tax == 0
     # one yen over: 均等割 and 森林環境税, but no 所得割 (≤ 35万 + 10万 = 45万)
-    above = compute_resident_tax(
+    above = resident_tax(
         IncomeDeclaration(fiscal_year=2026, age_at_year_end=72, pension_revenue=1_480_001)
     )
     assert above.total_income == 380_001
@@ -263,7 +270,7 @@ def test_married_pensioner_thresholds() -> None:
     # 所得割: 35万×2 + 10万 + 32万 = 112万 (total income), exactly at the limit: exempt
     assert _pensioner(2_220_000, spouse=True) == 5_000
     # one yen over: taxable 1,120,001 − 330,000 − 430,000 → 360,000
-    t = compute_resident_tax(
+    t = resident_tax(
         IncomeDeclaration(
             fiscal_year=2026,
             age_at_year_end=72,
@@ -280,14 +287,14 @@ def test_married_pensioner_thresholds() -> None:
 def test_salaried_single_threshold_uses_the_2025_table() -> None:
     # income year 2025: 1,030,000 − 650,000 = 380,000 → exempt; one yen more → 均等割
     def tax(revenue: int) -> int:
-        return compute_resident_tax(
+        return resident_tax(
             IncomeDeclaration(fiscal_year=2026, age_at_year_end=30, salary_revenue=revenue)
         ).total_tax
 
     assert tax(1_030_000) == 0
     assert tax(1_030_001) == 5_000
     # the same revenue a year earlier (55万 minimum) is 480,000 of income: 均等割 and 所得割
-    earlier = compute_resident_tax(
+    earlier = resident_tax(
         IncomeDeclaration(fiscal_year=2025, age_at_year_end=30, salary_revenue=1_030_000)
     )
     assert earlier.total_income == 480_000
@@ -297,36 +304,40 @@ def test_salaried_single_threshold_uses_the_2025_table() -> None:
     assert earlier.total_tax == 7_500
 
 
-def test_forest_environment_tax_only_from_fiscal_2024() -> None:
+def test_forest_environment_tax_from_fiscal_2024_as_the_reconstruction_surcharge_ends() -> None:
+    """令和5年度 (賦課期日 2023-01-01): 均等割 3,500 + 1,500 (復興財源の臨時特例,
+    平成26〜令和5年度), no 森林環境税; 令和6年度: 3,000 + 1,000 and 森林環境税 1,000 — the
+    same total."""
+
     def decl(fy: int) -> IncomeDeclaration:
         return IncomeDeclaration(
             fiscal_year=fy, age_at_year_end=50, salary_revenue=3_000_000, social_insurance=450_000
         )
 
-    t23, t24 = compute_resident_tax(decl(2023)), compute_resident_tax(decl(2024))
+    t23, t24 = resident_tax(decl(2023)), resident_tax(decl(2024))
     # 2,020,000 − 880,000 = 1,140,000: 68,400 − 1,500 and 45,600 − 1,000
     for t in (t23, t24):
         assert t.taxable_income == 1_140_000
         assert (t.income_levy_municipal, t.income_levy_prefectural) == (66_900, 44_600)
+    assert (t23.per_capita_municipal, t23.per_capita_prefectural) == (3_500, 1_500)
     assert t23.forest_environment_tax == 0
-    assert t23.total_tax == 115_500
+    assert t23.total_tax == 116_500
+    assert (t24.per_capita_municipal, t24.per_capita_prefectural) == (3_000, 1_000)
     assert t24.forest_environment_tax == 1_000
     assert t24.total_tax == 116_500
-    assert _pensioner(1_480_001, fiscal_year=2023) == 4_000
+    assert _pensioner(1_480_001, fiscal_year=2023) == 5_000  # 均等割 only: 3,500 + 1,500
 
 
 def test_adjustment_credit_never_makes_a_levy_negative() -> None:
     # single, total income 450,001: above the 所得割 limit, taxable 20,000 → 1,200 − 1,500 < 0
-    t = compute_resident_tax(
-        IncomeDeclaration(fiscal_year=2026, age_at_year_end=30, other_income=450_001)
-    )
+    t = resident_tax(IncomeDeclaration(fiscal_year=2026, age_at_year_end=30, other_income=450_001))
     assert t.taxable_income == 20_000
     assert t.income_levy_municipal == t.income_levy_prefectural == 0
     assert t.total_tax == 5_000
 
 
 def test_business_losses_do_not_make_income_negative() -> None:
-    t = compute_resident_tax(
+    t = resident_tax(
         IncomeDeclaration(
             fiscal_year=2026, age_at_year_end=50, salary_revenue=1_000_000, business_income=-900_000
         )
@@ -341,7 +352,7 @@ def test_business_losses_do_not_make_income_negative() -> None:
 def test_negative_declaration_amounts_are_refused(name: str) -> None:
     decl = IncomeDeclaration(fiscal_year=2026, age_at_year_end=40, **{name: -1})
     with pytest.raises(RuleViolationError) as exc:
-        compute_resident_tax(decl)
+        resident_tax(decl)
     assert exc.value.field == name
 
 
@@ -472,14 +483,17 @@ def test_property_and_light_vehicle_due_dates() -> None:
     ],
 )
 def test_property_tax(land: int, building: int, tax: int) -> None:
-    assert property_tax(land, building) == tax
+    assert property_tax(land, building, shipped_rates(date(2026, 1, 1))) == tax
 
 
 def test_light_vehicle_rates() -> None:
-    assert LIGHT_VEHICLE_RATES["軽四輪 乗用・自家用"] == 10_800
-    assert LIGHT_VEHICLE_RATES["軽四輪 貨物・自家用"] == 5_000
-    assert LIGHT_VEHICLE_RATES["原動機付自転車 (50cc以下)"] == 2_000
-    assert all(v > 0 and v % 100 == 0 for v in LIGHT_VEHICLE_RATES.values())
+    amounts = shipped_rates(date(2026, 4, 1)).light_vehicle
+    assert amounts["軽四輪 乗用・自家用"] == 10_800
+    assert amounts["軽四輪 貨物・自家用"] == 5_000
+    assert amounts["原動機付自転車 (50cc以下)"] == 2_000
+    assert all(v > 0 and v % 100 == 0 for v in amounts.values())
+    # before 平成28年度 the older amounts (地方税法 第444条)
+    assert shipped_rates(date(2015, 4, 1)).light_vehicle["軽四輪 乗用・自家用"] == 7_200
 
 
 # ------------------------------------------------------------------------------ properties
@@ -511,7 +525,7 @@ def test_resident_tax_is_non_negative_and_monotone_in_salary(
     low, high = sorted(salary)
 
     def tax(revenue: int) -> int:
-        t = compute_resident_tax(
+        t = resident_tax(
             IncomeDeclaration(
                 fiscal_year=fiscal_year,
                 age_at_year_end=age,

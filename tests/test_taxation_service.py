@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from conftest import TODAY, TOWN_A, as_json, make_ctx
 from lgcloud.core.errors import NotFoundError, RuleViolationError
+from lgcloud.parameters.service import set_parameter
 from lgcloud.register.domain import HEAD, AddressIn, EventKind, MoveIn, NewPerson, Removal, Sex
 from lgcloud.register.service import record_event
 from lgcloud.taxation.domain import IncomeDeclaration
@@ -600,3 +601,29 @@ def test_payments_of_one_taxpayer_do_not_show_for_another(platform: Platform) ->
         record_payment(town, make_ctx(), first_of_a, paid_on=date(2026, 6, 20), amount=48_700)
     assert lines(platform, a)[0].outstanding == 0
     assert all(line.paid == 0 for line in lines(platform, b))
+
+
+def test_a_town_rate_set_from_next_year_applies_from_that_years_assessment_day(
+    platform: Platform, taxpayer: str
+) -> None:
+    """The amounts are dated parameters read as of the 賦課期日: a town that levies its
+    均等割 above the standard rate from 令和9年度 (条例) sets it from 2027-01-01; the 2026
+    assessment keeps 3,000 yen, the 2027 one takes 3,500, and nothing in the code changed."""
+    with platform.town(TOWN_A) as town:
+        set_parameter(
+            town,
+            make_ctx(),
+            "taxation.per_capita_municipal",
+            "3500",
+            effective_from=date(2027, 1, 1),
+            today=TODAY,
+            source="聖籠町税条例 第24条（超過課税、令和9年度から）",
+            reason="条例改正",
+        )
+    with platform.town(TOWN_A) as town:
+        now = assess_resident_tax(town, make_ctx(), taxpayer, worker(), assessed_on=TODAY)
+        later = assess_resident_tax(
+            town, make_ctx(), taxpayer, worker(2027), assessed_on=date(2027, 6, 1)
+        )
+    assert (now.per_capita_municipal, later.per_capita_municipal) == (3_000, 3_500)
+    assert later.total_tax - now.total_tax == 500

@@ -11,6 +11,7 @@ from lgcloud.insurance import linkage as insurance_linkage
 from lgcloud.insurance import parameters as insurance_parameters
 from lgcloud.seals import linkage as seal_linkage
 from lgcloud.seals import parameters as seal_parameters
+from lgcloud.taxation import parameters as taxation_parameters
 
 INSTALLED = (
     election_linkage,
@@ -19,4 +20,5 @@ INSTALLED = (
     insurance_parameters,
     seal_linkage,
     seal_parameters,
+    taxation_parameters,
 )

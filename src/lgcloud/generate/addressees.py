@@ -25,6 +25,7 @@ from lgcloud.generate.finance import FinanceRows, add_installments
 from lgcloud.register import folding
 from lgcloud.register.domain import PersonState, Sex
 from lgcloud.taxation.domain import property_tax, property_tax_due_dates
+from lgcloud.taxation.parameters import assessment_day, shipped_rates
 
 #: residents per non-resident landowner, per corporation
 PER_LANDOWNER = 70
@@ -117,6 +118,7 @@ def build_addressees(
         )
         land = rng.randrange(200_000, 6_000_000, 1000)  # 田畑・山林: no 住宅用地の特例
         for fy in fiscal_years:
+            tax = property_tax(land, 0, shipped_rates(assessment_day(fy, "property")))
             aid = finance.add(
                 "property_tax_assessments",
                 {
@@ -128,22 +130,13 @@ def build_addressees(
                     "buildings": 0,
                     "building_assessed_value": 0,
                     "building_tax_base": 0,
-                    "total_tax": property_tax(land, 0),
+                    "total_tax": tax,
                     "assessed_on": date(fy, 4, 1),
                     "recorded_at": now,
                 },
             )
             add_installments(
-                finance,
-                rng,
-                today,
-                now,
-                "property",
-                aid,
-                n,
-                fy,
-                property_tax(land, 0),
-                property_tax_due_dates(fy),
+                finance, rng, today, now, "property", aid, n, fy, tax, property_tax_due_dates(fy)
             )
         if residents_by_age and rng.random() < 0.25:  # a relative in the town manages it
             manager = rng.choice(residents_by_age)
@@ -192,7 +185,7 @@ def build_addressees(
         land = rng.randrange(2_000_000, 40_000_000, 1000)
         building = rng.randrange(3_000_000, 60_000_000, 1000)
         for fy in fiscal_years:
-            total = property_tax(land, building)
+            total = property_tax(land, building, shipped_rates(assessment_day(fy, "property")))
             aid = finance.add(
                 "property_tax_assessments",
                 {

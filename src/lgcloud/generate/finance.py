@@ -20,10 +20,11 @@ from typing import Any
 
 from lgcloud.certificates.render import FONT_PATH
 from lgcloud.core.dates import age_on, anniversary, fiscal_year_of
-from lgcloud.insurance.service import LATE_ELDER_AGE, copay_percent
+from lgcloud.insurance.domain import copay_percent
+from lgcloud.insurance.parameters import shipped_copay_rules
 from lgcloud.register.domain import HEAD, PersonState
 from lgcloud.taxation.domain import (
-    LIGHT_VEHICLE_RATES,
+    VEHICLE_CLASSES,
     IncomeDeclaration,
     compute_resident_tax,
     light_vehicle_due_dates,
@@ -33,6 +34,7 @@ from lgcloud.taxation.domain import (
     resident_tax_unit,
     split_installments,
 )
+from lgcloud.taxation.parameters import assessment_day, shipped_rates
 
 
 @dataclass
@@ -72,6 +74,11 @@ def seal_image(family_name: str) -> bytes:
     out = io.BytesIO()
     img.save(out, format="PNG")
     return out.getvalue()
+
+
+def vehicle_tax(fiscal_year: int, vehicle_class: str) -> int:
+    """軽自動車税 of a class, from the amounts lgcloud ships for that year."""
+    return shipped_rates(assessment_day(fiscal_year, "light_vehicle")).light_vehicle[vehicle_class]
 
 
 def add_installments(
@@ -211,7 +218,7 @@ def build_finance(
                     has_spouse_deduction=spouse,
                     dependents=dependents,
                 )
-                t = compute_resident_tax(decl)
+                t = compute_resident_tax(decl, shipped_rates(assessment_day(fy, "resident")))
                 method = "special" if kind == "salary" else "ordinary"
                 aid = out.add(
                     "resident_tax_assessments",
@@ -264,12 +271,15 @@ def build_finance(
         building = rng.randrange(300_000, 9_000_000, 1000) if owns_home else 0
         parcels = rng.randint(1, 6) if owns_home else 0
         cars = [
-            rng.choice(list(LIGHT_VEHICLE_RATES)) for _ in range(rng.choice((0, 1, 1, 2, 2, 3)))
+            rng.choice(list(VEHICLE_CLASSES.values()))
+            for _ in range(rng.choice((0, 1, 1, 2, 2, 3)))
         ]
         for fy in years:
             if owns_home:
                 base_land = land // 6  # 小規模住宅用地の特例 (1/6)
-                total = property_tax(base_land, building)
+                total = property_tax(
+                    base_land, building, shipped_rates(assessment_day(fy, "property"))
+                )
                 aid = out.add(
                     "property_tax_assessments",
                     {
@@ -298,7 +308,7 @@ def build_finance(
                         "fiscal_year": fy,
                         "vehicle_class": vehicle,
                         "plate_number": plate,
-                        "total_tax": LIGHT_VEHICLE_RATES[vehicle],
+                        "total_tax": vehicle_tax(fy, vehicle),
                         "assessed_on": date(fy, 4, 1),
                         "recorded_at": now,
                     },
@@ -308,22 +318,24 @@ def build_finance(
                     aid,
                     head.addressee_number,
                     fy,
-                    LIGHT_VEHICLE_RATES[vehicle],
+                    vehicle_tax(fy, vehicle),
                     light_vehicle_due_dates(fy),
                 )
         plates += len(cars)
 
     # -------------------------------------------------------------- health insurance
+    copay = shipped_copay_rules(today)
+    late_elder_age = copay.late_elder_age
     insured_number = 0
     for household, members in by_household.items():
         head = next((m for m in members if m.relationship == HEAD), members[0])
         head_kind, _ = profile[head.addressee_number]
-        if head_kind == "salary" or age_on(head.birth_date, today) >= LATE_ELDER_AGE:
+        if head_kind == "salary" or age_on(head.birth_date, today) >= late_elder_age:
             continue  # 被用者保険 or 後期高齢者医療
         insured = [
             m
             for m in members
-            if age_on(m.birth_date, today) < LATE_ELDER_AGE
+            if age_on(m.birth_date, today) < late_elder_age
             and profile[m.addressee_number][0] != "salary"
         ]
         if not insured:
@@ -353,7 +365,7 @@ def build_finance(
                     "branch": f"{branch:02d}",
                     "qualified_on": qualified,
                     "disqualified_on": None,
-                    "copay_percent": copay_percent(m.birth_date, today),
+                    "copay_percent": copay_percent(m.birth_date, today, copay),
                     "recorded_at": now,
                 },
             )

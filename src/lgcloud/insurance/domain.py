@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from lgcloud.core.dates import anniversary
 from lgcloud.register.domain import EventKind, RegisterChange, Status
 
 LOSS = frozenset(
@@ -96,3 +97,37 @@ def proposals(
                 )
             )
     return out
+
+
+# ------------------------------------------------------------------------ 一部負担金の割合
+
+
+@dataclass(frozen=True)
+class CopayRules:
+    """The ages and shares of 一部負担金 as of a day (``insurance/parameters.py``: dated,
+    with their articles), handed to :func:`copay_percent`."""
+
+    general_percent: int  # 第42条第1項第1号
+    preschool_percent: int  # 第2号: 義務教育就学前
+    elder_age: int  # 第3号: from the month after the one in which this age is reached
+    elder_percent: int
+    late_elder_age: int  # 後期高齢者医療 from this age (高齢者医療確保法 第50条)
+
+
+def copay_percent(birth: date, on: date, rules: CopayRules) -> int:
+    """一部負担金の割合 (%): 未就学児 (until the 31 March after the 6th birthday) the preschool
+    share; from the month after the one in which a person reaches ``elder_age`` (達する日 =
+    the day before the birthday) until ``late_elder_age`` the elder share; else the general
+    one. (現役並み所得者 of 70–74 pay the general share: not modelled.)"""
+    school_start = date(birth.year + 6 + (1 if (birth.month, birth.day) > (4, 1) else 0), 4, 1)
+    if on < school_start:
+        return rules.preschool_percent
+    reaches = anniversary(birth, rules.elder_age) - timedelta(days=1)
+    from_month = (
+        date(reaches.year + 1, 1, 1)
+        if reaches.month == 12
+        else date(reaches.year, reaches.month + 1, 1)
+    )
+    if from_month <= on < anniversary(birth, rules.late_elder_age):
+        return rules.elder_percent
+    return rules.general_percent

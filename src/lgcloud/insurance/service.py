@@ -4,38 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, or_, select
 
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
-from lgcloud.core.dates import anniversary
 from lgcloud.core.errors import RuleViolationError
+from lgcloud.insurance.domain import copay_percent
 from lgcloud.insurance.models import NhiHousehold, NhiMember
+from lgcloud.insurance.parameters import COPAY_KEYS, copay_rules
+from lgcloud.parameters.queries import parameters_on
 from lgcloud.register.queries import get_person
 from lgcloud.tenancy.platform import Town
 from lgcloud.trail.journal import finish_write
 
-LATE_ELDER_AGE = 75  # 後期高齢者医療制度に移る年齢
 
-
-def copay_percent(birth: date, on: date) -> int:
-    """一部負担金の割合: 未就学児 2割; 2割 from the month after the one in which a person
-    reaches 70 (達する日 = the day before the birthday; 国保法42条) until 75; else 3割.
-    (現役並み所得者 of 70–74 pay 3割: not modelled.)"""
-    school_start = date(birth.year + 6 + (1 if (birth.month, birth.day) > (4, 1) else 0), 4, 1)
-    if on < school_start:
-        return 20
-    reaches_70 = anniversary(birth, 70) - timedelta(days=1)
-    from_month = (
-        date(reaches_70.year + 1, 1, 1)
-        if reaches_70.month == 12
-        else date(reaches_70.year, reaches_70.month + 1, 1)
-    )
-    if from_month <= on < anniversary(birth, LATE_ELDER_AGE):
-        return 20
-    return 30
+def copay_on(town: Town, birth: date, on: date) -> int:
+    """一部負担金の割合 on ``on``, with the ages and shares of that day (dated parameters)."""
+    rules = copay_rules(parameters_on(town, on, *COPAY_KEYS))
+    return copay_percent(birth, on, rules)
 
 
 @dataclass(frozen=True)
@@ -93,7 +81,7 @@ def enroll_household(
                 branch=f"{branch:02d}",
                 qualified_on=qualified_on,
                 disqualified_on=None,
-                copay_percent=copay_percent(p.birth_date, qualified_on),
+                copay_percent=copay_on(town, p.birth_date, qualified_on),
                 recorded_at=utcnow(),
             )
         )
@@ -161,7 +149,7 @@ def nhi_status(town: Town, addressee_number: str, on: date) -> NhiStatus | None:
         m.branch,
         m.qualified_on,
         m.disqualified_on,
-        copay_percent(person.birth_date, on),  # the rate changes with age, so as of ``on``
+        copay_on(town, person.birth_date, on),  # the rate changes with age: as of ``on``
         h.householder,
         h.household_number,
     )

@@ -9,20 +9,44 @@ All amounts are integer yen.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from lgcloud.core.errors import RuleViolationError
 
-MUNICIPAL_RATE_PERCENT = 6  # 市町村民税所得割の税率
-PREFECTURAL_RATE_PERCENT = 4  # 道府県民税所得割の税率
-PER_CAPITA_MUNICIPAL = 3_000  # 市町村民税均等割 (標準税率)
-PER_CAPITA_PREFECTURAL = 1_000  # 道府県民税均等割 (標準税率)
-FOREST_ENVIRONMENT_TAX = 1_000  # 森林環境税 (令和6年度から、均等割と併せて賦課)
-BASIC_DEDUCTION = 430_000  # 住民税の基礎控除 (合計所得2,400万円以下)
-SPOUSE_DEDUCTION = 330_000  # 住民税の配偶者控除 (一般)
-DEPENDENT_DEDUCTION = 330_000  # 住民税の扶養控除 (一般; 特定・老人扶養の加算は省略)
-ADJUSTMENT_CREDIT = 2_500  # 調整控除 (合計課税所得200万円以下の最小額で近似)
+#: 軽自動車税 (種別割) vehicle classes: slug (its parameter's key) → the class as recorded
+VEHICLE_CLASSES: dict[str, str] = {
+    "moped50": "原動機付自転車 (50cc以下)",
+    "moped125": "原動機付自転車 (125cc以下)",
+    "light_two_wheel": "軽二輪 (250cc以下)",
+    "kei_passenger": "軽四輪 乗用・自家用",
+    "kei_cargo": "軽四輪 貨物・自家用",
+    "small_special_farm": "小型特殊 (農耕作業用)",
+}
+
+
+@dataclass(frozen=True)
+class TaxRates:
+    """The legal rates and amounts of a tax as of its 賦課期日: dated parameters with their
+    law and article (``taxation/parameters.py``), read by the service and handed in here.
+    扶養控除 is the general one (特定・老人扶養の加算 not modelled); 調整控除 is approximated
+    by its minimum for a 合計課税所得 of 200万円 or less."""
+
+    municipal_rate_percent: int
+    prefectural_rate_percent: int
+    per_capita_municipal: int
+    per_capita_prefectural: int
+    forest_environment_tax: int
+    basic_deduction: int
+    spouse_deduction: int
+    dependent_deduction: int
+    adjustment_credit: int
+    property_rate_per_mille: int
+    land_exemption: int
+    building_exemption: int
+    #: 軽自動車税 per vehicle class (the values of VEHICLE_CLASSES)
+    light_vehicle: Mapping[str, int] = field(default_factory=dict)
 
 
 def _floor(value: int, unit: int) -> int:
@@ -125,8 +149,9 @@ class ResidentTax:
         )
 
 
-def compute_resident_tax(d: IncomeDeclaration) -> ResidentTax:
-    """個人住民税 for fiscal year ``d.fiscal_year`` (on income of the previous year).
+def compute_resident_tax(d: IncomeDeclaration, rates: TaxRates) -> ResidentTax:
+    """個人住民税 for fiscal year ``d.fiscal_year`` (on income of the previous year), with the
+    ``rates`` of its 賦課期日 (1 January of the fiscal year).
 
     Non-taxable thresholds are those of a 3級地 town (Niigata's rural towns): 均等割 is not
     levied when 総所得 ≤ 28万円 × (本人+配偶者+扶養) + 10万円 (+16.8万円 with dependents);
@@ -139,9 +164,9 @@ def compute_resident_tax(d: IncomeDeclaration) -> ResidentTax:
     s_income = salary_income(d.salary_revenue, income_year)
     p_income = pension_income(d.pension_revenue, d.age_at_year_end)
     total = max(0, s_income + p_income + d.business_income + d.agriculture_income + d.other_income)
-    spouse = SPOUSE_DEDUCTION if d.has_spouse_deduction else 0
-    dependents = DEPENDENT_DEDUCTION * d.dependents
-    deductions = d.social_insurance + spouse + dependents + BASIC_DEDUCTION
+    spouse = rates.spouse_deduction if d.has_spouse_deduction else 0
+    dependents = rates.dependent_deduction * d.dependents
+    deductions = d.social_insurance + spouse + dependents + rates.basic_deduction
     taxable = _floor(max(0, total - deductions), 1_000)
     people = 1 + int(d.has_spouse_deduction) + d.dependents
     with_dependents = d.has_spouse_deduction or d.dependents > 0
@@ -151,12 +176,13 @@ def compute_resident_tax(d: IncomeDeclaration) -> ResidentTax:
         municipal = prefectural = 0
     else:
         # 調整控除 is split 3:2 like the rates; each levy is rounded down to 100 yen.
-        municipal = max(0, taxable * MUNICIPAL_RATE_PERCENT // 100 - ADJUSTMENT_CREDIT * 3 // 5)
-        prefectural = max(0, taxable * PREFECTURAL_RATE_PERCENT // 100 - ADJUSTMENT_CREDIT * 2 // 5)
+        credit = rates.adjustment_credit
+        municipal = max(0, taxable * rates.municipal_rate_percent // 100 - credit * 3 // 5)
+        prefectural = max(0, taxable * rates.prefectural_rate_percent // 100 - credit * 2 // 5)
         municipal, prefectural = _floor(municipal, 100), _floor(prefectural, 100)
-    pc_m = 0 if per_capita_exempt else PER_CAPITA_MUNICIPAL
-    pc_p = 0 if per_capita_exempt else PER_CAPITA_PREFECTURAL
-    forest = 0 if per_capita_exempt or d.fiscal_year < 2024 else FOREST_ENVIRONMENT_TAX
+    pc_m = 0 if per_capita_exempt else rates.per_capita_municipal
+    pc_p = 0 if per_capita_exempt else rates.per_capita_prefectural
+    forest = 0 if per_capita_exempt else rates.forest_environment_tax
     return ResidentTax(
         salary_income=s_income,
         pension_income=p_income,
@@ -164,7 +190,7 @@ def compute_resident_tax(d: IncomeDeclaration) -> ResidentTax:
         social_insurance_deduction=d.social_insurance,
         spouse_deduction=spouse,
         dependents_deduction=dependents,
-        basic_deduction=BASIC_DEDUCTION,
+        basic_deduction=rates.basic_deduction,
         total_deductions=deductions,
         taxable_income=taxable,
         income_levy_municipal=municipal,
@@ -240,24 +266,9 @@ def light_vehicle_due_dates(fiscal_year: int) -> list[date]:
     return [_month_end(fiscal_year, 5)]
 
 
-PROPERTY_TAX_RATE_PER_MILLE = 14  # 1.4%
-LAND_EXEMPTION = 300_000  # 免税点 (土地)
-BUILDING_EXEMPTION = 200_000  # 免税点 (家屋)
-
-
-def property_tax(land_tax_base: int, building_tax_base: int) -> int:
-    """固定資産税額: 1.4% of the tax base (1,000円未満切捨て), 100円未満切捨て; 免税点 applied."""
-    land = land_tax_base if land_tax_base >= LAND_EXEMPTION else 0
-    building = building_tax_base if building_tax_base >= BUILDING_EXEMPTION else 0
-    return _floor(_floor(land + building, 1_000) * PROPERTY_TAX_RATE_PER_MILLE // 1_000, 100)
-
-
-#: 軽自動車税 (種別割) annual amounts by vehicle class (標準税率, 平成27年4月以降新規取得).
-LIGHT_VEHICLE_RATES: dict[str, int] = {
-    "原動機付自転車 (50cc以下)": 2_000,
-    "原動機付自転車 (125cc以下)": 2_400,
-    "軽二輪 (250cc以下)": 3_600,
-    "軽四輪 乗用・自家用": 10_800,
-    "軽四輪 貨物・自家用": 5_000,
-    "小型特殊 (農耕作業用)": 2_000,
-}
+def property_tax(land_tax_base: int, building_tax_base: int, rates: TaxRates) -> int:
+    """固定資産税額: the rate (1.4%) of the tax base (1,000円未満切捨て), 100円未満切捨て;
+    免税点 applied."""
+    land = land_tax_base if land_tax_base >= rates.land_exemption else 0
+    building = building_tax_base if building_tax_base >= rates.building_exemption else 0
+    return _floor(_floor(land + building, 1_000) * rates.property_rate_per_mille // 1_000, 100)

@@ -11,9 +11,11 @@ from lgcloud.addressees.queries import addressee
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import NotFoundError, RuleViolationError
+from lgcloud.parameters.queries import parameters_on
+from lgcloud.taxation import parameters
 from lgcloud.taxation.domain import (
-    LIGHT_VEHICLE_RATES,
     IncomeDeclaration,
+    TaxRates,
     compute_resident_tax,
     light_vehicle_due_dates,
     property_tax,
@@ -40,6 +42,13 @@ TAX_LABELS = {
 
 
 Assessment = ResidentTaxAssessment | PropertyTaxAssessment | LightVehicleTaxAssessment
+
+
+def rates_on(town: Town, fiscal_year: int, tax: str) -> TaxRates:
+    """The tax's legal rates and amounts as of its 賦課期日 (dated parameters: the town's
+    operator may have set a value from some day on)."""
+    day = parameters.assessment_day(fiscal_year, tax)
+    return parameters.rates_from(parameters_on(town, day, *parameters.KEYS))
 
 
 def _record_assessment(
@@ -96,7 +105,7 @@ def assess_resident_tax(
         raise RuleViolationError(
             f"{declaration.fiscal_year}年度の個人住民税は既に課税されています", field="fiscal_year"
         )
-    t = compute_resident_tax(declaration)
+    t = compute_resident_tax(declaration, rates_on(town, declaration.fiscal_year, "resident"))
     a = ResidentTaxAssessment(
         addressee_number=addressee_number,
         fiscal_year=declaration.fiscal_year,
@@ -157,7 +166,7 @@ def assess_property_tax(
         raise RuleViolationError(
             f"{fiscal_year}年度の固定資産税は既に課税されています", field="fiscal_year"
         )
-    total = property_tax(land_tax_base, building_tax_base)
+    total = property_tax(land_tax_base, building_tax_base, rates_on(town, fiscal_year, "property"))
     a = PropertyTaxAssessment(
         addressee_number=addressee_number,
         fiscal_year=fiscal_year,
@@ -187,9 +196,10 @@ def assess_light_vehicle_tax(
 ) -> LightVehicleTaxAssessment:
     """Assess 軽自動車税 for one vehicle and year (audited)."""
     addressee(town, addressee_number)  # a resident, former resident or 住登外者
-    if vehicle_class not in LIGHT_VEHICLE_RATES:
+    amounts = rates_on(town, fiscal_year, "light_vehicle").light_vehicle
+    if vehicle_class not in amounts:
         raise RuleViolationError(f"車種区分「{vehicle_class}」は使えません", field="vehicle_class")
-    total = LIGHT_VEHICLE_RATES[vehicle_class]
+    total = amounts[vehicle_class]
     a = LightVehicleTaxAssessment(
         addressee_number=addressee_number,
         fiscal_year=fiscal_year,
