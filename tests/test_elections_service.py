@@ -23,7 +23,7 @@ from lgcloud.core.clock import JST
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.elections import queries, service
 from lgcloud.elections.domain import elector_number_from_code
-from lgcloud.elections.models import Checkin, Elector
+from lgcloud.elections.models import Checkin, Elector, RegistrationRun
 from lgcloud.notices.models import NoticeSent
 from lgcloud.register.domain import (
     AddressIn,
@@ -592,3 +592,58 @@ def test_tickets_are_bulk_notices_whose_codes_a_reader_scans_into_a_check_in(
         now=at(date(2027, 4, 9), 11),
     )
     assert f"E{voter.elector_number}" == scanned[0]
+
+
+def test_a_run_is_fixed_in_chunks_resumed_after_a_crash_and_rechecked_person_by_person(
+    platform: Platform, town: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five people to register, two per transaction. The write of the second chunk fails
+    (the process dies): the first two are on the roll, the run stays ``fixing``. Then the
+    father of the 諏訪 household dies. Fixing again resumes: the two already there are
+    skipped, the father — no longer a resident — is left out and listed, the others are
+    registered; one audit entry per chunk, each naming its people."""
+    run = service.preview_registration(platform, make_ctx(), reference_date=DECEMBER)
+    assert run.to_register == 5
+    real = service._next_elector_numbers
+    calls = [0]
+
+    def dies_on_the_second_chunk(t: Any, count: int) -> list[str]:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise RuntimeError("killed")
+        return real(t, count)
+
+    monkeypatch.setattr(service, "_next_elector_numbers", dies_on_the_second_chunk)
+    with pytest.raises(RuntimeError):
+        service.fix_registration(platform, make_ctx(), run.code, chunk=2)
+    first_two = set(roll_numbers(platform))
+    assert len(first_two) == 2
+    with platform.read_town(TOWN_A) as t:
+        assert (
+            t.session.scalars(
+                select(RegistrationRun.status).where(RegistrationRun.code == run.code)
+            ).one()
+            == "fixing"
+        )
+    monkeypatch.setattr(service, "_next_elector_numbers", real)
+    assert town["parent"] not in first_two  # sorted by 宛名番号: his chunk was not written
+    record(
+        platform,
+        Removal(
+            kind=EventKind.DEATH,
+            effective_date=date(2026, 11, 22),
+            members=[town["parent"]],
+            relationships={town["turns_18"]: "世帯主"},
+        ),
+    )
+    fixed = service.fix_registration(platform, make_ctx(), run.code, chunk=2)
+    assert fixed.status == "fixed"
+    roll = roll_numbers(platform)
+    assert first_two < set(roll) and town["parent"] not in roll and len(roll) == 4
+    with platform.read_town(TOWN_A) as t:
+        done = t.session.scalars(select(RegistrationRun).where(RegistrationRun.code == run.code))
+        assert done.one().plan["left_out"] == [town["parent"]]
+        chunks = t.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "electors_registered")
+        ).all()
+    assert [len(e.subjects) for e in chunks] == [2, 1, 1]  # then: skipped 2; head left out

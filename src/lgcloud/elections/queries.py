@@ -40,30 +40,31 @@ def register_position(town: Town) -> int:
     return town.session.scalar(select(func.max(LifeEventRecord.id))) or 0
 
 
-def candidates(town: Town) -> list[Candidate]:
-    """Every current resident as the registration rules read them: two queries, whatever
-    the town's size (the current versions, and the notification day of the event that
-    began each one's residence)."""
+def candidates(town: Town, numbers: list[str] | None = None) -> list[Candidate]:
+    """Every current resident (or those of ``numbers``) as the registration rules read
+    them: two queries, whatever the town's size (the current versions, and the notification
+    day of the event that began each one's residence)."""
+    entries = select(
+        PersonVersion.addressee_number, PersonVersion.version_no, PersonVersion.notified_on
+    ).where(PersonVersion.last_event.in_([str(k) for k in _ENTRIES]))
+    current = select(
+        PersonVersion.addressee_number,
+        PersonVersion.birth_date,
+        PersonVersion.nationality,
+        PersonVersion.resident_since,
+        PersonVersion.district,
+        PersonVersion.address,
+    ).where(PersonVersion.is_current == true(), PersonVersion.status == Status.RESIDENT)
+    if numbers is not None:
+        entries = entries.where(PersonVersion.addressee_number.in_(numbers))
+        current = current.where(PersonVersion.addressee_number.in_(numbers))
     entry_notified: dict[str, tuple[int, date | None]] = {}
-    for number, version_no, notified in town.session.execute(
-        select(
-            PersonVersion.addressee_number, PersonVersion.version_no, PersonVersion.notified_on
-        ).where(PersonVersion.last_event.in_([str(k) for k in _ENTRIES]))
-    ):
+    for number, version_no, notified in town.session.execute(entries):
         seen = entry_notified.get(number)
         if seen is None or version_no > seen[0]:
             entry_notified[number] = (version_no, notified)
     out = []
-    for row in town.session.execute(
-        select(
-            PersonVersion.addressee_number,
-            PersonVersion.birth_date,
-            PersonVersion.nationality,
-            PersonVersion.resident_since,
-            PersonVersion.district,
-            PersonVersion.address,
-        ).where(PersonVersion.is_current == true(), PersonVersion.status == Status.RESIDENT)
-    ):
+    for row in town.session.execute(current):
         notified = entry_notified.get(row.addressee_number, (0, None))[1]
         since = row.resident_since
         out.append(

@@ -289,45 +289,39 @@ def _next_elector_numbers(town: Town, count: int) -> list[str]:
     return out
 
 
-def fix_registration(platform: Platform, ctx: RequestContext, run_code: str) -> RunSummary:
-    """登録: put the previewed plan on the roll in one write. Refused when the register has
-    changed since the preview (preview again: the plan would be stale) or when someone
-    qualified has no 投票区 (complete the polling table first)."""
+#: electors written per transaction when a run is fixed
+FIX_CHUNK = 500
+
+
+def fix_registration(
+    platform: Platform, ctx: RequestContext, run_code: str, *, chunk: int = FIX_CHUNK
+) -> RunSummary:
+    """登録: put the previewed plan on the roll. Refused when the register has changed since
+    the preview (preview again: the plan would be stale) or when someone qualified has no
+    投票区 (complete the polling table first).
+
+    Written in short transactions of ``chunk`` electors (a town's first run is 25,000
+    people: one write would hold the town's write lock for seconds, and the counter would
+    wait). Each chunk re-checks its people against the register as it is then — someone
+    who died or moved out meanwhile is left out, a 転居 gets the new address's 投票区 —
+    and is audited with its people. The run is ``fixing`` until the last chunk; fixing it
+    again resumes (those already on the roll are skipped), so a crash loses nothing."""
     with platform.town(ctx.town_code) as town:
-        run = town.session.scalar(select(RegistrationRun).where(RegistrationRun.code == run_code))
-        if run is None:
-            raise NotFoundError(f"登録処理 {run_code} はありません")
-        if run.status != "previewed":
+        run = _run(town, run_code)
+        if run.status not in ("previewed", "fixing"):
             raise RuleViolationError(f"この登録処理はすでに{_STATUS[run.status]}です", field="run")
-        if queries.register_position(town) != run.register_position:
-            raise RuleViolationError(
-                "プレビューの後に異動が記録されました。もう一度プレビューしてください", field="run"
-            )
-        if run.plan["unassigned"]:
-            raise RuleViolationError(
-                f"投票区の決まらない方が{len(run.plan['unassigned'])}人います。"
-                "投票区の表に行政区または字を加えてから、もう一度プレビューしてください",
-                field="run",
-            )
-        already = set(queries.active_electors(town))
-        register: dict[str, str] = {
-            n: p for n, p in run.plan["register"].items() if n not in already
-        }
-        numbers = _next_elector_numbers(town, len(register))
-        town.session.add_all(
-            Elector(
-                elector_number=number,
-                addressee_number=addressee,
-                polling_code=polling,
-                registered_on=run.registration_date,
-                run_code=run.code,
-                marked_on=None,
-                mark_reason=None,
-                struck_on=None,
-                strike_reason=None,
-            )
-            for number, (addressee, polling) in zip(numbers, sorted(register.items()), strict=True)
-        )
+        if run.status == "previewed":
+            if queries.register_position(town) != run.register_position:
+                raise RuleViolationError(
+                    "プレビューの後に異動が記録されました。もう一度プレビューしてください",
+                    field="run",
+                )
+            if run.plan["unassigned"]:
+                raise RuleViolationError(
+                    f"投票区の決まらない方が{len(run.plan['unassigned'])}人います。"
+                    "投票区の表に行政区または字を加えてから、もう一度プレビューしてください",
+                    field="run",
+                )
         struck = []
         if run.plan["strike"]:
             for e in town.session.scalars(
@@ -339,30 +333,105 @@ def fix_registration(platform: Platform, ctx: RequestContext, run_code: str) -> 
                 e.struck_on = run.registration_date
                 e.strike_reason = run.plan["strike"][e.addressee_number]
                 struck.append(e.addressee_number)
-        run.status = "fixed"
-        run.fixed_at = utcnow()
-        run.fixed_by = ctx.actor.name
+        run.status = "fixing"
         finish_write(
             town.session,
             ctx,
-            "electors_registered",
-            subjects=sorted(register) + sorted(struck),
-            detail={"run": run.code, "registered": len(register), "struck": len(struck)},
+            "electoral_registration_fixing",
+            subjects=sorted(struck),
+            detail={
+                "run": run.code,
+                "to_register": len(run.plan["register"]),
+                "struck": len(struck),
+            },
+        )
+        plan = sorted(run.plan["register"].items())
+        reference, age_by, registered_on = run.reference_date, run.age_by, run.registration_date
+        rules = rules_on(town, reference)
+    registered, left_out = 0, []
+    for start in range(0, len(plan), chunk):
+        part = dict(plan[start : start + chunk])
+        with platform.town(ctx.town_code) as town:
+            on_roll = set(
+                town.session.scalars(
+                    select(Elector.addressee_number).where(
+                        Elector.addressee_number.in_(list(part)), Elector.struck_on.is_(None)
+                    )
+                )
+            )
+            now = {c.addressee_number: c for c in queries.candidates(town, list(part))}
+            table = queries.polling_table(town)
+            todo: dict[str, str] = {}
+            for number, planned in part.items():
+                if number in on_roll:
+                    continue
+                c = now.get(number)
+                if c is None or domain.refusal(c, reference=reference, age_by=age_by, rules=rules):
+                    left_out.append(number)  # died, moved out, … since the preview
+                    continue
+                todo[number] = domain.polling_district_for(c.district, c.address, table) or planned
+            if not todo:  # all of it already on the roll (a resumed run): nothing to write
+                continue
+            numbers = _next_elector_numbers(town, len(todo))
+            town.session.add_all(
+                Elector(
+                    elector_number=elector_number,
+                    addressee_number=addressee,
+                    polling_code=polling,
+                    registered_on=registered_on,
+                    run_code=run_code,
+                    marked_on=None,
+                    mark_reason=None,
+                    struck_on=None,
+                    strike_reason=None,
+                )
+                for elector_number, (addressee, polling) in zip(numbers, todo.items(), strict=True)
+            )
+            finish_write(
+                town.session,
+                ctx,
+                "electors_registered",
+                subjects=sorted(todo),
+                detail={"run": run_code, "registered": len(todo)},
+            )
+        registered += len(todo)
+    with platform.town(ctx.town_code) as town:
+        run = _run(town, run_code)
+        run.status = "fixed"
+        run.fixed_at = utcnow()
+        run.fixed_by = ctx.actor.name
+        run.plan = {**run.plan, "left_out": sorted(left_out)}
+        finish_write(
+            town.session,
+            ctx,
+            "electoral_registration_fixed",
+            subjects=sorted(left_out),
+            detail={"run": run_code, "registered": registered, "left_out": len(left_out)},
         )
         return summary_of(run)
 
 
-def discard_registration(town: Town, ctx: RequestContext, run_code: str) -> None:
+def _run(town: Town, run_code: str) -> RegistrationRun:
     run = town.session.scalar(select(RegistrationRun).where(RegistrationRun.code == run_code))
     if run is None:
         raise NotFoundError(f"登録処理 {run_code} はありません")
+    return run
+
+
+def discard_registration(town: Town, ctx: RequestContext, run_code: str) -> None:
+    run = _run(town, run_code)
     if run.status != "previewed":
         raise RuleViolationError(f"この登録処理はすでに{_STATUS[run.status]}です", field="run")
     run.status = "discarded"
     finish_write(town.session, ctx, "electoral_registration_discarded", detail={"run": run_code})
 
 
-_STATUS = {"previewed": "プレビュー済み", "fixed": "確定済み", "discarded": "取消済み"}
+_STATUS = {
+    "previewed": "プレビュー済み",
+    "fixing": "確定の途中",
+    "fixed": "確定済み",
+    "discarded": "取消済み",
+}
 
 
 # ------------------------------------------------------------ following the register
