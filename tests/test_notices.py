@@ -121,6 +121,8 @@ def test_a_run_of_tax_notices_is_printed_recorded_and_audited(
     # 郵便番号順: the head's 送付先 in Tokyo (105…) comes before the wife's own address (957…)
     assert "東京都港区芝公園1番1号" in texts[0] and "納税" in texts[0]
     assert "令和8年度" in texts[1] and "納期限" in texts[1]
+    # each notice names its file and its position in it (for the printer's checks)
+    assert f"{result.code}-0011" in texts[0] and f"{result.code}-0021" in texts[1]
     with platform.read_town(TOWN_A) as town:
         run = town.session.scalars(select(NoticeRun)).one()
         sent = town.session.scalars(select(NoticeSent).order_by(NoticeSent.file_no)).all()
