@@ -6,6 +6,7 @@ files are downloaded from the election page."""
 
 from __future__ import annotations
 
+import fcntl
 import time
 from datetime import timedelta
 from io import BytesIO
@@ -163,6 +164,14 @@ def test_tickets_are_printed_as_a_job_and_downloaded(
     staff = client(platform, "E1")
     setup_roll(staff)
     create_election(staff)
+    # another server process printing this town's cards holds the lock: refused, not doubled
+    lock_path = platform.data_dir / "run" / f"tickets-{TOWN_A}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        busy = staff.post("/elections/test/tickets", data={"per": "voter"})
+        assert busy.status_code == 409 and "実行中" in busy.text
+        assert 'data-testid="tickets-running"' in staff.get("/elections/test").text
     r = staff.post("/elections/test/tickets", data={"per": "voter"})
     assert r.status_code == 303, r.text
     for _ in range(600):

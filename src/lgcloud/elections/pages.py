@@ -5,17 +5,19 @@
   or discard), elections, 閲覧 applications, the 裁判員候補者 draw; for a poll clerk
   (``check_in_voters``) only the elections and their stations.
 * ``/elections/{code}`` — one election: its stations, turnout per 投票区 and hour, and the
-  入場券 print runs (bulk notices run as a job in a child process; progress from the run's
-  own record, files downloaded here).
+  入場券 print runs (bulk notices run as a job in a child process, one per town at a time
+  across server processes — a file lock —; progress from the run's own record, files
+  downloaded here).
 * ``/elections/{code}/checkin/{station}`` — 受付: scan the 入場券 (or type a 宛名番号); the
   result is shown at once, a second check-in refused with where and when the first was.
 """
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -44,9 +46,33 @@ REFUSAL_LABELS = {
     "under_age": "年齢要件に満たない",
     "too_recent": "記録から3箇月未満",
 }
-#: 入場券 runs in progress in this process, by town (one at a time per town)
-_TICKET_JOBS: dict[str, threading.Thread] = {}
-_GUARD = threading.Lock()
+
+
+def _job_lock_path(request: Request, town_code: str) -> Path:
+    """The lock file held while a town's 入場券 run prints (one at a time per town, across
+    every server process: a file lock, released by the OS if the process dies)."""
+    folder = platform_of(request).data_dir / "run"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder / f"tickets-{town_code}.lock"
+
+
+def _try_lock(path: Path) -> IO[str] | None:
+    """The lock file, locked, or None when another run holds it."""
+    f = path.open("a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        return None
+    return f
+
+
+def _printing(request: Request, town_code: str) -> bool:
+    held = _try_lock(_job_lock_path(request, town_code))
+    if held is None:
+        return True
+    held.close()
+    return False
 
 
 def _notices_dir(request: Request, town_code: str) -> Path:
@@ -310,9 +336,7 @@ def _election_page(
             .limit(5)
         ).all()
     hours = sorted({h for t in turnout for h in t.by_hour})
-    with _GUARD:
-        job = _TICKET_JOBS.get(a.ctx.town_code)
-        printing = job is not None and job.is_alive()
+    printing = _printing(request, a.ctx.town_code)
     return templates.TemplateResponse(
         request,
         "elections/election.html",
@@ -364,7 +388,12 @@ def station_submit(
 
 
 def _tickets_thread(
-    platform_data: dict[str, Any], ctx: Any, code: str, per_household: bool, out_dir: Path
+    platform_data: dict[str, Any],
+    ctx: Any,
+    code: str,
+    per_household: bool,
+    out_dir: Path,
+    lock: IO[str],
 ) -> None:
     try:
         run_in_child(
@@ -381,6 +410,8 @@ def _tickets_thread(
         )
     except (JobFailedError, LgcloudError) as e:
         log.error("tickets_failed", town=ctx.town_code, election=code, error=str(e))
+    finally:
+        lock.close()  # the next run of the town may start
 
 
 @router.post("/elections/{code}/tickets", response_model=None)
@@ -393,34 +424,32 @@ def tickets_submit(
     platform = platform_of(request)
     with platform.read_town(a.ctx.town_code) as town:
         queries.election(town, code[:20])  # 404 for an unknown election
-    with _GUARD:
-        running = _TICKET_JOBS.get(a.ctx.town_code)
-        if running is not None and running.is_alive():
-            return _election_page(
-                request,
-                a,
-                code,
-                errors={"tickets": "入場券の印刷が実行中です。終わってから始めてください"},
-                status=409,
-            )
-        thread = threading.Thread(
-            target=_tickets_thread,
-            args=(
-                {
-                    "data_dir": str(platform.data_dir),
-                    "node": platform.node,
-                    "database_url": platform.database_url,
-                },
-                a.ctx,
-                code[:20],
-                per != "voter",
-                _notices_dir(request, a.ctx.town_code),
-            ),
-            name=f"lgcloud-tickets-{a.ctx.town_code}",
-            daemon=True,
+    lock = _try_lock(_job_lock_path(request, a.ctx.town_code))
+    if lock is None:
+        return _election_page(
+            request,
+            a,
+            code,
+            errors={"tickets": "入場券の印刷が実行中です。終わってから始めてください"},
+            status=409,
         )
-        _TICKET_JOBS[a.ctx.town_code] = thread
-        thread.start()
+    threading.Thread(
+        target=_tickets_thread,
+        args=(
+            {
+                "data_dir": str(platform.data_dir),
+                "node": platform.node,
+                "database_url": platform.database_url,
+            },
+            a.ctx,
+            code[:20],
+            per != "voter",
+            _notices_dir(request, a.ctx.town_code),
+            lock,
+        ),
+        name=f"lgcloud-tickets-{a.ctx.town_code}",
+        daemon=True,
+    ).start()
     return RedirectResponse(f"/elections/{code}?done=tickets#tickets", status_code=303)
 
 
