@@ -145,6 +145,17 @@ def add_clerks(
             )
 
 
+def page_client(app: Any, staff: str, password: str, town: str = TOWN_A) -> Any:
+    """A browser-like client of ``app`` logged in on the login page as ``staff`` (the session
+    cookie kept; redirects not followed, so a test sees each 303)."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    c = TestClient(app, follow_redirects=False)
+    r = c.post("/login", data={"town_code": town, "staff_number": staff, "password": password})
+    assert r.status_code == 303, r.text
+    return c
+
+
 #: a wife's name with an Ideographic Variation Sequence (葛 + U+E0102)
 FAMILY_WIFE = "葛\U000e0102西\u3000花子"
 

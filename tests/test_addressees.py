@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from conftest import TODAY, TOWN_A, add_clerks, make_ctx, record_family
+from conftest import TODAY, TOWN_A, add_clerks, make_ctx, page_client, record_family
 from lgcloud.addressees.domain import NonResidentIn, check_corporate_number, corporate_check_digit
 from lgcloud.addressees.queries import (
     addressee,
@@ -265,13 +265,7 @@ def test_addressee_pages_search_register_link_and_set(platform: Platform) -> Non
     app = create_app(platform)
 
     def login(staff: str) -> TestClient:
-        c = TestClient(app, follow_redirects=False)
-        r = c.post(
-            "/login",
-            data={"town_code": TOWN_A, "staff_number": staff, "password": "pw-addressee-1"},
-        )
-        assert r.status_code == 303
-        return c
+        return page_client(app, staff, "pw-addressee-1")
 
     staff, counter = login("S1"), login("C1")
     form = {

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from conftest import TOWN_A, add_clerks, record_family
+from conftest import TOWN_A, add_clerks, page_client, record_family
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.core.clock import today_jst
@@ -28,10 +28,7 @@ PASSWORD = "election-pages-1"
 
 
 def client(platform: Platform, staff: str) -> TestClient:
-    c = TestClient(create_app(platform), follow_redirects=False)
-    r = c.post("/login", data={"town_code": TOWN_A, "staff_number": staff, "password": PASSWORD})
-    assert r.status_code == 303, r.text
-    return c
+    return page_client(create_app(platform), staff, PASSWORD)
 
 
 @pytest.fixture

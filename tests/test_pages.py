@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import TODAY, TOWN_A, add_clerks, make_platform
+from conftest import TODAY, TOWN_A, add_clerks, make_platform, page_client
 from lgcloud.auth.roles import Role
 from lgcloud.generate.town import generate_town
 from lgcloud.interface.ui import PreviewStore
@@ -60,10 +60,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def client(w: World, staff: str) -> TestClient:
-    c = TestClient(w.app, follow_redirects=False)  # type: ignore[arg-type]
-    r = c.post("/login", data={"town_code": TOWN_A, "staff_number": staff, "password": PASSWORD})
-    assert r.status_code == 303
-    return c
+    return page_client(w.app, staff, PASSWORD)
 
 
 HX = {"HX-Request": "true"}

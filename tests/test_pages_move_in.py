@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import TODAY, TOWN_A, add_clerks, make_platform
+from conftest import TODAY, TOWN_A, add_clerks, make_platform, page_client
 from lgcloud.auth.roles import Role
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.generate.town import generate_town
@@ -55,10 +55,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def client(w: World, staff: str = "S1") -> TestClient:
-    c = TestClient(w.app, follow_redirects=False)
-    r = c.post("/login", data={"town_code": TOWN_A, "staff_number": staff, "password": PASSWORD})
-    assert r.status_code == 303
-    return c
+    return page_client(w.app, staff, PASSWORD)
 
 
 def versions(w: World) -> int:

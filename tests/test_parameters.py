@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TOWN_A, TOWN_B, add_clerks, cli_env, make_ctx
+from conftest import TOWN_A, TOWN_B, add_clerks, cli_env, make_ctx, page_client
 from conftest import png_impression as png
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
@@ -186,13 +186,7 @@ def test_the_parameters_page_lists_sets_and_refuses_next_to_the_field(platform: 
     app = create_app(platform)
 
     def login(staff: str) -> TestClient:
-        c = TestClient(app, follow_redirects=False)
-        r = c.post(
-            "/login",
-            data={"town_code": TOWN_A, "staff_number": staff, "password": "pw-parameters-1"},
-        )
-        assert r.status_code == 303
-        return c
+        return page_client(app, staff, "pw-parameters-1")
 
     it = login("I1")
     page = it.get("/parameters")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, add_clerks, cli_env, person_state, record_family
+from conftest import TODAY, TOWN_A, add_clerks, cli_env, page_client, person_state, record_family
 from conftest import png_impression as png
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
@@ -79,10 +79,7 @@ def family(platform: Platform) -> dict[str, str]:
 
 
 def client(platform: Platform, staff: str) -> TestClient:
-    c = TestClient(create_app(platform), follow_redirects=False)
-    r = c.post("/login", data={"town_code": TOWN_A, "staff_number": staff, "password": PASSWORD})
-    assert r.status_code == 303, r.text
-    return c
+    return page_client(create_app(platform), staff, PASSWORD)
 
 
 def actions(platform: Platform) -> list[str]:
