@@ -6,19 +6,24 @@ files are downloaded from the election page."""
 
 from __future__ import annotations
 
+import csv
 import fcntl
+import io
 import time
 from datetime import timedelta
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
+from typer.testing import CliRunner
 
-from conftest import TOWN_A, add_clerks, page_client, record_family
+from conftest import TOWN_A, add_clerks, cli_env, page_client, record_family
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
+from lgcloud.cli import app as cli
 from lgcloud.core.clock import today_jst
 from lgcloud.elections import queries
 from lgcloud.tenancy.platform import Platform
@@ -184,3 +189,40 @@ def test_tickets_are_printed_as_a_job_and_downloaded(
     assert pdf.status_code == 200
     assert len(PdfReader(BytesIO(pdf.content)).pages) == 2
     assert staff.get(f"/elections/notices/{link.split('/')[0]}/other.pdf").status_code == 404
+
+
+def test_the_commands_set_up_register_print_and_draw(
+    platform: Platform, clerks: dict[str, str], tmp_path: Path
+) -> None:
+    """``lgcloud election …`` end to end on the same town: 投票区 and table, a 定時登録
+    previewed then fixed, the roll as CSV read back, the 入場券, the draw (redrawn from its
+    seed), turnout; a refused command exits 2 with the Japanese message."""
+    runner = CliRunner(env=cli_env(platform))
+    base = ["--town", TOWN_A, "--data-dir", str(platform.data_dir)]
+
+    def run(*args: str) -> str:
+        result = runner.invoke(cli, ["election", *args, *base])
+        assert result.exit_code == 0, result.output
+        return str(result.output)
+
+    assert "投票区 01" in run("district", "--code", "01", "--name", "第1投票区")
+    run("area", "--area", "亀塚", "--district", "01")
+    refused = runner.invoke(cli, ["election", "preview", "--reference-date", "2026-11-01", *base])
+    assert refused.exit_code == 2 and "定時登録の基準日" in refused.output
+    preview = run("preview", "--reference-date", "2026-12-01")
+    assert "登録 2 人" in preview
+    code = preview.split()[0]
+    fixed = " ".join(run("fix", "--run", code).split())  # the console wraps long lines
+    assert "状態: 確定済み" in fixed and "年齢満18年に達していない" in fixed
+    out = tmp_path / "roll-01.csv"
+    run("roll", "--district", "01", "--out", str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert {r["宛名番号"] for r in rows} == {clerks["head"], clerks["wife"]}
+    create_election(page_client(create_app(platform), "E1", PASSWORD))
+    printed = run("tickets", "--election", "test", "--out-dir", str(tmp_path / "t"))
+    assert "1 通（1 ファイル）" in printed  # one household, one card
+    drawn = run("draw-jurors", "--year", "2027", "--count", "1")
+    seed = drawn.split()[1]
+    again = run("draw-jurors", "--year", "2027", "--count", "1", "--seed", seed)
+    assert drawn.splitlines()[-1] == again.splitlines()[-1]
+    assert "01" in run("turnout", "--election", "test")

@@ -14,6 +14,7 @@ from rich.table import Table
 from lgcloud.core.clock import today_jst
 from lgcloud.core.jobs import as_batch
 from lgcloud.elections import queries, service
+from lgcloud.elections.domain import REFUSAL_LABELS, Refusal
 from lgcloud.interface.commands import (
     DataDir,
     TownOpt,
@@ -57,17 +58,25 @@ def area_command(
     console.print(f"{area} → {district}")
 
 
+RUN_STATUS = {
+    "previewed": "プレビュー",
+    "fixing": "確定の途中",
+    "fixed": "確定済み",
+    "discarded": "取消",
+}
+
+
 def _print_run(run: service.RunSummary) -> None:
     console.print(
         f"{run.code}  基準日 {run.reference_date}  登録日 {run.registration_date}  "
-        f"登録 {run.to_register} 人  抹消 {run.to_strike} 人  [{run.status}]"
+        f"登録 {run.to_register} 人  抹消 {run.to_strike} 人  状態: {RUN_STATUS[run.status]}",
+        markup=False,
     )
     for reason, n in run.refused.items():
-        console.print(f"  登録しない: {reason} {n} 人")
+        console.print(f"  登録しない: {REFUSAL_LABELS[Refusal(reason)]} {n} 人", markup=False)
     if run.unassigned:
-        console.print(
-            f"  投票区の決まらない方: {len(run.unassigned)} 人 ({', '.join(run.unassigned[:10])})"
-        )
+        listed = ", ".join(run.unassigned[:10])
+        console.print(f"  投票区の決まらない方: {len(run.unassigned)} 人 ({listed})")
 
 
 @app.command("preview")
