@@ -4,7 +4,7 @@ alerts, hand-back, and a partner node that cannot read what it stores until acti
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from lgcloud.continuity.status import town_status
 from lgcloud.core.clock import today_jst
 from lgcloud.core.errors import AuthenticationError, RuleViolationError
 from lgcloud.elections import queries, service
+from lgcloud.generate.elections import last_regular_reference
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.journal import finish_write
 from lgcloud.trail.models import JournalEntry
@@ -366,7 +367,9 @@ def test_election_day_survives_a_line_cut_and_the_centre_reconciles(
     with centre.town(TOWN_A) as t:
         service.set_polling_district(t, ctx, "01", "第1投票区", "公民館")
         service.set_polling_area(t, ctx, "亀塚", "01")
-    run = service.preview_registration(centre, ctx, reference_date=date_of_last_registration())
+    run = service.preview_registration(
+        centre, ctx, reference_date=last_regular_reference(today_jst())
+    )
     service.fix_registration(centre, ctx, run.code)
     today = today_jst()
     with centre.town(TOWN_A) as t:
@@ -413,13 +416,3 @@ def test_election_day_survives_a_line_cut_and_the_centre_reconciles(
     assert [c.addressee_number for c in conflicts] == [family["wife"]]
     assert [(x.polling_code, x.voted) for x in turnout] == [("01", 2)]
     assert receive_handback(centre, TOWN_A, own.name, activity)["status"] == "already_received"
-
-
-def date_of_last_registration() -> date:
-    """The last 定時登録 基準日 (3/6/9/12月1日) on or before today."""
-
-    today = today_jst()
-    month = max((m for m in (3, 6, 9, 12) if (m, 1) <= (today.month, today.day)), default=None)
-    if month is None:
-        return date(today.year - 1, 12, 1)
-    return date(today.year, month, 1)

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from conftest import TODAY, TOWN_A, as_json, make_platform
+from conftest import TODAY, TOWN_A, as_json, make_platform, person_state
 from lgcloud.addressees.models import NonResident
 from lgcloud.audit import service as audit_service
 from lgcloud.generate.finance import build_finance
 from lgcloud.generate.town import FINANCE_TABLES, generate_town
 from lgcloud.insurance.models import NhiHousehold, NhiMember
 from lgcloud.onboarding import onboard_town
-from lgcloud.register.domain import HEAD, EventKind, PersonState, Sex, Status
+from lgcloud.register.domain import EventKind, Status
 from lgcloud.register.models import PersonVersion
 from lgcloud.seals.models import SealRegistration
 from lgcloud.taxation.domain import (
@@ -314,20 +314,13 @@ class _LowestDraws(random.Random):
 
 def test_generated_seals_are_registered_at_15_or_later() -> None:
     born = date(1956, 8, 20)
-    person = PersonState(
-        addressee_number="0000000019",
-        status=Status.RESIDENT,
+    person = person_state(
         name="山田\u3000太郎",
         kana="ヤマダ\u3000タロウ",
         birth_date=born,
-        sex=Sex.MALE,
-        resident_code=None,
         household_number="0000000019",
-        relationship=HEAD,
         address="聖籠町大字諏訪山1番地",
-        address_detail="",
         postal_code="9570100",
-        district="諏訪山",
         resident_since=born,
         settled_on=born,
         notified_on=born,

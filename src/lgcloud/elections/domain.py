@@ -26,7 +26,7 @@ from enum import StrEnum
 from lgcloud.core.dates import anniversary
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.ids import InvalidIdentifierError, validate_numbered
-from lgcloud.register.domain import EventKind, PersonState, RegisterChange, Status
+from lgcloud.register.domain import EventKind, RegisterChange, Status
 
 # ------------------------------------------------------------------------ counting periods
 
@@ -101,19 +101,6 @@ class Candidate:
     address: str
 
 
-def candidate_of(state: PersonState, entry_notified_on: date | None) -> Candidate:
-    """``entry_notified_on``: the notification day of the event that began the residence."""
-    return Candidate(
-        addressee_number=state.addressee_number,
-        birth_date=state.birth_date,
-        is_resident=state.status is Status.RESIDENT,
-        is_japanese=state.nationality is None,
-        recorded_since=entry_notified_on or state.resident_since,
-        district=state.district,
-        address=state.address,
-    )
-
-
 def refusal(c: Candidate, *, reference: date, age_by: date, rules: Rules) -> Refusal | None:
     """Why ``c`` may not be registered with 基準日 ``reference`` (None: they may be).
     ``age_by`` is the day by which the age must be attained: the 基準日 for 定時登録, the
@@ -133,11 +120,6 @@ def strike_off_due(moved_out_on: date, on: date, rules: Rules) -> bool:
     """第28条第2号: a marked elector is struck off once four months have passed after the day
     they ceased to live here (from the day after the period's last day)."""
     return on > period_end(moved_out_on, rules.strike_off_months)
-
-
-def regular_reference_dates(months: Iterable[int], year: int) -> list[date]:
-    """定時登録の基準日 of a year: the 1st of each registration month (第22条第1項)."""
-    return [date(year, m, 1) for m in sorted(months)]
 
 
 def parse_months(text: str) -> list[int]:

@@ -27,13 +27,18 @@ FOLLOWS = frozenset(
 
 
 def react(town: Town, ctx: RequestContext, change: RegisterChange) -> list[str]:
-    on_roll = town.session.scalars(
-        select(Elector.addressee_number).where(
-            Elector.addressee_number.in_(list(change.after)), Elector.struck_on.is_(None)
+    electors = {
+        e.addressee_number: e
+        for e in town.session.scalars(
+            select(Elector).where(
+                Elector.addressee_number.in_(list(change.after)), Elector.struck_on.is_(None)
+            )
         )
-    ).all()
-    changes = roll_changes(change, on_roll)
-    return apply_roll_changes(town, changes, event_id=change.event_id, today=change.recorded_on)
+    }
+    changes = roll_changes(change, electors)
+    return apply_roll_changes(
+        town, changes, electors, event_id=change.event_id, today=change.recorded_on
+    )
 
 
 follow(Follower("elections", "選挙", FOLLOWS, react))

@@ -29,7 +29,11 @@ from lgcloud.core.errors import LgcloudError, NotFoundError, RuleViolationError
 from lgcloud.core.jobs import JobFailedError, run_in_child
 from lgcloud.core.logging import get_logger
 from lgcloud.elections import queries, service
-from lgcloud.elections.domain import INSPECTION_PURPOSES, elector_number_from_code
+from lgcloud.elections.domain import (
+    INSPECTION_PURPOSES,
+    REFUSAL_LABELS,
+    elector_number_from_code,
+)
 from lgcloud.elections.models import Inspection, JurorDraw, RegistrationRun
 from lgcloud.interface.deps import Acting, acting, platform_of
 from lgcloud.interface.rendering import page_context, refusal_message, templates
@@ -39,13 +43,6 @@ from lgcloud.notices.models import NoticeRun
 router = APIRouter()
 ActingDep = Annotated[Acting, Depends(acting)]
 log = get_logger("lgcloud.elections.pages")
-
-REFUSAL_LABELS = {
-    "not_resident": "住民でない",
-    "foreign": "日本国籍でない",
-    "under_age": "年齢要件に満たない",
-    "too_recent": "記録から3箇月未満",
-}
 
 
 def _job_lock_path(request: Request, town_code: str) -> Path:
@@ -96,16 +93,12 @@ def _overview(
         elections = queries.elections(town)
         context["elections"] = [(e, queries.stations(town, e.id)) for e in elections]
         if manage:
-            districts = queries.polling_districts(town)
-            roll = queries.roll(town)
-            counts: dict[str, int] = {}
-            for r in roll:
-                counts[r.polling_code] = counts.get(r.polling_code, 0) + 1
+            counts, marked = queries.roll_counts(town)
             context |= {
-                "districts": districts,
+                "districts": queries.polling_districts(town),
                 "areas": sorted(queries.polling_table(town).items()),
                 "counts": counts,
-                "marked": sum(1 for r in roll if r.marked_on),
+                "marked": marked,
                 "runs": town.session.scalars(
                     select(RegistrationRun).order_by(RegistrationRun.id.desc()).limit(8)
                 ).all(),

@@ -156,6 +156,21 @@ def checkin_of(town: Town, election_id: int, addressee_number: str) -> Checkin |
     )
 
 
+def roll_counts(town: Town) -> tuple[dict[str, int], int]:
+    """Electors on the roll per 投票区, and how many of them are marked (転出表示): one
+    grouped query, not the roll itself (the overview page shows these on every visit)."""
+    counts: dict[str, int] = {}
+    marked = 0
+    for code, is_marked, n in town.session.execute(
+        select(Elector.polling_code, Elector.marked_on.is_not(None), func.count())
+        .where(Elector.struck_on.is_(None))
+        .group_by(Elector.polling_code, Elector.marked_on.is_not(None))
+    ):
+        counts[code] = counts.get(code, 0) + n
+        marked += n if is_marked else 0
+    return counts, marked
+
+
 @dataclass(frozen=True)
 class RollEntry:
     """One line of the roll: the 名簿番号 and 投票区 with the register's name and address."""

@@ -6,12 +6,13 @@ and the check-ins a town node received while the centre was unreachable. The rul
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lgcloud.core.clock import JST, utcnow
@@ -438,19 +439,23 @@ _STATUS = {
 
 
 def apply_roll_changes(
-    town: Town, changes: list[domain.RollChange], *, event_id: int | None, today: date
+    town: Town,
+    changes: list[domain.RollChange],
+    electors: Mapping[str, Elector],
+    *,
+    event_id: int | None,
+    today: date,
 ) -> list[str]:
-    """What a register change does to the roll, in the register change's transaction (its
-    audit entry covers it). A 転居 to an address the polling table does not know keeps the
-    old 投票区 and raises a 処理待ち item, so nothing is guessed and nothing is lost."""
+    """What a register change does to the roll (``electors``: the rows of the people it
+    names who are on the roll), in the register change's transaction (its audit entry
+    covers it). A 転居 to an address the polling table does not know keeps the old 投票区
+    and raises a 処理待ち item, so nothing is guessed and nothing is lost."""
     lines: list[str] = []
     if not changes:
         return lines
     table = queries.polling_table(town)
     for c in changes:
-        e = queries.elector_of(town, c.addressee_number)
-        if e is None:
-            continue
+        e = electors[c.addressee_number]
         if c.action is domain.RollAction.STRIKE:
             e.struck_on, e.strike_reason = c.on, c.reason
             lines.append(f"{c.addressee_number}: 選挙人名簿から抹消（{c.reason}）")
@@ -757,15 +762,6 @@ def draw_jurors(
         detail={"year": year, "count": count, "seed": seed, "roll_size": len(pool)},
     )
     return row
-
-
-def roll_size(town: Town) -> int:
-    return (
-        town.session.scalar(
-            select(func.count()).select_from(Elector).where(Elector.struck_on.is_(None))
-        )
-        or 0
-    )
 
 
 # ------------------------------------------------------------------ printed documents

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from lgcloud.certificates.render import FONT_PATH
@@ -172,16 +172,7 @@ def build_finance(
         else:
             profile[p.addressee_number] = ("pension", rng.randrange(600_000, 3_200_000, 1000))
 
-    def installments(
-        kind: str,
-        assessment_id: int,
-        person: str,
-        fy: int,
-        total: int,
-        dues: list[date],
-        unit: int | None = None,
-    ) -> None:
-        add_installments(out, rng, today, now, kind, assessment_id, person, fy, total, dues, unit)
+    installments = partial(add_installments, out, rng, today, now)
 
     # ------------------------------------------------------------------ resident tax
     for fy in years:

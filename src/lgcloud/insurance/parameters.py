@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from lgcloud.insurance.domain import CopayRules
-from lgcloud.parameters.registry import declare, spec_of
-from lgcloud.parameters.rules import Entry, Parameters, Spec, resolve
+from lgcloud.parameters.registry import declare, shipped_on
+from lgcloud.parameters.rules import Entry, Parameters, Spec
 
 NOTIFICATION_DAYS = "insurance.notification_days"
 GENERAL_PERCENT = "insurance.copay_percent"
@@ -94,4 +94,4 @@ def copay_rules(p: Parameters) -> CopayRules:
 
 def shipped_copay_rules(day: date) -> CopayRules:
     """The values lgcloud ships, as of ``day`` (no town: the generator, the rules' tests)."""
-    return copay_rules(resolve([spec_of(k) for k in COPAY_KEYS], {}, day))
+    return copay_rules(shipped_on(day, *COPAY_KEYS))

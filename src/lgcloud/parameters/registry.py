@@ -3,9 +3,11 @@ when imported; the complete list loads every installed area first (``core/areas.
 
 from __future__ import annotations
 
+from datetime import date
+
 from lgcloud.core.areas import load_areas
 from lgcloud.core.errors import NotFoundError
-from lgcloud.parameters.rules import Spec
+from lgcloud.parameters.rules import Parameters, Spec, resolve
 
 _SPECS: dict[str, Spec] = {}
 
@@ -33,3 +35,9 @@ def spec_of(key: str) -> Spec:
 def declared() -> list[Spec]:
     load_areas()
     return [_SPECS[k] for k in sorted(_SPECS)]
+
+
+def shipped_on(day: date, *keys: str) -> Parameters:
+    """The values lgcloud ships for ``keys`` on ``day``, without any town's own entries:
+    what the generator and the rules' tests use (no town, no I/O)."""
+    return resolve([spec_of(k) for k in keys], {}, day)

@@ -10,9 +10,10 @@ the rules)."""
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
-from lgcloud.parameters.registry import declare, spec_of
-from lgcloud.parameters.rules import Entry, Parameters, Spec, resolve
+from lgcloud.parameters.registry import declare, shipped_on
+from lgcloud.parameters.rules import Entry, Parameters, Spec
 from lgcloud.taxation.domain import VEHICLE_CLASSES, TaxRates
 
 MUNICIPAL_RATE = "taxation.municipal_rate_percent"
@@ -199,6 +200,8 @@ def rates_from(p: Parameters) -> TaxRates:
     )
 
 
+@cache
 def shipped_rates(day: date) -> TaxRates:
-    """The values lgcloud ships, as of ``day`` (no operator's entries: pure)."""
-    return rates_from(resolve([spec_of(k) for k in KEYS], {}, day))
+    """The values lgcloud ships, as of ``day`` (no operator's entries: pure; cached, the
+    generator asks for them per taxpayer)."""
+    return rates_from(shipped_on(day, *KEYS))
