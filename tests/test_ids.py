@@ -16,10 +16,12 @@ from lgcloud.core.ids import (
     is_issuable_sequence,
     mod11_check_digit,
     mod11_remainder,
+    resident_code_check_digit,
     town_code_check_digit,
     validate_numbered,
     validate_resident_code,
     validate_town_code,
+    with_resident_check_digit,
 )
 from lgcloud.register.domain import AddressIn, EventKind, MoveIn, NewPerson, Sex
 from lgcloud.register.service import record_event
@@ -229,10 +231,48 @@ def test_every_substitution_of_a_small_range_is_detected() -> None:
 
 
 def test_resident_code_is_eleven_digits() -> None:
-    assert validate_resident_code("12345678901") == "12345678901"
+    assert validate_resident_code("12345678903") == "12345678903"
     for bad in ["1234567890", "123456789012", "1234567890a", "１２３４５６７８９０１"]:
         with pytest.raises(InvalidIdentifierError, match="11桁"):
             validate_resident_code(bad)
+
+
+def test_resident_code_check_digit_worked_by_hand() -> None:
+    # 1234567890 from the right: 0·2 + 9·3 + 8·4 + 7·5 + 6·6 + 5·7 + 4·2 + 3·3 + 2·4 + 1·5
+    # = 195; 195 mod 11 = 8; 11 − 8 = 3
+    assert resident_code_check_digit("1234567890") == 3
+    assert resident_code_check_digit("0000000050") == 7  # 5·3 = 15 → remainder 4 → 7
+    assert resident_code_check_digit("0000000005") == 1  # 5·2 = 10 → remainder 10 → 1
+    # remainders 0 and 1 give 0
+    assert resident_code_check_digit("0000000000") == 0
+    assert resident_code_check_digit("0000000006") == 0  # 6·2 = 12 → remainder 1
+
+
+@given(st.from_regex(r"[0-9]{10}", fullmatch=True))
+def test_resident_code_check_digit_follows_the_formula(first_ten: str) -> None:
+    total = sum(
+        int(d) * (n + 1 if n <= 6 else n - 5) for n, d in enumerate(reversed(first_ten), start=1)
+    )
+    expected = 0 if total % 11 <= 1 else 11 - total % 11
+    assert resident_code_check_digit(first_ten) == expected
+    code = with_resident_check_digit(first_ten)
+    assert validate_resident_code(code) == code
+
+
+@given(st.from_regex(r"[0-9]{10}", fullmatch=True), st.integers(0, 9), st.integers(1, 9))
+def test_resident_code_single_digit_typos_are_refused(first_ten: str, pos: int, add: int) -> None:
+    code = with_resident_check_digit(first_ten)
+    typo = code[:pos] + str((int(code[pos]) + add) % 10) + code[pos + 1 :]
+    # a changed digit changes the weighted sum by add·weight (weights 2..7, never ≡ 0 mod
+    # 11), so the check digit differs, except where both sums fall in the 0-or-1 band
+    if resident_code_check_digit(typo[:10]) == int(typo[10]):
+        assert {
+            sum(int(d) * (n + 1 if n <= 6 else n - 5) for n, d in enumerate(reversed(x), 1)) % 11
+            for x in (code[:10], typo[:10])
+        } <= {0, 1}
+    else:
+        with pytest.raises(InvalidIdentifierError, match="検査数字"):
+            validate_resident_code(typo)
 
 
 # ------------------------------------------------------------------ issuing in a town

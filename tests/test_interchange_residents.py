@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from conftest import TODAY, TOWN_A, TOWN_B, follow_journal, make_ctx, make_platform
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.models import AuditEntry
+from lgcloud.core.ids import with_resident_check_digit
 from lgcloud.generate.town import generate_town
 from lgcloud.interchange.residents import (
     COLUMNS,
@@ -26,8 +27,11 @@ from lgcloud.interchange.residents import (
 )
 from lgcloud.onboarding import onboard_town
 from lgcloud.register.domain import (
+    EVENT_LABELS,
     FOREIGN_CATEGORIES,
     FOREIGN_FIELDS,
+    HEAD,
+    RELATIONSHIPS,
     AddressIn,
     EventKind,
     MoveIn,
@@ -197,8 +201,16 @@ NAME_CHARS = st.sampled_from(
 TEXT = st.lists(NAME_CHARS, min_size=1, max_size=6).map("".join).filter(lambda t: t.strip() != "")
 
 
+#: the vocabulary of 異動事由 a file may carry, each written back as it came (blank is an
+#: initial load; 初期登録 and 国内転入 are other names, written back as blank and 転入)
+EVENT_VOCABULARY = [label for label in EVENT_LABELS.values() if label != "初期登録"] + [""]
+REMOVAL_REASONS = ["死亡", "転出", "国外転出", "職権消除"]
+
+
 @st.composite
 def registers(draw: st.DrawFn) -> list[list[str]]:
+    """Registers drawn over the whole vocabulary of every coded column: 異動事由, 続柄,
+    性別, 消除事由, 住民票コード (valid, one per person), the foreign-resident items."""
     rows: list[list[str]] = []
     n_households = draw(st.integers(1, 4))
     number = 100
@@ -211,17 +223,31 @@ def registers(draw: st.DrawFn) -> list[list[str]]:
             birth = date(
                 1950 + draw(st.integers(0, 60)), draw(st.integers(1, 12)), draw(st.integers(1, 28))
             )
-            since = birth.replace(year=birth.year + draw(st.integers(0, 10)))
+            event = draw(st.sampled_from(EVENT_VOCABULARY), label="異動事由")
+            since = (
+                birth
+                if event == "出生"
+                else birth.replace(year=birth.year + draw(st.integers(0, 10)))
+            )
+            removed, reason = "", ""
+            if m > 0 and draw(st.booleans()):  # a removed member (除票); the head stays
+                removed = min(since + timedelta(days=draw(st.integers(0, 3000))), TODAY).isoformat()
+                reason = draw(st.sampled_from(REMOVAL_REASONS), label="消除事由")
+            code = (
+                with_resident_check_digit(f"{7_000_000_000 + number}")
+                if draw(st.booleans())
+                else ""
+            )
             rows.append(
                 [
                     f"{number:010d}"[-10:],
                     f"{900 + h:010d}",
-                    "",
+                    code,
                     draw(TEXT),
                     draw(st.one_of(st.just(""), TEXT)),
                     birth.isoformat(),
                     draw(st.sampled_from(["1", "2"])),
-                    "世帯主" if m == 0 else "子",
+                    HEAD if m == 0 else draw(st.sampled_from(RELATIONSHIPS[1:]), label="続柄"),
                     address,
                     detail,
                     "",
@@ -229,9 +255,9 @@ def registers(draw: st.DrawFn) -> list[list[str]]:
                     since.isoformat(),
                     since.isoformat(),
                     "",
-                    "転入",
-                    "",
-                    "",
+                    event,
+                    removed,
+                    reason,
                     draw(st.one_of(st.just(""), TEXT)),
                     *person_items(draw),
                 ]
@@ -292,6 +318,43 @@ def test_export_import_export_is_identical(rows: list[list[str]]) -> None:
         assert export_bytes(p2, TOWN_B)[0] == utf8
         p.dispose()
         p2.dispose()
+
+
+def test_every_event_label_and_code_comes_back_as_it_came(tmp_path: Path) -> None:
+    """One household per 異動事由 of the vocabulary (世帯変更 among them: it came back as
+    世帯主変更), each with a 住民票コード: the export is the file, byte for byte."""
+    rows = []
+    for i, label in enumerate(EVENT_VOCABULARY, start=1):
+        since = "1980-05-06" if label == "出生" else "2001-02-03"
+        rows.append(
+            [
+                f"{i * 10:010d}",
+                f"{5000 + i:010d}",
+                with_resident_check_digit(f"{6_000_000_000 + i}"),
+                "山田\u3000太郎",
+                "",
+                "1980-05-06",
+                "1",
+                HEAD,
+                f"大字諏訪山{i}番地",
+                *[""] * 3,
+                since,
+                since,
+                "",
+                label,
+                *[""] * 3,
+                *[""] * 2,
+                *[""] * len(FOREIGN_FIELDS),
+            ]
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        p = make_platform(Path(tmp) / "data")
+        onboard_town(p, TOWN_A, "聖籠町")
+        path = tmp_path / "residents.csv"
+        path.write_bytes(_csv_bytes(rows))
+        assert do_import(p, TOWN_A, path).rejected == []
+        assert export_bytes(p, TOWN_A)[0] == _csv_bytes(rows)
+        p.dispose()
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -402,6 +465,55 @@ def test_duplicate_addressee_number(platform: Platform, tmp_path: Path) -> None:
     assert all(r.column in ("宛名番号", "世帯番号") for r in e.rejections)
 
 
+def _with_code(row: list[str], code: str) -> list[str]:
+    return [*row[:2], code, *row[3:]]
+
+
+def test_resident_code_check_digit_and_duplicates(platform: Platform, tmp_path: Path) -> None:
+    """A wrong check digit, a code twice in one file (the later row is at fault), a code
+    another person of the town holds: each refused on its row and column."""
+    code, other = "12345678903", "98765432103"
+    e = _refused(
+        platform,
+        _write(tmp_path, [_with_code(GOOD[0], "12345678901"), GOOD[1]]),
+        "検査数字",
+    )
+    assert [(r.row, r.column) for r in e.rejections] == [(2, "住民票コード")]
+    e = _refused(
+        platform,
+        _write(tmp_path, [_with_code(GOOD[0], code), _with_code(GOOD[1], code)]),
+        "2 行目の人と同じ",
+    )
+    assert [(r.row, r.column) for r in e.rejections] == [(3, "住民票コード")]
+    with platform.town(TOWN_A) as town:
+        record_event(
+            town,
+            make_ctx(TOWN_A),
+            MoveIn(
+                kind=EventKind.DOMESTIC_MOVE_IN,
+                effective_date=date(2020, 1, 1),
+                previous_address="新潟市",
+                address=AddressIn(address="大字東港1番地"),
+                persons=[
+                    NewPerson(
+                        name="佐藤\u3000健",
+                        birth_date=date(1960, 1, 1),
+                        sex=Sex.MALE,
+                        relationship=HEAD,
+                        resident_code=other,
+                    )
+                ],
+            ),
+            today=TODAY,
+        )
+    e = _refused(
+        platform,
+        _write(tmp_path, [GOOD[0], _with_code(GOOD[1], other)]),
+        "既にこの町村の宛名番号",
+    )
+    assert [(r.row, r.column) for r in e.rejections] == [(3, "住民票コード")]
+
+
 def test_impossible_dates(platform: Platform, tmp_path: Path) -> None:
     rows = [[*GOOD[0][:5], "1970-02-30", *GOOD[0][6:]], GOOD[1]]
     e = _refused(platform, _write(tmp_path, rows), "生年月日", "ありえない日付")
@@ -409,10 +521,32 @@ def test_impossible_dates(platform: Platform, tmp_path: Path) -> None:
     assert e.rejections[0].column == "生年月日"
 
 
-def test_two_heads_in_one_household(platform: Platform, tmp_path: Path) -> None:
+def test_household_faults_are_on_the_member_at_fault(platform: Platform, tmp_path: Path) -> None:
+    """One message per fault, on the row at fault: the second 世帯主 (not the first), a
+    household without one (its first row), the member living elsewhere (not the head)."""
     rows = [GOOD[0], [*GOOD[1][:7], "世帯主", *GOOD[1][8:]]]
-    e = _refused(platform, _write(tmp_path, rows), "世帯主が 2 人")
-    assert {(r.row, r.column) for r in e.rejections} >= {(2, "続柄"), (3, "続柄")}
+    e = _refused(platform, _write(tmp_path, rows), "世帯主は既に 2 行目")
+    assert [(r.row, r.column) for r in e.rejections] == [(3, "続柄")]
+    rows = [[*GOOD[0][:7], "同居人", *GOOD[0][8:]], GOOD[1]]
+    e = _refused(platform, _write(tmp_path, rows), "世帯主がいません")
+    assert [(r.row, r.column) for r in e.rejections] == [(2, "続柄")]
+    rows = [GOOD[0], [*GOOD[1][:8], "大字諏訪山2番地", *GOOD[1][9:]]]
+    e = _refused(platform, _write(tmp_path, rows), "2 行目の世帯主と一致しません")
+    assert [(r.row, r.column) for r in e.rejections] == [(3, "住所")]
+
+
+def test_an_error_on_a_head_adds_no_household_errors(platform: Platform, tmp_path: Path) -> None:
+    rows = [[*GOOD[0][:5], "1970-02-30", *GOOD[0][6:]], GOOD[1]]
+    e = _refused(platform, _write(tmp_path, rows), "生年月日")
+    assert [(r.row, r.column) for r in e.rejections] == [(2, "生年月日")]
+
+
+def test_resident_day_before_birth_names_the_resident_day(
+    platform: Platform, tmp_path: Path
+) -> None:
+    rows = [[*GOOD[0][:5], "2001-01-01", *GOOD[0][6:]], GOOD[1]]
+    e = _refused(platform, _write(tmp_path, rows), "住民日が生年月日より前")
+    assert [(r.row, r.column) for r in e.rejections] == [(2, "住民日")]
 
 
 def test_gaiji_absent_from_table(platform: Platform, tmp_path: Path) -> None:

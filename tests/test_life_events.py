@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from conftest import TODAY, TOWN_A, as_json, make_ctx
 from lgcloud.core.errors import NotFoundError, RuleViolationError
-from lgcloud.core.ids import validate_numbered
+from lgcloud.core.ids import validate_individual_number, validate_numbered
 from lgcloud.register import queries
 from lgcloud.register.domain import (
     HEAD,
@@ -225,7 +225,7 @@ def test_move_in_creates_a_new_household(desk: Desk, kind: EventKind) -> None:
             previous_address="アメリカ合衆国" if kind is EventKind.FOREIGN_MOVE_IN else PREVIOUS,
             address=AddressIn(address=ADDR_1, address_detail="ハイツ101", postal_code="9570100"),
             persons=[
-                person("佐藤\u3000健", HEAD, resident_code="12345678901"),
+                person("佐藤\u3000健", HEAD, resident_code="12345678903"),
                 person("佐藤\u3000恵", "妻", sex=Sex.FEMALE),
             ],
         )
@@ -239,7 +239,7 @@ def test_move_in_creates_a_new_household(desk: Desk, kind: EventKind) -> None:
     assert [p.addressee_number for p in desk.household(h)] == list(r.subjects)
     assert head.relationship == HEAD
     assert wife.relationship == "妻"
-    assert head.resident_code == "12345678901"
+    assert head.resident_code == "12345678903"
     for p in (head, wife):
         assert p.status is Status.RESIDENT
         assert p.household_number == h
@@ -993,7 +993,7 @@ def test_correction_of_several_fields(desk: Desk, fam: tuple[str, list[str]]) ->
             member=wife,
             fields=CorrectionFields(
                 birth_date=date(1982, 2, 3),
-                resident_code="10987654321",
+                resident_code="10987654320",
                 honseki="新潟県北蒲原郡聖籠町大字諏訪山1635番地4",
                 hittousha="山田\u3000源蔵",
                 postal_code="9570117",
@@ -1004,7 +1004,7 @@ def test_correction_of_several_fields(desk: Desk, fam: tuple[str, list[str]]) ->
     )
     w = desk.get(wife)
     assert w.birth_date == date(1982, 2, 3)
-    assert w.resident_code == "10987654321"
+    assert w.resident_code == "10987654320"
     assert w.honseki == "新潟県北蒲原郡聖籠町大字諏訪山1635番地4"
     assert w.hittousha == "山田\u3000源蔵"
     assert (w.postal_code, w.district) == ("9570117", "第2区")
@@ -1050,6 +1050,126 @@ def test_correction_with_bad_resident_code_is_refused(
             reason="誤記",
         ),
         field="fields.resident_code",
+    )
+
+
+def test_correction_with_a_wrong_check_digit_is_refused(
+    desk: Desk, fam: tuple[str, list[str]]
+) -> None:
+    _, (head, _, _) = fam
+    desk.refuse(
+        Correction(
+            effective_date=date(2023, 1, 1),
+            member=head,
+            fields=CorrectionFields(resident_code="12345678901"),  # 12345678903 is right
+            reason="誤記",
+        ),
+        match="検査数字",
+        field="fields.resident_code",
+    )
+
+
+def _move_in(on: date, *persons: NewPerson, address: str = ADDR_2) -> MoveIn:
+    return MoveIn(
+        kind=EventKind.DOMESTIC_MOVE_IN,
+        effective_date=on,
+        previous_address=PREVIOUS,
+        address=AddressIn(address=address),
+        persons=list(persons),
+    )
+
+
+def test_a_resident_code_is_given_to_one_person_only(desk: Desk) -> None:
+    """Seed 002: a code given to two people went unnoticed for five years. Refused within
+    one event, against a resident, against the dead; a former resident who moved out is
+    the same person coming back and keeps their code."""
+    code, other = "12345678903", "98765432103"
+    first = desk.record(
+        _move_in(date(2020, 4, 1), person("佐藤\u3000健", HEAD, resident_code=code))
+    ).subjects[0]
+    # two new people of one 転入 with one code
+    desk.refuse(
+        _move_in(
+            date(2021, 4, 1),
+            person("鈴木\u3000一", HEAD, resident_code=other),
+            person("鈴木\u3000二", "妻", sex=Sex.FEMALE, resident_code=other),
+        ),
+        match="二人",
+        field="resident_code",
+    )
+    # a resident's code on a newcomer, by 転入, by birth and by correction
+    desk.refuse(
+        _move_in(date(2021, 4, 1), person("鈴木\u3000一", HEAD, resident_code=code)),
+        match=f"宛名番号 {first}",
+        field="resident_code",
+    )
+    newcomer = desk.record(
+        _move_in(date(2021, 4, 1), person("鈴木\u3000一", HEAD, resident_code=other))
+    ).subjects[0]
+    desk.refuse(
+        Correction(
+            effective_date=date(2022, 1, 1),
+            member=newcomer,
+            fields=CorrectionFields(resident_code=code),
+            reason="誤記",
+        ),
+        match="既に",
+        field="resident_code",
+    )
+    household = desk.get(newcomer).household_number
+    desk.refuse(
+        Birth(
+            effective_date=date(2022, 2, 2),
+            household_number=household,
+            person=person("鈴木\u3000三", "子", date(2022, 2, 2), resident_code=code),
+        ),
+        match="既に",
+        field="resident_code",
+    )
+    # the dead keep theirs
+    desk.record(Removal(kind=EventKind.DEATH, effective_date=date(2022, 3, 1), members=[first]))
+    desk.refuse(
+        _move_in(date(2022, 4, 1), person("高橋\u3000一", HEAD, resident_code=code)),
+        match="既に",
+    )
+    # one who moved out and comes back is entered again under the code they kept
+    desk.record(
+        Removal(
+            kind=EventKind.DOMESTIC_MOVE_OUT,
+            effective_date=date(2022, 5, 1),
+            members=[newcomer],
+            destination_address="新潟県新潟市中央区1番地",
+        )
+    )
+    back = desk.record(
+        _move_in(date(2023, 5, 1), person("鈴木\u3000一", HEAD, resident_code=other))
+    ).subjects[0]
+    assert back != newcomer and desk.get(back).resident_code == other
+
+
+def test_an_individual_number_is_given_to_one_person_only(
+    desk: Desk, fam: tuple[str, list[str]]
+) -> None:
+    _, (head, wife, _) = fam
+    number = "123456789018"  # check digit 8 of 12345678901
+    assert validate_individual_number(number) == number
+    desk.record(
+        Correction(
+            effective_date=date(2023, 1, 1),
+            member=head,
+            fields=CorrectionFields(individual_number=number),
+            reason="番号の記載",
+        )
+    )
+    desk.refuse(
+        Correction(
+            effective_date=date(2023, 1, 2),
+            member=wife,
+            fields=CorrectionFields(individual_number=number),
+            reason="番号の記載",
+        ),
+        match="個人番号",
+        field="individual_number",
     )
 
 
@@ -1260,7 +1380,9 @@ def test_bad_relationship_is_a_validation_error() -> None:
         person("山田\u3000太郎", "")
 
 
-@pytest.mark.parametrize("code", ["123", "1234567890a", "123456789012", "１２３４５６７８９０１"])
+@pytest.mark.parametrize(
+    "code", ["123", "1234567890a", "123456789012", "１２３４５６７８９０１", "12345678901"]
+)
 def test_bad_resident_code_is_a_validation_error(code: str) -> None:
     with pytest.raises(ValidationError, match="住民票コード"):
         person("山田\u3000太郎", HEAD, resident_code=code)

@@ -424,7 +424,21 @@ class RegisterMachine(RuleBasedStateMachine):
         elif what == "relationship":
             value = data.draw(st.sampled_from([HEAD, *MEMBER_RELATIONSHIPS]))
         else:
-            value = data.draw(st.sampled_from(["12345678901", "98765432109", "123"]))
+            # two valid codes (the second correction of another person to one of them gives
+            # it to a second person), a wrong check digit, a malformed code
+            value = data.draw(st.sampled_from(["12345678903", "98765432103", "12345678901", "123"]))
+        held_by_another = False
+        if what == "resident_code":
+            with self.platform.read_town(TOWN_A) as town:
+                held_by_another = value in set(
+                    town.session.scalars(
+                        select(PersonVersion.resident_code).where(
+                            PersonVersion.is_current.is_(True),
+                            PersonVersion.addressee_number != p.addressee_number,
+                            PersonVersion.status == "resident",
+                        )
+                    )
+                )
         d = self.advance(data)
         result = self.apply(
             Correction(
@@ -434,6 +448,10 @@ class RegisterMachine(RuleBasedStateMachine):
                 reason="職権修正 (試験)",
             )
         )
+        if what == "resident_code" and (value in ("12345678901", "123") or held_by_another):
+            assert result is None, (
+                f"住民票コード {value} accepted (held by another: {held_by_another})"
+            )
         if result is not None:
             with self.platform.town(TOWN_A) as town:
                 stored = town.session.scalar(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from conftest import TODAY, TOWN_A, TOWN_B, make_ctx, make_platform
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
+from lgcloud.core.ids import with_resident_check_digit
 from lgcloud.generate.town import generate_town
 from lgcloud.onboarding import onboard_town
 from lgcloud.register import folding, queries
@@ -88,7 +89,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         persons = []
         for name, kana, sex, rel in members:
             serial += 1
-            code[name] = f"990000{serial:05d}"
+            code[name] = with_resident_check_digit(f"99000{serial:05d}")
             persons.append(
                 NewPerson(
                     name=name,

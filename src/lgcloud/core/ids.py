@@ -3,7 +3,8 @@
 - 全国地方公共団体コード (local government code): five digits plus a check digit.
 - 宛名番号 (addressee number) and 世帯番号 (household number): a sequence number plus a
   modulus-11 check digit, weights 2–7 repeating from the rightmost digit.
-- 住民票コード (resident code): eleven digits, stored as given.
+- 住民票コード (resident code): ten digits plus a check digit (住民基本台帳法施行規則 第1条).
+- 個人番号 (individual number): eleven digits plus a check digit (番号法施行令 第8条).
 """
 
 from __future__ import annotations
@@ -97,11 +98,41 @@ def validate_numbered(number: str, label: str = "番号") -> str:
     return number
 
 
+def _weighted_check_digit(digits: str) -> int:
+    """11 − (Σ P(n)·Q(n) mod 11), or 0 when the remainder is 0 or 1; P(n) is the n-th digit
+    from the right and Q(n) = n + 1 for n ≤ 6, n − 5 for n ≥ 7. The algorithm of both the
+    住民票コード and the 個人番号 (only their lengths differ)."""
+    total = 0
+    for n, d in enumerate(reversed(digits), start=1):
+        total += int(d) * (n + 1 if n <= 6 else n - 5)
+    r = total % 11
+    return 0 if r <= 1 else 11 - r
+
+
+def resident_code_check_digit(first_ten: str) -> int:
+    """Check digit of a 住民票コード: 住民基本台帳法施行規則 第1条第2号 and the formula of
+    平成14年総務省告示第436号 (the weights of :func:`_weighted_check_digit` over ten digits)."""
+    if not re.fullmatch(r"[0-9]{10}", first_ten):
+        raise InvalidIdentifierError(f"住民票コードの上10桁は数字10桁です: {first_ten!r}")
+    return _weighted_check_digit(first_ten)
+
+
 def validate_resident_code(code: str) -> str:
-    """住民票コード: eleven digits (its own check digit is J-LIS's and not recomputed here)."""
+    """住民票コード: eleven digits, the last the check digit of the first ten (a code read
+    from a file or typed at the counter with one digit wrong is refused here)."""
     if not RESIDENT_CODE_RE.fullmatch(code):
         raise InvalidIdentifierError(f"住民票コードは数字11桁です: {code!r}")
+    expected = resident_code_check_digit(code[:10])
+    if int(code[10]) != expected:
+        raise InvalidIdentifierError(
+            f"住民票コード {code} の検査数字が正しくありません (上10桁からは {expected})"
+        )
     return code
+
+
+def with_resident_check_digit(first_ten: str) -> str:
+    """The eleven-digit 住民票コード made of ``first_ten`` and its check digit."""
+    return f"{first_ten}{resident_code_check_digit(first_ten)}"
 
 
 def individual_number_check_digit(first_eleven: str) -> int:
@@ -113,11 +144,7 @@ def individual_number_check_digit(first_eleven: str) -> int:
     """
     if not re.fullmatch(r"[0-9]{11}", first_eleven):
         raise InvalidIdentifierError(f"個人番号の上11桁は数字11桁です: {first_eleven!r}")
-    total = 0
-    for n, d in enumerate(reversed(first_eleven), start=1):
-        total += int(d) * (n + 1 if n <= 6 else n - 5)
-    r = total % 11
-    return 0 if r <= 1 else 11 - r
+    return _weighted_check_digit(first_eleven)
 
 
 def validate_individual_number(number: str) -> str:

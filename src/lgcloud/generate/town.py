@@ -28,7 +28,12 @@ from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.dates import age_on
 from lgcloud.core.errors import RuleViolationError
-from lgcloud.core.ids import format_numbered, individual_number_check_digit, is_issuable_sequence
+from lgcloud.core.ids import (
+    format_numbered,
+    individual_number_check_digit,
+    is_issuable_sequence,
+    with_resident_check_digit,
+)
 from lgcloud.db.engine import sync_id_sequences
 from lgcloud.generate import names_data as nd
 from lgcloud.generate.addressees import build_addressees
@@ -141,6 +146,7 @@ class TownGenerator:
             for i, d in enumerate(nd.GENERIC_DISTRICTS)
         }
         self.district_names = list(self.districts)
+        self.resident_codes: set[str] = set()
         # Some districts are much bigger than others.
         self.district_weights = [self.rng.uniform(0.3, 3.0) for _ in self.district_names]
         self.family_weights = [f.weight for f in nd.FAMILY_NAMES]
@@ -167,6 +173,15 @@ class TownGenerator:
             for sex, names in ((Sex.MALE, nd.GIVEN_NAMES_MALE), (Sex.FEMALE, nd.GIVEN_NAMES_FEMALE))
             for era in ("old", "mid", "new")
         }
+
+    def resident_code(self) -> str:
+        """A 住民票コード with its check digit, unique in the town (the draw is the one made
+        before check digits were verified, so the generated towns stay the same)."""
+        while True:
+            code = with_resident_check_digit(f"{self.rng.randrange(10**10, 10**11)}"[:10])
+            if code not in self.resident_codes:
+                self.resident_codes.add(code)
+                return code
 
     @property
     def _ivs_bases(self) -> dict[str, list[str]]:
@@ -504,7 +519,7 @@ def build_histories(
                 kana=m.kana,
                 birth_date=m.birth,
                 sex=m.sex,
-                resident_code=f"{gen.rng.randrange(10**10, 10**11)}",
+                resident_code=gen.resident_code(),
                 individual_number=_my_number(gen.rng),
                 household_number=number,
                 relationship=m.relationship,

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,15 +25,18 @@ from typing import IO, Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Date,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    and_,
     exists,
     func,
     insert,
+    or_,
     select,
     true,
 )
@@ -60,6 +64,7 @@ from lgcloud.register.domain import (
     Sex,
     Status,
     foreign_resident_problem,
+    holds_identity,
 )
 from lgcloud.register.models import District, Household, NumberSequence, Person, PersonVersion
 from lgcloud.register.service import state_of, version_values
@@ -108,11 +113,12 @@ REQUIRED = (
     "住定日",
 )
 
-#: 異動事由 text → event kind; our own labels first so an export reads back to the same kind.
+#: 異動事由 text → event kind. Every label of ``EVENT_LABELS`` (the vocabulary, 世帯変更
+#: included) reads back to its own kind and is written back unchanged; ``国内転入`` is
+#: accepted as another name of 転入 and written back as 転入 (docs/interchange.md).
 EVENT_BY_LABEL: dict[str, EventKind] = {label: kind for kind, label in EVENT_LABELS.items()}
 EVENT_BY_LABEL |= {
     "国内転入": EventKind.DOMESTIC_MOVE_IN,
-    "世帯変更": EventKind.HEAD_CHANGE,
     "": EventKind.INITIAL_LOAD,
 }
 SEX = {"1": Sex.MALE, "2": Sex.FEMALE, "男": Sex.MALE, "女": Sex.FEMALE}
@@ -212,7 +218,7 @@ def parse_row(values: dict[str, str], today: date) -> PersonState:
     if event is EventKind.BIRTH and birth != since:
         raise _RowError("住民日", "出生による住民日は生年月日と同じです")
     if birth > since:
-        raise _RowError("生年月日", "生年月日が住民日より後です")
+        raise _RowError("住民日", "住民日が生年月日より前です")
     if removed_on is not None and removed_on < settled:
         raise _RowError("消除日", "消除日が住定日より前です")
     if bool(removed_on) != bool(get("消除事由")):
@@ -370,6 +376,7 @@ STAGING = Table(
     Column("address_key", Text),
     Column("payload", Text),  # the parsed record (CSV text of row_of), re-parsed at insert
     Column("birth", Date),
+    Column("resident_code", String(11)),  # only where the row keeps it from others
     prefixes=["TEMPORARY"],
 )
 
@@ -460,7 +467,7 @@ def _stage_and_check(
     name = path.name
     conn = town.session.connection()
     rejected, unstaged_households = _stage(town, path, result, gaiji, today, on_progress)
-    rejected += _check_whole_file(town)
+    rejected += _check_whole_file(town, unstaged_households)
     rejected_rows = {r.row for r in rejected}
     # a household with any rejected row is rejected whole (the register's rules are
     # about households, and half a household cannot be imported); rows refused before
@@ -571,6 +578,9 @@ def _stage(
                         ),
                         "payload": _pack(row_of(state)),
                         "birth": state.birth_date,
+                        "resident_code": state.resident_code
+                        if holds_identity(state.status, state.removal_reason)
+                        else None,
                     }
                 )
                 if len(batch) >= 2000:
@@ -628,8 +638,10 @@ def _unpack(text: str) -> list[str]:
     return values
 
 
-def _check_whole_file(town: Town) -> list[Rejection]:
-    """Rules across rows, in SQL over the staging table (bounded memory)."""
+def _check_whole_file(town: Town, refused_households: set[str]) -> list[Rejection]:
+    """Rules across rows, in SQL over the staging table (bounded memory). The household
+    rules skip households with a row already refused (that row is the fault: its household
+    is refused with it, and a head refused for a bad date is not "no head")."""
     conn = town.session.connection()
     s = STAGING.c
     out: list[Rejection] = []
@@ -654,19 +666,18 @@ def _check_whole_file(town: Town) -> list[Rejection]:
         .group_by(s.household_number)
         .subquery()
     )
-    for row_no, hh, n_heads, n_addr in conn.execute(
-        select(s.row_no, s.household_number, heads.c.heads, heads.c.addresses)
+    faulty: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for row_no, hh, is_head, address_key in conn.execute(
+        select(s.row_no, s.household_number, s.is_head, s.address_key)
         .join(heads, heads.c.household_number == s.household_number)
         .where(s.is_resident == 1, (heads.c.heads != 1) | (heads.c.addresses != 1))
+        .order_by(s.row_no)
     ):
-        if n_heads != 1:
-            out.append(
-                Rejection(
-                    row_no, "続柄", f"世帯 {hh} の世帯主が {n_heads} 人です (ちょうど1人必要です)"
-                )
-            )
-        if n_addr != 1:
-            out.append(Rejection(row_no, "住所", f"世帯 {hh} の世帯員の住所が一致しません"))
+        if hh not in refused_households:
+            faulty[hh].append((row_no, is_head, address_key))
+    for hh, members in faulty.items():
+        out += _household_faults(hh, members)
+    out += _shared_resident_codes(conn)
     # what the town already holds: an existing 宛名番号 must be identical (then it is skipped)
     existing = (
         select(PersonVersion.addressee_number, PersonVersion.household_number)
@@ -704,6 +715,89 @@ def _check_whole_file(town: Town) -> list[Rejection]:
     ).all()
     for row_no, hh in used:
         out.append(Rejection(row_no, "世帯番号", f"世帯番号 {hh} は既にこの町村で使われています"))
+    return out
+
+
+def _household_faults(hh: str, members: list[tuple[int, int, str]]) -> list[Rejection]:
+    """One message per fault of a household's current members ((row, is head, address),
+    in file order), on the row at fault: a second 世帯主 (the first one stands), a household
+    with none (on its first row), a member whose address is not the head's."""
+    out: list[Rejection] = []
+    heads = [row for row, is_head, _ in members if is_head]
+    for row in heads[1:]:
+        out.append(
+            Rejection(
+                row,
+                "続柄",
+                f"世帯 {hh} の世帯主は既に {heads[0]} 行目にいます (世帯主は一世帯に一人です)",
+            )
+        )
+    if not heads:
+        out.append(Rejection(members[0][0], "続柄", f"世帯 {hh} に世帯主がいません (一人必要です)"))
+    reference_row, _, address = next(
+        (m for m in members if m[1]), members[0]
+    )  # the head's address, else the first member's
+    for row, _, key in members:
+        if key != address:
+            out.append(
+                Rejection(
+                    row,
+                    "住所",
+                    f"世帯 {hh} の住所が {reference_row} 行目の世帯主と一致しません"
+                    if heads
+                    else f"世帯 {hh} の住所が {reference_row} 行目と一致しません",
+                )
+            )
+    return out
+
+
+def _shared_resident_codes(conn: Connection) -> list[Rejection]:
+    """A 住民票コード given to two people: a later row of the file repeating an earlier
+    row's (the later row is at fault), or a row carrying the code of another person the
+    town holds (resident or dead, :func:`~lgcloud.register.domain.holds_identity`)."""
+    s = STAGING.c
+    out: list[Rejection] = []
+    firsts = (
+        select(s.resident_code, func.min(s.row_no).label("first_row"))
+        .where(s.resident_code.is_not(None))
+        .group_by(s.resident_code)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    for row_no, code, first_row in conn.execute(
+        select(s.row_no, s.resident_code, firsts.c.first_row)
+        .join(firsts, firsts.c.resident_code == s.resident_code)
+        .where(s.row_no != firsts.c.first_row)
+    ):
+        out.append(
+            Rejection(
+                row_no,
+                "住民票コード",
+                f"住民票コード {code} は {first_row} 行目の人と同じです (一人に一つの番号です)",
+            )
+        )
+    v = PersonVersion.__table__.c
+    for row_no, code, number in conn.execute(
+        select(s.row_no, s.resident_code, v.addressee_number)
+        .join(
+            PersonVersion.__table__,
+            and_(v.resident_code == s.resident_code, v.is_current == true()),
+        )
+        .where(
+            v.addressee_number != s.addressee_number,
+            or_(
+                v.status == Status.RESIDENT.value,
+                v.removal_reason == EVENT_LABELS[EventKind.DEATH],
+            ),
+        )
+    ):
+        out.append(
+            Rejection(
+                row_no,
+                "住民票コード",
+                f"住民票コード {code} は既にこの町村の宛名番号 {number} の人に記録されています",
+            )
+        )
     return out
 
 

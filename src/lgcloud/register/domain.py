@@ -9,7 +9,7 @@ writes the result; nothing is written when this module raises.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import IntEnum, StrEnum
@@ -162,6 +162,10 @@ class EventKind(StrEnum):
     EX_OFFICIO_ENTRY = "ex_officio_entry"
     EX_OFFICIO_REMOVAL = "ex_officio_removal"
     CORRECTION = "correction"
+    #: 世帯変更: a change of household composition recorded by another system (a file of the
+    #: standard layout says so); read and written back as it came, never recorded here (a
+    #: clerk records 世帯分離, 世帯合併 or 世帯主変更)
+    HOUSEHOLD_CHANGE = "household_change"
     #: Initial load of a register (generator, migration from another system).
     INITIAL_LOAD = "initial_load"
 
@@ -180,6 +184,7 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.EX_OFFICIO_ENTRY: "職権記載",
     EventKind.EX_OFFICIO_REMOVAL: "職権消除",
     EventKind.CORRECTION: "職権修正",
+    EventKind.HOUSEHOLD_CHANGE: "世帯変更",
     EventKind.INITIAL_LOAD: "初期登録",
 }
 
@@ -851,6 +856,35 @@ HANDLERS: dict[EventKind, Handler] = {
     EventKind.HEAD_CHANGE: _head_change,
     EventKind.CORRECTION: _correction,
 }
+
+
+def holds_identity(status: Status, removal_reason: str | None) -> bool:
+    """Whether a register record keeps its 住民票コード and 個人番号 from anyone else.
+
+    A resident's and a dead person's do (a code given to a second person is the fault seed
+    002 found five years late). A record removed by a move out or 職権消除 does not: the
+    same person coming back is entered again under the code they kept (住民票コード and
+    個人番号 follow a person for life), so the closed record is that person's, not a rival's.
+    """
+    return status is Status.RESIDENT or removal_reason == EVENT_LABELS[EventKind.DEATH]
+
+
+IDENTITY_FIELDS = {"resident_code": "住民票コード", "individual_number": "個人番号"}
+
+
+def shared_within(states: Sequence[PersonState]) -> tuple[str, str, str, str] | None:
+    """(field, value, first, second) when two of ``states`` carry the same 住民票コード or
+    個人番号 (two new people of one 転入 typed with one code), else None."""
+    for field_name in IDENTITY_FIELDS:
+        seen: dict[str, str] = {}
+        for st in states:
+            value = getattr(st, field_name)
+            if not value or not holds_identity(st.status, st.removal_reason):
+                continue
+            if value in seen and seen[value] != st.addressee_number:
+                return field_name, value, seen[value], st.addressee_number
+            seen[value] = st.addressee_number
+    return None
 
 
 def apply_event(

@@ -132,4 +132,7 @@ class PersonVersion(TownBase):
         Index("ix_person_versions_household", "household_number", "valid_from"),
         Index("ix_person_versions_address", "address", "valid_from"),
         Index("ix_person_versions_person_current", "addressee_number", "is_current"),
+        # who else holds a 住民票コード / 個人番号 (identity integrity, checked on every write)
+        Index("ix_person_versions_resident_code", "resident_code", "is_current"),
+        Index("ix_person_versions_individual_number", "individual_number", "is_current"),
     )

@@ -22,6 +22,7 @@ from lgcloud.core.ids import format_numbered, is_issuable_sequence
 from lgcloud.core.logging import get_logger
 from lgcloud.register import folding
 from lgcloud.register.domain import (
+    IDENTITY_FIELDS,
     Birth,
     Correction,
     EventKind,
@@ -37,6 +38,8 @@ from lgcloud.register.domain import (
     Sex,
     Status,
     apply_event,
+    holds_identity,
+    shared_within,
 )
 from lgcloud.register.linkage import pass_on
 from lgcloud.register.models import (
@@ -248,6 +251,7 @@ def record_event(
         issue_addressee_number=lambda: issue_number(town, "addressee"),
         issue_household_number=lambda: issue_number(town, "household"),
     )
+    refuse_shared_identity(town, outcome.changed)
     record = LifeEventRecord(
         kind=EventKind(event.kind).value,
         effective_date=event.effective_date,
@@ -295,6 +299,61 @@ def record_event(
         request_id=ctx.request_id,
     )
     return EventResult(record.id, EventKind(event.kind), outcome.subjects, outcome.new_households)
+
+
+def identity_holders(
+    town: Town, field_name: str, values: Iterable[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """value → [(addressee number, name)] of the town's records that hold it (see
+    :func:`~lgcloud.register.domain.holds_identity`), by the index on the column."""
+    values = sorted(set(values))
+    column = getattr(PersonVersion, field_name)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for i in range(0, len(values), 500):
+        rows = town.session.execute(
+            select(
+                column,
+                PersonVersion.addressee_number,
+                PersonVersion.name,
+                PersonVersion.status,
+                PersonVersion.removal_reason,
+            ).where(column.in_(values[i : i + 500]), PersonVersion.is_current.is_(True))
+        ).all()
+        for value, number, name, status, reason in rows:
+            if holds_identity(Status(status), reason):
+                out.setdefault(value, []).append((number, name))
+    return out
+
+
+def refuse_shared_identity(town: Town, states: Sequence[PersonState]) -> None:
+    """Refuse a write that would give a 住民票コード or 個人番号 to a second person of the
+    town: within the event itself, or held by another record of the register."""
+    clash = shared_within(states)
+    if clash is not None:
+        field_name, value, first, second = clash
+        raise RuleViolationError(
+            f"{IDENTITY_FIELDS[field_name]} {value} が二人 (宛名番号 {first} と {second}) に"
+            "記録されようとしています。一人に一つの番号です",
+            field=field_name,
+        )
+    ours = {st.addressee_number for st in states}
+    for field_name, label in IDENTITY_FIELDS.items():
+        values = {
+            getattr(st, field_name)
+            for st in states
+            if getattr(st, field_name) and holds_identity(st.status, st.removal_reason)
+        }
+        if not values:
+            continue
+        for value, holders in identity_holders(town, field_name, values).items():
+            others = [(n, name) for n, name in holders if n not in ours]
+            if others:
+                number, name = others[0]
+                raise RuleViolationError(
+                    f"{label} {value} は既に宛名番号 {number} ({name}) に記録されています。"
+                    "同じ番号を二人に記録することはできません (番号と本人を確かめてください)",
+                    field=field_name,
+                )
 
 
 def write_versions(town: Town, states: Sequence[PersonState], *, event_id: int) -> None:
