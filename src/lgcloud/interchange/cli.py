@@ -280,3 +280,9 @@ def import_residents_command(
         f"{result.unchanged} already stored, {len(result.rejected)} rejected"
         + (f" (listed in {rejected})" if result.rejected else "")
     )
+    if result.shared_across_towns:
+        console.print(
+            f"住民票コード・個人番号が他の団体と重複: {result.shared_across_towns} 人 "
+            "(両団体の住民記録の処理待ちに追加しました)",
+            markup=False,
+        )

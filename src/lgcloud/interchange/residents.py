@@ -54,6 +54,7 @@ from lgcloud.interchange.codec import (
     encode_cp932,
     user_defined_codes,
 )
+from lgcloud.register import crosstown
 from lgcloud.register.domain import (
     EVENT_LABELS,
     FOREIGN_FIELDS,
@@ -148,6 +149,9 @@ class ImportResult:
     rejected: list[Rejection] = field(default_factory=list)
     encoding: str = ""
     sha256: str = ""
+    #: people of this import whose 住民票コード or 個人番号 another hosted town also holds
+    #: (each one a 処理待ち item of the register, in both towns)
+    shared_across_towns: int = 0
 
 
 def _date(value: str, column: str) -> date:
@@ -449,6 +453,11 @@ def import_residents(
             _insert(platform, town, ctx, skip, result, name, today)
         finally:
             STAGING.drop(conn)
+    if result.imported:
+        # a 住民票コード or 個人番号 another hosted town holds: an item in both towns
+        # (written after the import, each town's own short transaction; crosstown's doc)
+        scanned = crosstown.scan(platform, {ctx.town_code: ctx}, today=today)
+        result.shared_across_towns = scanned.raised.get(ctx.town_code, 0)
     return result
 
 
