@@ -48,8 +48,10 @@ def event(
 
 @app.command("identity-scan")
 def identity_scan(data_dir: DataDir = None) -> None:
-    """住民票コード・個人番号 held in two hosted towns at once: a 処理待ち item in each
-    town, naming only its own resident (run nightly; also after every import)."""
+    """住民票コード・個人番号 held in two hosted towns: a 処理待ち item in each.
+
+    Each town is shown only its own resident and the other town's name. Run nightly; an
+    import of residents runs it too."""
     platform = open_platform(data_dir)
     ctx_for = {t.code: operator_ctx(t.code, platform) for t in platform.towns()}
     result = crosstown.scan(platform, ctx_for, today=today_jst())

@@ -95,7 +95,10 @@ class Platform:
         database_url: str | None = None,
         town_template: str = "template0",
     ) -> None:
-        self.data_dir = data_dir
+        # absolute, so the database paths stored for the towns are too: a relative
+        # ``--data-dir`` stored relative paths, and the next command run from another
+        # folder found no database
+        self.data_dir = Path(data_dir).absolute()
         self.node = node
         self.mode = mode
         self.database_url = database_url
