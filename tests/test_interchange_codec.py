@@ -142,7 +142,8 @@ def test_encode_is_lossless_for_any_text(text: str) -> None:
 
 @given(texts)
 def test_encode_gives_each_unit_its_own_code(text: str) -> None:
-    table, expected_table = GaijiTable(), GaijiTable()
+    """``nec``: Python's own codes for every safe unit, a gaiji for the rest."""
+    table, expected_table = GaijiTable(variant="nec"), GaijiTable(variant="nec")
     expected = b"".join(
         unit.encode("cp932")
         if len(unit) == 1 and is_cp932_safe(unit)
@@ -151,6 +152,59 @@ def test_encode_gives_each_unit_its_own_code(text: str) -> None:
     )
     assert encode_cp932(text, table) == expected
     assert table == expected_table
+
+
+JIS_X_0208_LEADS = {*range(0x81, 0x85), *range(0x88, 0xA0), *range(0xE0, 0xEB)}
+
+
+def _windows_code(ch: str) -> bytes:
+    """What Windows writes for a safe character, from the rule (independent of the codec):
+    of the byte pairs that decode to it, JIS X 0208 first, then NEC row 13, then the IBM
+    extensions (0xFA–0xFC), the NEC-selected ones (0xED–0xEE) last."""
+    pairs = [ch.encode("cp932")]
+    for lead in (0x87, 0xED, 0xEE, 0xFA, 0xFB, 0xFC, *JIS_X_0208_LEADS):
+        for trail in range(0x40, 0xFD):
+            pair = bytes([lead, trail])
+            try:
+                if pair.decode("cp932") == ch:
+                    pairs.append(pair)
+            except UnicodeDecodeError:
+                continue
+
+    def rank(b: bytes) -> int:
+        if len(b) == 1 or b[0] in JIS_X_0208_LEADS:
+            return 0
+        return {0x87: 1, 0xFA: 2, 0xFB: 2, 0xFC: 2}.get(b[0], 3)
+
+    return min(pairs, key=rank)
+
+
+def test_ibm_is_what_windows_writes() -> None:
+    """髙 0xFBFC and 﨑 0xFAB1 (not 0xEEE0 / 0xED95), row 13 and JIS X 0208 kept, for every
+    character cp932 has more than one code for."""
+    table = GaijiTable()  # ibm by default
+    assert encode_cp932("髙﨑", table) == b"\xfb\xfc\xfa\xb1"
+    several = sorted(
+        {
+            c
+            for lead in (0x87, 0xED, 0xEE, 0xFA, 0xFB, 0xFC)
+            for trail in range(0x40, 0xFD)
+            for c in [bytes([lead, trail]).decode("cp932", errors="replace")]
+            if len(c) == 1 and c != "\ufffd" and is_cp932_safe(c)
+        }
+    )
+    assert len(several) > 373
+    for ch in several:
+        assert encode_cp932(ch, table) == _windows_code(ch), ch
+    assert len(table) == 0
+
+
+def test_jis_writes_only_jis_x_0208() -> None:
+    table = GaijiTable(variant="jis")
+    data = encode_cp932("髙橋①﨑ⅰ山ｱ", table)
+    assert decode_cp932(data, table) == "髙橋①﨑ⅰ山ｱ"
+    assert [e.text for e in table] == ["髙", "①", "﨑", "ⅰ"]
+    assert data == b"\xf0\x40\x8b\xb4\xf0\x41\xf0\x42\xf0\x43\x8eR\xb1"
 
 
 def test_every_bmp_character_is_encoded_as_itself_exactly_when_safe() -> None:
@@ -170,7 +224,7 @@ def test_every_bmp_character_is_encoded_as_itself_exactly_when_safe() -> None:
 
 def test_encode_uses_gaiji_only_where_cp932_cannot_carry_the_character() -> None:
     table = GaijiTable()
-    assert encode_cp932("髙橋～", table) == b"\xee\xe0\x8b\xb4\x81\x60"
+    assert encode_cp932("髙橋～", table) == b"\xfb\xfc\x8b\xb4\x81\x60"
     assert len(table) == 0
     assert encode_cp932("〜葛\U000e0102〜", table) == b"\xf0\x40\xf0\x41\xf0\x40"
     assert [(e.code_hex, e.text) for e in table] == [("F040", "〜"), ("F041", "葛\U000e0102")]

@@ -184,6 +184,40 @@ def font_coverage() -> FontCoverage:
     return FontCoverage(FONT_PATH)
 
 
+@functools.lru_cache(maxsize=1)
+def _mj_glyph_names() -> tuple[dict[int, str], dict[tuple[int, int], str]]:
+    """IPAmj明朝's glyph names by code point and by (base, selector): the font names every
+    glyph by its MJ文字図形名 (``mj028902`` is 髙), so it is the project's MJ table."""
+    font = TTFont(FONT_PATH, lazy=True)
+    try:
+        plain = {cp: name for cp, name in font.getBestCmap().items() if name.startswith("mj")}
+        sequences: dict[tuple[int, int], str] = {}
+        for subtable in font["cmap"].tables:
+            if subtable.format != 14:
+                continue
+            for selector, pairs in subtable.uvsDict.items():
+                for base, glyph in pairs:
+                    name = glyph if glyph is not None else plain.get(base)
+                    if name and name.startswith("mj"):
+                        sequences[base, selector] = name
+    finally:
+        font.close()
+    return plain, sequences
+
+
+def mj_name(unit: str) -> str:
+    """The MJ文字図形名 of one character, or of a base character and its variation selector
+    (``MJ028902`` for 髙), as IPAmj明朝 names the glyph it draws; "" when it draws none."""
+    plain, sequences = _mj_glyph_names()
+    if len(unit) == 1:
+        name = plain.get(ord(unit), "")
+    elif len(unit) == 2 and _is_selector(unit[1]):
+        name = sequences.get((ord(unit[0]), ord(unit[1])), "")
+    else:
+        name = ""
+    return name.upper()
+
+
 # ---------------------------------------------------------------------------
 # Refusing text the font cannot draw
 # ---------------------------------------------------------------------------

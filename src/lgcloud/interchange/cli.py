@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -21,6 +21,12 @@ from lgcloud.interface.commands import (
 )
 
 export_app = typer.Typer(help="Export a town's data in the standard layouts (docs/interchange.md)")
+if TYPE_CHECKING:
+    from lgcloud.interchange.codec import Cp932Variant
+
+#: codec.CP932_VARIANTS, named here so that ``--help`` does not load the codec
+CP932_VARIANTS = ("ibm", "nec", "jis")
+
 import_app = typer.Typer(help="Import data in the standard layouts (docs/interchange.md)")
 
 
@@ -31,6 +37,19 @@ def _batch_priority() -> None:
     as_batch()
 
 
+CP932_HELP = (
+    "cp932 codes where Shift_JIS has two: ibm (as Windows writes them, 髙 FBFC), nec "
+    "(NEC-selected, 髙 EEE0) or jis (JIS X 0208 only; every other character to gaiji.csv)"
+)
+
+
+def _variant(value: str) -> Cp932Variant:
+    if value not in CP932_VARIANTS:
+        err.print(f"--cp932 は {', '.join(CP932_VARIANTS)} のいずれかです: {value}", markup=False)
+        raise typer.Exit(2)
+    return cast("Cp932Variant", value)
+
+
 @export_app.command("residents")
 def export_residents_command(
     town: TownOpt,
@@ -39,6 +58,7 @@ def export_residents_command(
         str, typer.Option(help="utf-8 or cp932 (Shift_JIS as Windows writes it)")
     ] = "utf-8",
     gaiji: Annotated[Path | None, typer.Option(help="gaiji.csv to write (cp932)")] = None,
+    cp932: Annotated[str, typer.Option(help=CP932_HELP)] = "ibm",
     data_dir: DataDir = None,
 ) -> None:
     """Export every person (current and removed) as residents.csv (one consistent snapshot,
@@ -66,6 +86,7 @@ def export_residents_command(
                 encoding=encoding,
                 gaiji_out=gaiji_file,
                 on_progress=lambda rows: bar.update(task, completed=rows),
+                cp932_variant=_variant(cp932),
             )
         finally:
             if gaiji_file:
@@ -106,6 +127,7 @@ def export_layouts_command(
             "all the files)"
         ),
     ] = "utf-8",
+    cp932: Annotated[str, typer.Option(help=CP932_HELP)] = "ibm",
     data_dir: DataDir = None,
 ) -> None:
     """Taxes, installments, payments, NHI and seals in the standard layouts (one consistent
@@ -127,6 +149,7 @@ def export_layouts_command(
             out_dir,
             encoding=encoding,
             on_progress=lambda _name, _rows: bar.advance(task),
+            cp932_variant=_variant(cp932),
         )
     for name, rows in counts.items():
         console.print(f"{out_dir / (name + '.csv')}: {rows} rows ({encoding})")

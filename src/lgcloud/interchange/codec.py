@@ -31,8 +31,14 @@ Decisions and pitfalls worth knowing:
   encode→decode gives it back, so those six are exported as gaiji, never silently swapped.
 * **Several byte pairs decode to the same character** (NEC row 13 vs. IBM extensions,
   NEC-selected IBM extensions 0xED/0xEE vs. IBM extensions 0xFA–0xFC).  Decoding is fine;
-  encoding always picks one of them (髙 → 0xEEE0, not 0xFBFC).  Receivers that only know
-  JIS X 0208 cannot read either: :func:`to_shift_jis_lossy` targets JIS X 0208 by default.
+  encoding must pick one.  Windows (WideCharToMultiByte, code page 932) prefers JIS X 0208,
+  then NEC row 13, then the IBM extensions: 髙 → 0xFBFC, 﨑 → 0xFAB1.  Python's cp932
+  codec prefers the NEC-selected codes for the 373 characters that have both (髙 → 0xEEE0,
+  﨑 → 0xED95), which many receiving systems do not map.  :func:`encode_cp932` therefore
+  writes Windows' choice by default (variant ``ibm``); ``nec`` keeps Python's, and ``jis``
+  writes only JIS X 0208 (plus ASCII and half-width kana) and sends every extension
+  character to the gaiji table.  Receivers with no gaiji table at all:
+  :func:`to_shift_jis_lossy`.
 * **Gaiji in UTF-8 files.**  A UTF-8 file from a Windows vendor system may carry the same
   private-use code points; with a gaiji table they are resolved exactly like cp932 gaiji,
   and without one they are an error, whatever the encoding.  A private-use character is
@@ -60,7 +66,7 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -300,7 +306,17 @@ class GaijiTable:
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
-    def __init__(self, entries: Iterable[GaijiEntry] = ()) -> None:
+    def __init__(
+        self,
+        entries: Iterable[GaijiEntry] = (),
+        *,
+        variant: Cp932Variant = "ibm",
+        mj_names: Callable[[str], str] | None = None,
+    ) -> None:
+        #: which code :func:`encode_cp932` gives a character cp932 has several codes for
+        self.variant: Cp932Variant = variant
+        #: the MJ文字図形名 of a text, for the rows :meth:`allocate` adds without one
+        self.mj_names = mj_names
         self._by_code: dict[int, GaijiEntry] = {}
         self._by_text: dict[str, int] = {}
         self._by_char: dict[str, str] = {}  # U+E000… → text
@@ -395,6 +411,8 @@ class GaijiTable:
                 f"the gaiji table is full: all {GAIJI_CAPACITY} user-defined codes F040–F9FC "
                 f"are in use, so {text!r} ({_describe(text)}) cannot be given one"
             )
+        if not mj_name and self.mj_names is not None:
+            mj_name = self.mj_names(text)
         return self.add(_index_code(self._next_free), text, mj_name).char
 
     # -- gaiji.csv
@@ -981,8 +999,42 @@ def is_cp932_safe(char: str) -> bool:
     return len(char) == 1 and _cp932_bytes(char) is not None
 
 
-def encode_cp932(text: str, gaiji: GaijiTable) -> bytes:
-    """Encode ``text`` in cp932 without losing anything.
+#: which code a character gets where cp932 has several (module doc): ``ibm`` as Windows
+#: writes, ``nec`` the NEC-selected codes, ``jis`` JIS X 0208 only (the rest as gaiji)
+Cp932Variant = Literal["ibm", "nec", "jis"]
+CP932_VARIANTS: tuple[Cp932Variant, ...] = ("ibm", "nec", "jis")
+
+
+def export_table(variant: Cp932Variant = "ibm") -> GaijiTable:
+    """An empty gaiji table for an export: codes chosen by ``variant``, and each row it adds
+    named by its MJ文字図形名 where IPAmj明朝 draws the text (the project's MJ table)."""
+    from lgcloud.documents.render import mj_name  # noqa: PLC0415  (reads the font's cmap)
+
+    if variant not in CP932_VARIANTS:
+        raise CodecError(f"cp932 の符号の選び方は {', '.join(CP932_VARIANTS)} のいずれかです")
+    return GaijiTable(variant=variant, mj_names=mj_name)
+
+
+@lru_cache(maxsize=1)
+def _ibm_codes() -> dict[str, bytes]:
+    """char → its IBM extension code (0xFA–0xFC), for the characters Python's codec encodes
+    as an NEC-selected IBM extension (0xED–0xEE): what Windows writes instead."""
+    out: dict[str, bytes] = {}
+    for lead in (0xFA, 0xFB, 0xFC):
+        for trail in range(0x40, 0x100):
+            pair = bytes([lead, trail])
+            try:
+                ch = pair.decode("cp932")
+            except UnicodeDecodeError:
+                continue
+            if len(ch) == 1 and ch.encode("cp932")[0] in (0xED, 0xEE):
+                out[ch] = pair
+    return out
+
+
+def encode_cp932(text: str, gaiji: GaijiTable, variant: Cp932Variant | None = None) -> bytes:
+    """Encode ``text`` in cp932 without losing anything, each character with the code
+    ``variant`` chooses (see :data:`Cp932Variant`; by default the table's).
 
     Each unit (:func:`iter_units`) that is one character cp932 carries exactly is
     encoded as usual; any other unit (a variant with a selector, a character cp932 lacks,
@@ -993,10 +1045,11 @@ def encode_cp932(text: str, gaiji: GaijiTable) -> bytes:
     Raises :class:`GaijiError` when ``text`` already holds a user-defined character
     (it means nothing here), :class:`GaijiCapacityError` when the table is full.
     """
+    variant = variant or gaiji.variant
     out = bytearray()
     done = 0  # text[:done] is encoded
     n = len(text)
-    for m in _unsafe_re().finditer(text):
+    for m in _unsafe_re(variant).finditer(text):
         at = m.start()
         if at < done:
             continue  # part of the unit just encoded
@@ -1005,15 +1058,18 @@ def encode_cp932(text: str, gaiji: GaijiTable) -> bytes:
             at -= 1
         out += text[done:at].encode("cp932")  # all safe, single-character units
         done = _unit_end(text, at)
-        out += _unit_bytes(text[at:done], gaiji)
+        out += _unit_bytes(text[at:done], gaiji, variant)
     out += text[done:n].encode("cp932")
     return bytes(out)
 
 
-def _unit_bytes(unit: str, gaiji: GaijiTable) -> bytes:
+def _unit_bytes(unit: str, gaiji: GaijiTable, variant: Cp932Variant = "ibm") -> bytes:
     b = _cp932_bytes(unit) if len(unit) == 1 else None
     if b is not None:
-        return b
+        if variant == "ibm":
+            return _ibm_codes().get(unit, b)
+        if variant == "nec" or _sjis_safe(unit, False):
+            return b
     pua = next((c for c in unit if is_user_defined(c)), None)
     if pua is not None:
         hex_code = format_gaiji_code(gaiji_code(pua))
@@ -1025,9 +1081,11 @@ def _unit_bytes(unit: str, gaiji: GaijiTable) -> bytes:
     return gaiji_code(gaiji.allocate(unit)).to_bytes(2, "big")
 
 
-@lru_cache(maxsize=1)
-def _unsafe_re() -> re.Pattern[str]:
-    """Matches every character that is not cp932-safe (built once, from the codec itself)."""
+@lru_cache(maxsize=len(CP932_VARIANTS))
+def _unsafe_re(variant: Cp932Variant = "nec") -> re.Pattern[str]:
+    """Matches every character Python's codec cannot write as ``variant`` wants: not
+    cp932-safe, or (``ibm``) given another code by Windows, or (``jis``) outside JIS X 0208
+    (built once per variant, from the codec itself)."""
     decoded: set[str] = set()
     for lead in range(0x100):
         for pair in [bytes([lead])] + [bytes([lead, t]) for t in range(0x40, 0x100)]:
@@ -1035,7 +1093,14 @@ def _unsafe_re() -> re.Pattern[str]:
                 decoded.add(pair.decode("cp932"))
             except UnicodeDecodeError:
                 continue
-    safe = sorted(ord(c) for c in decoded if len(c) == 1 and _cp932_bytes(c) is not None)
+    safe = sorted(
+        ord(c)
+        for c in decoded
+        if len(c) == 1
+        and _cp932_bytes(c) is not None
+        and not (variant == "ibm" and c in _ibm_codes())
+        and not (variant == "jis" and not _sjis_safe(c, False))
+    )
     ranges: list[str] = []
     i = 0
     while i < len(safe):

@@ -17,7 +17,7 @@ from pathlib import Path
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError
 from lgcloud.core.jobs import Progress
-from lgcloud.interchange.codec import GaijiTable
+from lgcloud.interchange.codec import export_table
 from lgcloud.interchange.layouts import GAIJI_CSV, ORDER, write_layout
 from lgcloud.interchange.residents import export_residents
 from lgcloud.tenancy.platform import Platform
@@ -80,7 +80,7 @@ def write_export(
                     )
                 zf.writestr(GAIJI_CSV, gaiji.getvalue().encode("utf-8"))
                 return ExportFile(path, "residents-cp932.zip", "application/zip")
-            table = GaijiTable() if encoding == "cp932" else None
+            table = export_table() if encoding == "cp932" else None
             for i, name in enumerate(ORDER):
                 report(f"{name}.csv", i, len(ORDER))
                 with zf.open(f"{name}.csv", "w") as member:

@@ -43,10 +43,12 @@ from lgcloud.core.errors import LgcloudError
 from lgcloud.core.ids import InvalidIdentifierError, validate_numbered
 from lgcloud.insurance.models import NhiHousehold, NhiMember
 from lgcloud.interchange.codec import (
+    Cp932Variant,
     EncodingError,
     GaijiTable,
     decode_lines,
     encode_cp932,
+    export_table,
     user_defined_codes,
 )
 from lgcloud.interchange.residents import ImportRefusedError, Rejection, csv_records
@@ -1214,17 +1216,20 @@ def export_all(
     *,
     encoding: str = "utf-8",
     on_progress: Callable[[str, int], None] | None = None,
+    cp932_variant: Cp932Variant = "ibm",
 ) -> dict[str, int]:
     """Write every layout into ``out_dir``; returns the row count of each. ``on_progress``
     is called with each file's name and row count when it is written.
 
     With ``encoding="cp932"`` the files share one gaiji table, written (even when empty)
-    as ``out_dir/gaiji.csv``, so a user-defined code means the same in every file.
+    as ``out_dir/gaiji.csv``, so a user-defined code means the same in every file;
+    ``cp932_variant`` chooses the codes (codec.Cp932Variant: as Windows writes them by
+    default).
     """
     if encoding not in ENCODINGS:
         raise LgcloudError(f"出力の文字コードは utf-8 か cp932 です: {encoding}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    gaiji = GaijiTable() if encoding == "cp932" else None
+    gaiji = export_table(cp932_variant) if encoding == "cp932" else None
     counts = {}
     for name in ORDER:
         with (out_dir / f"{name}.csv").open("wb") as f:

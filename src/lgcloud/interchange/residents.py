@@ -46,12 +46,14 @@ from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError
 from lgcloud.core.ids import InvalidIdentifierError, validate_resident_code
 from lgcloud.interchange.codec import (
+    Cp932Variant,
     EncodingError,
     GaijiError,
     GaijiTable,
     decode_lines,
     detect_encoding,
     encode_cp932,
+    export_table,
     user_defined_codes,
 )
 from lgcloud.register import crosstown
@@ -318,19 +320,22 @@ def export_residents(
     encoding: str = "utf-8",
     gaiji_out: IO[str] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    cp932_variant: Cp932Variant = "ibm",
 ) -> int:
     """Write every person (current and removed) as residents.csv; returns the row count.
     ``on_progress`` is called with the rows written so far, every 1,000 rows.
 
-    ``encoding`` is "utf-8" (no BOM) or "cp932"; for cp932 every character Shift_JIS cannot
-    hold exactly (variant kanji, IVS sequences, …) is written as a user-defined code listed
-    in ``gaiji_out`` (gaiji.csv), so the round trip is exact. Audited as an export.
+    ``encoding`` is "utf-8" (no BOM) or "cp932"; for cp932 each character gets the code
+    ``cp932_variant`` chooses (as Windows writes it by default: 髙 0xFBFC), and every
+    character Shift_JIS cannot hold exactly (IVS sequences, 𠮷, …; with ``jis`` also the
+    NEC and IBM extensions) is written as a user-defined code listed in ``gaiji_out``
+    (gaiji.csv, with its MJ文字図形名), so the round trip is exact. Audited as an export.
     """
     if encoding not in ("utf-8", "cp932"):
         raise LgcloudError(f"出力の文字コードは utf-8 か cp932 です: {encoding}")
     if encoding == "cp932" and gaiji_out is None:
         raise LgcloudError("cp932 で出力するには外字表 (gaiji.csv) の出力先が必要です")
-    gaiji = GaijiTable()
+    gaiji = export_table(cp932_variant) if encoding == "cp932" else GaijiTable()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
 
