@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 import pypdfium2 as pdfium
+from fontTools.cffLib import CFFFontSet
+from fontTools.pens.recordingPen import RecordingPen
 from fontTools.ttLib import TTFont
 from PIL import Image
 from pypdf import PdfReader
@@ -31,6 +33,21 @@ def _outline(font: TTFont, gid: int) -> str:
     glyph = glyf[font.getGlyphName(gid)]
     coords, ends, _flags = glyph.getCoordinates(glyf)
     return hashlib.sha1(repr((list(coords), list(ends))).encode()).hexdigest()
+
+
+def _cff_outline(charstring: object) -> str:
+    """A hash of a CFF glyph's path (the pen's moves and curves), comparable between the
+    font file and the subset embedded in a PDF (hints are not part of it)."""
+    pen = RecordingPen()
+    charstring.draw(pen)  # type: ignore[attr-defined]
+    return hashlib.sha1(repr(pen.value).encode()).hexdigest()
+
+
+def _embedded_cff(data: bytes) -> object:
+    """The CharStrings of a bare CFF font (PDF FontFile3, CIDFontType0C)."""
+    cff = CFFFontSet()
+    cff.decompile(io.BytesIO(data), None)
+    return cff[cff.fontNames[0]].CharStrings
 
 
 def _utf16(hex_text: bytes) -> str:
@@ -53,8 +70,8 @@ def _to_unicode(cmap_data: bytes) -> dict[int, str]:
 
 
 def drawn_glyphs(pdf_bytes: bytes) -> list[tuple[str | None, str]]:
-    """Every glyph drawn with an embedded TrueType font, in content-stream order, on all
-    pages: (the text of its cluster from ToUnicode, e.g. "葛\\U000e0102", outline hash)."""
+    """Every glyph drawn with an embedded TrueType or CFF font, in content-stream order, on
+    all pages: (the text of its cluster from ToUnicode, e.g. "葛\\U000e0102", outline hash)."""
     reader = PdfReader(io.BytesIO(pdf_bytes))
     out: list[tuple[str | None, str]] = []
     for page in reader.pages:
@@ -66,12 +83,16 @@ def drawn_glyphs(pdf_bytes: bytes) -> list[tuple[str | None, str]]:
                 continue
             cid = font["/DescendantFonts"][0].get_object()
             descriptor = cid["/FontDescriptor"].get_object()
+            to_unicode = _to_unicode(font["/ToUnicode"].get_object().get_data())
+            if "/FontFile3" in descriptor:  # CFF (the chain's Noto Serif CJK JP): code = CID
+                charstrings = _embedded_cff(descriptor["/FontFile3"].get_object().get_data())
+                fonts[name] = (charstrings, None, to_unicode)
+                continue
             if "/FontFile2" not in descriptor:
                 continue
             tt = TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data()))
             c2g = cid.get("/CIDToGIDMap", "/Identity")
             c2g_data = None if c2g == "/Identity" else c2g.get_object().get_data()
-            to_unicode = _to_unicode(font["/ToUnicode"].get_object().get_data())
             fonts[name] = (tt, c2g_data, to_unicode)
         current = None
         for operands, operator in ContentStream(page.get_contents(), reader).operations:
@@ -85,6 +106,9 @@ def drawn_glyphs(pdf_bytes: bytes) -> list[tuple[str | None, str]]:
                     raw = item.original_bytes
                     for i in range(0, len(raw), 2):
                         code = int.from_bytes(raw[i : i + 2], "big")
+                        if not isinstance(tt, TTFont):  # CFF charstrings, keyed by CID
+                            out.append((to_unicode.get(code), _cff_outline(tt[f"cid{code:05d}"])))
+                            continue
                         gid = (
                             code
                             if c2g_data is None
@@ -96,7 +120,7 @@ def drawn_glyphs(pdf_bytes: bytes) -> list[tuple[str | None, str]]:
 
 @functools.cache
 def _font(font_path: str) -> TTFont:
-    return TTFont(font_path, lazy=True)
+    return TTFont(font_path, lazy=True, fontNumber=0)  # a collection's first face
 
 
 @functools.cache
@@ -118,12 +142,15 @@ def font_cmap(font_path: str | Path) -> dict[int, str]:
     return dict(_font(str(font_path)).getBestCmap())
 
 
+@functools.cache
 def original_outline(font_path: str | Path, base: str, selector: str | None = None) -> str:
     """The outline hash of the glyph the font maps ``base`` (+ ``selector``) to."""
     font = _font(str(font_path))
     name = font_cmap(font_path)[ord(base)]
     if selector is not None:
         name = font_sequences(font_path).get((ord(base), ord(selector))) or name
+    if "CFF " in font:
+        return _cff_outline(font["CFF "].cff.topDictIndex[0].CharStrings[name])
     return _outline(font, font.getGlyphID(name))
 
 

@@ -12,9 +12,13 @@ from PIL import ImageChops
 from pypdf import PdfReader
 
 from lgcloud.certificates.render import (
+    FALLBACK_FAMILY,
+    FALLBACK_FONT_PATH,
+    FONT_FAMILY,
     FONT_PATH,
     RenderError,
     UnprintableCharacterError,
+    describe,
     font_coverage,
     pdf_engine,
     qr_svg,
@@ -35,7 +39,8 @@ WHO = "宛名番号 0000000019"
 EMOJI = "\U0001f600"  # 😀
 EXT_G = "\U00030000"  # 𰀀, CJK Unified Ideographs Extension G
 TAKA = "\u9ad9"  # 髙 (はしご高)
-VS17 = "\U000e0100"
+VS17 = "\U000e0100"  # 髙 + VS17 is Adobe-Japan1's: Noto Serif CJK JP draws it, IPAmj does not
+VS18 = "\U000e0101"  # 髙 + VS18 is in neither collection
 
 
 def _sample(rows: list[list[str]], **extra: Any) -> bytes:
@@ -65,6 +70,53 @@ def test_variation_sequence_draws_the_registered_glyph(form: Any) -> None:
     assert drawn_variant != drawn_base
     assert drawn_variant == original_outline(FONT_PATH, base, selector)
     assert drawn_base == original_outline(FONT_PATH, base)
+
+
+def _every_sequence() -> list[str]:
+    """Every variation sequence either font of the chain registers: IPAmj明朝's (the
+    Moji_Joho collection) and Noto Serif CJK JP's (Adobe-Japan1)."""
+    both = set(font_sequences(FONT_PATH)) | set(font_sequences(FALLBACK_FONT_PATH))
+    return [chr(base) + chr(selector) for base, selector in sorted(both)]
+
+
+def test_every_variation_sequence_of_the_chain_prints_its_own_glyph() -> None:
+    """Each sequence is drawn by the first font of the chain that registers it, with that
+    font's glyph for it (compared by outline in the PDF, not by the text layer), and so
+    differs from the base glyph wherever that font's glyph does."""
+    chain = font_coverage()
+    units = _every_sequence()
+    assert len(units) > 25_000  # 11,474 + 14,786, less the sequences both register
+    paths = {FONT_FAMILY: FONT_PATH, FALLBACK_FAMILY: FALLBACK_FONT_PATH}
+    wrong: list[str] = []
+    differing = 0  # sequences whose glyph is not the base's (in the font that draws them)
+    for i in range(0, len(units), 1500):
+        batch = units[i : i + 1500]
+        pdf = pdf_engine().render(
+            "_sample.typ",
+            {"title": "見本", "rows": [[u, u] for u in batch], "as_of": "見本"},
+            tagged=False,
+        )
+        glyphs = drawn_glyphs(pdf)
+        by_text = {text: outline for text, outline in glyphs if text}
+        outlines = {outline for _, outline in glyphs}
+        for unit in batch:
+            family = chain.font_for(unit)
+            assert family is not None, unit
+            path = paths[family]
+            expected = original_outline(path, unit[0], unit[1])
+            drawn = by_text.get(unit)
+            if drawn is None and expected in outlines:
+                # a glyph the font also maps a compatibility ideograph to is named by that
+                # character in the PDF's text layer (one text per glyph): found by outline
+                drawn = expected
+            if drawn != expected:
+                wrong.append(f"{describe(unit)}: not {family}'s glyph for it")
+            if expected != original_outline(path, unit[0]):
+                differing += 1
+                if drawn == original_outline(path, unit[0]):
+                    wrong.append(f"{describe(unit)}: drawn as its base")
+    assert wrong == []
+    assert differing > 5_000  # 7,792 with the Debian 12 fonts
 
 
 # --------------------------------------------------------------- (b) what the page looks like
@@ -129,6 +181,11 @@ def test_the_test_characters_really_are_missing_from_the_font() -> None:
     assert ord(EXT_G) not in cmap
     assert ord(TAKA) in cmap
     assert (ord(TAKA), ord(VS17)) not in font_sequences(FONT_PATH)
+    assert (ord(TAKA), ord(VS17)) in font_sequences(FALLBACK_FONT_PATH)
+    for font in (FONT_PATH, FALLBACK_FONT_PATH):
+        assert (ord(TAKA), ord(VS18)) not in font_sequences(font)
+        assert ord(EMOJI) not in font_cmap(font)
+        assert ord(EXT_G) not in font_cmap(font)
     assert (0x845B, 0xE0102) in font_sequences(FONT_PATH)
 
 
@@ -137,7 +194,7 @@ def test_the_test_characters_really_are_missing_from_the_font() -> None:
     [
         (f"{EXT_G}田 太郎", EXT_G, "U+30000"),
         (f"{EMOJI}\u3000太郎", EMOJI, "U+1F600"),
-        (f"{TAKA}{VS17}橋 一郎", f"{TAKA}{VS17}", "U+9AD9 U+E0100"),
+        (f"{TAKA}{VS18}橋 一郎", f"{TAKA}{VS18}", "U+9AD9 U+E0101"),
     ],
     ids=["ext-g", "emoji", "unregistered-ivs"],
 )

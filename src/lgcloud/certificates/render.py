@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Final
 
 from lgcloud.documents.render import (
+    FALLBACK_FAMILY,
+    FALLBACK_FONT_PATH,
     FONT_FAMILY,
     FONT_PATH,
     PRELUDE,
@@ -24,6 +26,8 @@ from lgcloud.documents.render import (
 )
 
 __all__ = [
+    "FALLBACK_FAMILY",
+    "FALLBACK_FONT_PATH",
     "FONT_FAMILY",
     "FONT_PATH",
     "PRELUDE",

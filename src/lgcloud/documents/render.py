@@ -48,6 +48,7 @@ __all__ = [
     "FONT_FAMILY",
     "FONT_PATH",
     "PRELUDE",
+    "FontChain",
     "FontCoverage",
     "PdfEngine",
     "RenderError",
@@ -66,6 +67,18 @@ FONT_PATH: Final[Path] = Path(os.environ.get("LGCLOUD_FONT") or _DEFAULT_FONT)
 
 FONT_FAMILY: Final = "IPAmjMincho"
 """The family name templates select with ``#set text(font: "IPAmjMincho", fallback: false)``."""
+
+_DEFAULT_FALLBACK_FONT: Final = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+
+FALLBACK_FONT_PATH: Final[Path] = Path(
+    os.environ.get("LGCLOUD_FALLBACK_FONT") or _DEFAULT_FALLBACK_FONT
+)
+"""The second font of the chain (Noto Serif CJK JP, Debian ``fonts-noto-cjk``): it draws the
+Adobe-Japan1 collection of variation sequences, which IPAmj明朝 (the Moji_Joho collection)
+lacks; env ``LGCLOUD_FALLBACK_FONT``."""
+
+FALLBACK_FAMILY: Final = "Noto Serif CJK JP"
+"""Its family name in typst (the first face of the collection file)."""
 
 PRELUDE: Final = "_common.typ"
 """Prepended to every template whose name does not start with ``_``."""
@@ -96,8 +109,9 @@ def _remove_font_dir(path: str, owner_pid: int) -> None:
 def private_font_dir() -> Path:
     """A directory that contains only a link to :data:`FONT_PATH` (made once per process).
 
-    typst scans whole directories for fonts; pointing it here guarantees that IPAmj明朝 is
-    the only font it can find.  The directory is removed when the process exits.
+    typst scans whole directories for fonts; pointing it here guarantees that IPAmj明朝 and
+    the fallback of the chain (:data:`FALLBACK_FONT_PATH`, when installed) are the only
+    fonts it can find.  The directory is removed when the process exits.
     """
     if not FONT_PATH.is_file():
         raise FileNotFoundError(
@@ -107,6 +121,8 @@ def private_font_dir() -> Path:
     path = tempfile.mkdtemp(prefix="lgcloud-font-")
     atexit.register(_remove_font_dir, path, os.getpid())
     (Path(path) / FONT_PATH.name).symlink_to(FONT_PATH.resolve())
+    if FALLBACK_FONT_PATH.is_file():
+        (Path(path) / FALLBACK_FONT_PATH.name).symlink_to(FALLBACK_FONT_PATH.resolve())
     return Path(path)
 
 
@@ -116,8 +132,8 @@ class FontCoverage:
     Build it through :func:`font_coverage` (reading the cmap of the 46 MB font takes ~0.2 s).
     """
 
-    def __init__(self, path: Path = FONT_PATH) -> None:
-        font = TTFont(path, lazy=True)
+    def __init__(self, path: Path = FONT_PATH, font_number: int = 0) -> None:
+        font = TTFont(path, lazy=True, fontNumber=font_number)
         try:
             self.codepoints: frozenset[int] = frozenset(font.getBestCmap())
             default: set[tuple[int, int]] = set()
@@ -177,11 +193,73 @@ class FontCoverage:
                 found.append(item)
         return found
 
+    def draws(self, unit: str) -> bool:
+        """Whether the font draws ``unit`` (one character, or a base and its selector) as
+        itself: a sequence it does not register is not drawn (its base would be)."""
+        if len(unit) == 2 and _is_selector(unit[1]):
+            return self.has_sequence(unit[0], unit[1])
+        return len(unit) == 1 and (ord(unit) in self.codepoints or unit in _LAYOUT_CONTROLS)
+
+
+class FontChain:
+    """The fonts a document may use, in order: IPAmj明朝, then (when installed) Noto Serif
+    CJK JP for what IPAmj does not draw. Each character, or base and variation selector, is
+    drawn by the first font that really draws it (:meth:`FontCoverage.draws`: typst would
+    silently draw a base glyph for a sequence the font lacks, so the choice is made here and
+    given to typst as show rules, :meth:`show_rules`)."""
+
+    def __init__(self, fonts: Sequence[tuple[str, FontCoverage]]) -> None:
+        self.fonts = list(fonts)
+        self.primary = self.fonts[0][1]
+
+    def missing(self, text: str) -> list[str]:
+        """What no font of the chain draws (as :meth:`FontCoverage.missing`)."""
+        found = self.primary.missing(text)
+        if not found or len(self.fonts) == 1:
+            return found
+        return [u for u in found if not any(c.draws(u) for _, c in self.fonts[1:])]
+
+    def font_for(self, unit: str) -> str | None:
+        """The family that draws ``unit``, or None."""
+        for family, coverage in self.fonts:
+            if coverage.draws(unit):
+                return family
+        return None
+
+    def fallback_units(self, text: str) -> dict[str, str]:
+        """unit → family for what ``text`` needs from a font after the first."""
+        out: dict[str, str] = {}
+        for unit in self.primary.missing(text):
+            family = self.font_for(unit)
+            if family is not None and family != self.fonts[0][0]:
+                out[unit] = family
+        return out
+
+    def show_rules(self, units: Mapping[str, str]) -> str:
+        """typst show rules drawing each unit with its font: one rule per font, a regex of
+        its units (every character escaped; one rule per unit would nest one style group
+        per unit, and typst limits their depth)."""
+        by_family: dict[str, list[str]] = {}
+        for unit, family in units.items():
+            by_family.setdefault(family, []).append(unit)
+        lines = []
+        for family, group in sorted(by_family.items()):
+            alternatives = "|".join(
+                "".join(f"\\u{{{ord(c):x}}}" for c in unit) for unit in sorted(group)
+            )
+            lines.append(
+                f'#show regex("(?:{alternatives})"): set text(font: "{family}", fallback: false)'
+            )
+        return "\n".join(lines) + ("\n" if lines else "")
+
 
 @functools.cache
-def font_coverage() -> FontCoverage:
-    """The process-wide :class:`FontCoverage` of :data:`FONT_PATH`."""
-    return FontCoverage(FONT_PATH)
+def font_coverage() -> FontChain:
+    """The process-wide :class:`FontChain`: IPAmj明朝, then Noto Serif CJK JP if installed."""
+    fonts: list[tuple[str, FontCoverage]] = [(FONT_FAMILY, FontCoverage(FONT_PATH))]
+    if FALLBACK_FONT_PATH.is_file():
+        fonts.append((FALLBACK_FAMILY, FontCoverage(FALLBACK_FONT_PATH, font_number=0)))
+    return FontChain(fonts)
 
 
 @functools.lru_cache(maxsize=1)
@@ -282,19 +360,26 @@ def require_printable(fields: Mapping[str, str], who: str) -> None:
             raise UnprintableCharacterError(field, value, bad, who)
 
 
-def _all_printable(value: Any, coverage: FontCoverage) -> bool:
-    """Whether every string in JSON-like data is printable (fast: no paths are built)."""
+def _scan(value: Any, chain: FontChain) -> tuple[bool, dict[str, str]]:
+    """(every string in JSON-like data printable, unit → font for what needs a font after
+    the first); one pass, fast where the first font draws everything (checked in C)."""
+    plain = chain.primary._plain
+    fallback: dict[str, str] = {}
+    printable = True
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if coverage.missing(item):
-                return False
+            if plain.issuperset(item):
+                continue
+            if chain.missing(item):
+                printable = False
+            fallback |= chain.fallback_units(item)
         elif isinstance(item, Mapping):
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)
-    return True
+    return printable, fallback
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -331,10 +416,13 @@ class PdfEngine:
             include_embedded_fonts=False,  # typst bundles Libertinus / New Computer Modern
             font_paths=[str(font_dir or private_font_dir())],
         )
-        families = fonts.families()
-        if families != [FONT_FAMILY]:
+        families = set(fonts.families())
+        expected = {family for family, _ in font_coverage().fonts}
+        # the fallback's collection file also holds its Korean and Chinese faces
+        allowed = expected | {f"Noto Serif CJK {r}" for r in ("KR", "SC", "TC", "HK")}
+        if not expected <= families <= allowed:
             raise RuntimeError(
-                f"expected only the font family {FONT_FAMILY}, typst found {families}"
+                f"expected the font families {sorted(expected)}, typst found {sorted(families)}"
             )
         self._template_dir = template_dir
         self._compiler = typst.Compiler(
@@ -363,6 +451,15 @@ class PdfEngine:
             source = self._sources.setdefault(name, source)
         return source
 
+    def _with_rules(self, template: str, rules: str) -> bytes:
+        """The template's source with ``rules`` after the prelude (before its own text)."""
+        name = template.removesuffix(".typ")
+        body = self._read(name)
+        if name.startswith("_"):
+            return rules.encode("utf-8") + body
+        prelude = self._read(PRELUDE.removesuffix(".typ"))
+        return prelude + b"\n" + rules.encode("utf-8") + body
+
     def render(self, template: str, data: Mapping[str, Any], *, tagged: bool = True) -> bytes:
         """Compile ``template`` with ``data`` (JSON-serialisable) to PDF bytes.
 
@@ -373,13 +470,16 @@ class PdfEngine:
         """
         source = self.template_source(template)
         coverage = font_coverage()
-        if not _all_printable(data, coverage):
+        printable, fallback = _scan(data, coverage)
+        if not printable:
             for path, text in _strings(data, ""):
                 bad = coverage.missing(text)
                 if bad:
                     raise UnprintableCharacterError(
                         f"帳票データ {path}", text, bad, f"帳票 {template}"
                     )
+        if fallback:
+            source = self._with_rules(template, coverage.show_rules(fallback))
         payload = json.dumps(data, ensure_ascii=False, allow_nan=False)
         with self._lock:
             try:
