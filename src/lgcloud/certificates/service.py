@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -33,6 +33,7 @@ from lgcloud.core.wareki import format_datetime_jst, to_wareki
 from lgcloud.insurance.service import nhi_status
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, HEAD, PersonState, Sex, Status
+from lgcloud.register.glyphs import glyphs_of
 from lgcloud.register.models import NumberSequence, PersonVersion, TownInfo
 from lgcloud.register.service import state_of
 from lgcloud.seals.queries import active_seal
@@ -164,7 +165,7 @@ def _who(p: PersonState) -> str:
     return f"宛名番号 {p.addressee_number}"
 
 
-def _check(p: PersonState, *, honseki: bool = False, foreign: bool = False) -> None:
+def _check(town: Town, p: PersonState, *, honseki: bool = False, foreign: bool = False) -> None:
     fields = {"氏名": p.name, "住所": f"{p.address}{p.address_detail}"}
     if p.kana:
         fields["カナ氏名"] = p.kana
@@ -174,7 +175,7 @@ def _check(p: PersonState, *, honseki: bool = False, foreign: bool = False) -> N
         fields["筆頭者"] = p.hittousha
     if foreign and p.nationality:
         fields["国籍・地域"] = p.nationality
-    require_printable(fields, _who(p))
+    require_printable(fields, _who(p), glyphs=glyphs_of(town))
 
 
 def _yen(n: int) -> str:
@@ -217,7 +218,7 @@ def _resident_doc(
             "除票の写しを交付するには「除票を含む」を指定してください", field="include_removed"
         )
     for p in people:
-        _check(p, honseki=opts.include_honseki, foreign=opts.include_foreign_items)
+        _check(town, p, honseki=opts.include_honseki, foreign=opts.include_foreign_items)
     head = next((p for p in people if p.relationship == HEAD), None)
     rows = []
     for p in people:
@@ -269,7 +270,7 @@ def _income_tax_doc(town: Town, person: PersonState, opts: TaxOptions) -> dict[s
     a = resident_tax_of(town, person.addressee_number, opts.fiscal_year)
     if a is None:
         raise NotFoundError(f"{opts.fiscal_year}年度の課税の記録がありません")
-    _check(person)
+    _check(town, person)
     items = [
         ("給与収入", a.salary_revenue),
         ("給与所得", a.salary_income),
@@ -309,7 +310,7 @@ def _tax_payment_doc(town: Town, person: PersonState, opts: TaxOptions) -> dict[
     assessed = resident_tax_of(town, person.addressee_number, opts.fiscal_year)
     if not lines and assessed is None:
         raise NotFoundError(f"{opts.fiscal_year}年度の税の記録がありません")
-    _check(person)
+    _check(town, person)
     rows = [
         [
             TAX_LABELS[x.tax_kind],
@@ -346,8 +347,8 @@ def _nhi_doc(town: Town, person: PersonState, opts: NhiOptions, today: date) -> 
     if status is None:
         raise NotFoundError(f"{to_wareki(on)} に国民健康保険の資格がありません")
     householder = queries.get_person(town, status.householder)
-    _check(person)
-    _check(householder)
+    _check(town, person)
+    _check(town, householder)
     insurer = f"{town.code[:5]}0"  # 保険者番号: the town's code (6 digits) stands in for it here
     return {
         "symbol": status.symbol,
@@ -370,7 +371,7 @@ def _seal_doc(town: Town, person: PersonState) -> dict[str, Any]:
     reg = active_seal(town, person.addressee_number)
     if reg is None or not person.is_resident:
         raise NotFoundError("登録されている印鑑がありません")
-    _check(person)
+    _check(town, person)
     import base64  # noqa: PLC0415
 
     b64 = base64.b64encode(reg.image_png).decode("ascii")
@@ -448,11 +449,15 @@ def _resident_rows(town: Town) -> list[Any]:
 _SEXES = {int(Sex.MALE): "男", int(Sex.FEMALE): "女"}
 
 
-def _all_residents_doc(rows: Sequence[Any], today: date) -> dict[str, Any]:
+def _all_residents_doc(
+    rows: Sequence[Any], today: date, glyphs: Collection[str] = ()
+) -> dict[str, Any]:
     groups: list[dict[str, Any]] = []
     for district, household, number, name, kana, birth, sex, rel, address, detail in rows:
         require_printable(
-            {"氏名": name, "カナ氏名": kana, "住所": f"{address}{detail}"}, f"宛名番号 {number}"
+            {"氏名": name, "カナ氏名": kana, "住所": f"{address}{detail}"},
+            f"宛名番号 {number}",
+            glyphs=glyphs,
         )
         label = district or "(行政区なし)"
         if not groups or groups[-1]["district"] != label:
@@ -541,6 +546,7 @@ class _Draft:
     info: TownInfo
     as_of: datetime
     keys_dir: Path
+    glyphs: dict[str, str]  # the town's 外字: text → SVG
 
 
 def _draft(
@@ -554,7 +560,7 @@ def _draft(
     subjects: list[str]
     if kind is CertificateKind.ALL_RESIDENTS:
         rows = _resident_rows(town)
-        body = _all_residents_doc(rows, today)
+        body = _all_residents_doc(rows, today, glyphs_of(town))
         subjects = [r[2] for r in rows]
         opts_dump: dict[str, Any] = {}
     else:
@@ -579,7 +585,9 @@ def _draft(
         else:
             body = _seal_doc(town, person)
             opts_dump = {}
-    return _Draft(body, subjects, opts_dump, _town_info(town), as_of, _keys_dir(town))
+    return _Draft(
+        body, subjects, opts_dump, _town_info(town), as_of, _keys_dir(town), glyphs_of(town)
+    )
 
 
 def issue_certificate(
@@ -629,7 +637,10 @@ def issue_certificate(
         "body": draft.body,
     }
     pdf = pdf_engine().render(
-        TEMPLATES[kind], data, tagged=kind is not CertificateKind.ALL_RESIDENTS
+        TEMPLATES[kind],
+        data,
+        tagged=kind is not CertificateKind.ALL_RESIDENTS,
+        glyphs=draft.glyphs,
     )
     digest = hashlib.sha256(pdf).digest()
     pages = _count_pages(pdf)

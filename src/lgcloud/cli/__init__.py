@@ -23,6 +23,7 @@ from lgcloud.taxation import cli as taxation
 app = typer.Typer(help="lgcloud 自治体クラウド: shared municipal core system", no_args_is_help=True)
 app.add_typer(towns.app)
 app.add_typer(register.app)
+app.add_typer(register.gaiji_app, name="gaiji")
 app.add_typer(addressees.app, name="addressee")
 app.add_typer(certificates.app)
 app.add_typer(seals.app, name="seal")

@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,6 +53,7 @@ __all__ = [
     "PdfEngine",
     "RenderError",
     "UnprintableCharacterError",
+    "check_glyph_svg",
     "describe",
     "font_coverage",
     "private_font_dir",
@@ -212,12 +213,15 @@ class FontChain:
         self.fonts = list(fonts)
         self.primary = self.fonts[0][1]
 
-    def missing(self, text: str) -> list[str]:
-        """What no font of the chain draws (as :meth:`FontCoverage.missing`)."""
+    def missing(self, text: str, glyphs: Collection[str] = ()) -> list[str]:
+        """What no font of the chain draws and no registered ``glyphs`` (the town's 外字,
+        by the text each draws) covers (as :meth:`FontCoverage.missing`)."""
         found = self.primary.missing(text)
-        if not found or len(self.fonts) == 1:
+        if not found:
             return found
-        return [u for u in found if not any(c.draws(u) for _, c in self.fonts[1:])]
+        return [
+            u for u in found if u not in glyphs and not any(c.draws(u) for _, c in self.fonts[1:])
+        ]
 
     def font_for(self, unit: str) -> str | None:
         """The family that draws ``unit``, or None."""
@@ -339,7 +343,8 @@ class UnprintableCharacterError(RuleViolationError):
         listed = "、".join(describe(c) for c in characters)
         super().__init__(
             f"{field}「{_quote(value)}」の文字 {listed} は証明書のフォントで印字できません: {who}。"
-            "外字の登録 (情報システム担当) または記録の職権修正が必要です",
+            "情報システム担当による外字の登録 (lgcloud gaiji register) "
+            "または記録の職権修正が必要です",
             field=field,
         )
         self.value = value
@@ -347,7 +352,7 @@ class UnprintableCharacterError(RuleViolationError):
         self.who = who
 
 
-def require_printable(fields: Mapping[str, str], who: str) -> None:
+def require_printable(fields: Mapping[str, str], who: str, glyphs: Collection[str] = ()) -> None:
     """Raise :class:`UnprintableCharacterError` for the first field the font cannot print.
 
     ``fields`` maps a Japanese field name (``"氏名"``, ``"住所"`` ...) to its value; ``who``
@@ -355,16 +360,20 @@ def require_printable(fields: Mapping[str, str], who: str) -> None:
     """
     coverage = font_coverage()
     for field, value in fields.items():
-        bad = coverage.missing(value)
+        bad = coverage.missing(value, glyphs)
         if bad:
             raise UnprintableCharacterError(field, value, bad, who)
 
 
-def _scan(value: Any, chain: FontChain) -> tuple[bool, dict[str, str]]:
+def _scan(
+    value: Any, chain: FontChain, glyphs: Collection[str] = ()
+) -> tuple[bool, dict[str, str], set[str]]:
     """(every string in JSON-like data printable, unit → font for what needs a font after
-    the first); one pass, fast where the first font draws everything (checked in C)."""
+    the first, the registered glyphs used); one pass, fast where the first font draws
+    everything (checked in C)."""
     plain = chain.primary._plain
     fallback: dict[str, str] = {}
+    used: set[str] = set()
     printable = True
     stack = [value]
     while stack:
@@ -372,14 +381,15 @@ def _scan(value: Any, chain: FontChain) -> tuple[bool, dict[str, str]]:
         if isinstance(item, str):
             if plain.issuperset(item):
                 continue
-            if chain.missing(item):
+            if chain.missing(item, glyphs):
                 printable = False
             fallback |= chain.fallback_units(item)
+            used |= {u for u in chain.primary.missing(item) if u in glyphs and u not in fallback}
         elif isinstance(item, Mapping):
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)
-    return printable, fallback
+    return printable, fallback, used
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -460,7 +470,14 @@ class PdfEngine:
         prelude = self._read(PRELUDE.removesuffix(".typ"))
         return prelude + b"\n" + rules.encode("utf-8") + body
 
-    def render(self, template: str, data: Mapping[str, Any], *, tagged: bool = True) -> bytes:
+    def render(
+        self,
+        template: str,
+        data: Mapping[str, Any],
+        *,
+        tagged: bool = True,
+        glyphs: Mapping[str, str] | None = None,
+    ) -> bytes:
         """Compile ``template`` with ``data`` (JSON-serialisable) to PDF bytes.
 
         Every string in ``data`` is checked against the font first
@@ -470,21 +487,29 @@ class PdfEngine:
         """
         source = self.template_source(template)
         coverage = font_coverage()
-        printable, fallback = _scan(data, coverage)
+        glyphs = glyphs or {}
+        printable, fallback, used = _scan(data, coverage, glyphs)
         if not printable:
             for path, text in _strings(data, ""):
-                bad = coverage.missing(text)
+                bad = coverage.missing(text, glyphs)
                 if bad:
                     raise UnprintableCharacterError(
                         f"帳票データ {path}", text, bad, f"帳票 {template}"
                     )
-        if fallback:
-            source = self._with_rules(template, coverage.show_rules(fallback))
+        rules = coverage.show_rules(fallback) if fallback else ""
+        drawn = {u: glyphs[u] for u in sorted(used)}
+        if drawn:
+            rules += _glyph_rule(drawn)
+        if rules:
+            source = self._with_rules(template, rules)
         payload = json.dumps(data, ensure_ascii=False, allow_nan=False)
         with self._lock:
             try:
                 pdf, warnings = self._compiler.compile_with_warnings(
-                    input=source, format="pdf", sys_inputs={"data": payload}, pdf_tags=tagged
+                    input=source,
+                    format="pdf",
+                    sys_inputs={"data": payload, "glyphs": json.dumps(drawn, ensure_ascii=False)},
+                    pdf_tags=tagged,
                 )
             except typst.TypstError as exc:
                 raise RenderError(
@@ -496,6 +521,40 @@ class PdfEngine:
         if not isinstance(pdf, bytes):
             raise RenderError(f"template {template}: typst returned {type(pdf).__name__}")
         return pdf
+
+
+def _glyph_rule(glyphs: Mapping[str, str]) -> str:
+    """A typst show rule drawing each registered 外字 (text → SVG, in ``sys.inputs.glyphs``)
+    as its image, one em high, wherever its text appears."""
+    alternatives = "|".join("".join(f"\\u{{{ord(c):x}}}" for c in unit) for unit in sorted(glyphs))
+    return (
+        "#let lgcloud-glyphs = json(bytes(sys.inputs.glyphs))\n"
+        f'#show regex("(?:{alternatives})"): it => box(image(bytes('
+        'lgcloud-glyphs.at(it.text)), format: "svg", height: 0.88em))\n'
+    )
+
+
+def check_glyph_svg(svg: str) -> None:
+    """Raise :class:`RenderError` unless typst draws ``svg`` as a glyph (what a certificate
+    will do with it): a registration is refused before it is stored, not at the counter."""
+    fonts = typst.Fonts(
+        include_system_fonts=False,
+        include_embedded_fonts=False,
+        font_paths=[str(private_font_dir())],
+    )
+    with tempfile.TemporaryDirectory(prefix="lgcloud-glyph-") as root:
+        compiler = typst.Compiler(root=root, font_paths=fonts, ignore_system_fonts=True)
+        source = b'#image(bytes(sys.inputs.svg), format: "svg", height: 10pt)'
+        try:
+            _pdf, warnings = compiler.compile_with_warnings(
+                input=source, format="pdf", sys_inputs={"svg": svg}
+            )
+        except typst.TypstError as exc:
+            raise RenderError(f"外字の SVG を描けません: {exc.message}") from exc
+        if warnings:
+            raise RenderError(
+                "外字の SVG に警告があります: " + "; ".join(w.message for w in warnings)
+            )
 
 
 # ---------------------------------------------------------------------------

@@ -258,6 +258,9 @@ def import_residents_command(
     rejected: Annotated[Path, typer.Option(help="where rejected rows are listed")] = Path(
         "rejected.csv"
     ),
+    strict: Annotated[
+        bool, typer.Option(help="refuse residents whose names no installed font prints")
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Import residents.csv: all or nothing by default; the same file twice changes nothing."""
@@ -284,6 +287,7 @@ def import_residents_command(
                 gaiji_path=gaiji,
                 partial=partial,
                 on_progress=lambda n: bar.update(task, completed=n),
+                strict=strict,
             )
     except ImportRefusedError as e:
         if e.rejections:
@@ -303,6 +307,14 @@ def import_residents_command(
         f"{result.unchanged} already stored, {len(result.rejected)} rejected"
         + (f" (listed in {rejected})" if result.rejected else "")
     )
+    for u in result.unprintable:
+        err.print(f"警告: {u.row} 行目 {u.column}: {u.reason}", markup=False)
+    if result.unprintable:
+        err.print(
+            f"印字できない文字のある住民: {len(result.unprintable)} 件 (取り込みました。"
+            f"lgcloud gaiji report --town {town} で一覧、--strict で取り込まずに止めます)",
+            markup=False,
+        )
     if result.shared_across_towns:
         console.print(
             f"住民票コード・個人番号が他の団体と重複: {result.shared_across_towns} 人 "

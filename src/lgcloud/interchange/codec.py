@@ -66,7 +66,7 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -1005,14 +1005,19 @@ Cp932Variant = Literal["ibm", "nec", "jis"]
 CP932_VARIANTS: tuple[Cp932Variant, ...] = ("ibm", "nec", "jis")
 
 
-def export_table(variant: Cp932Variant = "ibm") -> GaijiTable:
+def export_table(
+    variant: Cp932Variant = "ibm", known: Mapping[str, str] | None = None
+) -> GaijiTable:
     """An empty gaiji table for an export: codes chosen by ``variant``, and each row it adds
-    named by its MJ文字図形名 where IPAmj明朝 draws the text (the project's MJ table)."""
+    named by the name ``known`` gives the text (the town's registered 外字: its MJ文字図形名
+    or local code), else by its MJ文字図形名 where IPAmj明朝 draws it (the project's MJ
+    table)."""
     from lgcloud.documents.render import mj_name  # noqa: PLC0415  (reads the font's cmap)
 
     if variant not in CP932_VARIANTS:
         raise CodecError(f"cp932 の符号の選び方は {', '.join(CP932_VARIANTS)} のいずれかです")
-    return GaijiTable(variant=variant, mj_names=mj_name)
+    names = dict(known or {})
+    return GaijiTable(variant=variant, mj_names=lambda text: names.get(text) or mj_name(text))
 
 
 @lru_cache(maxsize=1)

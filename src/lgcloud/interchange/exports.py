@@ -20,6 +20,7 @@ from lgcloud.core.jobs import Progress
 from lgcloud.interchange.codec import export_table
 from lgcloud.interchange.layouts import GAIJI_CSV, ORDER, write_layout
 from lgcloud.interchange.residents import export_residents
+from lgcloud.register.glyphs import glyph_names
 from lgcloud.tenancy.platform import Platform
 
 WHAT = {"residents": "住民記録（residents.csv）", "layouts": "標準レイアウト（7ファイル）"}
@@ -80,7 +81,7 @@ def write_export(
                     )
                 zf.writestr(GAIJI_CSV, gaiji.getvalue().encode("utf-8"))
                 return ExportFile(path, "residents-cp932.zip", "application/zip")
-            table = export_table() if encoding == "cp932" else None
+            table = export_table(known=glyph_names(town)) if encoding == "cp932" else None
             for i, name in enumerate(ORDER):
                 report(f"{name}.csv", i, len(ORDER))
                 with zf.open(f"{name}.csv", "w") as member:

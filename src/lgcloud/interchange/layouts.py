@@ -53,6 +53,7 @@ from lgcloud.interchange.codec import (
 )
 from lgcloud.interchange.residents import ImportRefusedError, Rejection, csv_records
 from lgcloud.register import folding
+from lgcloud.register.glyphs import glyph_names
 from lgcloud.register.models import Person
 from lgcloud.seals.models import SealRegistration
 from lgcloud.taxation.models import (
@@ -1229,7 +1230,7 @@ def export_all(
     if encoding not in ENCODINGS:
         raise LgcloudError(f"出力の文字コードは utf-8 か cp932 です: {encoding}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    gaiji = export_table(cp932_variant) if encoding == "cp932" else None
+    gaiji = export_table(cp932_variant, glyph_names(town)) if encoding == "cp932" else None
     counts = {}
     for name in ORDER:
         with (out_dir / f"{name}.csv").open("wb") as f:

@@ -69,7 +69,9 @@ from lgcloud.register.domain import (
     foreign_resident_problem,
     holds_identity,
 )
+from lgcloud.register.glyphs import glyph_names, glyphs_of
 from lgcloud.register.models import District, Household, NumberSequence, Person, PersonVersion
+from lgcloud.register.printable import unprintable_in
 from lgcloud.register.service import state_of, version_values
 from lgcloud.tenancy.platform import Platform, Town
 from lgcloud.trail.journal import (
@@ -104,6 +106,9 @@ COLUMNS = (
     # 外国人住民 (第30条の45): blank for Japanese nationals
     *FOREIGN_FIELDS.values(),
 )
+#: the residents.csv column of each printed field (register.printable.PRINTED_FIELDS)
+PRINTED_COLUMNS = {"氏名": "漢字氏名"}
+
 REQUIRED = (
     "宛名番号",
     "世帯番号",
@@ -151,6 +156,9 @@ class ImportResult:
     rejected: list[Rejection] = field(default_factory=list)
     encoding: str = ""
     sha256: str = ""
+    #: current residents' fields no installed font prints (row, column, message): imported
+    #: all the same, unless the import is ``strict`` (then they are rejections)
+    unprintable: list[Rejection] = field(default_factory=list)
     #: people of this import whose 住民票コード or 個人番号 another hosted town also holds
     #: (each one a 処理待ち item of the register, in both towns)
     shared_across_towns: int = 0
@@ -335,7 +343,7 @@ def export_residents(
         raise LgcloudError(f"出力の文字コードは utf-8 か cp932 です: {encoding}")
     if encoding == "cp932" and gaiji_out is None:
         raise LgcloudError("cp932 で出力するには外字表 (gaiji.csv) の出力先が必要です")
-    gaiji = export_table(cp932_variant) if encoding == "cp932" else GaijiTable()
+    gaiji = export_table(cp932_variant, glyph_names(town)) if encoding == "cp932" else GaijiTable()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
 
@@ -420,6 +428,7 @@ def import_residents(
     partial: bool = False,
     today: date | None = None,
     on_progress: Callable[[int], None] | None = None,
+    strict: bool = False,
 ) -> ImportResult:
     """Import residents.csv into town ``ctx.town_code``. See the module docstring for the
     guarantees.
@@ -454,7 +463,9 @@ def import_residents(
         conn = town.session.connection()
         STAGING.create(conn)
         try:
-            skip = _stage_and_check(town, path, result, gaiji, today, on_progress, partial=partial)
+            skip = _stage_and_check(
+                town, path, result, gaiji, today, on_progress, partial=partial, strict=strict
+            )
             _insert(platform, town, ctx, skip, result, name, today)
         finally:
             STAGING.drop(conn)
@@ -475,12 +486,22 @@ def _stage_and_check(
     on_progress: Callable[[int], None] | None,
     *,
     partial: bool,
+    strict: bool = False,
 ) -> set[int]:
     """Stage and check the whole file; returns the rows to skip (refused with ``partial``),
     or refuses the file."""
     name = path.name
     conn = town.session.connection()
     rejected, unstaged_households = _stage(town, path, result, gaiji, today, on_progress)
+    if strict:  # names no font prints are refused, not only listed
+        rejected += result.unprintable
+        unstaged_households |= set(
+            conn.execute(
+                select(STAGING.c.household_number).where(
+                    STAGING.c.row_no.in_({r.row for r in result.unprintable})
+                )
+            ).scalars()
+        )
     rejected += _check_whole_file(town, unstaged_households)
     rejected_rows = {r.row for r in rejected}
     # a household with any rejected row is rejected whole (the register's rules are
@@ -533,6 +554,7 @@ def _stage(
     rejected: list[Rejection] = []
     # households of rows refused here (not staged), as far as their 世帯番号 can be read
     households: set[str] = set()
+    glyphs = set(glyphs_of(town))  # the town's 外字: printable although no font draws them
 
     def household_of(fields: list[str]) -> None:
         if header is not None and "世帯番号" in header:
@@ -580,6 +602,10 @@ def _stage(
                     rejected.append(Rejection(line_no, e.column, e.reason))
                     household_of(fields)
                     continue
+                for u in unprintable_in([state], glyphs):
+                    result.unprintable.append(
+                        Rejection(line_no, PRINTED_COLUMNS.get(u.field, u.field), u.message)
+                    )
                 batch.append(
                     {
                         "row_no": line_no,

@@ -136,3 +136,18 @@ class PersonVersion(TownBase):
         Index("ix_person_versions_resident_code", "resident_code", "is_current"),
         Index("ix_person_versions_individual_number", "individual_number", "is_current"),
     )
+
+
+class RegisteredGlyph(TownBase):
+    """外字: a glyph the town registered for a character, or a base character and variation
+    selector, that no installed font draws; certificates draw it, the gaiji table names it."""
+
+    __tablename__ = "registered_glyphs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: the text it draws: one character, or a base and its selector, stored as given
+    text: Mapped[str] = mapped_column(String(16), unique=True)
+    mj_name: Mapped[str] = mapped_column(String(10), default="")  # MJ文字図形名, if any
+    local_code: Mapped[str] = mapped_column(String(20), default="")  # the town's own code
+    svg: Mapped[str] = mapped_column(Text)  # an SVG document, drawn one em square
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    registered_by: Mapped[str] = mapped_column(String(80))

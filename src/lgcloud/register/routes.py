@@ -167,4 +167,8 @@ def api_event(
         "kind": result.kind.value,
         "subjects": list(result.subjects),
         "new_households": list(result.new_households),
+        "warnings": [
+            {"addressee_number": u.addressee_number, "field": u.field, "message": u.message}
+            for u in result.unprintable
+        ],
     }

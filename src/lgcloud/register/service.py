@@ -41,6 +41,7 @@ from lgcloud.register.domain import (
     holds_identity,
     shared_within,
 )
+from lgcloud.register.glyphs import glyphs_of
 from lgcloud.register.linkage import pass_on
 from lgcloud.register.models import (
     Household,
@@ -50,6 +51,7 @@ from lgcloud.register.models import (
     PersonVersion,
     TownInfo,
 )
+from lgcloud.register.printable import Unprintable, unprintable_in
 from lgcloud.tenancy.platform import Town
 from lgcloud.trail.journal import check_writable, finish_write
 
@@ -236,6 +238,9 @@ class EventResult:
     kind: EventKind
     subjects: tuple[str, ...]
     new_households: tuple[str, ...]
+    #: fields the event wrote that no installed font prints (recorded all the same: the
+    #: record is what was notified; a certificate of it waits for a 外字 or a correction)
+    unprintable: tuple[Unprintable, ...] = ()
 
 
 def record_event(
@@ -298,7 +303,13 @@ def record_event(
         people=len(outcome.subjects),
         request_id=ctx.request_id,
     )
-    return EventResult(record.id, EventKind(event.kind), outcome.subjects, outcome.new_households)
+    return EventResult(
+        record.id,
+        EventKind(event.kind),
+        outcome.subjects,
+        outcome.new_households,
+        tuple(unprintable_in(outcome.changed, set(glyphs_of(town)))),
+    )
 
 
 def identity_holders(

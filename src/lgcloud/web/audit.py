@@ -50,6 +50,7 @@ ACTION_LABELS = {
     "parameter_set": "法令パラメータの設定",
     "task_settled": "処理待ちの処理",
     "identity_clash_reported": "住民票コード等の団体間重複の報告",
+    "glyph_registered": "外字の登録",
     "non_resident_registered": "住登外者の登録",
     "addressee_linked": "名寄せ",
     "addressee_unlinked": "名寄せの解除",
