@@ -1,4 +1,7 @@
-"""Register benchmarks (issue 2): generation, folded search, quick switch, audit verify.
+"""Register benchmarks (issues 2, 14): generation, folded search, quick switch, audit
+verify, and how long the ``lgcloud`` command takes to start (``cli_start_s``: the median
+wall time of ``lgcloud --help`` and of ``lgcloud towns`` on a data directory with a town,
+each run as a new process, as an operator runs them; target ≤ 0.5 s).
 
 Run from the repository root:  .venv/bin/python bench/register.py [--json out.json] [--runs 3]
 
@@ -13,6 +16,8 @@ import argparse
 import json
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -211,6 +216,23 @@ def bench_audit(platform: Platform, runs: int) -> dict[str, float]:
     return {"audit_verify_100k_s": statistics.median(secs)}
 
 
+def bench_cli_start(data_dir: Path, runs: int) -> dict[str, float]:
+    """Wall time of light commands in a new process each (imports included)."""
+    lgcloud = Path(sys.executable).with_name("lgcloud")
+    argv = [str(lgcloud)] if lgcloud.exists() else [sys.executable, "-m", "lgcloud"]
+    times: dict[str, list[float]] = {"help": [], "towns": []}
+    for _ in range(max(runs, 5)):
+        for name, extra in (
+            ("help", ["--help"]),
+            ("towns", ["towns", "--data-dir", str(data_dir)]),
+        ):
+            t = time.perf_counter()
+            subprocess.run([*argv, *extra], check=True, capture_output=True)
+            times[name].append(time.perf_counter() - t)
+    help_s, towns_s = statistics.median(times["help"]), statistics.median(times["towns"])
+    return {"cli_help_s": help_s, "cli_towns_s": towns_s, "cli_start_s": max(help_s, towns_s)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", type=Path)
@@ -233,11 +255,13 @@ def main() -> None:
         results |= bench_switch(platform, args.runs)
         results |= bench_audit(platform, args.runs)
         platform.dispose()
+        results |= bench_cli_start(Path(tmp) / f"gen{args.runs - 1}", args.runs)
     targets = {
         "generate_30k_s": 60,
         "search_p95_ms": 20,
         "switch_p95_ms": 200,
         "audit_verify_100k_s": 5,
+        "cli_start_s": 0.5,
     }
     table = Table("metric", "median", "target", "ok")
     for k, v in results.items():

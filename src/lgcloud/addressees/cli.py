@@ -7,11 +7,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from lgcloud.addressees.domain import REASONS, NonResidentIn
-from lgcloud.addressees.queries import addressee, search_addressees
-from lgcloud.addressees.service import link, register_non_resident, unlink
+from lgcloud.addressees.reasons import REASONS
 from lgcloud.core.clock import today_jst
 from lgcloud.core.errors import LgcloudError
 from lgcloud.interface.commands import (
@@ -41,6 +38,11 @@ def add_command(
     data_dir: DataDir = None,
 ) -> None:
     """Register a 住登外者 (a corporation when --corporate-number or reason 法人)."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from lgcloud.addressees.domain import NonResidentIn  # noqa: PLC0415
+    from lgcloud.addressees.service import register_non_resident  # noqa: PLC0415
+
     kind = "corporation" if corporate_number or reason == "法人" else "person"
     try:
         data = NonResidentIn(
@@ -66,6 +68,8 @@ def add_command(
 @app.command("search")
 def search_command(town: TownOpt, query: str, data_dir: DataDir = None) -> None:
     """Residents and 住登外者 by name, reading or number (an audited search)."""
+    from lgcloud.addressees.queries import search_addressees  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.read_town(town) as t:
         found = search_addressees(t, query)
@@ -83,6 +87,8 @@ def search_command(town: TownOpt, query: str, data_dir: DataDir = None) -> None:
 def show_command(
     town: TownOpt, number: Annotated[str, typer.Option("--number")], data_dir: DataDir = None
 ) -> None:
+    from lgcloud.addressees.queries import addressee  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.read_town(town) as t:
         a = addressee(t, number)
@@ -103,6 +109,8 @@ def link_command(
     data_dir: DataDir = None,
 ) -> None:
     """名寄せ: the 住登外者 is the resident."""
+    from lgcloud.addressees.service import link  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         link(t, operator_ctx(town, platform), non_resident, resident, reason)
@@ -117,6 +125,8 @@ def unlink_command(
     data_dir: DataDir = None,
 ) -> None:
     """Undo a 名寄せ found wrong."""
+    from lgcloud.addressees.service import unlink  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         unlink(t, operator_ctx(town, platform), non_resident, reason)

@@ -18,17 +18,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lgcloud.addressees.reasons import REASONS
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.register.domain import PersonState, Sex
 
 #: why a party is kept although not a resident (shown with the record)
-REASONS = (
-    "転出者（課税・収納）",
-    "市町村外の資産所有者",
-    "他市町村の住民（給付・資格）",
-    "法人",
-    "その他",
-)
 #: the business areas that keep their own 送付先, 代理人 and 口座 for an addressee
 AREAS = {
     "taxation": "税務",

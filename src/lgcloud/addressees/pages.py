@@ -17,10 +17,10 @@ from lgcloud.addressees.domain import (
     ACCOUNT_TYPES,
     AREAS,
     PROXY_ROLES,
-    REASONS,
     NonResidentIn,
 )
 from lgcloud.addressees.queries import addressee, contacts, search_addressees
+from lgcloud.addressees.reasons import REASONS
 from lgcloud.addressees.service import (
     link,
     register_non_resident,

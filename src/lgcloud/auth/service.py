@@ -6,6 +6,7 @@ store only a hash of their token; the town is fixed when the session is created.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import secrets
@@ -50,8 +51,21 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 # MAX_FAILURES wrong PINs.
 _pin_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 # A hash to verify against when the staff number is unknown, so timing does not reveal it.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
-_DUMMY_PIN_HASH = _pin_hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash of a random secret with ``hasher``'s cost, made on first use (not at import:
+    it costs as much as a login, and every command imports this module)."""
+    return hasher.hash(secrets.token_hex(16))
+
+
+def warm_up() -> None:
+    """Make the dummy hashes now (the server does at start), so that the first stranger's
+    login of a process takes as long as every other one."""
+    _dummy_hash(_hasher)
+    _dummy_hash(_pin_hasher)
+
 
 log = get_logger("lgcloud.auth")
 
@@ -86,8 +100,7 @@ def _verify(hash_: str | None, secret: str, hasher: PasswordHasher = _hasher) ->
     try:
         # verify() reads the parameters from the hash itself; the dummy hash matches the
         # cost of the hasher in use.
-        dummy = _DUMMY_HASH if hasher is _hasher else _DUMMY_PIN_HASH
-        return hasher.verify(hash_ or dummy, secret) and hash_ is not None
+        return hasher.verify(hash_ or _dummy_hash(hasher), secret) and hash_ is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from lgcloud.core.errors import LgcloudError
 from lgcloud.core.jobs import as_batch
@@ -53,6 +52,8 @@ def issue(
     data_dir: DataDir = None,
 ) -> None:
     """Issue a certificate as PDF (recorded in the issuance history and the audit trail)."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
     from lgcloud.certificates.service import CertificateKind, issue_certificate  # noqa: PLC0415
 
     try:

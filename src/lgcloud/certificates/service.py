@@ -37,7 +37,8 @@ from lgcloud.register.glyphs import glyphs_of
 from lgcloud.register.models import NumberSequence, PersonVersion, TownInfo
 from lgcloud.register.service import state_of
 from lgcloud.seals.queries import active_seal
-from lgcloud.taxation.service import TAX_LABELS, installments_of, resident_tax_of
+from lgcloud.taxation.labels import TAX_LABELS
+from lgcloud.taxation.service import installments_of, resident_tax_of
 from lgcloud.tenancy.platform import Platform, Town
 from lgcloud.trail.journal import check_writable, finish_write, journal_only
 from lgcloud.trail.models import JournalEntry

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from lgcloud.audit import service as audit_service
 from lgcloud.interface.commands import DataDir, TownOpt, console, open_platform, operator_ctx
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from lgcloud.audit import service as audit_service
 
 audit_app = typer.Typer(help="Audit trail: verify the chain, answer investigation questions")
 
@@ -19,6 +22,8 @@ audit_app = typer.Typer(help="Audit trail: verify the chain, answer investigatio
 @audit_app.command("verify")
 def audit_verify(town: TownOpt, data_dir: DataDir = None) -> None:
     """Verify the town's audit chain; exit 1 and name the first broken entry if tampered."""
+    from lgcloud.audit import service as audit_service  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with platform.read_town(town) as t:
         report = audit_service.verify(t.session)
@@ -70,6 +75,8 @@ def audit_who_viewed(
     town: TownOpt, person: Annotated[str, typer.Option(help="宛名番号")], data_dir: DataDir = None
 ) -> None:
     """Every audited action concerning a person (views, searches listing them, changes)."""
+    from lgcloud.audit import service as audit_service  # noqa: PLC0415
+
     _report(town, data_dir, audit_service.who_viewed, {"person": person})
 
 
@@ -78,4 +85,6 @@ def audit_by_clerk(
     town: TownOpt, clerk: Annotated[str, typer.Option(help="職員番号")], data_dir: DataDir = None
 ) -> None:
     """Everything one clerk did."""
+    from lgcloud.audit import service as audit_service  # noqa: PLC0415
+
     _report(town, data_dir, audit_service.by_clerk, {"clerk": clerk})

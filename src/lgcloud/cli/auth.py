@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from lgcloud.auth import service as auth_service
 from lgcloud.auth.roles import Role
 from lgcloud.interface.commands import (
     DataDir,
@@ -33,6 +32,8 @@ def clerk_add(
     """Create a clerk; the password is read from LGCLOUD_PASSWORD or asked for."""
     import os  # noqa: PLC0415
 
+    from lgcloud.auth import service as auth_service  # noqa: PLC0415
+
     password = os.environ.get("LGCLOUD_PASSWORD") or getpass.getpass("password: ")
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
@@ -51,6 +52,8 @@ def clerk_add(
 @clerk_app.command("unlock")
 def clerk_unlock(town: TownOpt, staff_number: str, data_dir: DataDir = None) -> None:
     """Lift a lockout."""
+    from lgcloud.auth import service as auth_service  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         auth_service.unlock(t, operator_ctx(town, platform), staff_number)

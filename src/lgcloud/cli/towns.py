@@ -20,7 +20,6 @@ from lgcloud.interface.commands import (
     open_platform,
     refused_as_exit,
 )
-from lgcloud.onboarding import onboard_town
 
 app = typer.Typer()
 
@@ -30,6 +29,8 @@ def init_town(
     code: str, name: str, kana: str = "", prefecture: str = "", data_dir: DataDir = None
 ) -> None:
     """Onboard a town: validate its code and create its database."""
+    from lgcloud.onboarding import onboard_town  # noqa: PLC0415
+
     try:
         t = onboard_town(open_platform(data_dir), code, name, kana=kana, prefecture=prefecture)
     except (LgcloudError, ValueError) as e:

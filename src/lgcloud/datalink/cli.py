@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from lgcloud.datalink.datasets import DATASETS
-from lgcloud.datalink.service import clients, create_client, revoke_client
 from lgcloud.interface.commands import (
     DataDir,
     TownOpt,
@@ -32,6 +30,8 @@ def add_client(
     data_dir: DataDir = None,
 ) -> None:
     """Allow a system to pull; prints its token once (store it in that system)."""
+    from lgcloud.datalink.service import create_client  # noqa: PLC0415
+
     grants: dict[str, list[str]] = {}
     for g in grant:
         dataset, _, items = g.partition("=")
@@ -44,6 +44,9 @@ def add_client(
 
 @app.command("list")
 def list_clients(town: TownOpt, data_dir: DataDir = None) -> None:
+    from lgcloud.datalink.datasets import DATASETS  # noqa: PLC0415
+    from lgcloud.datalink.service import clients  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.read_town(town) as t:
         rows = clients(t)
@@ -58,6 +61,8 @@ def list_clients(town: TownOpt, data_dir: DataDir = None) -> None:
 def revoke(
     town: TownOpt, name: Annotated[str, typer.Option("--name")], data_dir: DataDir = None
 ) -> None:
+    from lgcloud.datalink.service import revoke_client  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         revoke_client(t, operator_ctx(town, platform), name)

@@ -5,7 +5,7 @@ operating-system user (interface/commands.py)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -13,8 +13,6 @@ from rich.table import Table
 
 from lgcloud.core.clock import today_jst
 from lgcloud.core.jobs import as_batch
-from lgcloud.elections import queries, service
-from lgcloud.elections.domain import REFUSAL_LABELS, Refusal
 from lgcloud.interface.commands import (
     DataDir,
     TownOpt,
@@ -25,6 +23,9 @@ from lgcloud.interface.commands import (
     parse_date,
     refused_as_exit,
 )
+
+if TYPE_CHECKING:
+    from lgcloud.elections import service
 
 app = typer.Typer(help="選挙人名簿: the electoral roll")
 
@@ -38,6 +39,8 @@ def district_command(
     data_dir: DataDir = None,
 ) -> None:
     """Add or rename a 投票区."""
+    from lgcloud.elections import service  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         service.set_polling_district(t, operator_ctx(town, platform), code, name, place)
@@ -52,6 +55,8 @@ def area_command(
     data_dir: DataDir = None,
 ) -> None:
     """Map a 行政区 or 字 to a 投票区."""
+    from lgcloud.elections import service  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         service.set_polling_area(t, operator_ctx(town, platform), area, district)
@@ -67,6 +72,8 @@ RUN_STATUS = {
 
 
 def _print_run(run: service.RunSummary) -> None:
+    from lgcloud.elections.domain import REFUSAL_LABELS, Refusal  # noqa: PLC0415
+
     console.print(
         f"{run.code}  基準日 {run.reference_date}  登録日 {run.registration_date}  "
         f"登録 {run.to_register} 人  抹消 {run.to_strike} 人  状態: {RUN_STATUS[run.status]}",
@@ -89,6 +96,8 @@ def preview_command(
     data_dir: DataDir = None,
 ) -> None:
     """Preview a 定時登録 or 選挙時登録 (nothing is registered until ``fix``)."""
+    from lgcloud.elections import service  # noqa: PLC0415
+
     as_batch()
     platform = open_platform(data_dir)
     with refused_as_exit():
@@ -108,6 +117,8 @@ def fix_command(
     data_dir: DataDir = None,
 ) -> None:
     """Fix a previewed run: its people go on the roll (refused if the register changed)."""
+    from lgcloud.elections import service  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit():
         summary = service.fix_registration(platform, operator_ctx(town, platform), run)
@@ -123,6 +134,8 @@ def roll_command(
     data_dir: DataDir = None,
 ) -> None:
     """Write the roll (or 抄本) of one 投票区 as PDF or CSV (audited)."""
+    from lgcloud.elections import service  # noqa: PLC0415
+
     as_batch()
     platform = open_platform(data_dir)
     with refused_as_exit():
@@ -148,6 +161,8 @@ def tickets_command(
     data_dir: DataDir = None,
 ) -> None:
     """投票所入場券 for the whole roll as print-ready PDFs (a batch job)."""
+    from lgcloud.elections import service  # noqa: PLC0415
+
     as_batch()
     platform = open_platform(data_dir)
     with refused_as_exit(), Progress(console=err, transient=True) as bar:
@@ -178,6 +193,8 @@ def draw_jurors_command(
     data_dir: DataDir = None,
 ) -> None:
     """裁判員候補者予定者 by lottery from the roll (the seed is printed and recorded)."""
+    from lgcloud.elections import service  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         d = service.draw_jurors(t, operator_ctx(town, platform), year=year, count=count, seed=seed)
@@ -191,6 +208,8 @@ def turnout_command(
     town: TownOpt, election: Annotated[str, typer.Option("--election")], data_dir: DataDir = None
 ) -> None:
     """投票者数 per 投票区 and hour."""
+    from lgcloud.elections import queries  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.read_town(town) as t:
         rows = queries.turnout(t, queries.election(t, election))

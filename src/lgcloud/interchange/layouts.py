@@ -35,8 +35,9 @@ from typing import IO, Any
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy import inspect as sa_inspect
 
-from lgcloud.addressees.domain import REASONS, check_corporate_number
+from lgcloud.addressees.domain import check_corporate_number
 from lgcloud.addressees.models import NonResident
+from lgcloud.addressees.reasons import REASONS
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import LgcloudError

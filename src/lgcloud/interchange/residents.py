@@ -27,6 +27,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    Index,
     Integer,
     MetaData,
     String,
@@ -394,6 +395,10 @@ STAGING = Table(
     Column("payload", Text),  # the parsed record (CSV text of row_of), re-parsed at insert
     Column("birth", Date),
     Column("resident_code", String(11)),  # only where the row keeps it from others
+    # the whole-file checks join on these (without them a check is quadratic in the file)
+    Index("ix_import_staging_addressee", "addressee_number"),
+    Index("ix_import_staging_household", "household_number"),
+    Index("ix_import_staging_resident_code", "resident_code"),
     prefixes=["TEMPORARY"],
 )
 
@@ -718,40 +723,30 @@ def _check_whole_file(town: Town, refused_households: set[str]) -> list[Rejectio
     for hh, members in faulty.items():
         out += _household_faults(hh, members)
     out += _shared_resident_codes(conn)
-    # what the town already holds: an existing 宛名番号 must be identical (then it is skipped)
-    existing = (
-        select(PersonVersion.addressee_number, PersonVersion.household_number)
-        .where(PersonVersion.is_current == true())
-        .subquery()
-    )
-    clash = conn.execute(
-        select(s.row_no, s.addressee_number, s.payload, existing.c.household_number).join(
-            existing, existing.c.addressee_number == s.addressee_number
+    # what the town already holds: an existing 宛名番号 must be identical (then it is skipped).
+    # Every query here joins from the staging table to an index of the town's tables (or of
+    # the staging table), so a re-import costs what the first import did, growing with the
+    # file (issue 14: an IN list of every number and unindexed joins made it quadratic)
+    v = PersonVersion.__table__.c
+    current_version = and_(v.addressee_number == s.addressee_number, v.is_current == true())
+    for r in conn.execute(
+        select(s.row_no, s.payload, *PersonVersion.__table__.columns).join(
+            PersonVersion.__table__, current_version
         )
-    ).all()
-    current = (
-        {
-            r.addressee_number: _pack(row_of(state_of(r)))
-            for r in conn.execute(
-                select(*PersonVersion.__table__.columns).where(
-                    PersonVersion.is_current == true(),
-                    PersonVersion.addressee_number.in_([c[1] for c in clash]),
-                )
-            )
-        }
-        if clash
-        else {}
-    )
-    for row_no, number, payload, _hh in clash:
-        if current.get(number) != payload:
+    ):
+        if _pack(row_of(state_of(r))) != r.payload:
             out.append(
-                Rejection(row_no, "宛名番号", f"宛名番号 {number} は既に別の内容で登録されています")
+                Rejection(
+                    r.row_no,
+                    "宛名番号",
+                    f"宛名番号 {r.addressee_number} は既に別の内容で登録されています",
+                )
             )
     # a household number the town already uses for other people cannot be reused
     used = conn.execute(
         select(s.row_no, s.household_number)
         .join(Household.__table__, Household.__table__.c.number == s.household_number)
-        .where(s.addressee_number.not_in(select(existing.c.addressee_number)))
+        .where(~exists(select(v.id).where(current_version)))
     ).all()
     for row_no, hh in used:
         out.append(Rejection(row_no, "世帯番号", f"世帯番号 {hh} は既にこの町村で使われています"))

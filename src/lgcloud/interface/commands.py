@@ -8,14 +8,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.core.errors import LgcloudError
-from lgcloud.tenancy.platform import Platform
+
+if TYPE_CHECKING:
+    from lgcloud.tenancy.platform import Platform
+
+# Command modules import what their commands use inside the commands, not at the top: every
+# ``lgcloud`` run imports every command module, and ``lgcloud --help`` or ``lgcloud towns``
+# must start in well under a second (SQLAlchemy, pydantic models, typst and the fonts are
+# loaded by the commands that use them). bench/register.py measures it (cli_start_s).
 
 console = Console()
 err = Console(stderr=True)
@@ -35,6 +42,8 @@ def close_platforms() -> None:
 
 
 def open_platform(data_dir: Path | None) -> Platform:
+    from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
+
     platform = Platform.from_settings(data_dir)
     _opened.append(platform)
     return platform

@@ -18,9 +18,6 @@ from lgcloud.interface.commands import (
     parse_date,
     refused_as_exit,
 )
-from lgcloud.parameters.queries import all_parameters_on, timeline
-from lgcloud.parameters.registry import declared, spec_of
-from lgcloud.parameters.service import set_parameter
 
 app = typer.Typer(help="Dated legal parameters (年齢・金額・率・期限) with their source")
 KeyOpt = Annotated[
@@ -35,6 +32,9 @@ def list_command(
     data_dir: DataDir = None,
 ) -> None:
     """Every parameter's value on a day, with its source."""
+    from lgcloud.parameters.queries import all_parameters_on  # noqa: PLC0415
+    from lgcloud.parameters.registry import declared  # noqa: PLC0415
+
     day = parse_date(on, "on") or today_jst()
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.read_town(town) as t:
@@ -48,6 +48,9 @@ def list_command(
 @app.command("show")
 def show_command(town: TownOpt, key: KeyOpt, data_dir: DataDir = None) -> None:
     """A parameter's values over time, shipped and the town's own."""
+    from lgcloud.parameters.queries import timeline  # noqa: PLC0415
+    from lgcloud.parameters.registry import spec_of  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.read_town(town) as t:
         spec = spec_of(key)
@@ -76,6 +79,8 @@ def set_command(
     data_dir: DataDir = None,
 ) -> None:
     """Set a parameter's value from a date (audited as parameter_set)."""
+    from lgcloud.parameters.service import set_parameter  # noqa: PLC0415
+
     start = parse_date(effective_from, "effective_from")
     assert start is not None
     end = parse_date(effective_to, "effective_to")

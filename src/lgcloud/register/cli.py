@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import TypeAdapter, ValidationError
 
 from lgcloud.core.clock import today_jst
 from lgcloud.interface.commands import (
@@ -21,9 +20,6 @@ from lgcloud.interface.commands import (
     operator_ctx,
     refused_as_exit,
 )
-from lgcloud.register import crosstown
-from lgcloud.register.domain import LifeEvent
-from lgcloud.register.service import record_event
 
 app = typer.Typer()
 gaiji_app = typer.Typer(
@@ -38,6 +34,11 @@ def event(
     data_dir: DataDir = None,
 ) -> None:
     """Record one life event (JSON as in the API's /api/events)."""
+    from pydantic import TypeAdapter, ValidationError  # noqa: PLC0415
+
+    from lgcloud.register.domain import LifeEvent  # noqa: PLC0415
+    from lgcloud.register.service import record_event  # noqa: PLC0415
+
     raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     try:
         ev = TypeAdapter(LifeEvent).validate_python(json.loads(raw))
@@ -56,6 +57,8 @@ def identity_scan(data_dir: DataDir = None) -> None:
 
     Each town is shown only its own resident and the other town's name. Run nightly; an
     import of residents runs it too."""
+    from lgcloud.register import crosstown  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     ctx_for = {t.code: operator_ctx(t.code, platform) for t in platform.towns()}
     result = crosstown.scan(platform, ctx_for, today=today_jst())

@@ -21,10 +21,6 @@ from lgcloud.interface.commands import (
     parse_date,
     refused_as_exit,
 )
-from lgcloud.register.queries import get_person
-from lgcloud.seals.domain import MAX_IMAGE_BYTES
-from lgcloud.seals.queries import seal_records
-from lgcloud.seals.service import abolish_seal, register_seal
 
 app = typer.Typer(help="印鑑登録: registrations of seals")
 PersonOpt = Annotated[str, typer.Option("--person", help="宛名番号")]
@@ -38,6 +34,9 @@ def _day(text: str | None) -> date:
 @app.command("show")
 def show(town: TownOpt, person: PersonOpt, data_dir: DataDir = None) -> None:
     """A person's registrations, newest first (an audited view)."""
+    from lgcloud.register.queries import get_person  # noqa: PLC0415
+    from lgcloud.seals.queries import seal_records  # noqa: PLC0415
+
     platform = open_platform(data_dir)
     ctx = operator_ctx(town, platform)
     with refused_as_exit(), platform.read_town(town) as t:
@@ -60,6 +59,9 @@ def register(
     data_dir: DataDir = None,
 ) -> None:
     """Register a seal (印鑑登録) for a resident aged 15 or more."""
+    from lgcloud.seals.domain import MAX_IMAGE_BYTES  # noqa: PLC0415
+    from lgcloud.seals.service import register_seal  # noqa: PLC0415
+
     day = _day(on)
     try:
         with image.open("rb") as f:
@@ -85,6 +87,8 @@ def abolish(
     data_dir: DataDir = None,
 ) -> None:
     """Abolish the person's active registration (印鑑登録の廃止)."""
+    from lgcloud.seals.service import abolish_seal  # noqa: PLC0415
+
     day = _day(on)
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:

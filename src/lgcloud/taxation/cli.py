@@ -19,9 +19,7 @@ from lgcloud.interface.commands import (
     operator_ctx,
     refused_as_exit,
 )
-from lgcloud.notices.service import issue_notices
-from lgcloud.taxation.notices import tax_notices
-from lgcloud.taxation.service import TAX_LABELS
+from lgcloud.taxation.labels import TAX_LABELS
 
 app = typer.Typer(help="税務: taxes")
 
@@ -37,6 +35,9 @@ def notices_command(
     data_dir: DataDir = None,
 ) -> None:
     """納税通知書 for every taxpayer of a tax and year, as print-ready PDFs (a batch job)."""
+    from lgcloud.notices.service import issue_notices  # noqa: PLC0415
+    from lgcloud.taxation.notices import tax_notices  # noqa: PLC0415
+
     as_batch()
     if tax not in TAX_LABELS:
         raise typer.BadParameter(f"--tax is one of {', '.join(TAX_LABELS)}")

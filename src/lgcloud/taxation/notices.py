@@ -14,8 +14,8 @@ from lgcloud.addressees.queries import mail_to
 from lgcloud.core.wareki import to_wareki
 from lgcloud.notices.domain import Notice
 from lgcloud.register.models import PersonVersion
+from lgcloud.taxation.labels import TAX_LABELS
 from lgcloud.taxation.models import TaxInstallment
-from lgcloud.taxation.service import TAX_LABELS
 from lgcloud.tenancy.platform import Town
 
 

@@ -34,13 +34,6 @@ from lgcloud.taxation.models import (
 from lgcloud.tenancy.platform import Town
 from lgcloud.trail.journal import finish_write
 
-TAX_LABELS = {
-    "resident": "個人住民税 (市町村民税・県民税)",
-    "property": "固定資産税",
-    "light_vehicle": "軽自動車税 (種別割)",
-}
-
-
 Assessment = ResidentTaxAssessment | PropertyTaxAssessment | LightVehicleTaxAssessment
 
 

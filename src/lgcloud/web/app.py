@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lgcloud import __version__
 from lgcloud.addressees import pages as addressee_pages
-from lgcloud.auth.service import ANONYMOUS_SECRETS, KNOWN_SECRETS
+from lgcloud.auth.service import ANONYMOUS_SECRETS, KNOWN_SECRETS, warm_up
 from lgcloud.certificates import pages as certificate_pages
 from lgcloud.certificates import routes as certificate_routes
 from lgcloud.continuity import pages as node_pages
@@ -127,6 +127,7 @@ def create_app(
     """The web application; with ``node_service`` it also takes the centre's pushes (a town
     node), with ``centre_sites`` it takes nodes' hand-backs (the centre). ``limits`` bound
     the work admitted (default: the ``LGCLOUD_ADMIT_*`` settings, ``web/admission.py``)."""
+    warm_up()  # a stranger's first login costs what every other one does
     app = FastAPI(
         title="lgcloud 自治体クラウド",
         version=__version__,
