@@ -245,7 +245,7 @@ def test_allocation_order_skips_invalid_trail_bytes_and_capacity_is_clear() -> N
     assert codes[187:189] == [0xF0FC, 0xF140]
     assert codes[-1] == 0xF9FC
     assert table.allocate("丁") == chars[1]  # known text: same code, nothing allocated
-    with pytest.raises(GaijiCapacityError, match="full: all 1880"):
+    with pytest.raises(GaijiCapacityError, match="1880 個すべて"):
         table.allocate("𠮷")
 
 
@@ -291,16 +291,16 @@ HEADER = "外字コード,MJ文字図形名,対応文字\n"
 @pytest.mark.parametrize(
     ("body", "row", "column", "fragment"),
     [
-        ("F07F,,葛\n", 2, "外字コード", "trail byte"),
-        ("FA40,,葛\n", 2, "外字コード", "lead byte"),
-        ("XYZ,,葛\n", 2, "外字コード", "hexadecimal"),
-        ("F040,,\n", 2, "対応文字", "empty"),
+        ("F07F,,葛\n", 2, "外字コード", "下位バイト"),
+        ("FA40,,葛\n", 2, "外字コード", "上位バイト"),
+        ("XYZ,,葛\n", 2, "外字コード", "16進4桁"),
+        ("F040,,\n", 2, "対応文字", "空欄"),
         ("F040,,a\n", 2, "対応文字", "ASCII"),
-        ("F040,,\ue001\n", 2, "対応文字", "user-defined"),
-        ("F040,X1,葛\n", 2, "MJ文字図形名", "MJ glyph name"),
-        ("F040,,葛\nF041,,辻\nF040,,邉\n", 4, "外字コード", "already defined in row 2"),
-        ("F040,,葛\nF041,,葛\n", 3, "対応文字", "row 2"),
-        ("F040,葛\n", 2, None, "2 fields"),
+        ("F040,,\ue001\n", 2, "対応文字", "外字 U\\+E001 そのもの"),
+        ("F040,X1,葛\n", 2, "MJ文字図形名", "MJ文字図形名 \\(MJ022336"),
+        ("F040,,葛\nF041,,辻\nF040,,邉\n", 4, "外字コード", "2 行目で既に定義"),
+        ("F040,,葛\nF041,,葛\n", 3, "対応文字", "2 行目の対応文字と同じ"),
+        ("F040,葛\n", 2, None, "項目数 2"),
     ],
 )
 def test_bad_gaiji_rows_are_refused_with_row_and_column(
@@ -309,11 +309,11 @@ def test_bad_gaiji_rows_are_refused_with_row_and_column(
     with pytest.raises(GaijiTableError, match=fragment) as info:
         GaijiTable.load(io.StringIO(HEADER + body, newline=""))
     assert (info.value.row, info.value.column) == (row, column)
-    assert f"row {row}" in str(info.value)
+    assert f"{row} 行目" in str(info.value)
 
 
 def test_bad_gaiji_header_is_refused() -> None:
-    with pytest.raises(GaijiTableError, match="header") as info:
+    with pytest.raises(GaijiTableError, match="見出し行") as info:
         GaijiTable.load(io.StringIO("code,name,text\nF040,,葛\n"))
     assert info.value.row == 1
 
@@ -350,7 +350,7 @@ def test_detection_ignores_a_character_cut_at_the_end_of_the_sample(
 
 def test_detect_mixed_encoding_names_the_offset() -> None:
     utf8 = "宛名番号,漢字氏名\r\n1,山田\r\n".encode()
-    with pytest.raises(EncodingError, match="mixed encoding") as info:
+    with pytest.raises(EncodingError, match="文字コードが混在") as info:
         detect_encoding(utf8 + "2,鈴木\r\n".encode("cp932"))
     assert info.value.byte_offset == len(utf8) + 2
     assert info.value.line_number == 3
@@ -359,11 +359,11 @@ def test_detect_mixed_encoding_names_the_offset() -> None:
 @pytest.mark.parametrize(
     ("data", "fragment", "offset"),
     [
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file: this is a PNG image", 0),
-        (b"a,b\r\n1,\x002\r\n", "binary file: NUL byte at line 2, byte offset 7", 7),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "テキストファイルではありません \\(PNG 画像", 0),
+        (b"a,b\r\n1,\x002\r\n", "2 行目 \\(先頭から 7 バイト目\\) に NUL", 7),
         ("a,b\r\n".encode("utf-16"), "UTF-16", 0),
         (b"a,\x1b$B$3$s\x1b(B\n", "ISO-2022-JP", 2),
-        (b"a,b\r\n\x81\x20", "neither UTF-8", 5),
+        (b"a,b\r\n\x81\x20", "UTF-8 でも", 5),
     ],
 )
 def test_detect_refuses_what_is_not_text(data: bytes, fragment: str, offset: int) -> None:
@@ -422,12 +422,12 @@ def test_line_breaks_inside_quoted_fields_survive_every_chunk_boundary() -> None
 def test_utf8_file_with_a_cp932_line_is_refused_as_mixed() -> None:
     head = "漢字氏名,住所\r\n".encode() + b"".join(f"{i},山田\r\n".encode() for i in range(100))
     data = head + b"x," + "鈴木".encode("cp932") + b"\r\n"
-    with pytest.raises(EncodingError, match="mixed encoding") as info:
+    with pytest.raises(EncodingError, match="文字コードが混在") as info:
         list(decode_lines(io.BytesIO(data), chunk_size=64))  # detection sees UTF-8 only
     assert info.value.line_number == 102
     assert info.value.byte_offset == len(head) + 2
     assert "鈴木" in str(info.value)
-    with pytest.raises(EncodingError, match="mixed encoding"):
+    with pytest.raises(EncodingError, match="文字コードが混在"):
         list(decode_lines(io.BytesIO(data), "utf-8"))
 
 
@@ -435,10 +435,12 @@ def test_utf8_lines_in_a_cp932_file_are_refused_not_turned_into_mojibake() -> No
     head = "漢字氏名,住所\r\n1,鈴木,大字\r\n".encode("cp932")
     utf8 = "2,山田,鈴木\r\n".encode()
     assert (head + utf8).decode("cp932")  # the trap: it decodes without an error
-    with pytest.raises(EncodingError, match=r"mixed encoding.*line 3 is UTF-8") as info:
+    with pytest.raises(
+        EncodingError, match=r"文字コードが混在.*3 行目 \(先頭から \d+ バイト目から\) は UTF-8"
+    ) as info:
         list(decode_lines(io.BytesIO(head + utf8), "cp932"))
     assert info.value.byte_offset == len(head) + 2
-    with pytest.raises(EncodingError, match="mixed encoding"):  # auto-detection too
+    with pytest.raises(EncodingError, match="文字コードが混在"):  # auto-detection too
         list(decode_lines(io.BytesIO(head + utf8)))
     lines = decode_lines(io.BytesIO(head + utf8), "cp932", refuse_utf8_lines=False)
     assert list(lines)[-1] == utf8.decode("cp932")
@@ -454,26 +456,27 @@ def test_ascii_head_defers_the_decision_to_the_first_non_ascii_line() -> None:
 
 def test_invalid_and_truncated_bytes_are_located() -> None:
     with pytest.raises(
-        EncodingError, match=r"invalid Shift_JIS \(cp932\) byte\(s\) 81 at line 2"
+        EncodingError,
+        match=r"2 行目 \(先頭から \d+ バイト目\) に Shift_JIS \(cp932\) として不正なバイト 81",
     ) as info:
         list(decode_lines(io.BytesIO(b"a\r\nb\x81\nc\n"), "cp932"))
     assert (info.value.line_number, info.value.byte_offset) == (2, 4)
-    with pytest.raises(EncodingError, match="truncated UTF-8 character") as info:
+    with pytest.raises(EncodingError, match="最後の UTF-8 の文字が途中で切れています") as info:
         list(decode_lines(io.BytesIO("a\n山".encode()[:-1]), "utf-8"))
     assert info.value.byte_offset == 2
-    with pytest.raises(EncodingError, match="UTF-8 byte order mark"):
+    with pytest.raises(EncodingError, match="UTF-8 の BOM"):
         list(decode_lines(io.BytesIO(codecs.BOM_UTF8 + b"a\n"), "cp932"))
 
 
 def test_binary_content_is_refused() -> None:
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
     for encoding in (None, "cp932", "utf-8"):
-        with pytest.raises(EncodingError, match="binary file"):
+        with pytest.raises(EncodingError, match="テキストファイルではありません"):
             list(decode_lines(io.BytesIO(png), encoding))
-    with pytest.raises(EncodingError, match="binary file: NUL byte at line 3") as info:
+    with pytest.raises(EncodingError, match="3 行目 .* NUL") as info:
         list(decode_lines(io.BytesIO(b"a\nb\nc\x00\n"), "utf-8"))
     assert info.value.byte_offset == 5
-    with pytest.raises(EncodingError, match="longer than 100 bytes"):
+    with pytest.raises(EncodingError, match="100 バイトより長い行"):
         list(decode_lines(io.BytesIO(b"x" * 1000), "utf-8", max_line_bytes=100, chunk_size=10))
 
 
@@ -493,7 +496,7 @@ def test_user_defined_character_without_a_row_names_code_and_line() -> None:
         decode_cp932(data, table)
     assert info.value.line_number == 2
     # no table at all, and UTF-8 files: a private-use gaiji is never let through
-    with pytest.raises(GaijiError, match=r"F040.*needs a gaiji table"):
+    with pytest.raises(GaijiError, match=r"F040.*外字表 \(gaiji.csv\) が必要"):
         list(decode_lines(io.BytesIO(data), "cp932"))
     assert list(decode_lines(io.BytesIO("葛\ue000\n".encode()), "utf-8", table)) == [
         "葛葛\U000e0102\n"
@@ -520,7 +523,7 @@ def test_encoding_names() -> None:
         assert normalize_encoding(name) == "cp932"
     assert normalize_encoding("UTF8") == "utf-8"
     assert normalize_encoding("utf_8_sig") == "utf-8-sig"
-    with pytest.raises(EncodingError, match="not supported"):
+    with pytest.raises(EncodingError, match="対応していません"):
         normalize_encoding("euc-jp")
 
 

@@ -354,9 +354,9 @@ def test_mixed_encoding_and_binary_files_are_refused_with_nothing_stored(tmp_pat
     )
     assert sjis != lines[6]
     cases = {
-        "mixed": (b"\r\n".join([*lines[:6], sjis, *lines[7:]]), "7 行目", "mixed encoding"),
-        "nul": (b"\r\n".join([*lines[:4], lines[4] + b"\x00", *lines[5:]]), "5 行目", "binary"),
-        "png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "1 行目", "binary"),
+        "mixed": (b"\r\n".join([*lines[:6], sjis, *lines[7:]]), "7 行目", "文字コードが混在"),
+        "nul": (b"\r\n".join([*lines[:4], lines[4] + b"\x00", *lines[5:]]), "5 行目", "NUL"),
+        "png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "1 行目", "PNG 画像"),
         "utf16": ("\r\n".join(x.decode() for x in lines[:3]).encode("utf-16"), "1 行目", "UTF-16"),
     }
     for label, (data, where, why) in cases.items():

@@ -135,10 +135,16 @@ def test_cp932_and_header_only(platform: Platform, tmp_path: Path) -> None:
             HEADER.encode() + "1,山田\r\n".encode() + "2,田中\r\n".encode("cp932"),
             3,
             "",
-            "mixed encoding",
+            "文字コードが混在",
         ),
-        (HEADER.encode() + b"1,\x00\x01\r\n", 2, "", "binary"),
-        ((HEADER + '1,"山田\r\n').encode(), 2, "", "CSV"),
+        (HEADER.encode() + b"1,\x00\x01\r\n", 2, "", "NUL"),
+        ((HEADER + '1,"山田\r\n').encode(), 2, "", "引用符が閉じていません"),
+        (  # a quote left open mid-file runs to the end: the hint names where it opened
+            (HEADER + '1,"山田,,,,,,,\r\n2,田中,,,,,,,\r\n3,佐藤,,,,,,,\r\n').encode(),
+            2,
+            "",
+            "2 行目で始まる引用符",
+        ),
     ],
 )
 def test_bad_files_are_refused_naming_file_row_column(

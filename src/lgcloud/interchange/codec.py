@@ -54,7 +54,7 @@ Decisions and pitfalls worth knowing:
   Auto-detection tries UTF-8 first, so that only bites a file that is cp932 first and
   UTF-8 later, or a forced ``--encoding cp932``.  The reader refuses a cp932 line that is
   valid UTF-8 with three or more characters of U+0800 and above (cp932 Japanese is
-  almost never valid UTF-8), and says "mixed encoding" whenever a line fails to decode
+  almost never valid UTF-8), and says 「文字コードが混在しています」 whenever a line fails to decode
   but reads in the other encoding.
 """
 
@@ -203,7 +203,7 @@ def gaiji_char(code: int) -> str:
     """The code point Python's cp932 decodes a user-defined code to (0xF040 → U+E000)."""
     index = _code_index(code)
     if index is None:
-        raise ValueError(f"{code:04X} is not a user-defined cp932 code (F040–F9FC)")
+        raise ValueError(f"{code:04X} は cp932 の外字の符号ではありません (F040–F9FC)")
     return chr(_PUA_FIRST + index)
 
 
@@ -232,12 +232,12 @@ def parse_gaiji_code(value: str) -> int:
     if s[:2].lower() == "0x":
         s = s[2:]
     if not re.fullmatch(r"[0-9A-Fa-f]{4}", s):
-        raise ValueError(f"{value!r} is not a four-digit hexadecimal code like F040")
+        raise ValueError(f"{value!r} は F040 のような16進4桁の外字コードではありません")
     code = int(s, 16)
     if _code_index(code) is None:
         raise ValueError(
-            f"{code:04X} is not a user-defined cp932 code: the lead byte must be F0–F9 and "
-            "the trail byte 40–7E or 80–FC"
+            f"{code:04X} は cp932 の外字 (利用者定義文字) の符号ではありません: 上位バイトは "
+            "F0–F9、下位バイトは 40–7E か 80–FC です"
         )
     return code
 
@@ -285,14 +285,14 @@ class GaijiEntry:
 def _text_problem(text: str) -> str | None:
     """Why ``text`` cannot be the 対応文字 of a gaiji, or None."""
     if not text:
-        return "is empty"
+        return "が空欄です"
     for ch in text:
         if ord(ch) < 0x80:
-            return f"contains the ASCII character {ch!r} (a gaiji stands for non-ASCII text)"
+            return f"に ASCII の文字 {ch!r} があります (外字は ASCII 以外の文字を表します)"
         if is_user_defined(ch):
-            return f"contains the user-defined character U+{ord(ch):04X} itself"
+            return f"に外字 U+{ord(ch):04X} そのものがあります"
         if 0xD800 <= ord(ch) <= 0xDFFF:
-            return f"contains a lone surrogate U+{ord(ch):04X}"
+            return f"に対になっていないサロゲート U+{ord(ch):04X} があります"
     return None
 
 
@@ -361,8 +361,8 @@ class GaijiTable:
             code = _parse_code_cell(code)
         elif _code_index(code) is None:
             raise GaijiTableError(
-                f"{code:04X} is not a user-defined cp932 code (F040–F9FC, trail byte "
-                "40–7E or 80–FC)",
+                f"{code:04X} は cp932 の外字の符号ではありません (F040–F9FC、下位バイト "
+                "40–7E か 80–FC)",
                 column=_COL_CODE,
             )
         problem = _text_problem(text)
@@ -370,18 +370,19 @@ class GaijiTable:
             raise GaijiTableError(f"{_COL_TEXT} {problem}", column=_COL_TEXT)
         if mj_name and not _MJ_NAME_RE.fullmatch(mj_name):
             raise GaijiTableError(
-                f"{_COL_MJ} {mj_name!r} is not an MJ glyph name like MJ022336 (or blank)",
+                f"{_COL_MJ} {mj_name!r} は MJ文字図形名 (MJ022336 のような形) ではありません "
+                "(空欄も可)",
                 column=_COL_MJ,
             )
         if code in self._by_code:
             raise GaijiTableError(
-                f"code {code:04X} is already in the table (for {self._by_code[code].text!r})",
+                f"外字コード {code:04X} は既に外字表にあります ({self._by_code[code].text!r})",
                 column=_COL_CODE,
             )
         if text in self._by_text:
             raise GaijiTableError(
-                f"{_COL_TEXT} {text!r} ({_describe(text)}) already has code "
-                f"{self._by_text[text]:04X}",
+                f"{_COL_TEXT} {text!r} ({_describe(text)}) には既に外字コード "
+                f"{self._by_text[text]:04X} があります",
                 column=_COL_TEXT,
             )
         entry = GaijiEntry(code, text, mj_name)
@@ -403,13 +404,13 @@ class GaijiTable:
             return gaiji_char(existing)
         problem = _text_problem(text)
         if problem is not None:
-            raise GaijiTableError(f"cannot allocate a gaiji: the text {problem}")
+            raise GaijiTableError(f"外字を割り当てられません: 文字{problem}")
         while self._next_free < GAIJI_CAPACITY and _index_code(self._next_free) in self._by_code:
             self._next_free += 1
         if self._next_free >= GAIJI_CAPACITY:
             raise GaijiCapacityError(
-                f"the gaiji table is full: all {GAIJI_CAPACITY} user-defined codes F040–F9FC "
-                f"are in use, so {text!r} ({_describe(text)}) cannot be given one"
+                f"外字表がいっぱいです: 外字コード F040–F9FC の {GAIJI_CAPACITY} 個すべてが"
+                f"使われているため、{text!r} ({_describe(text)}) に割り当てられません"
             )
         if not mj_name and self.mj_names is not None:
             mj_name = self.mj_names(text)
@@ -438,14 +439,14 @@ class GaijiTable:
         try:
             header = next(reader, None)
             if header is None:
-                raise GaijiTableError("gaiji.csv is empty: the header row is missing", row=1)
+                raise GaijiTableError("gaiji.csv が空です: 見出し行がありません", row=1)
             if header and header[0].startswith("\ufeff"):
                 header[0] = header[0][1:]
             header = [name.strip() for name in header]
             if sorted(header) != sorted(GAIJI_CSV_HEADER):
                 raise GaijiTableError(
-                    f"the header must be {','.join(GAIJI_CSV_HEADER)} (any order), "
-                    f"not {','.join(header)}",
+                    f"見出し行は {','.join(GAIJI_CSV_HEADER)} です (順不同): "
+                    f"{','.join(header)} ではありません",
                     row=1,
                 )
             pos = {name: header.index(name) for name in GAIJI_CSV_HEADER}
@@ -455,7 +456,7 @@ class GaijiTable:
                     continue  # a blank line
                 if len(fields) != len(header):
                     raise GaijiTableError(
-                        f"row {row} has {len(fields)} fields, the header has {len(header)}",
+                        f"{row} 行目の項目数 {len(fields)} が見出し行の {len(header)} と違います",
                         row=row,
                     )
                 code_s, mj, text = (fields[pos[n]] for n in GAIJI_CSV_HEADER)
@@ -463,19 +464,20 @@ class GaijiTable:
                     code = _parse_code_cell(code_s)
                     if code in rows_of_code:
                         raise GaijiTableError(
-                            f"code {code:04X} is already defined in row {rows_of_code[code]}",
+                            f"外字コード {code:04X} は {rows_of_code[code]} 行目で"
+                            "既に定義されています",
                             column=_COL_CODE,
                         )
                     if text in rows_of_text:
                         raise GaijiTableError(
-                            f"{text!r} ({_describe(text)}) is already the text of row "
-                            f"{rows_of_text[text]}",
+                            f"{text!r} ({_describe(text)}) は {rows_of_text[text]} 行目の対応文字と"
+                            "同じです",
                             column=_COL_TEXT,
                         )
                     table.add(code, text, mj.strip())
                 except GaijiTableError as exc:
                     raise GaijiTableError(
-                        f"gaiji.csv row {row}, column {exc.column}: {exc.message}",
+                        f"gaiji.csv {row} 行目 {exc.column}: {exc.message}",
                         row=row,
                         column=exc.column,
                     ) from None
@@ -483,11 +485,15 @@ class GaijiTable:
                 rows_of_text[text] = row
         except csv.Error as exc:
             row = reader.line_num
-            raise GaijiTableError(f"gaiji.csv row {row}: not valid CSV ({exc})", row=row) from None
+            raise GaijiTableError(
+                f"gaiji.csv {row} 行目: CSV として読めません ({exc})", row=row
+            ) from None
         except UnicodeDecodeError as exc:
             row = reader.line_num + 1
             raise GaijiTableError(
-                f"gaiji.csv must be UTF-8: invalid byte near row {row} ({exc.reason})", row=row
+                f"gaiji.csv は UTF-8 で保存します: {row} 行目あたりに不正なバイトがあります "
+                f"({exc.reason})",
+                row=row,
             ) from None
         return table
 
@@ -516,13 +522,13 @@ class GaijiTable:
 
 _BOM: Final = codecs.BOM_UTF8
 _MAGIC: Final = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document (an .xls workbook?)"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x89PNG\r\n\x1a\n", "PNG 画像"),
+    (b"%PDF-", "PDF 文書"),
+    (b"PK\x03\x04", "ZIP 書庫 (Excel の .xlsx ブック?)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "古い Office 文書 (Excel の .xls ブック?)"),
+    (b"\xff\xd8\xff", "JPEG 画像"),
+    (b"GIF8", "GIF 画像"),
+    (b"\x1f\x8b", "gzip 書庫"),
 )
 _EOL: Final = re.compile(rb"\r\n|\r|\n")
 
@@ -548,7 +554,7 @@ def normalize_encoding(name: str) -> InterchangeEncoding:
     if canonical in {"cp932", "shift_jis"}:
         return "cp932"
     raise EncodingError(
-        f"encoding {name!r} is not supported: interchange files are UTF-8 or Shift_JIS (cp932)"
+        f"文字コード {name!r} には対応していません: 連携ファイルは UTF-8 か Shift_JIS (cp932) です"
     )
 
 
@@ -561,7 +567,7 @@ def _check_magic(head: bytes | bytearray) -> None:
     for magic, what in _MAGIC:
         if head.startswith(magic):
             raise EncodingError(
-                f"binary file: this is {what}, not a CSV text file",
+                f"CSV のテキストファイルではありません ({what} のファイルです)",
                 line_number=1,
                 byte_offset=0,
             )
@@ -574,8 +580,8 @@ def _binary_check(data: bytes | bytearray, base_offset: int, base_line: int) -> 
     if nul >= 0:
         line = base_line + _line_at(data, nul) - 1
         raise EncodingError(
-            f"binary file: NUL byte at line {line}, byte offset {base_offset + nul} "
-            "(a CSV text file never has one; UTF-16 text is not supported either)",
+            f"{line} 行目 (先頭から {base_offset + nul} バイト目) に NUL (0x00) があります: "
+            "CSV のテキストファイルではありません (UTF-16 のテキストにも対応していません)",
             line_number=line,
             byte_offset=base_offset + nul,
         )
@@ -588,7 +594,7 @@ def detect_encoding(head: bytes) -> InterchangeEncoding:
     character at the very end of ``head`` is ignored: ``head`` is usually a sample cut at
     an arbitrary byte); otherwise bytes that are valid cp932 give ``cp932``.  Raises
     :class:`EncodingError` naming the byte offset for binary data (NUL bytes, known file
-    signatures), UTF-16 and ISO-2022-JP, for "mixed encoding" (valid UTF-8 with
+    signatures), UTF-16 and ISO-2022-JP, for 「文字コードが混在」 (valid UTF-8 with
     non-Latin text, then bytes that are not UTF-8), and for bytes that are neither.
     """
     return _detect(head, 0, 1)
@@ -601,7 +607,8 @@ def _detect(head: bytes | bytearray, base_offset: int, base_line: int) -> Interc
             return "utf-8-sig"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise EncodingError(
-                "UTF-16 text is not supported: save the file as UTF-8 or Shift_JIS (cp932)",
+                "UTF-16 のテキストには対応していません: UTF-8 か Shift_JIS (cp932) で"
+                "保存し直してください",
                 line_number=1,
                 byte_offset=0,
             )
@@ -610,8 +617,8 @@ def _detect(head: bytes | bytearray, base_offset: int, base_line: int) -> Interc
     if esc >= 0 and head[esc + 1 : esc + 3] in {b"$B", b"$@", b"(J", b"(B"}:
         line = base_line + _line_at(head, esc) - 1
         raise EncodingError(
-            f"ISO-2022-JP (JIS) text at line {line}, byte offset {base_offset + esc} is not "
-            "supported: save the file as UTF-8 or Shift_JIS (cp932)",
+            f"{line} 行目 (先頭から {base_offset + esc} バイト目) が ISO-2022-JP (JIS) です: "
+            "UTF-8 か Shift_JIS (cp932) で保存し直してください",
             line_number=line,
             byte_offset=base_offset + esc,
         )
@@ -628,10 +635,10 @@ def _detect(head: bytes | bytearray, base_offset: int, base_line: int) -> Interc
         # level-1 kanji start with 0x81–0x9F, which UTF-8 never starts a character with).
         line = base_line + _line_at(head, u_at) - 1
         raise EncodingError(
-            f"mixed encoding: the file is UTF-8 up to line {line}, byte offset "
-            f"{base_offset + u_at}, where bytes that are not UTF-8 begin "
-            f"({bytes(head[u_at : u_at + 4]).hex(' ').upper()}…, probably Shift_JIS). "
-            "Save the whole file in one encoding",
+            f"文字コードが混在しています: {line} 行目 (先頭から {base_offset + u_at} バイト目) "
+            f"までは UTF-8 ですが、そこから UTF-8 でないバイトが始まります "
+            f"({bytes(head[u_at : u_at + 4]).hex(' ').upper()}…、おそらく Shift_JIS)。"
+            "ファイル全体を一つの文字コードで保存し直してください",
             line_number=line,
             byte_offset=base_offset + u_at,
         )
@@ -644,9 +651,9 @@ def _detect(head: bytes | bytearray, base_offset: int, base_line: int) -> Interc
     at = max(u_at, c_at)
     line = base_line + _line_at(head, at) - 1
     raise EncodingError(
-        f"neither UTF-8 (invalid byte {head[u_at]:02X} at byte offset {base_offset + u_at}) "
-        f"nor Shift_JIS/cp932 (invalid byte {head[c_at]:02X} at byte offset "
-        f"{base_offset + c_at}, line {line})",
+        f"{line} 行目: UTF-8 でも (先頭から {base_offset + u_at} バイト目の {head[u_at]:02X} が"
+        f"不正) Shift_JIS (cp932) でも (先頭から {base_offset + c_at} バイト目の "
+        f"{head[c_at]:02X} が不正) ありません",
         line_number=line,
         byte_offset=base_offset + at,
     )
@@ -744,8 +751,9 @@ class DecodedLines(Iterator[str]):
             if pending > self._max_line:
                 line_no = self.line_number + 1
                 raise EncodingError(
-                    f"line {line_no} (from byte offset {self.byte_offset}) is longer than "
-                    f"{self._max_line} bytes: not a CSV text file, or a broken one",
+                    f"{line_no} 行目 (先頭から {self.byte_offset} バイト目から) が "
+                    f"{self._max_line} バイトより長い行です: CSV のテキストファイルでないか、"
+                    "壊れています",
                     line_number=line_no,
                     byte_offset=self.byte_offset,
                 )
@@ -773,8 +781,8 @@ class DecodedLines(Iterator[str]):
         if line == 1 and raw.startswith(_BOM):
             if self.encoding == "cp932":
                 raise EncodingError(
-                    "the file starts with a UTF-8 byte order mark but is read as Shift_JIS "
-                    "(cp932): it is a UTF-8 file",
+                    "ファイルの先頭に UTF-8 の BOM がありますが Shift_JIS (cp932) として"
+                    "読もうとしています: UTF-8 のファイルです",
                     line_number=1,
                     byte_offset=0,
                 )
@@ -815,9 +823,9 @@ def _refuse_utf8_line(body: bytes, line: int, line_offset: int) -> None:
     if sum(ord(c) >= 0x800 for c in as_utf8) >= _UTF8_EVIDENCE:
         first = next(i for i, b in enumerate(body) if b >= 0x80)
         raise EncodingError(
-            f"mixed encoding: the file is read as Shift_JIS (cp932) but line {line} is UTF-8 "
-            f"(from byte offset {line_offset + first}): {_preview(as_utf8.rstrip())!r}. "
-            "Save the whole file in one encoding",
+            f"文字コードが混在しています: Shift_JIS (cp932) として読んでいますが {line} 行目 "
+            f"(先頭から {line_offset + first} バイト目から) は UTF-8 です: "
+            f"{_preview(as_utf8.rstrip())!r}。ファイル全体を一つの文字コードで保存し直してください",
             line_number=line,
             byte_offset=line_offset + first,
         )
@@ -840,17 +848,21 @@ def _line_decode_error(
     }
     if truncated:
         message = (
-            f"truncated {name[codec]} character at the end of the file "
-            f"(line {line}, byte offset {at})"
+            f"ファイルの最後の {name[codec]} の文字が途中で切れています "
+            f"({line} 行目、先頭から {at} バイト目)"
         )
     elif as_other is not None and not body.isascii():
         message = (
-            f"mixed encoding: the file is read as {name[codec]} but line {line} is not "
-            f"{name[codec]} (byte(s) {bad} at byte offset {at}); it reads as {name[other]}: "
-            f"{_preview(as_other.rstrip())!r}. Save the whole file in one encoding"
+            f"文字コードが混在しています: {name[codec]} として読んでいますが {line} 行目は "
+            f"{name[codec]} ではありません (先頭から {at} バイト目のバイト {bad})。"
+            f"{name[other]} としてなら読めます: {_preview(as_other.rstrip())!r}。"
+            "ファイル全体を一つの文字コードで保存し直してください"
         )
     else:
-        message = f"invalid {name[codec]} byte(s) {bad} at line {line}, byte offset {at}"
+        message = (
+            f"{line} 行目 (先頭から {at} バイト目) に {name[codec]} として不正なバイト {bad} "
+            "があります"
+        )
     return EncodingError(message, line_number=line, byte_offset=at)
 
 
@@ -870,11 +882,15 @@ def _resolve_gaiji(
             return ch
         code = format_gaiji_code(gaiji_code(ch))
         line, offset = where(m.start())
-        at = f" at byte offset {offset}" if offset is not None else ""
-        why = "has no row in the gaiji table" if gaiji is not None else "needs a gaiji table"
+        at = f" (先頭から {offset} バイト目)" if offset is not None else ""
+        why = (
+            "が外字表 (gaiji.csv) にありません"
+            if gaiji is not None
+            else "を読むには外字表 (gaiji.csv) が必要です"
+        )
         raise GaijiError(
             code,
-            f"user-defined character {code} (U+{ord(ch):04X}) on line {line}{at} {why}",
+            f"{line} 行目{at}: 外字 {code} (U+{ord(ch):04X}) {why}",
             line_number=line,
             byte_offset=offset,
         )
@@ -897,10 +913,10 @@ def decode_lines(
     ``encoding`` is ``None`` (detect from the head of the stream with
     :func:`detect_encoding`; an all-ASCII head is decided at the first non-ASCII line)
     or any name :func:`normalize_encoding` accepts.  Decoding is strict: invalid bytes
-    raise :class:`EncodingError` with line number and byte offset (saying "mixed
-    encoding" when the line reads in the other encoding), NUL bytes and known binary
-    formats raise ``EncodingError("binary file: …")``.  A UTF-8 BOM at the start is
-    dropped.  User-defined characters (U+E000–U+E757) are replaced by their text in
+    raise :class:`EncodingError` with line number and byte offset (saying 「文字コードが
+    混在しています」 when the line reads in the other encoding), NUL bytes and known binary
+    formats raise it too (「CSV のテキストファイルではありません」).  A UTF-8 BOM at the
+    start is dropped.  User-defined characters (U+E000–U+E757) are replaced by their text in
     ``gaiji``; one without a row raises :class:`GaijiError`, or with
     ``unknown_gaiji="keep"`` stays in the text so that the caller can report it per
     field (:func:`user_defined_codes`).
@@ -911,7 +927,7 @@ def decode_lines(
 
     UTF-8 Japanese often decodes as cp932 without error (into mojibake), so in a cp932
     file a line that is valid UTF-8 with three or more characters of U+0800 and above is
-    refused as "mixed encoding"; ``refuse_utf8_lines=False`` turns that check off for
+    refused as 「文字コードが混在」; ``refuse_utf8_lines=False`` turns that check off for
     the (very unlikely) genuine cp932 line that happens to look like that.
 
     Usage::
@@ -1080,8 +1096,8 @@ def _unit_bytes(unit: str, gaiji: GaijiTable, variant: Cp932Variant = "ibm") -> 
         hex_code = format_gaiji_code(gaiji_code(pua))
         raise GaijiError(
             hex_code,
-            f"cannot export user-defined character {hex_code} (U+{ord(pua):04X}): "
-            "it has no meaning outside the system that made it",
+            f"外字 {hex_code} (U+{ord(pua):04X}) は出力できません: 作ったシステムの外では"
+            "意味を持たない文字です",
         )
     return gaiji_code(gaiji.allocate(unit)).to_bytes(2, "big")
 
@@ -1128,8 +1144,8 @@ def decode_cp932(data: bytes, gaiji: GaijiTable | None) -> str:
     except UnicodeDecodeError as exc:
         line = _line_at(data, exc.start)
         raise EncodingError(
-            f"invalid Shift_JIS (cp932) byte(s) {data[exc.start : exc.end].hex(' ').upper()} "
-            f"at line {line}, byte offset {exc.start}",
+            f"{line} 行目 (先頭から {exc.start} バイト目) に Shift_JIS (cp932) として不正な"
+            f"バイト {data[exc.start : exc.end].hex(' ').upper()} があります",
             line_number=line,
             byte_offset=exc.start,
         ) from None

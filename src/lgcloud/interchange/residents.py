@@ -415,12 +415,33 @@ def csv_records(lines: Iterator[str], name: str) -> Iterator[tuple[int, list[str
         except StopIteration:
             return
         except csv.Error as e:
+            reason = _csv_fault(str(e), start, reader.line_num)
             raise ImportRefusedError(
-                f"{name}: {start} 行目: CSV として読めません ({e})。"
-                "最後の行が途中で切れていないか確認してください",
-                [Rejection(start, "", f"CSV として読めません: {e}")],
+                f"{name}: {start} 行目: {reason}", [Rejection(start, "", reason)]
             ) from e
         yield start, fields
+
+
+def _csv_fault(error: str, start: int, last: int) -> str:
+    """The csv module's complaint about the record that starts on line ``start`` (and was
+    read up to line ``last``), in Japanese with a hint that fits it."""
+    if error.startswith("unexpected end of data"):
+        if last > start:  # the record ran on to the end of the file: a quote left open
+            return (
+                f'{start} 行目で始まる引用符 (") が閉じられないまま、ファイルの最後 '
+                f"({last} 行目) まで続いています。{start} 行目の引用符を確かめてください"
+            )
+        return "行が途中で切れています (引用符が閉じていません)。最後の行を確かめてください"
+    if "expected after" in error:
+        return (
+            '引用符 (") で囲んだ項目の後に区切りのカンマがありません '
+            '(項目の中の " は "" と二つ重ねて書きます)'
+        )
+    if "field larger than field limit" in error:
+        return "項目が長すぎます (引用符が閉じられていない可能性があります)"
+    if "new-line character seen in unquoted field" in error:
+        return "引用符で囲んでいない項目に改行があります"
+    return f"CSV として読めません ({error})"
 
 
 def import_residents(
