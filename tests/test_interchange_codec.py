@@ -473,7 +473,7 @@ def test_binary_content_is_refused() -> None:
     for encoding in (None, "cp932", "utf-8"):
         with pytest.raises(EncodingError, match="テキストファイルではありません"):
             list(decode_lines(io.BytesIO(png), encoding))
-    with pytest.raises(EncodingError, match="3 行目 .* NUL") as info:
+    with pytest.raises(EncodingError, match=r"3 行目 .* NUL") as info:
         list(decode_lines(io.BytesIO(b"a\nb\nc\x00\n"), "utf-8"))
     assert info.value.byte_offset == 5
     with pytest.raises(EncodingError, match="100 バイトより長い行"):

@@ -188,6 +188,10 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.INITIAL_LOAD: "初期登録",
 }
 
+#: kinds a record can carry that come only from another system's file (the standard layout)
+#: and are never recorded here, so no handler applies them
+IMPORT_ONLY_KINDS = frozenset({EventKind.INITIAL_LOAD, EventKind.HOUSEHOLD_CHANGE})
+
 REMOVING_EVENTS = {
     EventKind.DOMESTIC_MOVE_OUT,
     EventKind.FOREIGN_MOVE_OUT,
