@@ -223,3 +223,37 @@ def test_gaiji_report_command(platform: Platform) -> None:
     commands.close_platforms()
     assert out.exit_code == 0, out.output
     assert "印字できない住民: 1 人" in out.output
+
+
+def test_an_imported_gaiji_table_keeps_its_mj_names(platform: Platform, tmp_path: Path) -> None:
+    """A cp932 file whose gaiji.csv names a character (here one no font draws, so the
+    project's own MJ table cannot): the town's own cp932 export names it the same."""
+    row = dict.fromkeys(COLUMNS, "")
+    row |= {
+        "宛名番号": "0000000011",
+        "世帯番号": "0000000501",
+        "漢字氏名": "\ue000橋\u3000六郎",
+        "生年月日": "1960-01-01",
+        "性別": "1",
+        "続柄": HEAD,
+        "住所": "大字諏訪山1番地",
+        "住民日": "2000-04-01",
+        "住定日": "2000-04-01",
+    }
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
+    w.writeheader()
+    w.writerow(row)
+    data = buf.getvalue().replace("\ue000", "@").encode("cp932").replace(b"@", b"\xf0\x40")
+    path = tmp_path / "residents.csv"
+    path.write_bytes(data)
+    gaiji = tmp_path / "gaiji.csv"
+    gaiji.write_text(
+        f"外字コード,MJ文字図形名,対応文字\nF040,MJ999998,{NO_FONT}\n", encoding="utf-8"
+    )
+    result = import_residents(platform, make_ctx(TOWN_A), path, gaiji_path=gaiji, today=TODAY)
+    assert result.imported == 1
+    with platform.read_town(TOWN_A) as t:
+        out = io.StringIO()
+        export_residents(t, make_ctx(TOWN_A), io.BytesIO(), encoding="cp932", gaiji_out=out)
+    assert f"F040,MJ999998,{NO_FONT}" in out.getvalue().splitlines()

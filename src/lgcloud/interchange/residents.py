@@ -70,7 +70,7 @@ from lgcloud.register.domain import (
     foreign_resident_problem,
     holds_identity,
 )
-from lgcloud.register.glyphs import glyph_names, glyphs_of
+from lgcloud.register.glyphs import glyph_names, glyphs_of, keep_imported_names
 from lgcloud.register.models import District, Household, NumberSequence, Person, PersonVersion
 from lgcloud.register.printable import unprintable_in
 from lgcloud.register.service import state_of, version_values
@@ -492,7 +492,7 @@ def import_residents(
             skip = _stage_and_check(
                 town, path, result, gaiji, today, on_progress, partial=partial, strict=strict
             )
-            _insert(platform, town, ctx, skip, result, name, today)
+            _insert(platform, town, ctx, skip, result, name, today, gaiji)
         finally:
             STAGING.drop(conn)
     if result.imported:
@@ -943,10 +943,11 @@ def _insert(
     result: ImportResult,
     name: str,
     today: date,
+    gaiji: GaijiTable | None = None,
 ) -> None:
     """Insert the accepted rows that are not already stored identically, reading them from
     ``staged`` (the read-only transaction holding the staging table) and writing them in
-    short transactions."""
+    short transactions; the last one keeps the MJ names of the file's ``gaiji`` table."""
     conn = staged.session.connection()
     s = STAGING.c
     # only the staged numbers the town already holds (identical rows: the others were
@@ -970,15 +971,18 @@ def _insert(
     hh = Household.__table__.c
     stored = exists().where(hh.number == s.household_number)
     previous_household: str | None = None
-    rows = conn.execute(select(s.row_no, s.payload, stored).order_by(s.household_number, s.row_no))
-    for row_no, payload, household_stored in rows:
+    rows = conn.execute(
+        select(s.row_no, s.addressee_number, s.payload, stored).order_by(
+            s.household_number, s.row_no
+        )
+    )
+    for row_no, number, payload, household_stored in rows:
         if row_no in skip:
             continue
-        state = parse_row(dict(zip(COLUMNS, _unpack(payload), strict=True)), today)
-        number = state.addressee_number
-        if number in existing:
+        if number in existing:  # stored already, identical (checked): not parsed again
             result.unchanged += 1
             continue
+        state = parse_row(dict(zip(COLUMNS, _unpack(payload), strict=True)), today)
         if state.household_number != previous_household:
             if len(chunks.versions) >= WRITE_CHUNK:  # a chunk ends between households
                 chunks.flush()
@@ -1001,6 +1005,8 @@ def _insert(
     chunks.flush()
     result.imported = imported
     with platform.town(ctx.town_code) as town:
+        if gaiji is not None:  # the MJ names the file's gaiji table gave: kept for exports
+            keep_imported_names(town, {e.text: e.mj_name for e in gaiji if e.mj_name})
         finish_write(
             town.session,
             ctx,

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import RuleViolationError
-from lgcloud.register.models import RegisteredGlyph
+from lgcloud.register.models import ImportedGlyphName, RegisteredGlyph
 from lgcloud.tenancy.platform import Town
 from lgcloud.trail.journal import finish_write
 
@@ -121,12 +121,38 @@ def glyphs_of(town: Town) -> dict[str, str]:
 
 
 def glyph_names(town: Town) -> dict[str, str]:
-    """text → its MJ文字図形名, for the gaiji table (whose layout has no column for a local
-    code: a glyph registered with a local code only is exported with the name blank)."""
-    rows = town.session.execute(
+    """text → its MJ文字図形名, for the gaiji table: a registered glyph's, else the name an
+    imported gaiji table gave the text (the layout has no column for a local code: a glyph
+    registered with a local code only is exported with the name blank)."""
+    imported = town.session.execute(
+        select(ImportedGlyphName.text, ImportedGlyphName.mj_name)
+    ).tuples()
+    registered = town.session.execute(
         select(RegisteredGlyph.text, RegisteredGlyph.mj_name).where(RegisteredGlyph.mj_name != "")
     ).tuples()
-    return dict(rows.all())
+    return dict(imported.all()) | dict(registered.all())
+
+
+def keep_imported_names(town: Town, names: dict[str, str]) -> int:
+    """Store the MJ文字図形名 an imported gaiji table gave (text → name), replacing an older
+    import's; in the caller's transaction (its journal entry carries the rows)."""
+    if not names:
+        return 0
+    stored = {
+        g.text: g
+        for g in town.session.scalars(
+            select(ImportedGlyphName).where(ImportedGlyphName.text.in_(list(names)))
+        )
+    }
+    now = utcnow()
+    for text, mj in names.items():
+        if text in stored:
+            stored[text].mj_name = mj
+            stored[text].imported_at = now
+        else:
+            town.session.add(ImportedGlyphName(text=text, mj_name=mj, imported_at=now))
+    town.session.flush()
+    return len(names)
 
 
 __all__ = [
@@ -134,5 +160,6 @@ __all__ = [
     "check_glyph",
     "glyph_names",
     "glyphs_of",
+    "keep_imported_names",
     "register_glyph",
 ]

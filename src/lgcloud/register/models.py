@@ -151,3 +151,13 @@ class RegisteredGlyph(TownBase):
     svg: Mapped[str] = mapped_column(Text)  # an SVG document, drawn one em square
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     registered_by: Mapped[str] = mapped_column(String(80))
+
+
+class ImportedGlyphName(TownBase):
+    """The MJ文字図形名 an imported gaiji table gave a text: kept, so that the town's own
+    cp932 exports name the character as the system it came from did."""
+
+    __tablename__ = "imported_glyph_names"
+    text: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mj_name: Mapped[str] = mapped_column(String(10))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
