@@ -825,3 +825,22 @@ def test_cli_export_and_import(source: Platform, tmp_path: Path) -> None:
     )
     assert r.exit_code == 2
     assert "空のファイル" in r.output
+
+
+def test_encoding_faults_name_line_and_column(platform: Platform, tmp_path: Path) -> None:
+    """Bytes that are not text are refused on their line and in their column (found on the
+    raw bytes: the line cannot be decoded), in Japanese."""
+    good = _write(tmp_path, GOOD, encoding="cp932").read_bytes()
+    head, first, second = good.split(b"\r\n")[:3]
+    name = COLUMNS.index("漢字氏名")
+    fields = second.split(b",")
+    fields[name] = fields[name][:2] + b"\x81"  # a cp932 lead byte without its trail byte
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\r\n".join([head, first, b",".join(fields)]) + b"\r\n")
+    e = _refused(platform, bad, "3 行目", "漢字氏名の列", encoding="cp932")
+    assert [(r.row, r.column) for r in e.rejections] == [(3, "漢字氏名")]
+    fields = second.split(b",")
+    fields[COLUMNS.index("住所")] += b"\x00"
+    bad.write_bytes(b"\r\n".join([head, first, b",".join(fields)]) + b"\r\n")
+    e = _refused(platform, bad, "NUL", "住所の列")
+    assert [(r.row, r.column) for r in e.rejections] == [(3, "住所")]

@@ -422,6 +422,40 @@ def csv_records(lines: Iterator[str], name: str) -> Iterator[tuple[int, list[str
         yield start, fields
 
 
+def column_at(
+    path: Path, line: int | None, byte_offset: int | None, header: list[str] | None
+) -> str:
+    """The header's name of the column that byte ``byte_offset`` of physical ``line`` falls
+    in (the commas before it outside quotes, counted on the raw bytes: an encoding error is
+    met before the line can be decoded, so the csv module cannot say), or "" when unknown.
+    Without ``header`` (the fault was met before it was read) the file's first line is
+    read as the header, as far as it decodes."""
+    if not line or byte_offset is None or (header is None and line == 1):
+        return ""  # a fault in the header line itself: it names no column
+    start = 0
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if header is None:
+                for codec in ("utf-8-sig", "cp932"):
+                    try:
+                        header = next(csv.reader([raw.decode(codec).rstrip("\r\n")]))
+                        break
+                    except (UnicodeDecodeError, csv.Error, StopIteration):
+                        continue
+                header = [h.strip() for h in header or []]
+            if number == line:
+                before = raw[: max(0, byte_offset - start)]
+                commas, quoted = 0, False
+                for b in before:
+                    if b == 0x22:  # "
+                        quoted = not quoted
+                    elif b == 0x2C and not quoted:  # ,
+                        commas += 1
+                return header[commas] if commas < len(header) else ""
+            start += len(raw)
+    return ""
+
+
 def _csv_fault(error: str, start: int, last: int) -> str:
     """The csv module's complaint about the record that starts on line ``start`` (and was
     read up to line ``last``), in Japanese with a hint that fits it."""
@@ -483,7 +517,11 @@ def import_residents(
         # an all-ASCII head is decided later, at the first non-ASCII line (decode_lines)
         result.encoding = encoding or (detect_encoding(head) if not head.isascii() else "")
     except EncodingError as e:
-        raise ImportRefusedError(f"{name}: {e}") from e
+        column = column_at(path, e.line_number, e.byte_offset, None)
+        where = f" ({column}の列)" if column else ""
+        raise ImportRefusedError(
+            f"{name}: {e}{where}", [Rejection(e.line_number or 0, column, str(e))]
+        ) from e
     gaiji = GaijiTable.load(gaiji_path) if gaiji_path is not None else None
     with platform.read_town(ctx.town_code) as town:
         conn = town.session.connection()
@@ -661,7 +699,12 @@ def _stage(
                 [Rejection(line, "", f"外字 {e.code} が外字表にありません")],
             ) from e
         except EncodingError as e:
-            raise ImportRefusedError(f"{path.name}: {e}") from e
+            column = column_at(path, e.line_number, e.byte_offset, header)
+            where = f" ({column}の列)" if column else ""
+            raise ImportRefusedError(
+                f"{path.name}: {e}{where}",
+                [Rejection(e.line_number or 0, column, str(e))],
+            ) from e
         result.encoding = lines.encoding or result.encoding or "utf-8"
     if batch:
         conn.execute(insert(STAGING), batch)
