@@ -252,6 +252,75 @@ def person_state(number: str = "0000000019", **values: Any) -> PersonState:
     return replace(base, **values)
 
 
+def move_in_one(
+    platform: Platform,
+    town: str,
+    name: str,
+    *,
+    resident_code: str | None = None,
+    address: str = "大字東港1番地",
+) -> str:
+    """One person moving into a household of their own (as its head); their 宛名番号."""
+    from lgcloud.register.domain import (  # noqa: PLC0415
+        HEAD,
+        AddressIn,
+        EventKind,
+        MoveIn,
+        NewPerson,
+        Sex,
+    )
+    from lgcloud.register.service import record_event  # noqa: PLC0415
+
+    with platform.town(town) as t:
+        r = record_event(
+            t,
+            make_ctx(town),
+            MoveIn(
+                kind=EventKind.DOMESTIC_MOVE_IN,
+                effective_date=date(2020, 4, 1),
+                previous_address="新潟県新潟市中央区1番地",
+                address=AddressIn(address=address),
+                persons=[
+                    NewPerson(
+                        name=name,
+                        birth_date=date(1960, 1, 1),
+                        sex=Sex.MALE,
+                        relationship=HEAD,
+                        resident_code=resident_code,
+                    )
+                ],
+            ),
+            today=TODAY,
+        )
+    return r.subjects[0]
+
+
+def one_resident_csv(path: Path, **values: str) -> Path:
+    """A residents.csv of one current resident (a household's head), written with the csv
+    module (not the project's export); ``values`` override columns by their Japanese name."""
+    import csv  # noqa: PLC0415
+
+    from lgcloud.interchange.residents import COLUMNS  # noqa: PLC0415
+
+    row = dict.fromkeys(COLUMNS, "")
+    row |= {
+        "宛名番号": "0000000011",
+        "世帯番号": "0000000501",
+        "漢字氏名": "鈴木\u3000一",
+        "生年月日": "1960-01-01",
+        "性別": "1",
+        "続柄": "世帯主",
+        "住所": "大字諏訪山1番地",
+        "住民日": "2000-04-01",
+        "住定日": "2000-04-01",
+    } | values
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\r\n")
+        w.writeheader()
+        w.writerow(row)
+    return path
+
+
 def follow_journal(engine: Engine, replica: Path, town: str, keys_dir: Path) -> None:
     """Bring the SQLite copy ``replica`` of ``town`` up to date with ``engine``'s journal,
     three entries per signed, encrypted batch, as a node following the centre would."""

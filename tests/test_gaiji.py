@@ -3,7 +3,6 @@ and a 外字 the town registers is drawn on certificates and named in the gaiji 
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from pathlib import Path
@@ -13,14 +12,13 @@ from PIL import ImageChops
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, make_ctx
+from conftest import TODAY, TOWN_A, make_ctx, move_in_one, one_resident_csv
 from lgcloud.audit.models import AuditEntry
 from lgcloud.certificates.service import CertificateKind, issue_certificate
 from lgcloud.cli import app
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.documents.render import UnprintableCharacterError
 from lgcloud.interchange.residents import (
-    COLUMNS,
     ImportRefusedError,
     export_residents,
     import_residents,
@@ -44,25 +42,7 @@ SQUARE = (
 
 
 def _move_in(platform: Platform, name: str) -> str:
-    with platform.town(TOWN_A) as t:
-        r = record_event(
-            t,
-            make_ctx(TOWN_A),
-            MoveIn(
-                kind=EventKind.DOMESTIC_MOVE_IN,
-                effective_date=date(2020, 4, 1),
-                previous_address="新潟県新潟市中央区1番地",
-                address=AddressIn(address="大字東港1番地"),
-                persons=[
-                    NewPerson(
-                        name=name, birth_date=date(1960, 1, 1), sex=Sex.MALE, relationship=HEAD
-                    )
-                ],
-            ),
-            today=TODAY,
-        )
-    assert r.subjects
-    return r.subjects[0]
+    return move_in_one(platform, TOWN_A, name)
 
 
 def _issue(platform: Platform, person: str) -> bytes:
@@ -180,32 +160,10 @@ def test_a_registration_is_made_once_and_names_the_gaiji_row(platform: Platform)
     assert f"F040,MJ999999,{NO_FONT}" in gaiji.getvalue().splitlines()
 
 
-def _residents_file(tmp_path: Path, name: str) -> Path:
-    row = dict.fromkeys(COLUMNS, "")
-    row |= {
-        "宛名番号": "0000000011",
-        "世帯番号": "0000000501",
-        "漢字氏名": name,
-        "生年月日": "1960-01-01",
-        "性別": "1",
-        "続柄": HEAD,
-        "住所": "大字諏訪山1番地",
-        "住民日": "2000-04-01",
-        "住定日": "2000-04-01",
-    }
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
-    w.writeheader()
-    w.writerow(row)
-    path = tmp_path / "residents.csv"
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
-
-
 def test_an_import_lists_unprintable_names_or_refuses_them_when_strict(
     platform: Platform, tmp_path: Path
 ) -> None:
-    path = _residents_file(tmp_path, f"{NO_FONT}橋\u3000三郎")
+    path = one_resident_csv(tmp_path / "residents.csv", 漢字氏名=f"{NO_FONT}橋\u3000三郎")
     with pytest.raises(ImportRefusedError) as refused:
         import_residents(platform, make_ctx(TOWN_A), path, today=TODAY, strict=True)
     assert [(r.row, r.column) for r in refused.value.rejections] == [(2, "漢字氏名")]
@@ -228,23 +186,8 @@ def test_gaiji_report_command(platform: Platform) -> None:
 def test_an_imported_gaiji_table_keeps_its_mj_names(platform: Platform, tmp_path: Path) -> None:
     """A cp932 file whose gaiji.csv names a character (here one no font draws, so the
     project's own MJ table cannot): the town's own cp932 export names it the same."""
-    row = dict.fromkeys(COLUMNS, "")
-    row |= {
-        "宛名番号": "0000000011",
-        "世帯番号": "0000000501",
-        "漢字氏名": "\ue000橋\u3000六郎",
-        "生年月日": "1960-01-01",
-        "性別": "1",
-        "続柄": HEAD,
-        "住所": "大字諏訪山1番地",
-        "住民日": "2000-04-01",
-        "住定日": "2000-04-01",
-    }
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
-    w.writeheader()
-    w.writerow(row)
-    data = buf.getvalue().replace("\ue000", "@").encode("cp932").replace(b"@", b"\xf0\x40")
+    text = one_resident_csv(tmp_path / "utf8.csv", 漢字氏名="\ue000橋\u3000六郎").read_text("utf-8")
+    data = text.replace("\ue000", "@").encode("cp932").replace(b"@", b"\xf0\x40")
     path = tmp_path / "residents.csv"
     path.write_bytes(data)
     gaiji = tmp_path / "gaiji.csv"

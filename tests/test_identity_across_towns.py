@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_ctx
+from conftest import TODAY, TOWN_A, TOWN_B, make_ctx, move_in_one, one_resident_csv
 from lgcloud.cli import app
-from lgcloud.interchange.residents import COLUMNS, import_residents
+from lgcloud.interchange.residents import import_residents
 from lgcloud.register import crosstown
-from lgcloud.register.domain import HEAD, AddressIn, EventKind, MoveIn, NewPerson, Sex
-from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
 from lgcloud.worklist.models import PendingTask
 
@@ -23,28 +18,7 @@ CODE = "12345678903"
 
 
 def _move_in(platform: Platform, town: str, name: str, code: str) -> str:
-    with platform.town(town) as t:
-        r = record_event(
-            t,
-            make_ctx(town),
-            MoveIn(
-                kind=EventKind.DOMESTIC_MOVE_IN,
-                effective_date=date(2020, 4, 1),
-                previous_address="新潟県新潟市中央区1番地",
-                address=AddressIn(address=f"大字{name[:2]}1番地"),
-                persons=[
-                    NewPerson(
-                        name=name,
-                        birth_date=date(1960, 1, 1),
-                        sex=Sex.MALE,
-                        relationship=HEAD,
-                        resident_code=code,
-                    )
-                ],
-            ),
-            today=TODAY,
-        )
-    return r.subjects[0]
+    return move_in_one(platform, town, name, resident_code=code, address=f"大字{name[:2]}1番地")
 
 
 def _items(platform: Platform, town: str) -> list[PendingTask]:
@@ -78,25 +52,7 @@ def test_a_code_held_in_two_towns_is_an_item_in_each(platform: Platform) -> None
 
 def test_an_import_reports_a_code_another_town_holds(platform: Platform, tmp_path: Path) -> None:
     _move_in(platform, TOWN_A, "佐藤\u3000健", CODE)
-    row = dict.fromkeys(COLUMNS, "")
-    row |= {
-        "宛名番号": "0000000011",
-        "世帯番号": "0000000501",
-        "住民票コード": CODE,
-        "漢字氏名": "鈴木\u3000一",
-        "生年月日": "1960-01-01",
-        "性別": "1",
-        "続柄": HEAD,
-        "住所": "大字諏訪山1番地",
-        "住民日": "2000-04-01",
-        "住定日": "2000-04-01",
-    }
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
-    w.writeheader()
-    w.writerow(row)
-    path = tmp_path / "residents.csv"
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    path = one_resident_csv(tmp_path / "residents.csv", 住民票コード=CODE)
     result = import_residents(platform, make_ctx(TOWN_B), path, today=TODAY)
     assert (result.imported, result.shared_across_towns) == (1, 1)
     assert [i.addressee_number for i in _items(platform, TOWN_B)] == ["0000000011"]
