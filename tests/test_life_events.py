@@ -1792,3 +1792,44 @@ def test_correction_records_and_clears_foreign_items(
     assert after.honseki == "新潟県北蒲原郡聖籠町"
     # the history keeps the earlier version with the items
     assert any(v.nationality == "ベトナム" for v, _ in desk.history(wife))
+
+
+def test_a_number_series_made_by_two_writers_at_once(platform: Platform) -> None:
+    """Two first uses of a series at once, from two processes (two Platforms: one process
+    queues its own writers of a town on a lock; on PostgreSQL both find no row and both
+    insert): neither fails, and they take different numbers."""
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from lgcloud.register.service import locked_sequence  # noqa: PLC0415
+
+    inserted = threading.Event()
+    taken: list[int] = []
+    errors: list[BaseException] = []
+
+    other = Platform(platform.data_dir, database_url=platform.database_url)
+
+    def take(first: bool) -> None:
+        try:
+            if not first:
+                inserted.wait(5)
+            with (platform if first else other).town(TOWN_A) as t:
+                row = locked_sequence(t, "race")
+                taken.append(row.next_value)
+                row.next_value += 1
+                if first:
+                    t.session.flush()
+                    inserted.set()
+                    time.sleep(0.5)  # the other writer meets this uncommitted row
+        except BaseException as e:
+            errors.append(e)
+            inserted.set()
+
+    threads = [threading.Thread(target=take, args=(f,)) for f in (True, False)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    other.dispose()
+    assert errors == []
+    assert sorted(taken) == [1, 2]

@@ -34,8 +34,8 @@ from lgcloud.insurance.service import nhi_status
 from lgcloud.register import queries
 from lgcloud.register.domain import EVENT_LABELS, HEAD, PersonState, Sex, Status
 from lgcloud.register.glyphs import glyphs_of
-from lgcloud.register.models import NumberSequence, PersonVersion, TownInfo
-from lgcloud.register.service import state_of
+from lgcloud.register.models import PersonVersion, TownInfo
+from lgcloud.register.service import locked_sequence, state_of
 from lgcloud.seals.queries import active_seal
 from lgcloud.taxation.labels import TAX_LABELS
 from lgcloud.taxation.service import installments_of, resident_tax_of
@@ -147,11 +147,7 @@ def _issue_number(town: Town, today: date, node: str) -> str:
     fy = fiscal_year_of(today)
     own = town.mode != "normal"
     name = f"issue-{fy}{NODE_SERIES}" if own else f"issue-{fy}"
-    row = town.session.get(NumberSequence, name, with_for_update=True)
-    if row is None:
-        row = NumberSequence(name=name, next_value=1)
-        town.session.add(row)
-        town.session.flush()
+    row = locked_sequence(town, name)
     n = row.next_value
     row.next_value = n + 1
     number = f"{to_wareki(date(fy, 4, 1)).split('年')[0]}年度 第{n:06d}号"

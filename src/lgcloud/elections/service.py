@@ -33,7 +33,8 @@ from lgcloud.elections.models import (
 )
 from lgcloud.notices.service import Progress, RunResult, issue_notices
 from lgcloud.parameters.queries import parameters_on
-from lgcloud.register.models import NumberSequence, PersonVersion, TownInfo
+from lgcloud.register.models import PersonVersion, TownInfo
+from lgcloud.register.service import locked_sequence
 from lgcloud.tenancy.platform import Platform, Town
 from lgcloud.trail.journal import finish_write
 from lgcloud.worklist.service import raise_task
@@ -275,11 +276,7 @@ def preview_registration(
 def _next_elector_numbers(town: Town, count: int) -> list[str]:
     """名簿番号 from the town's ``elector`` series, locked (``FOR UPDATE``) in the caller's
     write, skipping the sequences whose check digit does not exist."""
-    row = town.session.get(NumberSequence, "elector", with_for_update=True)
-    if row is None:
-        row = NumberSequence(name="elector", next_value=1)
-        town.session.add(row)
-        town.session.flush()
+    row = locked_sequence(town, "elector")
     out: list[str] = []
     seq = row.next_value
     while len(out) < count:

@@ -7,12 +7,13 @@ entry in the caller's transaction. On any refusal nothing is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Row, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lgcloud.core.clock import today_jst, utcnow
@@ -172,6 +173,27 @@ def version_values(s: PersonState) -> dict[str, object]:
         "residence_card_number": s.residence_card_number,
         "valid_from": s.valid_from,
     }
+
+
+def locked_sequence(town: Town, name: str, start: Callable[[], int] = lambda: 1) -> NumberSequence:
+    """The number series ``name``, locked (``FOR UPDATE``) in the caller's write; created
+    on first use, starting at ``start()``. Two first uses at once (PostgreSQL) do not fail:
+    the second one's insert meets the first one's row (its savepoint is rolled back) and
+    it then waits for and locks that row. The insert is an ORM write, so the journal
+    carries it to the replicas."""
+    session = town.session
+    row = session.get(NumberSequence, name, with_for_update=True)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            session.add(NumberSequence(name=name, next_value=start()))
+    except IntegrityError:
+        pass  # created meanwhile by another transaction, now committed
+    row = session.get(NumberSequence, name, with_for_update=True, populate_existing=True)
+    if row is None:  # pragma: no cover - the insert or the other transaction made it
+        raise RuleViolationError(f"番号の連番 {name} を作れませんでした")
+    return row
 
 
 def issue_number(town: Town, sequence: str) -> str:
@@ -397,4 +419,4 @@ def write_versions(town: Town, states: Sequence[PersonState], *, event_id: int) 
     session.flush()
 
 
-__all__ = ["EventResult", "record_event", "search_keys", "state_of"]
+__all__ = ["EventResult", "locked_sequence", "record_event", "search_keys", "state_of"]

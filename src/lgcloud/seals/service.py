@@ -11,8 +11,8 @@ from lgcloud.core.clock import utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.parameters.queries import parameters_on
-from lgcloud.register.models import NumberSequence
 from lgcloud.register.queries import get_person
+from lgcloud.register.service import locked_sequence
 from lgcloud.seals import parameters
 from lgcloud.seals.domain import check_abolition, check_registration
 from lgcloud.seals.models import SealRegistration
@@ -26,12 +26,11 @@ def _next_registration_number(town: Town) -> str:
     write: two clerks registering at once on PostgreSQL get different numbers (counting the
     rows would give both the same one). The series starts after the registrations already
     there (generated or imported ones)."""
-    row = town.session.get(NumberSequence, "seal", with_for_update=True)
-    if row is None:
-        count = town.session.scalar(select(func.count()).select_from(SealRegistration)) or 0
-        row = NumberSequence(name="seal", next_value=count + 1)
-        town.session.add(row)
-        town.session.flush()
+    row = locked_sequence(
+        town,
+        "seal",
+        lambda: (town.session.scalar(select(func.count()).select_from(SealRegistration)) or 0) + 1,
+    )
     number = row.next_value
     row.next_value = number + 1
     return f"{number:08d}"
