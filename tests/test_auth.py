@@ -667,3 +667,36 @@ def test_openapi_is_served(world: World) -> None:
     docs = world.client.get("/docs")
     assert docs.status_code == 200
     assert "openapi.json" in docs.text
+
+
+# ----------------------------------------------- issue 15: the whole register, bounded input
+
+
+def test_a_counter_clerk_cannot_take_the_whole_register(world: World) -> None:
+    """全住民一覧 (CSV or PDF) needs export_register, which counter roles have not, and a
+    stated purpose; the purpose is bounded (it is stored in the audit entry)."""
+    counter, staff = _token(world, X), _token(world, Y)
+    for token, query, status in (
+        (counter, {"purpose": "安否確認"}, 403),
+        (staff, {}, 422),
+        (staff, {"purpose": "x" * 201}, 422),
+        (staff, {"purpose": "安否確認"}, 200),
+    ):
+        r = world.client.get("/api/all-residents.csv", params=query, headers=_auth(token))
+        assert r.status_code == status, (query, r.text[:200])
+        pdf = world.client.post(
+            "/api/certificates",
+            params=query,
+            json={"kind": "all_residents"},
+            headers=_auth(token),
+        )
+        assert pdf.status_code == status, (query, pdf.text[:200])
+    entries = [d for a, d in _audit(world, Y.staff) if a == "export_all_residents"]
+    assert entries  # audited, with the purpose (the entry's own column)
+    with world.platform.town(TOWN_A) as t:
+        row = t.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "export_all_residents")
+            .order_by(AuditEntry.seq.desc())
+        ).first()
+        assert row is not None and row.purpose == "安否確認"

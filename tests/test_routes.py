@@ -528,13 +528,17 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
                 "bogus", json={"kind": "seal", "addressee_number": BOGUS_NUMBER}, expect=not_found
             ),
             # the town's own list: town A's residents only
-            Call("all residents", json={"kind": "all_residents"}),
+            Call(
+                "all residents",
+                query={"purpose": "安否確認"},
+                json={"kind": "all_residents"},
+            ),
         ],
         ("GET", "/api/persons/{addressee_number}/issuances"): [
             Call("B person", {"addressee_number": n}, expect=not_found),
             Call("bogus", {"addressee_number": BOGUS_NUMBER}, expect=not_found),
         ],
-        ("GET", "/api/all-residents.csv"): [Call("csv")],
+        ("GET", "/api/all-residents.csv"): [Call("csv", query={"purpose": "安否確認"})],
         ("GET", "/addressees"): [
             Call("empty"),
             Call("B name", query={"q": w.b_person_name}),

@@ -32,14 +32,24 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_ELECTIONS = "manage_elections"  # 選挙人名簿: registration, 閲覧, 入場券, 裁判員
     CHECK_IN_VOTERS = "check_in_voters"  # 投票の受付 (only that: a poll clerk sees no register)
+    #: the whole register at once (全住民一覧 as CSV or PDF), with a stated purpose; counter
+    #: roles have it not (issue 15: a counter clerk downloaded every resident)
+    EXPORT_REGISTER = "export_register"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTER_CLERK: frozenset({Permission.VIEW_RESIDENTS, Permission.ISSUE_CERTIFICATES}),
     Role.BUSINESS_STAFF: frozenset(
-        {Permission.VIEW_RESIDENTS, Permission.ISSUE_CERTIFICATES, Permission.RECORD_EVENTS}
+        {
+            Permission.VIEW_RESIDENTS,
+            Permission.ISSUE_CERTIFICATES,
+            Permission.RECORD_EVENTS,
+            Permission.EXPORT_REGISTER,
+        }
     ),
-    Role.IT_OFFICER: frozenset({Permission.MANAGE_CLERKS, Permission.READ_AUDIT}),
+    Role.IT_OFFICER: frozenset(
+        {Permission.MANAGE_CLERKS, Permission.READ_AUDIT, Permission.EXPORT_REGISTER}
+    ),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
     Role.ELECTION_STAFF: frozenset(
         {Permission.VIEW_RESIDENTS, Permission.MANAGE_ELECTIONS, Permission.CHECK_IN_VOTERS}

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from lgcloud.auth.roles import Permission
 from lgcloud.certificates import service as cert_service
-from lgcloud.certificates.routes import public_base_url
+from lgcloud.certificates.routes import public_base_url, require_bulk
 from lgcloud.certificates.service import KIND_LABELS, CertificateKind, issuance_history
 from lgcloud.core.admission import OverloadedError
 from lgcloud.core.clock import today_jst
@@ -76,6 +76,8 @@ def issue_with_preview(
     PDF in an <iframe> served to this session only, a print button, and the updated
     issuance history (htmx swaps both; without JavaScript the whole person page comes back)."""
     a.require(Permission.ISSUE_CERTIFICATES)
+    if kind is CertificateKind.ALL_RESIDENTS:
+        require_bulk(a)
     options: dict[str, Any] = {}
     if kind is CertificateKind.RESIDENT:
         options = {

@@ -15,7 +15,7 @@ from lgcloud.auth.roles import Permission
 from lgcloud.certificates import service as cert_service
 from lgcloud.certificates.service import KIND_LABELS, CertificateKind
 from lgcloud.certificates.signing import normalise_code
-from lgcloud.core.errors import NotFoundError
+from lgcloud.core.errors import NotFoundError, RuleViolationError
 from lgcloud.interface.deps import Acting, acting, platform_of
 from lgcloud.interface.rendering import templates
 
@@ -51,10 +51,23 @@ def _pdf_response(cert: cert_service.IssuedCertificate) -> Response:
     )
 
 
+def require_bulk(a: Acting) -> None:
+    """The whole register at once: a role that has it and a stated purpose (``?purpose=``,
+    recorded in the audit entry)."""
+    a.require(Permission.EXPORT_REGISTER)
+    if not a.ctx.purpose or not a.ctx.purpose.strip():
+        raise RuleViolationError(
+            "全住民の一覧には利用目的が必要です (purpose に書いてください)", field="purpose"
+        )
+
+
 @router.post("/api/certificates", response_class=Response)
 def api_issue(body: IssueIn, a: ActingDep, request: Request) -> Response:
-    """Issue a certificate; the response is the PDF (issue number and code in headers)."""
+    """Issue a certificate; the response is the PDF (issue number and code in headers).
+    全住民一覧 (``all_residents``) needs ``export_register`` and ``?purpose=``."""
     a.require(Permission.ISSUE_CERTIFICATES)
+    if body.kind is CertificateKind.ALL_RESIDENTS:
+        require_bulk(a)
     cert = cert_service.issue_certificate(
         platform_of(request),
         a.ctx,
@@ -94,8 +107,8 @@ def api_issuances(a: ActingDep, request: Request, addressee_number: str) -> list
 
 @router.get("/api/all-residents.csv", response_class=Response)
 def api_all_residents_csv(a: ActingDep, request: Request) -> Response:
-    """全住民一覧 as CSV (audited export)."""
-    a.require(Permission.ISSUE_CERTIFICATES)
+    """全住民一覧 as CSV (audited export; ``export_register`` and ``?purpose=`` needed)."""
+    require_bulk(a)
     data = cert_service.all_residents_csv(platform_of(request), a.ctx)
     return Response(
         data,

@@ -9,7 +9,7 @@ from fastapi import Request
 from lgcloud.auth.roles import Permission
 from lgcloud.auth.service import ClerkInfo, get_clerk, resolve_session
 from lgcloud.core.context import RequestContext
-from lgcloud.core.errors import AuthenticationError
+from lgcloud.core.errors import AuthenticationError, RuleViolationError
 from lgcloud.tenancy.platform import Platform
 
 SESSION_COOKIE = "lgcloud_session"
@@ -44,6 +44,10 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+#: the longest stated purpose (利用目的) a request may carry
+MAX_PURPOSE = 200
+
+
 def acting(request: Request) -> Acting:
     """FastAPI dependency: the acting clerk, or AuthenticationError (401 / redirect to login)."""
     token = session_token(request)
@@ -56,6 +60,12 @@ def acting(request: Request) -> Acting:
         clerk = get_clerk(town, info.clerk_id)
         mode = town.mode
     purpose = request.query_params.get("purpose") or None
+    if purpose is not None and len(purpose) > MAX_PURPOSE:
+        # stored in the audit entry of every read it comes with: bounded (issue 15: 60 kB
+        # was stored as given)
+        raise RuleViolationError(
+            f"利用目的は{MAX_PURPOSE}文字以内で書いてください", field="purpose"
+        )
     ctx = RequestContext(
         town_code=info.town_code,
         actor=clerk.actor(),
