@@ -700,3 +700,42 @@ def test_a_counter_clerk_cannot_take_the_whole_register(world: World) -> None:
             .order_by(AuditEntry.seq.desc())
         ).first()
         assert row is not None and row.purpose == "安否確認"
+
+
+def test_the_host_header_is_never_printed_into_a_certificate(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client's Host header decided the verify URL and its QR code (issue 15)."""
+    from pdf_tools import extract_text  # noqa: PLC0415
+
+    monkeypatch.delenv("LGCLOUD_PUBLIC_URL", raising=False)
+    token = _token(world, X)
+    r = world.client.post(
+        "/api/certificates",
+        json={"kind": "resident", "addressee_number": world.person},
+        headers={**_auth(token), "Host": "evil.example"},
+    )
+    assert r.status_code == 200, r.text[:200]
+    text = extract_text(r.content)
+    assert "/verify/" in text and "evil.example" not in text
+    monkeypatch.setenv("LGCLOUD_PUBLIC_URL", "https://lgcloud.example.lg.jp/")
+    r = world.client.post(
+        "/api/certificates",
+        json={"kind": "resident", "addressee_number": world.person},
+        headers={**_auth(token), "Host": "evil.example"},
+    )
+    assert "https://lgcloud.example.lg.jp/verify/" in extract_text(r.content)
+
+
+def test_a_server_beyond_this_machine_needs_its_public_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from lgcloud.cli import app  # noqa: PLC0415
+
+    monkeypatch.delenv("LGCLOUD_PUBLIC_URL", raising=False)
+    for argv in (["serve"], ["node", "serve", "--sites", "x.toml", "--node", "n"]):
+        out = CliRunner().invoke(app, [*argv, "--host", "0.0.0.0", "--data-dir", str(tmp_path)])
+        assert out.exit_code == 2, out.output
+        assert "LGCLOUD_PUBLIC_URL" in out.output

@@ -25,8 +25,18 @@ MAX_UPLOAD = 20 * 1024 * 1024
 
 
 def public_base_url(request: Request) -> str:
-    """Where /verify lives for people reading the QR code (LGCLOUD_PUBLIC_URL if set)."""
-    return os.environ.get("LGCLOUD_PUBLIC_URL") or str(request.base_url).rstrip("/")
+    """Where /verify lives for people reading the QR code: ``LGCLOUD_PUBLIC_URL`` (which a
+    server listening beyond this machine must have, ``settings.require_public_url``), else
+    the address the server listens on. Never the request's ``Host`` header: a client could
+    print any address, and its QR code, into a certificate (issue 15)."""
+    configured = os.environ.get("LGCLOUD_PUBLIC_URL")
+    if configured:
+        return configured.rstrip("/")
+    host, port = request.scope.get("server") or ("127.0.0.1", 8000)
+    if ":" in str(host):  # an IPv6 address
+        host = f"[{host}]"
+    default = 443 if request.url.scheme == "https" else 80
+    return f"{request.url.scheme}://{host}" + ("" if port == default else f":{port}")
 
 
 class IssueIn(BaseModel):

@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from lgcloud import settings
 from lgcloud.continuity.cli import DataDirOpt, NodeOpt, SitesOpt
 from lgcloud.core.logging import configure_logging
-from lgcloud.interface.commands import console
+from lgcloud.interface.commands import console, err
 
 
 def _node_service(sites: Path, node: str, data_dir: Path):  # type: ignore[no-untyped-def]
@@ -34,6 +35,10 @@ def node_serve(
 ) -> None:
     """Run a town node: take the centre's pushes, verify snapshots, keep the replica, and
     serve read-only when the line to the centre is cut."""
+    refusal = settings.require_public_url(host)
+    if refusal:
+        err.print(refusal, markup=False)
+        raise typer.Exit(2)
     import uvicorn  # noqa: PLC0415
 
     from lgcloud.continuity.node import LineWatcher  # noqa: PLC0415

@@ -16,6 +16,7 @@ from lgcloud.interface.commands import (
     DataDir,
     TownOpt,
     console,
+    err,
     fail,
     open_platform,
     refused_as_exit,
@@ -91,8 +92,14 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Run the web server for the towns in the data directory."""
+    """Run the web server for the towns in the data directory (beyond this machine only
+    with LGCLOUD_PUBLIC_URL, the address certificates print)."""
     import uvicorn  # noqa: PLC0415
+
+    refusal = settings.require_public_url(host)
+    if refusal:
+        err.print(refusal, markup=False)
+        raise typer.Exit(2)
 
     from lgcloud.web.app import create_app, serve_processes, tune_server_process  # noqa: PLC0415
 
