@@ -376,6 +376,27 @@ def test_public_verify_page_and_upload(town_platform: Platform) -> None:
         assert client.get("/verify/153079-0000-0000-0000").status_code == 404
 
 
+def test_an_oversized_verify_upload_is_refused_before_it_is_read(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger's 100 MB was read in full before the size was checked (issue 15)."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from lgcloud.certificates import routes  # noqa: PLC0415
+    from lgcloud.web.app import create_app  # noqa: PLC0415
+
+    def never(*_a: object, **_k: object) -> None:
+        raise AssertionError("the handler ran")
+
+    monkeypatch.setattr(routes, "_info", never)
+    big = b"%PDF-" + b"0" * (routes.MAX_VERIFY_BODY + 1)
+    with TestClient(create_app(platform)) as client:
+        r = client.post(
+            f"/verify/{TOWN_A}-0000-0000-0000", files={"pdf": ("a.pdf", big, "application/pdf")}
+        )
+    assert r.status_code == 413
+
+
 def test_issue_through_the_api_and_the_cli(town_platform: Platform, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient  # noqa: PLC0415
     from typer.testing import CliRunner  # noqa: PLC0415

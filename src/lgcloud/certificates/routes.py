@@ -169,11 +169,17 @@ def verify_page(request: Request, code: str) -> HTMLResponse:
     return _verify_page(request, {"code": code, "info": info})
 
 
-@router.post("/verify/{code}", response_class=HTMLResponse)
+#: the whole request of a verify upload: the PDF and the multipart envelope around it
+MAX_VERIFY_BODY = MAX_UPLOAD + 64 * 1024
+
+
+@router.post("/verify/{code}", response_class=HTMLResponse, max_body_size=MAX_VERIFY_BODY)
 async def verify_upload(
     request: Request, code: str, pdf: Annotated[UploadFile, File()]
 ) -> HTMLResponse:
-    """Whether an uploaded PDF is exactly the document issued under ``code``."""
+    """Whether an uploaded PDF is exactly the document issued under ``code``. A body over
+    :data:`MAX_VERIFY_BODY` is refused with 413 as it arrives (announced or counted), before
+    it is read (issue 15: a stranger's 100 MB was read in full first)."""
     data = await pdf.read(MAX_UPLOAD + 1)
     try:
         code, info = _info(request, code)
