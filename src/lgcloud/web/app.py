@@ -294,8 +294,11 @@ def serve_processes(
 
 
 class RequestIdMiddleware:
-    """Every request gets an id (the client's ``X-Request-ID`` if well-formed), returned in
-    the response and logged with the status and time. Pure ASGI: Starlette's
+    """Every request gets an id made here (``X-Request-ID`` in the response; the audit
+    entries and the journal record it), logged with the status and time. A client's own
+    ``X-Request-ID``, if well-formed, is kept apart: logged as ``client_request_id`` and
+    returned as ``X-Client-Request-ID``, never recorded as the request's id (issue 15: a
+    client could give its requests any id in the audit trail). Pure ASGI: Starlette's
     ``BaseHTTPMiddleware`` costs a task group and a stream per request."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -306,7 +309,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = Headers(scope=scope).get("x-request-id", "")
-        rid = incoming if _RID.fullmatch(incoming) else uuid.uuid4().hex
+        client_rid = incoming if _RID.fullmatch(incoming) else None
+        rid = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
         start = time.perf_counter()
         status = 500
@@ -315,7 +319,10 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = rid
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = rid
+                if client_rid:
+                    headers["X-Client-Request-ID"] = client_rid
             await send(message)
 
         try:
@@ -324,6 +331,7 @@ class RequestIdMiddleware:
             log.info(
                 "http_request",
                 request_id=rid,
+                client_request_id=client_rid,
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
