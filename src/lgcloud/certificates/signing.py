@@ -46,7 +46,7 @@ def key_path(keys_dir: Path, town_code: str) -> Path:
 
 def create_key(keys_dir: Path, town_code: str) -> TownKey:
     """Create the town's signing key file (refuses to overwrite an existing one)."""
-    keys_dir.mkdir(parents=True, exist_ok=True)
+    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = key_path(keys_dir, town_code)
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(

@@ -58,7 +58,7 @@ def snapshot_dir(platform: Platform, code: str) -> Path:
 def take_town_snapshot(platform: Platform, code: str) -> SnapshotRecord:
     """Snapshot one town now: envelope file on disk, record in the platform database."""
     work = platform.data_dir / "tmp" / code
-    work.mkdir(parents=True, exist_ok=True)
+    work.mkdir(mode=0o700, parents=True, exist_ok=True)
     with _snapshot_lock(code):
         # a snapshot killed mid-copy leaves plaintext work files: sweep them first
         remove_stale_work_files(work, code)
@@ -91,7 +91,7 @@ def _take(platform: Platform, code: str, seq: int, work: Path) -> SnapshotRecord
         data, kind="snapshot", centre_public_b64=signing_key(platform).public_b64, town=code
     ).header
     path = snapshot_dir(platform, code) / f"{seq:08d}.lgsnap"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     write_atomically(path, data)
     record = SnapshotRecord(
         town=code,

@@ -45,7 +45,7 @@ def write_federation(
 ) -> list[NodeSpec]:
     """Write the sites file and tokens; give each town node its own town's recovery key."""
     specs = [NodeSpec(node_name(t), t, p) for t, p in zip(towns, node_ports, strict=True)]
-    (root / "tokens").mkdir(parents=True, exist_ok=True)
+    (root / "tokens").mkdir(mode=0o700, parents=True, exist_ok=True)
     lines = [
         "# written by lgcloud (federation on one machine)",
         "policy_hours = 24",
@@ -72,7 +72,7 @@ def write_federation(
             "stores = [" + ", ".join(f'"{t}"' for t in others) + "]",
         ]
         node_dir = root / "nodes" / spec.name
-        (node_dir / "recovery").mkdir(parents=True, exist_ok=True)
+        (node_dir / "recovery").mkdir(mode=0o700, parents=True, exist_ok=True)
         key = node_dir / "recovery" / f"{spec.town}.key"
         sheet = recovery_sheet_path(centre, spec.town)
         if sheet.exists() and not key.exists():

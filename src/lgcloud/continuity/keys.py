@@ -55,7 +55,7 @@ class SigningKey:
 def load_or_create_signing_key(path: Path) -> SigningKey:
     """The node signing key at ``path`` (PEM, mode 0600), created on first use."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

@@ -69,7 +69,7 @@ class NodeService:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         for d in ("replicas", "service", "recovery", "tmp"):
-            (self.root / d).mkdir(parents=True, exist_ok=True)
+            (self.root / d).mkdir(mode=0o700, parents=True, exist_ok=True)
 
     # -- helpers
     def role_of(self, town: str) -> str:

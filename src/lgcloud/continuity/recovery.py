@@ -27,7 +27,7 @@ def create_recovery_key(platform: Platform, code: str) -> Path:
         raise RuleViolationError(f"町村 {code} には既に復旧鍵があります")
     key = keys.new_recovery_key()
     path = recovery_sheet_path(platform, code)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     created = utcnow().isoformat(timespec="seconds")
     with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -560,7 +560,7 @@ class PartnerStore:
     @contextmanager
     def _locked(self, town: str) -> Iterator[Path]:
         directory = self._dir(town)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with (directory / ".lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:

@@ -7,10 +7,13 @@ lock at the start avoids SQLite's lock-upgrade deadlock between two deferred tra
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -103,9 +106,28 @@ def _install_sqlite_hooks(engine: Engine, *, synchronous: str) -> None:
             conn.info[_WRITE_BEGAN] = time.perf_counter()  # the lock is held from here
 
 
+def private_sqlite_file(url: str) -> None:
+    """A SQLite database file (and its -wal and -shm) readable by its owner only: created
+    0600 when new (SQLite gives the -wal and -shm files the database file's mode), and an
+    older file opened wider is narrowed (issue 15: every resident and the clerks' hashes
+    were world-readable)."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    db = Path(path)
+    if not db.exists() and db.parent.is_dir():
+        os.close(os.open(db, os.O_CREAT | os.O_WRONLY, 0o600))
+    for f in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if f.stat().st_mode & 0o077:
+                f.chmod(0o600)
+
+
 def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
-    """Create an engine for ``url``; SQLite URLs get WAL, foreign keys and immediate begins."""
+    """Create an engine for ``url``; SQLite URLs get WAL, foreign keys and immediate begins,
+    and a file only its owner reads (:func:`private_sqlite_file`)."""
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_engine(url, poolclass=NullPool if ":memory:" in url else None)
         _install_sqlite_hooks(engine, synchronous=synchronous)
     else:

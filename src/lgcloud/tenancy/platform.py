@@ -105,7 +105,14 @@ class Platform:
         #: the database a new town's is copied from on the server (one already migrated
         #: makes onboarding, and the test suite, faster)
         self.town_template = town_template
-        (data_dir / "towns").mkdir(parents=True, exist_ok=True)
+        # the data directory holds every resident and the clerks' hashes: its owner's only
+        for folder in (
+            self.data_dir,
+            *(self.data_dir / d for d in ("towns", "keys", "snapshots", "tmp", "run")),
+        ):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if folder.stat().st_mode & 0o077:
+                folder.chmod(0o700)
         self.engine = make_engine(database_url or sqlite_url(str(data_dir / "platform.sqlite")))
         migrate.upgrade(self.engine, "platform")
         self._platform_sessions = sessionmaker(self.engine, expire_on_commit=False)
