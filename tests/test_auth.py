@@ -741,3 +741,42 @@ def test_a_server_beyond_this_machine_needs_its_public_url(
         out = CliRunner().invoke(app, [*argv, "--host", "0.0.0.0", "--data-dir", str(tmp_path)])
         assert out.exit_code == 2, out.output
         assert "LGCLOUD_PUBLIC_URL" in out.output
+
+
+# ------------------------------------------------------- issue 15: cross-site requests
+
+
+def test_a_state_changing_request_from_another_site_is_refused(world: World) -> None:
+    """CSRF rested on SameSite alone: a form POST with a foreign Origin created a clerk, and
+    login CSRF worked. Now refused before any work, with the session cookie or on login."""
+    foreign = {"Origin": "https://evil.example"}
+    body = {"town_code": TOWN_A, "staff_number": X.staff, "password": X.password}
+    assert world.client.post("/api/login", json=body, headers=foreign).status_code == 403
+    assert world.client.post("/login", data=body, headers=foreign).status_code == 403
+    assert (
+        world.client.post(
+            "/api/login", json=body, headers={"Sec-Fetch-Site": "cross-site"}
+        ).status_code
+        == 403
+    )
+    # the same site, by its Origin, and a client with no Origin at all: as before
+    own = {"Origin": "http://testserver"}
+    assert world.client.post("/api/login", json=body, headers=own).status_code == 200
+    world.client.cookies.clear()
+    login = world.client.post("/login", data=body, follow_redirects=False)
+    assert login.status_code in (200, 303), login.text[:200]
+    assert world.client.cookies  # a session cookie: ambient authority from here on
+    before = _audit_head(world, TOWN_A)
+    r = world.client.post("/logout", headers=foreign, follow_redirects=False)
+    assert r.status_code == 403 and "別のサイト" in r.text
+    assert _audit_head(world, TOWN_A) == before  # nothing done
+    world.client.cookies.clear()
+
+
+def test_responses_may_not_be_framed_sniffed_or_stored(world: World) -> None:
+    token = _token(world, X)
+    r = world.client.get(f"/api/persons/{world.person}", headers=_auth(token))
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Cache-Control"] == "no-store"

@@ -61,6 +61,7 @@ from lgcloud.web.admission import (
     StaffDirectory,
     overloaded_response_parts,
 )
+from lgcloud.web.security import SecurityMiddleware
 from lgcloud.worklist import pages as worklist_pages
 
 log = get_logger("lgcloud.web")
@@ -172,6 +173,9 @@ def create_app(
         snapshots = peers.all() if peers is not None else [metrics_snapshot(admission)]
         return PlainTextResponse(prometheus_text(snapshots))
 
+    # inside the request-id middleware, outside admission: a cross-site request is refused
+    # before it is classed or admitted
+    app.add_middleware(SecurityMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
     def handler(status: int) -> Callable[[Request, Exception], Response]:
