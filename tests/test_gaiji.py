@@ -12,7 +12,7 @@ from PIL import ImageChops
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, make_ctx, move_in_one, one_resident_csv
+from conftest import TODAY, TOWN_A, cli_env, make_ctx, move_in_one, one_resident_csv
 from lgcloud.audit.models import AuditEntry
 from lgcloud.certificates.service import CertificateKind, issue_certificate
 from lgcloud.cli import app
@@ -103,6 +103,7 @@ def test_a_name_no_font_prints_is_reported_then_printed_once_registered(
             "--svg", str(svg), "--local-code", "SEIRO-0001",
             "--data-dir", str(platform.data_dir),
         ],
+        env=cli_env(platform),
     )  # fmt: skip
     commands.close_platforms()
     assert out.exit_code == 0, out.output
@@ -176,7 +177,9 @@ def test_an_import_lists_unprintable_names_or_refuses_them_when_strict(
 def test_gaiji_report_command(platform: Platform) -> None:
     _move_in(platform, f"{NO_FONT}橋\u3000四郎")
     out = CliRunner().invoke(
-        app, ["gaiji", "report", "--town", TOWN_A, "--data-dir", str(platform.data_dir)]
+        app,
+        ["gaiji", "report", "--town", TOWN_A, "--data-dir", str(platform.data_dir)],
+        env=cli_env(platform),
     )
     commands.close_platforms()
     assert out.exit_code == 0, out.output

@@ -7,7 +7,15 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_ctx, move_in_one, one_resident_csv
+from conftest import (
+    TODAY,
+    TOWN_A,
+    TOWN_B,
+    cli_env,
+    make_ctx,
+    move_in_one,
+    one_resident_csv,
+)
 from lgcloud.cli import app
 from lgcloud.interchange.residents import import_residents
 from lgcloud.register import crosstown
@@ -62,7 +70,9 @@ def test_an_import_reports_a_code_another_town_holds(platform: Platform, tmp_pat
 def test_identity_scan_command(platform: Platform) -> None:
     _move_in(platform, TOWN_A, "佐藤\u3000健", CODE)
     _move_in(platform, TOWN_B, "鈴木\u3000一", CODE)
-    out = CliRunner().invoke(app, ["identity-scan", "--data-dir", str(platform.data_dir)])
+    out = CliRunner().invoke(
+        app, ["identity-scan", "--data-dir", str(platform.data_dir)], env=cli_env(platform)
+    )
     assert out.exit_code == 0, out.output
     assert "団体間の重複 1 件" in out.output
     assert f"{TOWN_A}: 処理待ちに 1 件" in out.output
