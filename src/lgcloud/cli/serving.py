@@ -13,7 +13,6 @@ from rich.table import Table
 
 from lgcloud import settings
 from lgcloud.continuity.cli import DataDirOpt, NodeOpt, SitesOpt
-from lgcloud.core.logging import configure_logging
 from lgcloud.interface.commands import console, err
 
 
@@ -42,6 +41,7 @@ def node_serve(
     import uvicorn  # noqa: PLC0415
 
     from lgcloud.continuity.node import LineWatcher  # noqa: PLC0415
+    from lgcloud.core.logging import configure_logging  # noqa: PLC0415
     from lgcloud.web.app import create_app  # noqa: PLC0415
 
     configure_logging()

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lgcloud.core.logging import configure_logging
 from lgcloud.interface.commands import TownOpt, console, operator_ctx, refused_as_exit
 
 continuity_app = typer.Typer(help="Snapshots, replication, verified restores, failover")
@@ -124,6 +123,7 @@ def status_command(sites: SitesOpt, data_dir: DataDirOpt) -> None:
     town lacks a verified copy younger than the policy at a site that should hold one."""
     from lgcloud.continuity.sites import load_sites  # noqa: PLC0415
     from lgcloud.continuity.status import federation_status  # noqa: PLC0415
+    from lgcloud.core.logging import configure_logging  # noqa: PLC0415
     from lgcloud.core.wareki import format_datetime_jst  # noqa: PLC0415
 
     configure_logging()
