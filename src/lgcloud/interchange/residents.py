@@ -525,6 +525,12 @@ def import_residents(
     gaiji = GaijiTable.load(gaiji_path) if gaiji_path is not None else None
     with platform.read_town(ctx.town_code) as town:
         conn = town.session.connection()
+        if conn.dialect.name == "sqlite":
+            # the staging table and its indexes outgrow SQLite's default 2 MB page cache
+            # at ~50,000 rows, and then every check pays for the pages it re-reads: 64 MB
+            # for this connection while it imports (measured: a re-import of 100,000 rows
+            # 13.7 → 12.4 s); given back to the pool at SQLite's default
+            conn.exec_driver_sql("PRAGMA cache_size=-65536")
         STAGING.create(conn)
         try:
             skip = _stage_and_check(
@@ -533,6 +539,8 @@ def import_residents(
             _insert(platform, town, ctx, skip, result, name, today, gaiji)
         finally:
             STAGING.drop(conn)
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA cache_size=-2000")
     if result.imported:
         # a 住民票コード or 個人番号 another hosted town holds: an item in both towns
         # (written after the import, each town's own short transaction; crosstown's doc)
