@@ -527,3 +527,43 @@ def test_group_committed_reads_write_what_one_by_one_writes(platform: Platform) 
             assert stored[audit_row["seq"]].entry_hash == audit_row["entry_hash"]
     # the one-by-one entry's images have the same columns as the batched ones
     assert _images(one_by_one)[1][2].keys() == _images(batched[0])[1][2].keys()
+
+
+# ------------------------------------------------- issue 15: an end that cannot be cut
+
+
+def test_cutting_the_end_of_the_trail_is_found_and_not_signed(platform: Platform) -> None:
+    """Deleting the last entries and rewriting the head passed `audit verify`, and the next
+    snapshot signed the shorter trail. The newest signed snapshot's manifest anchors the
+    end: the cut is reported with the missing range, and no snapshot is taken."""
+    from conftest import move_in_one  # noqa: PLC0415
+    from lgcloud.audit.models import AuditSubject  # noqa: PLC0415
+    from lgcloud.continuity.centre import (  # noqa: PLC0415
+        PositionWentBackError,
+        latest_anchor,
+        take_town_snapshot,
+    )
+
+    for i in range(4):
+        move_in_one(platform, TOWN_A, f"佐藤\u3000{i}郎", address=f"大字東港{i}番地")
+    take_town_snapshot(platform, TOWN_A)
+    anchor = latest_anchor(platform, TOWN_A)
+    assert anchor is not None and anchor.seq >= 4
+    with platform.town(TOWN_A) as t:  # what someone with the database file can do
+        seqs = sorted(t.session.scalars(select(AuditEntry.seq)))
+        keep, cut = seqs[:-3], seqs[-3:]
+        t.session.execute(delete(AuditSubject).where(AuditSubject.entry_seq.in_(cut)))
+        t.session.execute(delete(AuditEntry).where(AuditEntry.seq.in_(cut)))
+        last = t.session.scalars(select(AuditEntry).where(AuditEntry.seq == keep[-1])).one()
+        head = t.session.get(AuditHead, 1)
+        assert head is not None
+        head.seq, head.entry_hash = last.seq, last.entry_hash
+    with platform.read_town(TOWN_A) as t:
+        assert audit_service.verify(t.session).ok  # the chain alone cannot tell
+        report = audit_service.verify(t.session, anchor)
+    assert not report.ok
+    (problem,) = report.problems
+    assert problem.kind == "truncated"
+    assert f"{cut[0]}〜{anchor.seq} 番" in problem.message
+    with pytest.raises(PositionWentBackError):
+        take_town_snapshot(platform, TOWN_A)

@@ -160,14 +160,59 @@ def _image(table: str, op: str, row: dict[str, Any]) -> dict[str, Any]:
     return {"table": table, "op": op, "row": {k: _jsonable(v) for k, v in row.items()}}
 
 
-def verify(session: Session) -> ChainReport:
-    """Verify the whole chain of this town's database."""
+@dataclass(frozen=True)
+class Anchor:
+    """Where the chain's end was, held outside the town's database: the audit head of a
+    signed snapshot manifest (continuity.centre.latest_anchor)."""
+
+    seq: int
+    entry_hash: str
+    source: str  # e.g. "スナップショット 12 番"
+
+
+def anchor_problems(rows: list[dict[str, Any]], anchor: Anchor) -> list[ChainProblem]:
+    """What the chain lacks against ``anchor``: its end cut off (the head rewritten to an
+    earlier entry passes the chain's own check) or the anchored entry changed."""
+    if anchor.seq == 0:
+        return []
+    last = rows[-1]["seq"] if rows else 0
+    if last < anchor.seq:
+        first_missing = last + 1
+        return [
+            ChainProblem(
+                "truncated",
+                len(rows) + 1,
+                first_missing,
+                f"監査記録の末尾が失われています: {first_missing}〜{anchor.seq} 番 "
+                f"({anchor.seq - last} 件) が {anchor.source} の記録にあり、ここにありません",
+            )
+        ]
+    at = next((i for i, r in enumerate(rows, start=1) if r["seq"] == anchor.seq), None)
+    if at is None or rows[at - 1]["entry_hash"] != anchor.entry_hash:
+        return [
+            ChainProblem(
+                "anchor_mismatch",
+                at or 0,
+                anchor.seq,
+                f"監査記録 {anchor.seq} 番が {anchor.source} の記録と一致しません",
+            )
+        ]
+    return []
+
+
+def verify(session: Session, anchor: Anchor | None = None) -> ChainReport:
+    """Verify the whole chain of this town's database, and, given an ``anchor`` held
+    outside it, that its end was not cut off (issue 15)."""
     # Plain rows rather than ORM objects: verification reads every entry of the town.
     names = (*HASHED_FIELDS, "entry_hash")
     stmt = select(*(getattr(AuditEntry, n) for n in names)).order_by(AuditEntry.seq, AuditEntry.id)
     rows = [dict(zip(names, row, strict=True)) for row in session.connection().execute(stmt)]
     head = session.get(AuditHead, 1)
     report = verify_chain(rows, head=(head.seq, head.entry_hash) if head else None)
+    if anchor is not None:
+        cut = anchor_problems(rows, anchor)
+        if cut:
+            report = replace(report, problems=(*report.problems, *cut))
     if not report.ok:
         return report  # the chain's own break is the finding; the index follows from it
     index_problems = _verify_subject_index(session, rows)

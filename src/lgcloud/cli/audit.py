@@ -21,15 +21,19 @@ audit_app = typer.Typer(help="Audit trail: verify the chain, answer investigatio
 
 @audit_app.command("verify")
 def audit_verify(town: TownOpt, data_dir: DataDir = None) -> None:
-    """Verify the town's audit chain; exit 1 and name the first broken entry if tampered."""
+    """Verify the town's audit chain, and against its newest signed snapshot that its end
+    was not cut off; exit 1 and name the first broken entry (or the missing range)."""
     from lgcloud.audit import service as audit_service  # noqa: PLC0415
+    from lgcloud.continuity.centre import latest_anchor  # noqa: PLC0415
 
     platform = open_platform(data_dir)
+    anchor = latest_anchor(platform, town)
     with platform.read_town(town) as t:
-        report = audit_service.verify(t.session)
+        report = audit_service.verify(t.session, anchor)
     if report.ok:
         console.print(
             f"OK: {report.entries} entries, head {report.head_seq} {report.head_hash[:16]}…"
+            + (f" (anchored: {anchor.source}, seq {anchor.seq})" if anchor else " (no anchor)")
         )
         return
     for p in report.problems:

@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, func, select
 
+from lgcloud.audit.models import AuditHead
+from lgcloud.audit.service import Anchor
 from lgcloud.continuity import keys
 from lgcloud.continuity.models import SiteState, SnapshotRecord
 from lgcloud.continuity.replica import make_batch
@@ -28,7 +30,7 @@ from lgcloud.continuity.sites import Sites
 from lgcloud.continuity.snapshot import remove_stale_work_files, take_snapshot
 from lgcloud.continuity.status import federation_status, latest_snapshot
 from lgcloud.core.clock import utcnow
-from lgcloud.core.errors import RuleViolationError
+from lgcloud.core.errors import LgcloudError, RuleViolationError
 from lgcloud.core.files import write_atomically
 from lgcloud.core.logging import get_logger
 from lgcloud.tenancy.platform import Platform
@@ -55,11 +57,78 @@ def snapshot_dir(platform: Platform, code: str) -> Path:
     return platform.data_dir / "snapshots" / code
 
 
+def latest_header(platform: Platform, code: str) -> dict[str, Any] | None:
+    """The signed manifest of the town's newest snapshot (its signature checked), or None."""
+    from lgcloud.continuity.envelope import open_envelope  # noqa: PLC0415
+
+    with platform.platform_read() as s:
+        record = s.scalars(
+            select(SnapshotRecord)
+            .where(SnapshotRecord.town == code)
+            .order_by(SnapshotRecord.seq.desc())
+            .limit(1)
+        ).first()
+    if record is None or not Path(record.path).is_file():
+        return None
+    data = Path(record.path).read_bytes()
+    header = open_envelope(
+        data, kind="snapshot", centre_public_b64=signing_key(platform).public_b64, town=code
+    ).header
+    return dict(header)
+
+
+def latest_anchor(platform: Platform, code: str) -> Anchor | None:
+    """Where the town's audit trail ended at its newest snapshot, from the signed manifest
+    (held outside the town's database, and at every node the snapshot was shipped to)."""
+    header = latest_header(platform, code)
+    if header is None or "audit_head" not in header:
+        return None
+    head = header["audit_head"]
+    return Anchor(
+        int(head["seq"]), str(head["hash"]), f"スナップショット {header['snapshot_seq']} 番"
+    )
+
+
+class PositionWentBackError(LgcloudError):
+    """A town's journal or audit trail is behind its newest snapshot: rows were removed."""
+
+
+def check_not_behind(platform: Platform, code: str) -> None:
+    """Refuse (and log an alert) when the town's journal or audit trail is behind what its
+    newest signed snapshot recorded: a snapshot would sign the shorter trail (issue 15)."""
+    header = latest_header(platform, code)
+    if header is None:
+        return
+    with platform.read_town(code) as town:
+        journal = town.session.scalar(select(func.max(JournalEntry.seq))) or 0
+        head = town.session.get(AuditHead, 1)
+    audit_seq = head.seq if head is not None else 0
+    anchored = int(header.get("audit_head", {}).get("seq", 0))
+    if journal < int(header["journal_seq"]) or audit_seq < anchored:
+        log.error(
+            "position_went_back",
+            town=code,
+            journal=journal,
+            snapshot_journal=header["journal_seq"],
+            audit=audit_seq,
+            snapshot_audit=anchored,
+        )
+        raise PositionWentBackError(
+            f"{code}: 仕訳 (journal) {journal} 番・監査記録 {audit_seq} 番が、最新の"
+            f"スナップショット {header['snapshot_seq']} 番の {header['journal_seq']} 番・"
+            f"{anchored} 番より前に"
+            "戻っています。記録が消されたおそれがあるため、スナップショットを取りません"
+            " (lgcloud audit verify で確かめてください)"
+        )
+
+
 def take_town_snapshot(platform: Platform, code: str) -> SnapshotRecord:
-    """Snapshot one town now: envelope file on disk, record in the platform database."""
+    """Snapshot one town now: envelope file on disk, record in the platform database.
+    Refused when the town's journal or audit trail went back behind its newest snapshot."""
     work = platform.data_dir / "tmp" / code
     work.mkdir(mode=0o700, parents=True, exist_ok=True)
     with _snapshot_lock(code):
+        check_not_behind(platform, code)
         # a snapshot killed mid-copy leaves plaintext work files: sweep them first
         remove_stale_work_files(work, code)
         with platform.platform_session() as s:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from lgcloud.audit import service as audit_service
 from lgcloud.audit.service import AuditLine
 from lgcloud.auth.roles import Permission
+from lgcloud.continuity.centre import latest_anchor
 from lgcloud.interface.deps import Acting, acting, platform_of
 from lgcloud.interface.rendering import page_context, templates
 from lgcloud.trail.journal import (
@@ -139,8 +140,9 @@ def _lines(lines: list[AuditLine]) -> list[dict[str, Any]]:
 def api_audit_verify(a: ActingDep, request: Request) -> dict[str, Any]:
     a.require(Permission.READ_AUDIT)
     platform = platform_of(request)
+    anchor = latest_anchor(platform, a.ctx.town_code)  # the newest signed snapshot's head
     with platform.read_town(a.ctx.town_code) as town:
-        report = audit_service.verify(town.session)
+        report = audit_service.verify(town.session, anchor)
     platform.record_read(a.ctx, "audit_verify", detail={"ok": report.ok})
     return {
         "ok": report.ok,
