@@ -780,3 +780,9 @@ def test_responses_may_not_be_framed_sniffed_or_stored(world: World) -> None:
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Cache-Control"] == "no-store"
+    # the certificate preview is framed by lgcloud's own person page, and only by it
+    preview = world.client.get(
+        f"/persons/{world.person}/certificates/153079-0000-0000-0000", headers=_auth(token)
+    )
+    assert preview.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert preview.headers["Content-Security-Policy"] == "frame-ancestors 'self'"

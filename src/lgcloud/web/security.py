@@ -12,6 +12,7 @@ not concerned. Pure ASGI, like the other middlewares (web/app.py).
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -30,6 +31,15 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+}
+#: the one thing lgcloud frames itself: the PDF preview of a certificate just issued, in an
+#: <iframe> of the person page (same origin only; no object-src rule, which would keep
+#: the browser's PDF viewer from drawing it)
+_FRAMED_BY_OWN_PAGES = re.compile(r"^/persons/[^/]+/certificates/[^/]+$")
+FRAMED_HEADERS = {
+    **SECURITY_HEADERS,
+    "X-Frame-Options": "SAMEORIGIN",
+    "Content-Security-Policy": "frame-ancestors 'self'",
 }
 #: pages and API answers carry personal data: never kept by the browser or a proxy (what
 #: is under these prefixes carries none and may be cached)
@@ -95,11 +105,14 @@ class SecurityMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
         no_store = not scope["path"].startswith(CACHEABLE_PREFIXES)
+        hardening = (
+            FRAMED_HEADERS if _FRAMED_BY_OWN_PAGES.match(scope["path"]) else SECURITY_HEADERS
+        )
 
         async def send_hardened(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in hardening.items():
                     headers.setdefault(name, value)
                 if no_store:
                     headers["Cache-Control"] = "no-store"
