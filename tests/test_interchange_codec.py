@@ -34,6 +34,9 @@ from lgcloud.interchange.codec import (
     user_defined_codes,
 )
 
+# no database: the PostgreSQL pass of ./scripts/test would only repeat these
+pytestmark = pytest.mark.no_database
+
 # cp932 encodes these, but the bytes decode to a different character (Windows mapping)
 ROUND_TRIP_UNSAFE = "\u301c\u2016\u2212\u00a2\u00a3\u00ac"
 THEIR_COUNTERPARTS = "\uff5e\u2225\uff0d\uffe0\uffe1\uffe2"

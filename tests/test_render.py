@@ -35,6 +35,9 @@ from pdf_tools import (
     render_png,
 )
 
+# no database: the PostgreSQL pass of ./scripts/test would only repeat these
+pytestmark = pytest.mark.no_database
+
 WHO = "宛名番号 0000000019"
 EMOJI = "\U0001f600"  # 😀
 EXT_G = "\U00030000"  # 𰀀, CJK Unified Ideographs Extension G
