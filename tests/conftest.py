@@ -261,6 +261,20 @@ def move_in_one(
     address: str = "大字東港1番地",
 ) -> str:
     """One person moving into a household of their own (as its head); their 宛名番号."""
+    return move_in_result(
+        platform, town, name, resident_code=resident_code, address=address
+    ).subjects[0]
+
+
+def move_in_result(
+    platform: Platform,
+    town: str,
+    name: str,
+    *,
+    resident_code: str | None = None,
+    address: str = "大字東港1番地",
+) -> Any:
+    """:func:`move_in_one`'s event, with what ``record_event`` answered (``EventResult``)."""
     from lgcloud.register.domain import (  # noqa: PLC0415
         HEAD,
         AddressIn,
@@ -272,7 +286,7 @@ def move_in_one(
     from lgcloud.register.service import record_event  # noqa: PLC0415
 
     with platform.town(town) as t:
-        r = record_event(
+        return record_event(
             t,
             make_ctx(town),
             MoveIn(
@@ -292,7 +306,6 @@ def move_in_one(
             ),
             today=TODAY,
         )
-    return r.subjects[0]
 
 
 def one_resident_csv(path: Path, **values: str) -> Path:

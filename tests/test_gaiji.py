@@ -4,7 +4,6 @@ and a 外字 the town registers is drawn on certificates and named in the gaiji 
 from __future__ import annotations
 
 import io
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,15 @@ from PIL import ImageChops
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TODAY, TOWN_A, cli_env, make_ctx, move_in_one, one_resident_csv
+from conftest import (
+    TODAY,
+    TOWN_A,
+    cli_env,
+    make_ctx,
+    move_in_one,
+    move_in_result,
+    one_resident_csv,
+)
 from lgcloud.audit.models import AuditEntry
 from lgcloud.certificates.service import CertificateKind, issue_certificate
 from lgcloud.cli import app
@@ -25,8 +32,6 @@ from lgcloud.interchange.residents import (
 )
 from lgcloud.interface import commands
 from lgcloud.register import glyphs, printable
-from lgcloud.register.domain import HEAD, AddressIn, EventKind, MoveIn, NewPerson, Sex
-from lgcloud.register.service import record_event
 from lgcloud.tenancy.platform import Platform
 from pdf_tools import render_png
 
@@ -62,26 +67,7 @@ def test_a_name_no_font_prints_is_reported_then_printed_once_registered(
     platform: Platform, tmp_path: Path
 ) -> None:
     # reported when entered (the record is stored: it is what was notified)
-    with platform.town(TOWN_A) as t:
-        result = record_event(
-            t,
-            make_ctx(TOWN_A),
-            MoveIn(
-                kind=EventKind.DOMESTIC_MOVE_IN,
-                effective_date=date(2020, 4, 1),
-                previous_address="新潟県新潟市中央区1番地",
-                address=AddressIn(address="大字東港2番地"),
-                persons=[
-                    NewPerson(
-                        name=f"{NO_FONT}橋\u3000二郎",
-                        birth_date=date(1961, 1, 1),
-                        sex=Sex.MALE,
-                        relationship=HEAD,
-                    )
-                ],
-            ),
-            today=TODAY,
-        )
+    result = move_in_result(platform, TOWN_A, f"{NO_FONT}橋\u3000二郎", address="大字東港2番地")
     (warning,) = result.unprintable
     person = result.subjects[0]
     assert (warning.addressee_number, warning.field) == (person, "氏名")

@@ -56,6 +56,7 @@ __all__ = [
     "check_glyph_svg",
     "describe",
     "font_coverage",
+    "is_selector",
     "private_font_dir",
     "qr_svg",
     "require_printable",
@@ -90,7 +91,7 @@ _TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _LAYOUT_CONTROLS: Final = frozenset("\t\n\r")
 
 
-def _is_selector(ch: str) -> bool:
+def is_selector(ch: str) -> bool:
     """Variation selectors: VS1-16 (U+FE00..FE0F) and VS17-256 (U+E0100..E01EF, for IVS)."""
     cp = ord(ch)
     return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
@@ -154,7 +155,7 @@ class FontCoverage:
         """(base, selector) pairs that draw a glyph of their own (IVS such as 葛 + U+E0102)."""
         # For the common case, text made only of characters the font has (checked in C):
         self._plain: frozenset[str] = frozenset(
-            chr(cp) for cp in self.codepoints if not _is_selector(chr(cp))
+            chr(cp) for cp in self.codepoints if not is_selector(chr(cp))
         ).union(_LAYOUT_CONTROLS)
 
     def has_sequence(self, base: str, selector: str) -> bool:
@@ -180,10 +181,10 @@ class FontCoverage:
         i, n = 0, len(text)
         while i < n:
             ch = text[i]
-            if _is_selector(ch):
+            if is_selector(ch):
                 item, ok = ch, False  # a selector with nothing to select
                 i += 1
-            elif i + 1 < n and _is_selector(text[i + 1]) and ch not in _LAYOUT_CONTROLS:
+            elif i + 1 < n and is_selector(text[i + 1]) and ch not in _LAYOUT_CONTROLS:
                 item = text[i : i + 2]
                 ok = self.has_sequence(ch, text[i + 1])
                 i += 2
@@ -197,7 +198,7 @@ class FontCoverage:
     def draws(self, unit: str) -> bool:
         """Whether the font draws ``unit`` (one character, or a base and its selector) as
         itself: a sequence it does not register is not drawn (its base would be)."""
-        if len(unit) == 2 and _is_selector(unit[1]):
+        if len(unit) == 2 and is_selector(unit[1]):
             return self.has_sequence(unit[0], unit[1])
         return len(unit) == 1 and (ord(unit) in self.codepoints or unit in _LAYOUT_CONTROLS)
 
@@ -293,7 +294,7 @@ def mj_name(unit: str) -> str:
     plain, sequences = _mj_glyph_names()
     if len(unit) == 1:
         name = plain.get(ord(unit), "")
-    elif len(unit) == 2 and _is_selector(unit[1]):
+    elif len(unit) == 2 and is_selector(unit[1]):
         name = sequences.get((ord(unit[0]), ord(unit[1])), "")
     else:
         name = ""
@@ -306,7 +307,7 @@ def mj_name(unit: str) -> str:
 
 
 def _is_invisible(ch: str) -> bool:
-    return _is_selector(ch) or (unicodedata.category(ch)[0] in "CZ" and ch not in " \u3000")
+    return is_selector(ch) or (unicodedata.category(ch)[0] in "CZ" and ch not in " \u3000")
 
 
 def describe(item: str) -> str:
@@ -324,7 +325,7 @@ def _quote(value: str) -> str:
     prev = ""
     for c in value:
         hidden = unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") and c != "\n"
-        if hidden or (_is_selector(c) and (not prev or _is_selector(prev) or prev in "\t\n\r")):
+        if hidden or (is_selector(c) and (not prev or is_selector(prev) or prev in "\t\n\r")):
             out.append(f"[U+{ord(c):04X}]")
         else:
             out.append(c)

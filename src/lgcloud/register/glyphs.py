@@ -27,11 +27,6 @@ MJ_NAME_RE = re.compile(r"MJ[0-9]{6}")
 LOCAL_CODE_RE = re.compile(r"[0-9A-Za-z_-]{1,20}")
 
 
-def _is_selector(ch: str) -> bool:
-    cp = ord(ch)
-    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
-
-
 @dataclass(frozen=True)
 class GlyphRequest:
     """A registration, checked (:func:`check_glyph`) before any transaction is opened."""
@@ -51,13 +46,14 @@ def check_glyph(text: str, svg: str, *, mj_name: str = "", local_code: str = "")
         RenderError,
         check_glyph_svg,
         font_coverage,
+        is_selector,
     )
 
-    if not text or len(text) > 2 or (len(text) == 2 and not _is_selector(text[1])):
+    if not text or len(text) > 2 or (len(text) == 2 and not is_selector(text[1])):
         raise RuleViolationError(
             "外字は一文字 (または基底文字と異体字セレクタ) で登録します", field="text"
         )
-    if _is_selector(text[0]):
+    if is_selector(text[0]):
         raise RuleViolationError("異体字セレクタだけでは登録できません", field="text")
     if not font_coverage().missing(text):
         raise RuleViolationError(
@@ -100,6 +96,7 @@ def register_glyph(town: Town, ctx: RequestContext, request: GlyphRequest) -> Re
     )
     town.session.add(glyph)
     town.session.flush()
+    town.session.info.pop(_CACHE_KEY, None)
     finish_write(
         town.session,
         ctx,
@@ -114,10 +111,18 @@ def register_glyph(town: Town, ctx: RequestContext, request: GlyphRequest) -> Re
     return glyph
 
 
+_CACHE_KEY = "lgcloud.registered_glyphs"
+
+
 def glyphs_of(town: Town) -> dict[str, str]:
-    """text → SVG of every glyph the town registered (for rendering)."""
-    rows = town.session.execute(select(RegisteredGlyph.text, RegisteredGlyph.svg)).tuples()
-    return dict(rows.all())
+    """text → SVG of every glyph the town registered (for rendering and the printability
+    checks): read once per transaction, however many people a certificate or an event
+    checks (``register_glyph`` forgets it)."""
+    cached: dict[str, str] | None = town.session.info.get(_CACHE_KEY)
+    if cached is None:
+        rows = town.session.execute(select(RegisteredGlyph.text, RegisteredGlyph.svg)).tuples()
+        cached = town.session.info[_CACHE_KEY] = dict(rows.all())
+    return cached
 
 
 def glyph_names(town: Town) -> dict[str, str]:

@@ -16,6 +16,7 @@ import re
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lgcloud.interface.deps import SESSION_COOKIE
@@ -90,19 +91,8 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         if is_cross_site(scope):
-            body = REFUSAL.encode("utf-8")
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                        *((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            refusal = PlainTextResponse(REFUSAL, status_code=403, headers=SECURITY_HEADERS)
+            await refusal(scope, receive, send)
             return
         no_store = not scope["path"].startswith(CACHEABLE_PREFIXES)
         hardening = (
