@@ -550,3 +550,34 @@ def test_lossy_result_is_safe_and_only_changes_what_it_reports(text: str) -> Non
     if not replaced:
         assert result == text
     assert to_shift_jis_lossy(result) == (result, [])
+
+
+_FIELD = st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FIELD, min_size=1, max_size=6), st.data())
+def test_the_field_of_a_csv_fault_is_found_again(fields: list[str], data: st.DataObject) -> None:
+    """For a record the strict csv reader refuses (text after a closing quote, or a quote
+    never closed), ``_field_of_fault`` names the field the damage was done to, whatever the
+    fields around it hold (commas, quotes, line ends quoted)."""
+    from lgcloud.interchange.residents import _field_of_fault  # noqa: PLC0415
+
+    at = data.draw(st.integers(0, len(fields) - 1))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(fields)
+    cells = []
+    for i, value in enumerate(fields):
+        one = io.StringIO()
+        csv.writer(one, lineterminator="").writerow([value])
+        cell = one.getvalue()
+        if cell == '""':  # the writer's form of a lone empty field
+            cell = ""
+        if i == at:
+            quoted = '"' + value.replace('"', '""') + '"'
+            cell = quoted + "x" if data.draw(st.booleans()) else '"' + value.replace('"', '""')
+        cells.append(cell)
+    record = ",".join(cells) + "\r\n"
+    with pytest.raises(csv.Error):
+        list(csv.reader(io.StringIO(record, newline=""), strict=True))
+    assert _field_of_fault(record) == at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -844,3 +844,35 @@ def test_encoding_faults_name_line_and_column(platform: Platform, tmp_path: Path
     bad.write_bytes(b"\r\n".join([head, first, b",".join(fields)]) + b"\r\n")
     e = _refused(platform, bad, "NUL", "住所の列")
     assert [(r.row, r.column) for r in e.rejections] == [(3, "住所")]
+
+
+@pytest.mark.parametrize(
+    ("column", "damage", "row", "words"),
+    [
+        # a quote opened in the middle of the file runs on to its end
+        ("漢字氏名", lambda v: '"' + v, 2, "2 行目で始まる引用符"),
+        # text after the closing quote
+        ("住所", lambda v: f'"{v}"番地', 2, "区切りのカンマがありません"),
+        # on the last record: the quote is never closed
+        ("続柄", lambda v: '"' + v, 3, "引用符が閉じていません"),
+    ],
+)
+def test_malformed_csv_names_line_and_column(
+    platform: Platform,
+    tmp_path: Path,
+    column: str,
+    damage: Callable[[str], str],
+    row: int,
+    words: str,
+) -> None:
+    """A record the csv reader refuses names the line it starts on and the column at fault
+    (the reader itself does not say which), in Japanese."""
+    rows = [list(GOOD[0]), list(GOOD[1])]
+    target = rows[row - 2]
+    index = COLUMNS.index(column)
+    target[index] = damage(target[index])
+    lines = [",".join(COLUMNS), *(",".join(r) for r in rows)]
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    e = _refused(platform, bad, f"{row} 行目 {column}:", words)
+    assert [(r.row, r.column) for r in e.rejections] == [(row, column)]

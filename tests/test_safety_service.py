@@ -138,11 +138,11 @@ def test_cp932_and_header_only(platform: Platform, tmp_path: Path) -> None:
             "文字コードが混在",
         ),
         (HEADER.encode() + b"1,\x00\x01\r\n", 2, "", "NUL"),
-        ((HEADER + '1,"山田\r\n').encode(), 2, "", "引用符が閉じていません"),
+        ((HEADER + '1,"山田\r\n').encode(), 2, "氏名", "引用符が閉じていません"),
         (  # a quote left open mid-file runs to the end: the hint names where it opened
             (HEADER + '1,"山田,,,,,,,\r\n2,田中,,,,,,,\r\n3,佐藤,,,,,,,\r\n').encode(),
             2,
-            "",
+            "氏名",
             "2 行目で始まる引用符",
         ),
     ],

@@ -403,23 +403,84 @@ STAGING = Table(
 )
 
 
+class _RecordLines:
+    """The lines handed to the csv reader, remembering those of the record being read: the
+    csv module says what went wrong in a record but not in which field, so the field is
+    found again from them (:func:`_field_of_fault`)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.record: list[str] = []
+
+    def __iter__(self) -> _RecordLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.record.append(line)
+        return line
+
+
 def csv_records(lines: Iterator[str], name: str) -> Iterator[tuple[int, list[str]]]:
     """(line number of the record's first line, fields) of each CSV record of file ``name``,
-    streaming (RFC 4180, strict); a record that is not CSV refuses the file, naming it and
-    the line (every interchange reader: residents.csv, the layouts, evacuees.csv)."""
-    reader = csv.reader(lines, strict=True)
+    streaming (RFC 4180, strict); a record that is not CSV refuses the file, naming it, the
+    line and the column (the first record is taken as the header that names the columns;
+    every interchange reader: residents.csv, the layouts, evacuees.csv)."""
+    source = _RecordLines(lines)
+    reader = csv.reader(source, strict=True)
+    header: list[str] | None = None
     while True:
         start = reader.line_num + 1
+        source.record = []
         try:
             fields = next(reader)
         except StopIteration:
             return
         except csv.Error as e:
             reason = _csv_fault(str(e), start, reader.line_num)
+            column = ""
+            if header is not None:  # a fault in the header itself names no column
+                index = _field_of_fault("".join(source.record))
+                column = header[index] if index < len(header) else f"{index + 1} 列目"
+            where = f"{start} 行目 {column}" if column else f"{start} 行目"
             raise ImportRefusedError(
-                f"{name}: {start} 行目: {reason}", [Rejection(start, "", reason)]
+                f"{name}: {where}: {reason}", [Rejection(start, column, reason)]
             ) from e
+        if header is None:
+            header = [h.strip().lstrip("\ufeff") for h in fields]
         yield start, fields
+
+
+def _field_of_fault(record: str) -> int:
+    """The 0-based index of the field in which a strict reading of ``record`` (the text of
+    one CSV record, as far as the reader got) fails: a quote never closed, something other
+    than a comma after a closing quote, or a line end inside an unquoted field. Written by
+    hand because the csv module reports the fault without its position; it follows the
+    module's strict RFC 4180 reading (a quote opens a field only at its start)."""
+    field, at_start, quoted, closed = 0, True, False, False
+    i = 0
+    while i < len(record):
+        c = record[i]
+        if quoted:
+            if c == '"':
+                if record.startswith('"', i + 1):
+                    i += 2  # a doubled quote inside a quoted field
+                    continue
+                quoted, closed = False, True
+        elif c == ",":
+            field, at_start, closed = field + 1, True, False
+            i += 1
+            continue
+        elif c in "\r\n":
+            if record[i:].strip("\r\n"):
+                return field  # a line end inside the record, outside quotes
+        elif closed:
+            return field  # text after the closing quote
+        elif c == '"' and at_start:
+            quoted = True
+        at_start = False
+        i += 1
+    return field  # the record ended inside this field (a quote left open)
 
 
 def column_at(
@@ -702,9 +763,11 @@ def _stage(
                         on_progress(result.rows)
         except GaijiError as e:
             line = e.line_number or 0
+            column = column_at(path, e.line_number, e.byte_offset, header)
+            where = f" {column}" if column else ""
             raise ImportRefusedError(
-                f"{path.name}: {line} 行目: 外字 {e.code} が外字表 (gaiji.csv) にありません",
-                [Rejection(line, "", f"外字 {e.code} が外字表にありません")],
+                f"{path.name}: {line} 行目{where}: 外字 {e.code} が外字表 (gaiji.csv) にありません",
+                [Rejection(line, column, f"外字 {e.code} が外字表にありません")],
             ) from e
         except EncodingError as e:
             column = column_at(path, e.line_number, e.byte_offset, header)
