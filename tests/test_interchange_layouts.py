@@ -20,7 +20,7 @@ from conftest import (
 )
 from lgcloud.audit.models import AuditEntry
 from lgcloud.generate.town import generate_town
-from lgcloud.interchange.layouts import ORDER, export_all, import_layout, to_text
+from lgcloud.interchange.layouts import ORDER, export_all, import_layout, import_layouts, to_text
 from lgcloud.interchange.residents import ImportRefusedError, export_residents, import_residents
 from lgcloud.onboarding import onboard_town
 from lgcloud.taxation.models import TaxInstallment
@@ -306,6 +306,27 @@ def test_cp932_round_trip_is_byte_identical_with_one_gaiji_table(tmp_path: Path)
                 town, make_ctx(TOWN_B), name, out / f"{name}.csv", gaiji=table, chunk_size=5
             )
         assert (imported, rejected) == (0, []), name
+    src.dispose()
+    dst.dispose()
+
+
+def test_layouts_import_keeps_the_mj_names_of_its_gaiji_table(tmp_path: Path) -> None:
+    """An MJ文字図形名 the imported gaiji.csv gave (here one the project's own table cannot
+    know) comes back in the town's next cp932 export, as for residents.csv."""
+    from lgcloud.interchange.codec import GaijiTable  # noqa: PLC0415
+
+    src, dst, out = _move_town_cp932(tmp_path)
+    given = GaijiTable()
+    for e in GaijiTable.load(out / "gaiji.csv"):
+        given.add(e.code, e.text, "MJ999997" if e.text == "〜" else e.mj_name)
+    given.write(out / "gaiji.csv")
+    import_layouts(dst, make_ctx(TOWN_B), _files(out), gaiji=given, chunk_size=50)
+    again = tmp_path / "again"
+    with dst.town(TOWN_B) as town:
+        export_all(town, make_ctx(TOWN_B), again, encoding="cp932")
+    back = {e.text: e.mj_name for e in GaijiTable.load(again / "gaiji.csv")}
+    assert back["〜"] == "MJ999997"
+    assert back == {e.text: e.mj_name for e in given}
     src.dispose()
     dst.dispose()
 

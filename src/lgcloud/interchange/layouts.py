@@ -54,7 +54,7 @@ from lgcloud.interchange.codec import (
 )
 from lgcloud.interchange.residents import ImportRefusedError, Rejection, csv_records
 from lgcloud.register import folding
-from lgcloud.register.glyphs import glyph_names
+from lgcloud.register.glyphs import glyph_names, keep_imported_names
 from lgcloud.register.models import Person
 from lgcloud.seals.models import SealRegistration
 from lgcloud.taxation.models import (
@@ -545,10 +545,18 @@ def import_layout(
     )
     for chunk in run.chunks():
         run.store(town, chunk)
+    _keep_gaiji_names(town, gaiji)
     finish_write(
         town.session, ctx, "import_layout", subjects=sorted(run.people), detail=run.detail()
     )
     return run.imported, run.unchanged, run.rejected
+
+
+def _keep_gaiji_names(town: Town, gaiji: GaijiTable | None) -> None:
+    """Keep the MJ文字図形名 the import's gaiji table gave, for the town's later exports
+    (as residents.csv's import does)."""
+    if gaiji is not None:
+        keep_imported_names(town, {e.text: e.mj_name for e in gaiji if e.mj_name})
 
 
 def _last_id(town: Town, name: str) -> int | None:
@@ -787,6 +795,8 @@ def import_layouts(
                     e.rejections,
                 ) from e
         with platform.town(code) as town:
+            if not results:  # once, with the first file's closing entry
+                _keep_gaiji_names(town, gaiji)
             finish_write(town.session, ctx, "import_layout", detail=run.detail())
         results.append((run.imported, run.unchanged, run.rejected))
     return results
