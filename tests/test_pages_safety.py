@@ -165,3 +165,32 @@ def test_district_summary_counts_people_not_rows(app: FastAPI, tmp_path: Path) -
         f"<td>{district_residents - 1}</td>"
     )
     assert expected in summary
+
+
+def test_former_residents_are_shown_as_gone_and_the_reference_date_is_taken(
+    app: FastAPI, tmp_path: Path
+) -> None:
+    """A list of people who moved out or died: each match says 転出済 or 死亡 beside the
+    person, the district table counts only current residents, and 基準日 is a 和暦 or ISO
+    date (a wrong one is refused, and nothing is matched or audited)."""
+    platform: Platform = app.state.platform
+    with platform.town(TOWN_A) as town:
+        gone = [p for p in source_people(town, former=True) if p.former]
+    rows = noisy_evacuees(
+        gone, rows=12, today=TODAY, seed=3, visitor_share=0, blank_rows=0, former_share=1
+    )
+    path = tmp_path / "evacuees.csv"
+    write_evacuees(rows, path)
+    c = _login(app)
+    files = {"evacuees": ("gone.csv", path.read_bytes(), "text/csv")}
+    r = c.post("/safety", files=files, data={"as_of": "令和8年11月23日"})
+    assert r.status_code == 200, r.text
+    assert r.text.count('data-verdict="一致"') > 0
+    standings = re.findall(r'data-testid="standing">([^<]+)<', r.text)
+    assert standings and all("済" in s or "死亡" in s for s in standings)
+    districts = r.text.split('data-testid="safety-districts"')[1]
+    confirmed = re.findall(r"<tr><td>[^<]*</td><td>\d+</td><td>(\d+)</td>", districts)
+    assert confirmed and all(n == "0" for n in confirmed)
+    r = c.post("/safety", files=files, data={"as_of": "令和8年13月1日"})
+    assert r.status_code == 422 and "基準日" in r.text
+    assert len(_audits(app)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -431,3 +432,128 @@ def test_ordinary_good_rows_are_still_matched(
     lookalikes: ResidentIndex, row: dict[str, str], number: str
 ) -> None:
     assert decide(lookalikes, **row)[:2] == (Verdict.MATCH, number)
+
+
+# ---------------------------------------------------- the clerk's easy work (issue 18)
+
+
+def former(
+    number: str, name: str, kana: str, birth: date, reason: str, on: date, to: str = ""
+) -> ResidentRecord:
+    """A person of the 除票: removed by ``reason`` on ``on`` (moved ``to``)."""
+    return replace(
+        resident(number, name, kana, birth), removal_reason=reason, removed_on=on, destination=to
+    )
+
+
+EASY = [
+    resident("0000000111", "山田\u3000太郎", "ヤマダ\u3000タロウ", date(1950, 10, 29)),
+    resident("0000000121", "小林\u3000幸子", "コバヤシ\u3000サチコ", date(1962, 5, 31), 2),
+    resident("0000000131", "勅使河原\u3000悟", "テシガワラ\u3000サトル", date(1970, 1, 5)),
+    resident("0000000141", "中村\u3000翔", "ナカムラ\u3000ショウ", date(2001, 4, 2)),
+    former(
+        "0000000151",
+        "石田\u3000和夫",
+        "イシダ\u3000カズオ",
+        date(1944, 8, 8),
+        "転出",
+        date(2026, 3, 31),
+        "新潟県新潟市中央区1番地",
+    ),
+    former(
+        "0000000161",
+        "森\u3000光子",
+        "モリ\u3000ミツコ",
+        date(1931, 2, 14),
+        "死亡",
+        date(2026, 12, 1),
+    ),
+    replace(
+        resident("0000000171", "青木\u3000健太", "アオキ\u3000ケンタ", date(1990, 7, 7)),
+        resident_since=date(2026, 12, 5),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def easy() -> ResidentIndex:
+    return ResidentIndex.build(EASY, TODAY)
+
+
+def test_exact_name_and_date_unique_in_the_town_is_matched_with_all_else_blank(
+    easy: ResidentIndex,
+) -> None:
+    """Score 81 (no sex, no address), yet nobody else could be 山田太郎 born that day."""
+    m = easy.match(read_evacuee("A1", 2, {"氏名": "山田太郎", "生年月日": "S25.10.29"}))
+    assert (m.verdict, m.number) == (Verdict.MATCH, "0000000111")
+    assert m.score < 85
+
+
+@pytest.mark.parametrize(
+    ("number", "name", "written"),
+    [
+        ("0000000111", "山田 太郎", "1950-10-30"),  # 29 → 30: two digits
+        ("0000000121", "小林 幸子", "1962-06-01"),  # 05-31 → 06-01: four digits
+    ],
+)
+def test_a_date_a_day_off_is_found_and_matched_with_the_address(
+    easy: ResidentIndex, number: str, name: str, written: str
+) -> None:
+    row = {"氏名": name, "生年月日": written}
+    m = easy.match(read_evacuee("A1", 2, row))
+    assert (m.verdict, m.candidates) == (Verdict.CANDIDATES, (number,))  # found, not missed
+    m = easy.match(read_evacuee("A1", 2, row | {"住所": "蓮野100-1"}))
+    assert (m.verdict, m.number) == (Verdict.MATCH, number)
+
+
+def test_given_name_first_without_a_space_and_only_an_age_is_found(easy: ResidentIndex) -> None:
+    row = {"氏名": "悟勅使河原", "年齢": "56"}
+    m = easy.match(read_evacuee("A1", 2, row))
+    assert (m.verdict, m.candidates) == (Verdict.CANDIDATES, ("0000000131",))
+    m = easy.match(read_evacuee("A1", 2, row | {"住所": "大字蓮野100番地1"}))
+    assert (m.verdict, m.number) == (Verdict.MATCH, "0000000131")
+
+
+def test_age_only_is_matched_only_at_the_registered_address(easy: ResidentIndex) -> None:
+    row = {"氏名": "中村 翔", "ふりがな": "なかむら しょう", "年齢": "25"}
+    assert easy.match(read_evacuee("A1", 2, row)).verdict is Verdict.CANDIDATES
+    at_home = row | {"住所": "蓮野100-1"}
+    assert easy.match(read_evacuee("A1", 2, at_home)).verdict is Verdict.MATCH
+    # 数え年 (one year more) at the address: still only a candidate
+    older = at_home | {"年齢": "26"}
+    assert easy.match(read_evacuee("A1", 2, older)).verdict is Verdict.CANDIDATES
+
+
+def test_a_reading_one_kana_off_next_to_the_right_kanji_is_matched(easy: ResidentIndex) -> None:
+    row = {"氏名": "中村 翔", "ふりがな": "なかむら しょお", "生年月日": "2001-04-02"}
+    m = easy.match(read_evacuee("A1", 2, row))
+    assert (m.verdict, m.number) == (Verdict.MATCH, "0000000141")
+    # the reading alone, one kana off: a candidate (it could be an absent twin)
+    kana_only = {"氏名": "なかむら しょお", "生年月日": "2001-04-02"}
+    assert easy.match(read_evacuee("A1", 2, kana_only)).verdict is Verdict.CANDIDATES
+    # two kana off next to the kanji: the reading disagrees
+    two_off = row | {"ふりがな": "なかもと しょお"}
+    assert easy.match(read_evacuee("A1", 2, two_off)).verdict is Verdict.CANDIDATES
+
+
+def test_former_residents_are_matched_and_said_to_be_gone(easy: ResidentIndex) -> None:
+    m = easy.match(read_evacuee("A1", 2, {"氏名": "石田和夫", "生年月日": "1944-08-08"}))
+    assert (m.verdict, m.number) == (Verdict.MATCH, "0000000151")
+    assert m.standing == "転出済 (2026-03-31、新潟県新潟市中央区1番地)"
+    m = easy.match(read_evacuee("A1", 2, {"氏名": "森光子", "生年月日": "S6.2.14"}))
+    assert (m.verdict, m.standing) == (Verdict.MATCH, "死亡 (2026-12-01)")
+    m = easy.match(read_evacuee("A1", 2, {"氏名": "山田太郎", "生年月日": "1950-10-29"}))
+    assert m.standing == ""
+
+
+def test_the_reference_date_sets_ages_and_who_was_a_resident() -> None:
+    disaster = date(2026, 12, 1)
+    index = ResidentIndex.build(EASY, disaster)
+    m = index.match(read_evacuee("A1", 2, {"氏名": "青木健太", "生年月日": "1990-07-07"}))
+    assert m.verdict is Verdict.MATCH
+    assert m.standing == "基準日 2026-12-01 には住民でない (2026-12-05 から住民)"
+    # 中村翔 turned 25 on 2026-04-02: 24 is one year off on the disaster date
+    row = {"氏名": "中村 翔", "年齢": "24", "住所": "蓮野100-1"}
+    assert index.match(read_evacuee("A1", 2, row)).verdict is Verdict.CANDIDATES
+    early = ResidentIndex.build(EASY, date(2026, 3, 1))
+    assert early.match(read_evacuee("A1", 2, row)).verdict is Verdict.MATCH

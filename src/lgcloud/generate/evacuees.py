@@ -54,32 +54,39 @@ class Person:
     sex: int
     address: str
     district: str
+    former: bool = False  # 除票: moved out, died or removed ex officio
 
 
 @dataclass(frozen=True)
 class SyntheticRow:
     values: dict[str, str]
     truth: str | None  # the resident's 宛名番号, None for a visitor
-    kind: str  # resident / visitor / same_name_visitor / slip_namesake / absent_twin / blank
+    #: resident / former (a 除票 person) / visitor / same_name_visitor / slip_namesake /
+    #: absent_twin / blank
+    kind: str
 
 
-def source_people(town: Town) -> list[Person]:
-    """The town's current residents, as the synthetic list writes them."""
+def source_people(town: Town, *, former: bool = False) -> list[Person]:
+    """The town's current residents, as the synthetic list writes them; with ``former``
+    also the people of its 除票 (moved out, dead), marked ``former``."""
     pv = PersonVersion
-    rows = town.session.execute(
-        select(
-            pv.addressee_number,
-            pv.name,
-            pv.kana,
-            pv.birth_date,
-            pv.sex,
-            pv.address,
-            pv.district,
-        )
-        .where(pv.is_current == true(), pv.status == Status.RESIDENT.value)
-        .order_by(pv.addressee_number)
-    )
-    return [Person(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+    stmt = select(
+        pv.addressee_number,
+        pv.name,
+        pv.kana,
+        pv.birth_date,
+        pv.sex,
+        pv.address,
+        pv.district,
+        pv.status,
+    ).where(pv.is_current == true())
+    if not former:
+        stmt = stmt.where(pv.status == Status.RESIDENT.value)
+    rows = town.session.execute(stmt.order_by(pv.addressee_number))
+    return [
+        Person(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] != Status.RESIDENT.value)
+        for r in rows
+    ]
 
 
 def hiragana(kana: str) -> str:
@@ -95,6 +102,12 @@ def half_width(kana: str) -> str:
 
 def standard_kanji(name: str) -> str:
     return "".join(_STANDARD_OF.get(c, c) for c in strip_variation_selectors(name))
+
+
+def _given_first(text: str) -> str:
+    """The given name first and no space (山田\u3000太郎 → 太郎山田)."""
+    family, _, given = text.partition("\u3000")
+    return given + family
 
 
 def _no_space(text: str) -> str:
@@ -138,8 +151,10 @@ def _birth_fields(rng: random.Random, d: date, today: date) -> tuple[str, str]:
     if x < 0.89:
         age = str(age_on(d, today))
         return "", age.translate(fw) if rng.random() < 0.3 else age
-    if x < 0.97:
+    if x < 0.94:
         return _slip(rng, d).isoformat(), ""
+    if x < 0.97:  # a day off: 10-29 → 10-30 and 05-31 → 06-01 change two digits or more
+        return (d + timedelta(days=rng.choice((-1, 1)))).isoformat(), ""
     return "", ""
 
 
@@ -294,15 +309,23 @@ def noisy_evacuees(
     seed: int = 1,
     visitor_share: float = 0.1,
     blank_rows: int = 2,
+    former_share: float = 0.03,
 ) -> list[SyntheticRow]:
     """``rows`` shelter rows: residents with noise, ~``visitor_share`` visitors and
-    ``blank_rows`` rows without any name. Of the visitors a third use a resident's exact
-    name with another birth date, a sixth are slip namesakes and a sixth absent twins
-    (see the module docstring); the rest have random names."""
+    ``blank_rows`` rows without any name; ~``former_share`` of the people rows are former
+    residents (when ``people`` holds any: :func:`source_people` with ``former``). Of the
+    visitors a third use a resident's exact name with another birth date, a sixth are
+    slip namesakes and a sixth absent twins (see the module docstring); the rest have
+    random names."""
     # synthetic data: a seeded PRNG is what we want, not crypto
     rng = random.Random(f"lgcloud:safety:{seed}")
     visitors = round(rows * visitor_share)
-    residents = rng.sample(list(people), min(len(people), rows - visitors - blank_rows))
+    current = [p for p in people if not p.former]
+    gone = [p for p in people if p.former]
+    wanted = rows - visitors - blank_rows
+    # former residents (moved out, died since): a shelter lists people, not residents
+    formers = rng.sample(gone, min(len(gone), round(wanted * former_share)))
+    residents = rng.sample(current, min(len(current), wanted - len(formers))) + formers
     births_by_name: dict[str, set[date]] = {}
     taken: set[tuple[str, date]] = set()
     for p in people:
@@ -312,6 +335,9 @@ def noisy_evacuees(
     for p in residents:
         name, kana = _name_fields(rng, p)
         birth, age = _birth_fields(rng, p.birth, today)
+        if not birth and age and "\u3000" in p.name and rng.random() < 0.3:
+            # given name first with no space (太郎山田), and only an age: hard to find
+            name, kana = _given_first(p.name), rng.choice(("", hiragana(_given_first(p.kana))))
         values = {
             "氏名": name,
             "ふりがな": kana,
@@ -322,7 +348,7 @@ def noisy_evacuees(
             "避難所": rng.choice(("第一小学校体育館", "公民館", "総合体育館")),
             "状態": rng.choice(("無事", "無事", "負傷", "要支援", "")),
         }
-        out.append(SyntheticRow(values, p.number, "resident"))
+        out.append(SyntheticRow(values, p.number, "former" if p.former else "resident"))
     for i in range(visitors):
         if i % 6 in (1, 2) and people:
             kind = "slip_namesake" if i % 6 == 1 else "absent_twin"
@@ -383,7 +409,7 @@ def write_evacuees(rows: Sequence[SyntheticRow], path: Path) -> None:
 
 @dataclass(frozen=True)
 class Accuracy:
-    residents: int
+    residents: int  # rows of people of the register (residents and former residents)
     visitors: int
     matched: int  # 一致 rows
     candidates: int  # 候補 rows
@@ -397,6 +423,12 @@ class Accuracy:
     @property
     def recall(self) -> float:
         return self.found / self.residents if self.residents else 1.0
+
+    @property
+    def missed(self) -> int:
+        """People of the register (residents or former) neither 一致 with the right person
+        nor listed among the 候補: nobody will look for them."""
+        return self.residents - self.found
 
     @property
     def exact_recall(self) -> float:

@@ -17,6 +17,7 @@ from lgcloud.interface.commands import (
     fail,
     open_platform,
     operator_ctx,
+    parse_date,
 )
 
 app = typer.Typer(help="安否確認: match shelter evacuee lists against the resident register")
@@ -34,9 +35,14 @@ def match_command(
     evacuees: Annotated[Path, typer.Argument(help="evacuees.csv (UTF-8 or Shift_JIS)")],
     out: Annotated[Path, typer.Option("--out", help="matches.csv to write")],
     encoding: Annotated[str | None, typer.Option(help="utf-8 or cp932 (default: detect)")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="reference date YYYY-MM-DD (the disaster's; default today)"),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Match evacuees.csv against the town's current residents; write matches.csv."""
+    """Match evacuees.csv against everyone the town's register knows (residents and
+    former residents); write matches.csv."""
     from lgcloud.core.jobs import as_batch  # noqa: PLC0415
     from lgcloud.interchange.residents import ImportRefusedError  # noqa: PLC0415
     from lgcloud.safety.service import match_evacuees_in  # noqa: PLC0415
@@ -46,11 +52,18 @@ def match_command(
     if not evacuees.is_file():
         err.print(f"[red]エラー:[/red] ファイルがありません: {evacuees}")
         raise typer.Exit(2)
+    reference = parse_date(as_of, "as_of")
     platform = open_platform(data_dir)
     try:
         # matched in a read-only transaction: the town's clerks keep working meanwhile
         report = match_evacuees_in(
-            platform, town, operator_ctx(town, platform), evacuees, out, encoding=encoding
+            platform,
+            town,
+            operator_ctx(town, platform),
+            evacuees,
+            out,
+            encoding=encoding,
+            today=reference,
         )
     except ImportRefusedError as e:
         err.print(f"[red]受け付けられません:[/red] {e.message}")
@@ -63,6 +76,10 @@ def match_command(
         table.add_row(verdict, str(n))
     table.add_row("計", str(report.rows))
     console.print(table)
+    if report.standings:
+        console.print("住民でない人との一致 (転出済・死亡など):", markup=False)
+        for receipt, number, standing in report.standings:
+            console.print(f"  受付番号 {receipt}: 宛名番号 {number} {standing}", markup=False)
     for receipt, note in report.notes:
         console.print(f"受付番号 {receipt}: {note}")
     console.print(f"wrote {report.rows} rows to {out}")

@@ -31,11 +31,12 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from lgcloud.core.dates import age_on
 from lgcloud.core.wareki import parse_wareki
@@ -58,6 +59,7 @@ __all__ = [
     "parse_birth_date",
     "parse_sex",
     "read_evacuee",
+    "standing",
 ]
 
 COLUMNS: Final = (
@@ -186,6 +188,29 @@ def _parts(text: str) -> tuple[str, str] | None:
 # ------------------------------------------------------------------------------ records
 
 
+def standing(
+    removal_reason: str,
+    removed_on: date | None,
+    destination: str,
+    resident_since: date | None,
+    as_of: date,
+) -> str:
+    """What a clerk must know of a person found besides the match: 転出済 (when, where
+    to), 死亡 (when), another removal, or not yet a resident on ``as_of`` (the disaster
+    date); "" for a resident then and now."""
+    if removal_reason:
+        on = removed_on.isoformat() if removed_on else "日付不明"
+        if removal_reason == "死亡":
+            return f"死亡 ({on})"
+        if removal_reason in ("転出", "国外転出"):
+            to = f"、{destination}" if destination else ""
+            return f"{removal_reason}済 ({on}{to})"
+        return f"{removal_reason} ({on})"
+    if resident_since is not None and resident_since > as_of:
+        return f"基準日 {as_of.isoformat()} には住民でない ({resident_since.isoformat()} から住民)"
+    return ""
+
+
 @dataclass(frozen=True)
 class ResidentRecord:
     """What the matcher needs of one current resident (keys as stored in person_versions)."""
@@ -198,6 +223,18 @@ class ResidentRecord:
     birth: date
     sex: int
     address: str  # 住所 + 方書, as registered
+    #: where the person stands in the register now: "" for a resident, else the removal
+    #: (転出, 国外転出, 死亡, 職権消除) with its date and, for a move, where to
+    removal_reason: str = ""
+    removed_on: date | None = None
+    destination: str = ""
+    resident_since: date | None = None
+
+    def standing(self, as_of: date) -> str:
+        """See :func:`standing`."""
+        return standing(
+            self.removal_reason, self.removed_on, self.destination, self.resident_since, as_of
+        )
 
     @property
     def family_name_key(self) -> str:
@@ -295,6 +332,8 @@ class Match:
     score: int  # of the best candidate, 0–100
     candidates: tuple[str, ...] = ()  # best first (for 一致 the matched person only)
     reason: str = ""
+    #: for 一致, the person's standing when not a resident (ResidentRecord.standing)
+    standing: str = ""
 
     def row(self) -> list[str]:
         listed = ";".join(self.candidates) if self.verdict is Verdict.CANDIDATES else ""
@@ -312,6 +351,7 @@ class _Scored:
     birth: str  # exact / slip / slip_year / age / age1 / none / contradicts
     address: float
     name_equal: bool = False  # see _name_evidence
+    sex_differs: bool = False
 
 
 def _ratio(a: str, b: str) -> float:
@@ -347,17 +387,34 @@ def _channel_equal(
 _OTHER_CHANNEL_MIN: Final = 0.95
 
 
+def _one_kana_off(query: str, full: str, given: str, family: str) -> bool:
+    """The written reading is one kana away from the resident's, whole or swapped: one
+    mora misheard or miswritten (ショウ/ショオ, ユウコ/ユコ)."""
+    targets = [full, given + family] if given and family else [full]
+    return any(Levenshtein.distance(query, t, score_cutoff=1) <= 1 for t in targets)
+
+
 def _name_evidence(e: Evacuee, r: ResidentRecord) -> tuple[float, bool]:
     """(similarity 0–1, equal): ``equal`` when at least one written channel (kanji/Latin
     name or reading) equals the resident's exactly after folding, and no other written
-    channel disagrees (similarity below 0.95). Only an equal name can give 一致."""
+    channel disagrees (similarity below 0.95) — except a reading one kana off next to an
+    equal kanji name: readings are heard, kanji copied from a card. Only an equal name can
+    give 一致."""
     channels: list[tuple[float, bool]] = []
+    name_equal = False
     if e.name_key and r.name_key:
         args = (e.name_key, e.name_parts, r.name_key, r.given_name_key, r.family_name_key)
-        channels.append((_channel(*args), _channel_equal(*args)))
+        name_equal = _channel_equal(*args)
+        channels.append((_channel(*args), name_equal))
     if e.kana_key and r.kana_key:
         args = (e.kana_key, e.kana_parts, r.kana_key, r.given_kana_key, r.family_kana_key)
-        channels.append((_channel(*args), _channel_equal(*args)))
+        kana_equal = _channel_equal(*args)
+        misheard = (
+            name_equal
+            and not kana_equal
+            and _one_kana_off(e.kana_key, r.kana_key, r.given_kana_key, r.family_kana_key)
+        )
+        channels.append((_channel(*args), kana_equal or misheard))
     if not channels:
         return 0.0, False
     equal = any(eq for _, eq in channels) and all(
@@ -384,7 +441,7 @@ def _one_slip(a: date, b: date) -> bool:
 
 
 def _slip_variants(d: date) -> list[date]:
-    """Dates one typing slip away from ``d`` (for blocking)."""
+    """Dates one typing slip or one day away from ``d`` (for blocking)."""
     digits = _digits(d)
     texts: set[str] = set()
     for i in range(8):
@@ -394,7 +451,7 @@ def _slip_variants(d: date) -> list[date]:
         if i < 7:
             texts.add(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
     texts.add(f"{d.year:04d}{d.day:02d}{d.month:02d}")
-    out = []
+    out = [d + timedelta(days=1), d - timedelta(days=1)]
     for t in texts:
         try:
             out.append(date(int(t[:4]), int(t[4:6]), int(t[6:])))
@@ -408,12 +465,15 @@ def _birth_evidence(e: Evacuee, r: ResidentRecord, today: date) -> tuple[str, fl
     even when a birth date is written too: the stronger negative wins."""
     age_gap = abs(age_on(r.birth, today) - e.age) if e.age is not None else None
     if e.birth is not None:
-        if e.birth != r.birth and not _one_slip(e.birth, r.birth):
+        next_day = abs((e.birth - r.birth).days) == 1  # 10-29 → 10-30, 05-31 → 06-01
+        if e.birth != r.birth and not next_day and not _one_slip(e.birth, r.birth):
             return "contradicts", -30.0
         if age_gap is not None and age_gap > 1:
             return "contradicts", -20.0
         if e.birth == r.birth:
             return "exact", 35.0
+        if next_day:  # a day off, however many digits it changes (even across a new year)
+            return "day", 22.0
         # a slip that changes the year may be another person (a namesake son or father)
         return ("slip" if e.birth.year == r.birth.year else "slip_year"), 22.0
     if age_gap is not None:
@@ -450,10 +510,18 @@ class _KeyBlock:
         block = cls()
         for i in members:
             r = residents[i]
+            # each name also given name first, as a list writes it with no space between
+            # (太郎山田): a fuzzy ratio against the family-first key is too low to find it
             if r.name_key:
                 block.by_name[r.name_key].append(i)
+                swapped = r.given_name_key + r.family_name_key
+                if r.given_name_key and swapped != r.name_key:
+                    block.by_name[swapped].append(i)
             if r.kana_key:
                 block.by_kana[r.kana_key].append(i)
+                swapped = r.given_kana_key + r.family_kana_key
+                if r.given_kana_key and swapped != r.kana_key:
+                    block.by_kana[swapped].append(i)
         block.names, block.kanas = list(block.by_name), list(block.by_kana)
         return block
 
@@ -566,7 +634,8 @@ class ResidentIndex:
         points = 50 * sim * sim + birth_points + 10 * address
         if e.sex is not None:
             points += 5 if e.sex == r.sex else -15
-        return _Scored(i, max(0.0, min(100.0, points)), sim, birth_kind, address, equal)
+        differs = e.sex is not None and e.sex != r.sex
+        return _Scored(i, max(0.0, min(100.0, points)), sim, birth_kind, address, equal, differs)
 
     def _listable(self, s: _Scored) -> bool:
         # some name evidence, or the exact birth date at the written address
@@ -575,14 +644,32 @@ class ResidentIndex:
         )
 
     def _confident(self, s: _Scored) -> bool:
-        if s.score < MATCH_MIN_SCORE or s.name_sim < 0.85 or not s.name_equal:
+        """Strong enough evidence for 一致, were this person the only one it could be:
+        the name equal, no sex written against it, and the exact birth date — or, with
+        the written address agreeing with the registered one, a slip in month or day, a
+        date one day off, or the exact age. A slip that changes the year may be a namesake
+        son or father, an age one year off is 数え年 or a namesake: never 一致; nor a name
+        without any birth data."""
+        if not s.name_equal or s.name_sim < 0.85 or s.sex_differs:
             return False
         if s.birth == "exact":
             return True
-        # a slip in month or day only ("slip_year" never gives 一致)
-        return s.birth == "slip" and s.name_sim >= 0.95 and s.address >= 0.8
+        if s.birth == "age":  # 年齢 equal to the age on the reference date, at home's address
+            return s.address >= 0.8
+        return s.birth in ("slip", "day") and s.name_sim >= 0.95 and s.address >= 0.8
+
+    @staticmethod
+    def _rival(s: _Scored) -> bool:
+        """Another person the row could also be: a similar name and a birth date (or
+        age) the row does not contradict."""
+        return (s.name_equal or s.name_sim >= 0.85) and s.birth != "contradicts"
 
     def match(self, e: Evacuee) -> Match:
+        """一致 when the best candidate's evidence is strong (:meth:`_confident`) and it
+        stands alone: nobody else is a rival (:meth:`_rival`), or, when someone is, the
+        best scores at least :data:`MATCH_MIN_SCORE` and :data:`MATCH_MARGIN` more than
+        the next. So an exact folded name and exact birth date, unique in the register,
+        is 一致 whatever else was left blank."""
         if not e.interpretable:
             return Match(
                 e.receipt, Verdict.NONE, "", 0, reason="氏名もふりがなもないため照合できません"
@@ -600,14 +687,18 @@ class ResidentIndex:
             s for s in scored if self._listable(s) and s.score >= best.score - CANDIDATE_SPREAD
         ][:MAX_CANDIDATES]
         numbers = tuple(self.residents[s.index].number for s in listed)
-        if self._confident(best) and best.score - runner_up >= MATCH_MARGIN:
-            number = self.residents[best.index].number
-            return Match(e.receipt, Verdict.MATCH, number, top, (number,))
+        alone = not any(self._rival(s) for s in scored[1:]) or (
+            best.score >= MATCH_MIN_SCORE and best.score - runner_up >= MATCH_MARGIN
+        )
+        if self._confident(best) and alone:
+            record = self.residents[best.index]
+            standing = record.standing(self.today)
+            return Match(
+                e.receipt, Verdict.MATCH, record.number, top, (record.number,), "", standing
+            )
         if listed:
             reason = (
-                "同点に近い候補があります"
-                if best.score >= MATCH_MIN_SCORE and self._confident(best)
-                else "確かな一致ではありません"
+                "同点に近い候補があります" if self._confident(best) else "確かな一致ではありません"
             )
             return Match(e.receipt, Verdict.CANDIDATES, "", top, numbers, reason)
         return Match(e.receipt, Verdict.NONE, "", top, reason="十分に近い住民がいません")

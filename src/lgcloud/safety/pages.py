@@ -20,22 +20,25 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select, true
 
 from lgcloud.auth.roles import Permission
+from lgcloud.core.clock import today_jst
 from lgcloud.core.errors import LgcloudError, NotFoundError
 from lgcloud.interchange.codec import EncodingError, decode_lines
 from lgcloud.interface.deps import Acting, acting, platform_of
 from lgcloud.interface.rendering import page_context, templates
 from lgcloud.interface.stores import BlobStore, app_store
-from lgcloud.interface.ui import safe_upload_name
+from lgcloud.interface.ui import form_date, safe_upload_name
 from lgcloud.register.domain import Status
 from lgcloud.register.models import PersonVersion
+from lgcloud.safety.matching import standing
 from lgcloud.safety.service import match_evacuees_in
 
 router = APIRouter()
@@ -130,7 +133,10 @@ def _save_capped(upload: UploadFile, dest: Path, limit: int) -> bool:
 
 @router.post("/safety", response_class=HTMLResponse)
 def safety_match(
-    request: Request, a: ActingDep, evacuees: Annotated[UploadFile, File()]
+    request: Request,
+    a: ActingDep,
+    evacuees: Annotated[UploadFile, File()],
+    as_of: Annotated[str, Form()] = "",
 ) -> Response:
     """Match the uploaded list; the table of results and the district summary.
 
@@ -139,6 +145,10 @@ def safety_match(
     a.require(Permission.VIEW_RESIDENTS)
     assert a.clerk.id is not None
     name = safe_upload_name(evacuees.filename, "evacuees.csv")  # shown and audited
+    try:
+        reference = form_date(as_of, "as_of")
+    except LgcloudError as e:
+        return _page(request, a, error=f"基準日: {e.message}", as_of=as_of, status=422)
     with tempfile.TemporaryDirectory(prefix="lgcloud-safety-") as tmp:
         folder = Path(tmp, "in")  # the upload's own folder: its name cannot collide
         folder.mkdir()
@@ -153,7 +163,7 @@ def safety_match(
         out = Path(tmp) / "matches.csv"
         platform = platform_of(request)
         try:
-            report = match_evacuees_in(platform, a.ctx.town_code, a.ctx, path, out)
+            report = match_evacuees_in(platform, a.ctx.town_code, a.ctx, path, out, today=reference)
         except (LgcloudError, EncodingError) as e:
             return _page(request, a, error=str(getattr(e, "message", e)), status=422)
         written = _written(path)
@@ -161,7 +171,7 @@ def safety_match(
             matches = list(csv.DictReader(f))
         # shown under the audit entry just committed, which names every proposed resident
         with platform.read_town(a.ctx.town_code) as town:
-            people = _people(town.session, report.subjects)
+            people = _people(town.session, report.subjects, report.as_of or today_jst())
             districts = _districts(town.session, matches, people)
         data = out.read_bytes()
     result_id = _store(request).put(a.token, _Result(data, a.ctx.town_code, a.clerk.id))
@@ -187,6 +197,7 @@ def safety_match(
         notes=report.notes,
         districts=districts,
         result_id=result_id,
+        as_of=as_of,
     )
 
 
@@ -197,8 +208,9 @@ def _numbers(m: dict[str, str]) -> list[str]:
     return [n for n in m["候補"].split(";") if n]
 
 
-def _people(session: Any, numbers: list[str]) -> dict[str, dict[str, Any]]:
-    """Name, birth date, address and 行政区 of the proposed residents (chunked IN)."""
+def _people(session: Any, numbers: list[str], as_of: date) -> dict[str, dict[str, Any]]:
+    """Name, birth date, address, 行政区 and standing (転出済, 死亡 …: see
+    ``matching.standing``) of the proposed people (chunked IN)."""
     pv = PersonVersion
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(numbers), 500):
@@ -211,14 +223,28 @@ def _people(session: Any, numbers: list[str]) -> dict[str, dict[str, Any]]:
                 pv.address,
                 pv.address_detail,
                 pv.district,
+                pv.status,
+                pv.removal_reason,
+                pv.removed_on,
+                pv.destination_address,
+                pv.resident_since,
             ).where(pv.is_current == true(), pv.addressee_number.in_(chunk))
         ):
+            resident = r.status == Status.RESIDENT.value
             out[r.addressee_number] = {
                 "number": r.addressee_number,
                 "name": r.name,
                 "birth": r.birth_date.isoformat(),
                 "address": f"{r.address} {r.address_detail}".strip(),
                 "district": r.district,
+                "resident": resident,
+                "standing": standing(
+                    "" if resident else (r.removal_reason or "除票"),
+                    r.removed_on,
+                    r.destination_address or "",
+                    r.resident_since,
+                    as_of,
+                ),
             }
     return out
 
@@ -239,8 +265,8 @@ def _districts(
     # distinct people: one resident may be on a list twice (two shelters, or twice on one)
     found: set[str] = set()
     maybe: set[str] = set()
-    for m in matches:
-        numbers = [n for n in _numbers(m) if n in people]
+    for m in matches:  # the districts count current residents: former ones are listed only
+        numbers = [n for n in _numbers(m) if n in people and people[n]["resident"]]
         (found if m["判定"] == "一致" else maybe).update(numbers)
     confirmed = Counter(people[n]["district"] for n in found)
     proposed = Counter(people[n]["district"] for n in maybe - found)

@@ -57,10 +57,18 @@ class MatchReport:
     sha256: str = ""
     out_sha256: str = ""
     residents: int = 0  # current residents matched against
+    former: int = 0  # former residents (除票) matched against
+    #: (受付番号, 宛名番号, standing) of rows matched (一致) to someone who is not a
+    #: resident: 転出済, 死亡, or not yet a resident on the reference date
+    standings: list[tuple[str, str, str]] = field(default_factory=list)
+    as_of: date | None = None  # the reference date of ages and residence
 
 
 def load_residents(town: Town) -> list[ResidentRecord]:
-    """The town's current residents (除票 excluded), with their stored search keys."""
+    """Everyone the town's register knows: current residents and 除票 (moved out, dead,
+    removed ex officio), each as of their current version with their stored search keys.
+    A shelter lists people, not residents: someone who moved out last month or died since
+    the list was written must be found and said so (``ResidentRecord.standing``)."""
     pv = PersonVersion
     stmt = (
         select(
@@ -73,8 +81,13 @@ def load_residents(town: Town) -> list[ResidentRecord]:
             pv.sex,
             pv.address,
             pv.address_detail,
+            pv.status,
+            pv.removal_reason,
+            pv.removed_on,
+            pv.destination_address,
+            pv.resident_since,
         )
-        .where(pv.is_current == true(), pv.status == Status.RESIDENT.value)
+        .where(pv.is_current == true())
         .order_by(pv.addressee_number)
         .execution_options(yield_per=5000)
     )
@@ -88,6 +101,12 @@ def load_residents(town: Town) -> list[ResidentRecord]:
             birth=r.birth_date,
             sex=r.sex,
             address=r.address + (r.address_detail or ""),
+            removal_reason=""
+            if r.status == Status.RESIDENT.value
+            else (r.removal_reason or "除票"),
+            removed_on=r.removed_on,
+            destination=r.destination_address or "",
+            resident_since=r.resident_since,
         )
         for r in town.session.execute(stmt)
     ]
@@ -171,12 +190,19 @@ def match_file(
     encoding: str | None = None,
     today: date | None = None,
 ) -> MatchReport:
-    """Match ``path`` against ``town``'s current residents and write matches.csv to ``out``
-    (UTF-8, CRLF, header). Only reads the town: run it in a read-only transaction
+    """Match ``path`` against everyone ``town``'s register knows (residents and 除票) and
+    write matches.csv to ``out`` (UTF-8, CRLF, header). ``today`` is the reference date —
+    the disaster's, given as ``--as-of`` — for ages and for who was a resident; the day
+    of the run by default. Only reads the town: run it in a read-only transaction
     (``Platform.read_town``) so that matching a long list never holds the write lock.
     Not audited by itself: :func:`record_matches` is the audited act."""
-    index = ResidentIndex.build(load_residents(town), today or today_jst())
-    report = MatchReport(sha256=_sha256(path), residents=len(index))
+    people = load_residents(town)
+    as_of = today or today_jst()
+    index = ResidentIndex.build(people, as_of)
+    former = sum(1 for r in people if r.removal_reason)
+    report = MatchReport(
+        sha256=_sha256(path), residents=len(people) - former, former=former, as_of=as_of
+    )
     counts: Counter[str] = Counter()
     proposed: set[str] = set()
     with out.open("w", encoding="utf-8", newline="") as f:
@@ -189,6 +215,8 @@ def match_file(
             counts[result.verdict.value] += 1
             if result.verdict is not Verdict.NONE:
                 proposed.update(result.candidates)
+            if result.standing:
+                report.standings.append((evacuee.receipt, result.number, result.standing))
             if not evacuee.interpretable:
                 report.notes.append((evacuee.receipt, result.reason))
             report.notes.extend((evacuee.receipt, note) for note in evacuee.notes)
@@ -215,6 +243,8 @@ def record_matches(
             "rows": report.rows,
             **report.counts,
             "residents": report.residents,
+            "former_residents": report.former,
+            "as_of": report.as_of.isoformat() if report.as_of else None,
         },
     )
 
