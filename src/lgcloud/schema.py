@@ -16,6 +16,7 @@ from lgcloud.insurance import models as insurance_models
 from lgcloud.notices import models as notice_models
 from lgcloud.parameters import models as parameter_models
 from lgcloud.register import models as register_models
+from lgcloud.safety import models as safety_models
 from lgcloud.seals import models as seal_models
 from lgcloud.taxation import models as taxation_models
 from lgcloud.tenancy import models as tenancy_models
@@ -35,6 +36,7 @@ __all__ = [
     "notice_models",
     "parameter_models",
     "register_models",
+    "safety_models",
     "seal_models",
     "taxation_models",
     "tenancy_models",

@@ -133,6 +133,13 @@ def _check_header(fields: list[str], name: str) -> list[str]:
 def read_evacuees(path: Path, *, encoding: str | None = None) -> Iterator[Evacuee]:
     """The rows of evacuees.csv, streaming; refuses the file (ImportRefusedError naming
     file, row and column) for what makes it unusable as a whole."""
+    return (evacuee for _, evacuee in read_rows(path, encoding=encoding))
+
+
+def read_rows(
+    path: Path, *, encoding: str | None = None
+) -> Iterator[tuple[dict[str, str], Evacuee]]:
+    """:func:`read_evacuees` with each row as written (column → text) beside it."""
     name = path.name
     if path.stat().st_size == 0:
         raise _refuse(name, 1, "", "空のファイルです (見出し行もありません)")
@@ -167,7 +174,7 @@ def read_evacuees(path: Path, *, encoding: str | None = None) -> Iterator[Evacue
                         f"受付番号 {receipt} が重複しています ({seen[receipt]} 行目と同じ)",
                     )
                 seen[receipt] = start
-                yield read_evacuee(receipt, start, values)
+                yield values, read_evacuee(receipt, start, values)
         except EncodingError as e:
             raise _refuse(name, e.line_number or 0, "", str(e)) from e
         if header is None:
