@@ -247,3 +247,58 @@ def test_the_ledger_replicates_through_the_journal(town: Platform, tmp_path: Pat
     ledger.import_list(town, TOWN_A, make_ctx(), path, reported_at=NOON, as_of=date(2026, 11, 23))
     follow_journal(town.town_engine(TOWN_A), replica, TOWN_A, tmp_path)
     assert database_digests(replica) == database_digests(db)
+
+
+def test_the_lists_by_district_read_back_with_an_independent_reader(
+    town: Platform, tmp_path: Path
+) -> None:
+    """Every resident of the reference date with their status (未確認 for nobody's word),
+    and the unaccounted-for: CSV read back with the csv module, PDF by its text."""
+    from pdf_tools import extract_text  # noqa: PLC0415
+
+    people = _people(town)
+    seen, hurt = people[0], people[1]
+    path = _write(tmp_path / "a.csv", [_row(seen, "公民館"), _row(hurt, "公民館", "負傷")])
+    ledger.import_list(town, TOWN_A, make_ctx(), path, reported_at=NOON)
+    with town.town(TOWN_A) as t:
+        ledger.record_status(t, make_ctx(), people[2].number, "行方不明", "不明")
+    data, listed, replaced = ledger.export_ledger(town, TOWN_A, make_ctx(), as_of=TODAY, fmt="csv")
+    assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
+    rows = list(csv.DictReader(data.decode("utf-8-sig").splitlines()))
+    assert (listed, replaced) == (len(people), 0) and len(rows) == len(people)
+    status = {r["宛名番号"]: r["安否"] for r in rows}
+    assert status[seen.number] == "無事" and status[hurt.number] == "負傷"
+    assert status[people[2].number] == "行方不明"
+    assert set(status.values()) == {"無事", "負傷", "行方不明", "未確認"}
+    districts = [r["行政区"] for r in rows]
+    assert districts == sorted(districts)  # grouped by 行政区
+    data, listed, _ = ledger.export_ledger(
+        town, TOWN_A, make_ctx(), as_of=TODAY, unaccounted=True, fmt="csv"
+    )
+    missing = {r["宛名番号"] for r in csv.DictReader(data.decode("utf-8-sig").splitlines())}
+    assert missing == {p.number for p in people} - {seen.number, hurt.number}
+    assert listed == len(people) - 2
+    pdf, listed, _ = ledger.export_ledger(
+        town, TOWN_A, make_ctx(), as_of=TODAY, unaccounted=True, fmt="pdf"
+    )
+    text = extract_text(pdf)
+    assert "所在不明者一覧" in text and "行方不明" in text
+    for district in {p.district for p in people if p.number in missing}:
+        assert (district or "（行政区なし）") in text  # a section per 行政区
+    with town.read_town(TOWN_A) as t:
+        audits = t.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == ledger.ACTION_EXPORT)
+        ).all()
+        assert len(audits) == 3 and len(audits[0].subjects) == len(people)
+
+
+def test_a_name_no_font_draws_does_not_stop_the_list(town: Platform, tmp_path: Path) -> None:
+    from lgcloud.register.models import PersonVersion  # noqa: PLC0415
+
+    with town.town(TOWN_A) as t:
+        v = t.session.scalars(select(PersonVersion).where(PersonVersion.is_current)).first()
+        assert v is not None
+        v.name = "\U000f0000" + v.name  # a private-use plane character: no font has it
+    pdf, _, replaced = ledger.export_ledger(town, TOWN_A, make_ctx(), as_of=TODAY, fmt="pdf")
+    assert replaced == 1
+    assert pdf.startswith(b"%PDF")

@@ -29,6 +29,7 @@ from lgcloud.core.clock import JST, utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.dates import age_on, fiscal_year_of
 from lgcloud.core.errors import NotFoundError, RuleViolationError
+from lgcloud.core.spreadsheet import spreadsheet_cell
 from lgcloud.core.wareki import format_datetime_jst, to_wareki
 from lgcloud.insurance.service import nhi_status
 from lgcloud.register import queries
@@ -489,16 +490,16 @@ def all_residents_csv(
     w.writerow(ALL_RESIDENTS_COLUMNS)
     w.writerows(
         [
-            _cell(district),
+            spreadsheet_cell(district),
             household,
             number,
-            _cell(name),
-            _cell(kana),
+            spreadsheet_cell(name),
+            spreadsheet_cell(kana),
             birth.isoformat(),
             age_on(birth, today),
             _SEXES[sex],
-            _cell(rel),
-            _cell(f"{address}{detail}"),
+            spreadsheet_cell(rel),
+            spreadsheet_cell(f"{address}{detail}"),
             "",
             "",
             "",
@@ -512,12 +513,6 @@ def all_residents_csv(
         detail={"format": "csv", "count": len(rows)},
     )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _cell(value: object) -> str:
-    """Neutralise a cell a spreadsheet would read as a formula (CSV injection)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 # ------------------------------------------------------------------------------ issuance
