@@ -566,11 +566,11 @@ def test_the_field_of_a_csv_fault_is_found_again(fields: list[str], data: st.Dat
     at = data.draw(st.integers(0, len(fields) - 1))
     left_open = data.draw(st.booleans())
     cells = []
-    for i, value in enumerate(fields):
-        if left_open and i > at:
-            # no quote after one left open: a later quote would close it, and the reading
-            # would fail (or not) somewhere else
-            value = "".join(c for c in value if c not in '",\r\n')
+    for i, field in enumerate(fields):
+        # no quote after one left open: a later quote would close it, and the reading
+        # would fail (or not) somewhere else
+        plain = left_open and i > at
+        value = "".join(c for c in field if c not in '",\r\n') if plain else field
         one = io.StringIO()
         csv.writer(one, lineterminator="").writerow([value])
         cell = one.getvalue()

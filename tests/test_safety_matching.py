@@ -557,3 +557,20 @@ def test_the_reference_date_sets_ages_and_who_was_a_resident() -> None:
     assert index.match(read_evacuee("A1", 2, row)).verdict is Verdict.CANDIDATES
     early = ResidentIndex.build(EASY, date(2026, 3, 1))
     assert early.match(read_evacuee("A1", 2, row)).verdict is Verdict.MATCH
+
+
+def test_the_name_prefilter_keeps_a_name_one_kanji_off() -> None:
+    """Nine people born within a typing slip of the row's date: filtered by name before
+    scoring, yet 山田次郎 (one kanji off 山田太郎, born a day later) is still listed."""
+    others = ["佐藤\u3000一郎", "鈴木\u3000花子", "高橋\u3000勇", "田中\u3000恵", "伊藤\u3000翼"]
+    others += ["渡辺\u3000涼", "中村\u3000学", "小林\u3000茜"]
+    register = [
+        resident(f"00000020{i:02d}", name, "", date(1970, 3, i + 1))
+        for i, name in enumerate(others)
+    ]
+    register.append(resident("0000002091", "山田\u3000次郎", "", date(1970, 3, 6)))
+    index = ResidentIndex.build(register, TODAY)
+    row = read_evacuee("A1", 2, {"氏名": "山田太郎", "生年月日": "1970-03-05"})
+    assert len(index.candidates_of(row)) > 6  # the filter applies
+    m = index.match(row)
+    assert (m.verdict, m.candidates) == (Verdict.CANDIDATES, ("0000002091",))

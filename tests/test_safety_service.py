@@ -241,3 +241,27 @@ def test_matching_holds_no_write_lock(town_platform: Platform, tmp_path: Path) -
 def _entries(p: Platform) -> int:
     with p.town(TOWN_A) as t:
         return len(t.session.scalars(select(AuditEntry).where(AuditEntry.action == ACTION)).all())
+
+
+def test_the_name_prefilter_changes_no_decision(
+    town_platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """People born near a row's date are filtered by name in C before scoring: every
+    verdict, match and candidate list is the one scoring all of them gives."""
+    from lgcloud.safety import matching  # noqa: PLC0415
+    from lgcloud.safety.matching import ResidentIndex, read_evacuee  # noqa: PLC0415
+    from lgcloud.safety.service import load_residents  # noqa: PLC0415
+
+    with town_platform.read_town(TOWN_A) as t:
+        people = synthetic.source_people(t, former=True)
+        index = ResidentIndex.build(load_residents(t), TODAY)
+    rows = synthetic.noisy_evacuees(people, rows=600, today=TODAY, seed=9)
+    evacuees = [read_evacuee(r.values["受付番号"], n, r.values) for n, r in enumerate(rows, 2)]
+    monkeypatch.setattr(matching, "_PREFILTER_ABOVE", 0)  # filter every row
+    filtered = [index.match(e) for e in evacuees]
+    monkeypatch.setattr(matching, "_PREFILTER_ABOVE", 10**9)  # filter none
+    scored_all = [index.match(e) for e in evacuees]
+    assert [(m.verdict, m.number, m.candidates) for m in filtered] == [
+        (m.verdict, m.number, m.candidates) for m in scored_all
+    ]
+    assert sum(m.verdict is Verdict.MATCH for m in filtered) > 300

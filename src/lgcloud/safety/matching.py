@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cache, cached_property
 from typing import Final
 
 from rapidfuzz import fuzz, process
@@ -236,13 +237,23 @@ class ResidentRecord:
             self.removal_reason, self.removed_on, self.destination, self.resident_since, as_of
         )
 
-    @property
+    # computed once per person: every row whose birth date is near scores them again
+    @cached_property
     def family_name_key(self) -> str:
         return _family(self.name_key, self.given_name_key)
 
-    @property
+    @cached_property
     def family_kana_key(self) -> str:
         return _family(self.kana_key, self.given_kana_key)
+
+    @cached_property
+    def swapped_name_key(self) -> str:
+        """The name given name first (太郎山田), "" when it has no given name."""
+        return self.given_name_key + self.family_name_key if self.given_name_key else ""
+
+    @cached_property
+    def swapped_kana_key(self) -> str:
+        return self.given_kana_key + self.family_kana_key if self.given_kana_key else ""
 
 
 def _family(full: str, given: str) -> str:
@@ -425,7 +436,9 @@ def _name_evidence(e: Evacuee, r: ResidentRecord) -> tuple[float, bool]:
     return (channels[0][0] + channels[1][0]) / 2, equal
 
 
+@cache
 def _digits(d: date) -> str:
+    """YYYYMMDD (cached: the register's birth dates are compared over and over)."""
     return f"{d.year:04d}{d.month:02d}{d.day:02d}"
 
 
@@ -440,24 +453,19 @@ def _one_slip(a: date, b: date) -> bool:
     return a.year == b.year and a.month == b.day and a.day == b.month
 
 
-def _slip_variants(d: date) -> list[date]:
-    """Dates one typing slip or one day away from ``d`` (for blocking)."""
+def _slip_variants(d: date) -> set[str]:
+    """YYYYMMDD of the dates one typing slip or one day away from ``d`` (for blocking;
+    strings that are no date simply find nobody)."""
     digits = _digits(d)
-    texts: set[str] = set()
+    texts = {_digits(d + timedelta(days=1)), _digits(d - timedelta(days=1))}
     for i in range(8):
-        for c in "0123456789":
-            if c != digits[i]:
-                texts.add(digits[:i] + c + digits[i + 1 :])
+        head, tail = digits[:i], digits[i + 1 :]
+        texts.update(head + c + tail for c in "0123456789")
         if i < 7:
-            texts.add(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
+            texts.add(head + digits[i + 1] + digits[i] + digits[i + 2 :])
     texts.add(f"{d.year:04d}{d.day:02d}{d.month:02d}")
-    out = [d + timedelta(days=1), d - timedelta(days=1)]
-    for t in texts:
-        try:
-            out.append(date(int(t[:4]), int(t[4:6]), int(t[6:])))
-        except ValueError:
-            continue
-    return out
+    texts.discard(digits)
+    return texts
 
 
 def _birth_evidence(e: Evacuee, r: ResidentRecord, today: date) -> tuple[str, float]:
@@ -526,6 +534,18 @@ class _KeyBlock:
         return block
 
 
+#: a row with more people born near its date than this has them filtered by name in C first
+_PREFILTER_ABOVE: Final = 6
+
+
+def _alike(query: str, choices: Mapping[int, str], cutoff: float) -> set[int]:
+    """The keys of ``choices`` whose ratio against ``query`` is at least ``cutoff``."""
+    found = process.extract(
+        query, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None, processor=None
+    )
+    return {key for _, _, key in found}
+
+
 def _fuzzy(query: str, choices: list[str], keys: dict[str, list[int]]) -> set[int]:
     found: set[int] = set(keys.get(query, ()))
     for choice, _score, _pos in process.extract(
@@ -543,7 +563,7 @@ class ResidentIndex:
 
     today: date
     residents: list[ResidentRecord] = field(default_factory=list)
-    _by_birth: dict[date, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _by_birth: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     _by_year: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     _by_given_name: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     _by_given_kana: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -557,7 +577,7 @@ class ResidentIndex:
         for i, r in enumerate(residents):
             index.residents.append(r)
             index._addresses.append(normalize_address(r.address))
-            index._by_birth[r.birth].append(i)
+            index._by_birth[_digits(r.birth)].append(i)
             index._by_year[r.birth.year].append(i)
             if r.given_name_key:
                 index._by_given_name[r.given_name_key].append(i)
@@ -601,22 +621,19 @@ class ResidentIndex:
         """
         found: set[int] = set()
         if e.birth is not None:
-            found.update(self._by_birth.get(e.birth, ()))
-            for d in _slip_variants(e.birth):
-                found.update(self._by_birth.get(d, ()))
+            by_birth = self._by_birth
+            found.update(by_birth.get(_digits(e.birth), ()))
+            for text in _slip_variants(e.birth):
+                found.update(by_birth.get(text, ()))
             return found
         block = self._age_block(e.age) if e.age is not None else self._all
+        # the blocks hold every key both ways round (太郎山田 too), so the row's own
+        # order is enough: its swapped order would find the same people
         queries: list[tuple[str, list[str], dict[str, list[int]]]] = []
         if e.name_key:
             queries.append((e.name_key, block.names, block.by_name))
-            if e.name_parts is not None:
-                swapped = e.name_parts[1] + e.name_parts[0]
-                queries.append((swapped, block.names, block.by_name))
         if e.kana_key:
             queries.append((e.kana_key, block.kanas, block.by_kana))
-            if e.kana_parts is not None:
-                swapped = e.kana_parts[1] + e.kana_parts[0]
-                queries.append((swapped, block.kanas, block.by_kana))
         for query, choices, keys in queries:
             found |= _fuzzy(query, choices, keys)
         given = set(self._by_given_name.get(e.name_key, ())) | set(
@@ -624,6 +641,38 @@ class ResidentIndex:
         )
         found.update(i for i in given if self._birth_compatible(e, i))
         return found
+
+    def _named_alike(self, e: Evacuee, found: set[int]) -> set[int]:
+        """Of the people born near the row's date (``found``), those worth scoring: all
+        born that very day (the exact date at the written address is listable with any
+        name), and the others whose name could reach the listing threshold (similarity
+        0.5) in some written channel. A channel's similarity (:func:`_channel`) is at most
+        the ratio of the written key against the person's key either way round (or of the
+        row's swapped parts against it), or 0.6 of the ratio against the given name, so
+        the bound is taken for all of them at once in C (rapidfuzz): scoring every person
+        born within a typing slip in Python was most of a long list's time, for people
+        with another name. Nobody left out could be listed, be a rival, or change the
+        margin of a match (their score is below 50; a match needs 85 and a 12-point lead)."""
+        assert e.birth is not None
+        keep = set(self._by_birth.get(_digits(e.birth), ()))
+        rest = found - keep
+        rs = self.residents
+        for query, parts, full_of, swapped_of, given_of in (
+            (e.name_key, e.name_parts, "name_key", "swapped_name_key", "given_name_key"),
+            (e.kana_key, e.kana_parts, "kana_key", "swapped_kana_key", "given_kana_key"),
+        ):
+            if not query or not rest:
+                continue
+            full = {i: getattr(rs[i], full_of) for i in rest}
+            close = _alike(query, full, 50) | _alike(
+                query, {i: getattr(rs[i], swapped_of) for i in rest}, 50
+            )
+            if parts is not None:
+                close |= _alike(parts[1] + parts[0], full, 50)
+            close |= _alike(query, {i: getattr(rs[i], given_of) for i in rest}, 83)
+            keep |= close
+            rest -= close
+        return keep
 
     # -- scoring and deciding
     def score(self, e: Evacuee, i: int) -> _Scored:
@@ -674,8 +723,11 @@ class ResidentIndex:
             return Match(
                 e.receipt, Verdict.NONE, "", 0, reason="氏名もふりがなもないため照合できません"
             )
+        found = self.candidates_of(e)
+        if e.birth is not None and len(found) > _PREFILTER_ABOVE:
+            found = self._named_alike(e, found)
         scored = sorted(
-            (self.score(e, i) for i in self.candidates_of(e)),
+            (self.score(e, i) for i in found),
             key=lambda s: (-s.score, self.residents[s.index].number),
         )
         if not scored:
