@@ -302,3 +302,51 @@ def test_a_name_no_font_draws_does_not_stop_the_list(town: Platform, tmp_path: P
     pdf, _, replaced = ledger.export_ledger(town, TOWN_A, make_ctx(), as_of=TODAY, fmt="pdf")
     assert replaced == 1
     assert pdf.startswith(b"%PDF")
+
+
+def test_the_commands(town: Platform, tmp_path: Path) -> None:
+    """import → pending → decide → status → list, as an operator runs them."""
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from conftest import cli_env  # noqa: PLC0415
+    from lgcloud.safety.cli import app  # noqa: PLC0415
+
+    people = _people(town)
+    family = people[8].name.partition("\u3000")[0]
+    path = _write(
+        tmp_path / "a.csv",
+        [_row(people[7], "公民館"), {"氏名": family, "生年月日": people[8].birth.isoformat()}],
+    )
+    runner = CliRunner(env=cli_env(town))
+    base = ["--town", TOWN_A, "--data-dir", str(town.data_dir)]
+    r = runner.invoke(app, ["import", *base, str(path), "--reported-at", "2026-11-24T09:30"])
+    assert r.exit_code == 0, r.output
+    assert "候補（職員の判断待ち）" in r.output
+    r = runner.invoke(app, ["import", *base, str(path)])
+    assert r.exit_code == 2 and "すでに取り込まれています" in r.output
+    r = runner.invoke(app, ["import", *base, str(path), "--reported-at", "昨日"])
+    assert r.exit_code == 2 and "YYYY-MM-DDTHH:MM" in r.output
+    r = runner.invoke(app, ["pending", *base])
+    assert r.exit_code == 0 and people[8].number in r.output
+    report = _pending(town)
+    r = runner.invoke(app, ["decide", *base, str(report.id)])
+    assert r.exit_code == 2  # neither --person nor --visitor
+    r = runner.invoke(app, ["decide", *base, str(report.id), "--person", people[8].number])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        app, ["status", *base, people[9].number, "--status", "負傷", "--where", "病院"]
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["status", *base, people[9].number, "--status", "x", "--where", "病院"])
+    assert r.exit_code == 2 and "状態は" in r.output
+    out = tmp_path / "missing.csv"
+    r = runner.invoke(app, ["list", *base, "--out", str(out), "--unaccounted"])
+    assert r.exit_code == 0, r.output
+    numbers = {row["宛名番号"] for row in csv.DictReader(out.read_text("utf-8-sig").splitlines())}
+    assert numbers == {p.number for p in people} - {people[i].number for i in (7, 8, 9)}
+    pdf = tmp_path / "all.pdf"
+    r = runner.invoke(app, ["list", *base, "--out", str(pdf), "--as-of", "2026-11-23"])
+    assert r.exit_code == 0 and pdf.read_bytes().startswith(b"%PDF")
+    r = runner.invoke(app, ["list", *base, "--out", str(tmp_path / "x.txt")])
+    assert r.exit_code == 2 and "pdf か csv" in r.output
+    assert _entry(town, people[7].number).reported_at == datetime(2026, 11, 24, 0, 30, tzinfo=UTC)

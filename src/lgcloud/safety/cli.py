@@ -18,6 +18,7 @@ from lgcloud.interface.commands import (
     open_platform,
     operator_ctx,
     parse_date,
+    refused_as_exit,
 )
 
 app = typer.Typer(help="安否確認: match shelter evacuee lists against the resident register")
@@ -83,3 +84,180 @@ def match_command(
     for receipt, note in report.notes:
         console.print(f"受付番号 {receipt}: {note}")
     console.print(f"wrote {report.rows} rows to {out}")
+
+
+@app.command("import")
+def import_command(
+    town: TownOpt,
+    evacuees: Annotated[Path, typer.Argument(help="a shelter's evacuees.csv")],
+    reported_at: Annotated[
+        str | None,
+        typer.Option(
+            "--reported-at", help="when the list was written, YYYY-MM-DDTHH:MM (JST; default now)"
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="reference date YYYY-MM-DD (the disaster's)")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="utf-8 or cp932 (default: detect)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Import a shelter's list into the town's safety ledger (安否台帳): one entry per
+    person across every list, the latest report shown; 候補 rows wait for a clerk."""
+    from datetime import datetime  # noqa: PLC0415
+
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from lgcloud.core.clock import JST  # noqa: PLC0415
+    from lgcloud.core.jobs import as_batch  # noqa: PLC0415
+    from lgcloud.interchange.residents import ImportRefusedError  # noqa: PLC0415
+    from lgcloud.safety.ledger import import_list  # noqa: PLC0415
+
+    as_batch()
+    if not evacuees.is_file():
+        err.print(f"[red]エラー:[/red] ファイルがありません: {evacuees}", markup=True)
+        raise typer.Exit(2)
+    when: datetime | None = None
+    if reported_at is not None:
+        try:
+            written = datetime.fromisoformat(reported_at)
+        except ValueError:
+            fail(LgcloudError(f"日時は YYYY-MM-DDTHH:MM で指定してください: {reported_at}"))
+            return
+        when = written.replace(tzinfo=JST) if written.tzinfo is None else written
+    reference = parse_date(as_of, "as_of")
+    platform = open_platform(data_dir)
+    try:
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("importing", total=None)
+            result = import_list(
+                platform,
+                town,
+                operator_ctx(town, platform),
+                evacuees,
+                reported_at=when,
+                as_of=reference,
+                encoding=encoding,
+                on_progress=lambda done: bar.update(task, completed=done),
+            )
+    except ImportRefusedError as e:
+        err.print(f"受け付けられません: {e.message}", markup=False)
+        raise typer.Exit(2) from e
+    except LgcloudError as e:
+        fail(e)
+        return
+    table = Table("結果", "行数")
+    for label, n in (
+        ("一致（台帳に反映）", result.matched),
+        ("候補（職員の判断待ち）", result.pending),
+        ("住民記録にない人（来訪者）", result.visitors),
+        ("氏名なし（記録のみ）", result.unreadable),
+    ):
+        table.add_row(label, str(n))
+    table.add_row("計", str(result.rows))
+    console.print(table)
+    if result.resumed:
+        console.print(f"中断していた取り込みを再開しました（今回 {result.written} 行）")
+
+
+@app.command("decide")
+def decide_command(
+    town: TownOpt,
+    report: Annotated[int, typer.Argument(help="the report's number (lgcloud safety pending)")],
+    person: Annotated[
+        str | None, typer.Option("--person", help="宛名番号 of the person it is")
+    ] = None,
+    visitor: Annotated[
+        bool, typer.Option("--visitor", help="none of the candidates: a visitor")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Decide a 候補 row: it is --person 宛名番号, or --visitor (none of them)."""
+    from lgcloud.safety.ledger import decide  # noqa: PLC0415
+
+    if (person is None) == (not visitor):
+        fail(LgcloudError("--person か --visitor のどちらか一つを指定してください"))
+    platform = open_platform(data_dir)
+    with refused_as_exit(), platform.town(town) as t:
+        entry = decide(t, operator_ctx(town, platform), report, person)
+        shown = entry.addressee_number or "来訪者"
+    console.print(f"報告 {report}: {shown} として台帳に記録しました", markup=False)
+
+
+@app.command("pending")
+def pending_command(town: TownOpt, data_dir: DataDir = None) -> None:
+    """The 候補 rows waiting for a clerk."""
+    from lgcloud.safety.queries import pending_rows  # noqa: PLC0415
+
+    platform = open_platform(data_dir)
+    with platform.read_town(town) as t:
+        rows = pending_rows(t)
+    table = Table("報告", "名簿", "受付番号", "氏名", "生年月日・年齢", "候補")
+    for r in rows:
+        table.add_row(
+            str(r.report_id),
+            r.list_name,
+            r.receipt,
+            f"{r.name} {r.kana}".strip(),
+            r.birth_text or (f"{r.age_text}歳" if r.age_text else ""),
+            " ".join(r.candidates),
+        )
+    console.print(table)
+
+
+@app.command("status")
+def status_command(
+    town: TownOpt,
+    person: Annotated[str, typer.Argument(help="宛名番号")],
+    status: Annotated[str, typer.Option(help="無事 負傷 要支援 行方不明 死亡 不明")],
+    where: Annotated[str, typer.Option("--where", help="避難所 自宅 病院 町外 不明")],
+    place: Annotated[str, typer.Option(help="the shelter, hospital or town")] = "",
+    note: Annotated[str, typer.Option(help="how it was learnt")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Record where a person is and how (a phone call, a hospital's list, a visit)."""
+    from lgcloud.safety.ledger import record_status  # noqa: PLC0415
+
+    platform = open_platform(data_dir)
+    with refused_as_exit(), platform.town(town) as t:
+        entry = record_status(t, operator_ctx(town, platform), person, status, where, place, note)
+        shown = f"{entry.status} {entry.location_kind} {entry.location}".strip()
+    console.print(f"{person}: {shown}", markup=False)
+
+
+@app.command("list")
+def list_command(
+    town: TownOpt,
+    out: Annotated[Path, typer.Option("--out", help="the PDF or CSV to write")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="reference date YYYY-MM-DD (the disaster's)")
+    ] = None,
+    unaccounted: Annotated[
+        bool, typer.Option("--unaccounted", help="only those nobody has confirmed")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Every resident by 行政区 with their status (or --unaccounted: the 所在不明者一覧),
+    as PDF or CSV by the --out file's extension."""
+    from lgcloud.core.clock import today_jst  # noqa: PLC0415
+    from lgcloud.core.files import write_atomically  # noqa: PLC0415
+    from lgcloud.core.jobs import as_batch  # noqa: PLC0415
+    from lgcloud.safety.ledger import export_ledger  # noqa: PLC0415
+
+    as_batch()
+    fmt = out.suffix.lower().lstrip(".")
+    reference = parse_date(as_of, "as_of") or today_jst()
+    platform = open_platform(data_dir)
+    with refused_as_exit():
+        data, listed, replaced = export_ledger(
+            platform,
+            town,
+            operator_ctx(town, platform),
+            as_of=reference,
+            unaccounted=unaccounted,
+            fmt=fmt,
+        )
+    write_atomically(out, data)
+    console.print(f"wrote {out}: {listed} 人", markup=False)
+    if replaced:
+        console.print(f"印字できない文字 {replaced} 字を〓で印字しました", markup=False)
