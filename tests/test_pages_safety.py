@@ -194,3 +194,40 @@ def test_former_residents_are_shown_as_gone_and_the_reference_date_is_taken(
     r = c.post("/safety", files=files, data={"as_of": "令和8年13月1日"})
     assert r.status_code == 422 and "基準日" in r.text
     assert len(_audits(app)) == 1
+
+
+def test_the_ledger_page_imports_decides_and_keeps(app: FastAPI, tmp_path: Path) -> None:
+    """A list imported on screen joins the ledger; a 候補 row decided on screen is kept
+    (the page shows it no longer, the district counts move); a counter clerk cannot
+    download the whole town's list."""
+    platform: Platform = app.state.platform
+    with platform.town(TOWN_A) as town:
+        people = source_people(town)
+    seen, maybe = people[0], people[1]
+    family = maybe.name.partition("\u3000")[0]
+    data = (
+        "受付番号,氏名,生年月日,避難所,状態\r\n"
+        f"1,{seen.name},{seen.birth.isoformat()},公民館,無事\r\n"
+        f"2,{family},{maybe.birth.isoformat()},公民館,負傷\r\n"
+    ).encode()
+    c = _login(app)
+    assert 'href="/safety/ledger"' in c.get("/").text
+    files = {"evacuees": ("kominkan.csv", data, "text/csv")}
+    r = c.post("/safety/ledger/import", files=files, data={"reported_at": "2026-11-24T09:30"})
+    assert r.status_code == 200, r.text
+    assert "一致 1 行を台帳に反映、候補 1 行" in r.text
+    pending = r.text.split('data-testid="ledger-pending"')[1]
+    report = re.search(r'data-report="(\d+)"', pending)
+    assert report is not None and f'value="{maybe.number}"' in pending
+    r = c.post(f"/safety/ledger/reports/{report.group(1)}", data={"person": maybe.number})
+    assert r.status_code == 303
+    page = c.get("/safety/ledger").text
+    assert "判断待ちの候補（0 行）" in page
+    districts = page.split('data-testid="ledger-districts"')[1].split("</table>")[0]
+    assert districts.count("<tr>") >= 2
+    r = c.post("/safety/ledger/import", files=files)
+    assert r.status_code == 422 and "すでに取り込まれています" in r.text
+    r = c.post("/safety/ledger/import", files=files, data={"reported_at": "きのう"})
+    assert r.status_code == 422 and "2026-12-01T09:30" in r.text
+    assert 'data-testid="ledger-downloads"' not in page  # a counter clerk: no whole-town list
+    assert c.get("/safety/ledger/list", params={"format": "csv"}).status_code == 403

@@ -25,7 +25,7 @@ from httpx import Response
 from sqlalchemy import func, select
 from starlette.routing import Mount
 
-from conftest import TODAY, TOWN_A, TOWN_B, make_platform
+from conftest import TODAY, TOWN_A, TOWN_B, make_ctx, make_platform
 from lgcloud.audit.models import AuditEntry
 from lgcloud.auth.roles import Role
 from lgcloud.auth.service import create_clerk
@@ -118,6 +118,7 @@ class World:
     b_run: str = ""
     b_ticket: str = ""
     b_notice_run: str = ""
+    b_report: str = ""  # a 候補 row of town B's safety ledger (/safety/ledger)
     b_notice_file: str = ""
 
 
@@ -238,6 +239,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             raised_on=TODAY,
             days_allowed=14,
         ).code
+    b_report = _b_pending_report(platform, platform.data_dir, person.name, person.birth_date)
     b_elections = _b_elections(platform)
     _a_election(platform)
     yield World(
@@ -255,6 +257,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         b_export=b_export,
         b_result=b_result,
         b_task=b_task,
+        b_report=str(b_report),
         **b_elections,
     )
     platform.dispose()
@@ -353,6 +356,22 @@ def _b_export_job(c: TestClient) -> str:
             return job
         time.sleep(0.05)
     raise AssertionError("town B's export job did not end")
+
+
+def _b_pending_report(platform: Platform, folder: Path, name: str, birth: date) -> int:
+    """A 候補 row of town B's safety ledger, its number above any town A will have."""
+    from lgcloud.safety.ledger import import_list  # noqa: PLC0415
+    from lgcloud.safety.queries import pending_rows  # noqa: PLC0415
+
+    family = name.partition("\u3000")[0]
+    lines = [f"{n}," for n in range(1, 61)]  # rows without a name: kept, reaching nobody
+    lines.append(f"61,{family},{birth.isoformat()}")
+    path = folder / "b-shelter.csv"
+    path.write_text("受付番号,氏名,生年月日\r\n" + "".join(x + "\r\n" for x in lines))
+    import_list(platform, TOWN_B, make_ctx(TOWN_B), path)
+    with platform.read_town(TOWN_B) as town:
+        (row,) = pending_rows(town)
+    return row.report_id
 
 
 def _b_safety_result(c: TestClient, name: str) -> str:
@@ -821,6 +840,45 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("B result", {"result_id": w.b_result}, expect=not_found),
             Call("bogus", {"result_id": BOGUS_NUMBER}, expect=not_found),
         ],
+        # 安否台帳: town B's resident is never reached from town A
+        ("GET", "/safety/ledger"): [Call("page")],
+        ("POST", "/safety/ledger/import"): [
+            Call(
+                "B person's name",
+                files={
+                    "evacuees": (
+                        "e.csv",
+                        f"受付番号,氏名,住所\r\n1,{w.b_person_name},{w.b_address}\r\n".encode(),
+                        "text/csv",
+                    )
+                },
+            ),
+            Call("no file", expect=refused),
+        ],
+        ("POST", "/safety/ledger/reports/{report_id}"): [
+            Call("B row", {"report_id": w.b_report}, form={"person": "visitor"}, expect=not_found),
+            Call(
+                "bogus", {"report_id": BOGUS_NUMBER}, form={"person": "visitor"}, expect=not_found
+            ),
+            Call("nobody chosen", {"report_id": BOGUS_NUMBER}, form={}, expect=refused),
+        ],
+        ("POST", "/safety/ledger/status"): [
+            Call(
+                "B person",
+                form={"person": w.b_person, "status": "無事", "location_kind": "自宅"},
+                expect=not_found,
+            ),
+            Call(
+                "bogus status",
+                form={"person": w.b_person, "status": "元気", "location_kind": "自宅"},
+                expect=refused,
+            ),
+        ],
+        ("GET", "/safety/ledger/list"): [
+            Call("csv", query={"format": "csv"}),
+            Call("unaccounted pdf", query={"format": "pdf", "unaccounted": "1"}),
+            Call("bogus format", query={"format": "txt"}, expect=refused),
+        ],
         **_election_calls(w),
         ("GET", "/audit"): [
             Call("page"),
@@ -1027,8 +1085,15 @@ def _send(
 
 
 def _leaks(response: Response, markers: frozenset[str], sent: set[str]) -> list[str]:
-    """Markers found in the body or headers (values the request itself sent are echoes)."""
-    text = response.text + "\n" + "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+    """Markers found in the body or headers (values the request itself sent are echoes).
+    A PDF is searched by its text: its raw bytes hold 10-digit cross-reference offsets
+    ("0000004219 00000 n") that look like a 宛名番号."""
+    body = response.text
+    if response.headers.get("content-type", "").startswith("application/pdf"):
+        from pdf_tools import extract_text  # noqa: PLC0415
+
+        body = extract_text(response.content)
+    text = body + "\n" + "\n".join(f"{k}: {v}" for k, v in response.headers.items())
     return sorted(m for m in markers - sent if m in text)
 
 
@@ -1068,6 +1133,7 @@ def test_route_table_has_real_and_bogus_values(world: World) -> None:
             world.b_election,
             world.b_run,
             world.b_notice_run,
+            world.b_report,
             "B1",  # town B's 投票区
         }
         assert used & real, template

@@ -20,17 +20,17 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select, true
 
 from lgcloud.auth.roles import Permission
-from lgcloud.core.clock import today_jst
-from lgcloud.core.errors import LgcloudError, NotFoundError
+from lgcloud.core.clock import JST, today_jst
+from lgcloud.core.errors import LgcloudError, NotFoundError, RuleViolationError
 from lgcloud.interchange.codec import EncodingError, decode_lines
 from lgcloud.interface.deps import Acting, acting, platform_of
 from lgcloud.interface.rendering import page_context, templates
@@ -38,7 +38,11 @@ from lgcloud.interface.stores import BlobStore, app_store
 from lgcloud.interface.ui import form_date, safe_upload_name
 from lgcloud.register.domain import Status
 from lgcloud.register.models import PersonVersion
+from lgcloud.safety.documents import NO_DISTRICT
+from lgcloud.safety.domain import LocationKind, SafetyStatus
+from lgcloud.safety.ledger import decide, export_ledger, import_list, record_status
 from lgcloud.safety.matching import standing
+from lgcloud.safety.queries import UNCONFIRMED, district_counts, pending_count, pending_rows
 from lgcloud.safety.service import match_evacuees_in
 
 router = APIRouter()
@@ -296,5 +300,184 @@ def safety_download(request: Request, a: ActingDep, result_id: str) -> Response:
         headers={
             "Cache-Control": "no-store",
             "Content-Disposition": 'attachment; filename="matches.csv"',
+        },
+    )
+
+
+# ------------------------------------------------------------------ the safety ledger (安否台帳)
+
+
+def _ledger_page(request: Request, a: Acting, **extra: Any) -> Response:
+    """The ledger: counts per 行政区, the 候補 rows to decide (with each candidate's name,
+    birth date, address and standing), the import form, a clerk's own record, the lists."""
+    status = int(extra.pop("status", 200))
+    as_of = extra.get("as_of_date") or today_jst()
+    with platform_of(request).read_town(a.ctx.town_code) as town:
+        counts = district_counts(town, as_of)
+        pending = pending_rows(town)
+        waiting = pending_count(town)
+        numbers = sorted({n for r in pending for n in r.candidates})
+        people = _people(town.session, numbers, as_of)
+    order = [*SafetyStatus, UNCONFIRMED]
+    return templates.TemplateResponse(
+        request,
+        "safety/ledger.html",
+        {
+            **page_context(request, a),
+            "statuses": [str(s) for s in order],
+            "status_choices": [str(s) for s in SafetyStatus],
+            "location_choices": [str(k) for k in LocationKind],
+            "districts": [
+                {"name": d or NO_DISTRICT, "counts": c, "total": sum(c.values())} for d, c in counts
+            ],
+            "pending": [
+                {"row": r, "candidates": [people[n] for n in r.candidates if n in people]}
+                for r in pending
+            ],
+            "waiting": waiting,
+            "can_export": Permission.EXPORT_REGISTER in a.clerk.permissions,
+            "as_of": as_of.isoformat(),
+            **extra,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/safety/ledger", response_class=HTMLResponse)
+def ledger_page(request: Request, a: ActingDep) -> Response:
+    a.require(Permission.VIEW_RESIDENTS)
+    return _ledger_page(request, a)
+
+
+@router.post("/safety/ledger/import", response_class=HTMLResponse)
+def ledger_import(
+    request: Request,
+    a: ActingDep,
+    evacuees: Annotated[UploadFile, File()],
+    reported_at: Annotated[str, Form()] = "",
+    as_of: Annotated[str, Form()] = "",
+) -> Response:
+    """Import a shelter's list into the ledger (matched read-only, written in chunks)."""
+    a.require(Permission.VIEW_RESIDENTS)
+    name = safe_upload_name(evacuees.filename, "evacuees.csv")
+    try:
+        reference = form_date(as_of, "as_of")
+        when = _form_time(reported_at)
+    except LgcloudError as e:
+        return _ledger_page(request, a, error=e.message, status=422)
+    with tempfile.TemporaryDirectory(prefix="lgcloud-ledger-") as tmp:
+        folder = Path(tmp, "in")
+        folder.mkdir()
+        path = folder / name
+        if not _save_capped(evacuees, path, MAX_UPLOAD_BYTES):
+            limit = MAX_UPLOAD_BYTES >> 20
+            return _ledger_page(
+                request, a, error=f"{name}: ファイルが大きすぎます（{limit} MB まで）", status=413
+            )
+        try:
+            result = import_list(
+                platform_of(request),
+                a.ctx.town_code,
+                a.ctx,
+                path,
+                reported_at=when,
+                as_of=reference,
+            )
+        except (LgcloudError, EncodingError) as e:
+            return _ledger_page(request, a, error=str(getattr(e, "message", e)), status=422)
+    done = (
+        f"{name}: 一致 {result.matched} 行を台帳に反映、候補 {result.pending} 行は下で判断して"
+        f"ください。住民記録にない人 {result.visitors} 行、氏名なし {result.unreadable} 行。"
+    )
+    return _ledger_page(request, a, message=done)
+
+
+def _form_time(text: str) -> datetime | None:
+    """A time a form sends (``<input type=datetime-local>``: YYYY-MM-DDTHH:MM, JST)."""
+    if not text.strip():
+        return None
+    try:
+        written = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise RuleViolationError(
+            "日時は 2026-12-01T09:30 の形で入力してください", field="reported_at"
+        ) from None
+    return written.replace(tzinfo=JST) if written.tzinfo is None else written
+
+
+@router.post("/safety/ledger/reports/{report_id}", response_class=HTMLResponse)
+def ledger_decide(
+    request: Request, a: ActingDep, report_id: int, person: Annotated[str, Form()] = ""
+) -> Response:
+    """A clerk's decision on a 候補 row: the person chosen, or "visitor" (none of them)."""
+    a.require(Permission.VIEW_RESIDENTS)
+    number = None if person in ("", "visitor") else person
+    if not person:
+        return _ledger_page(
+            request, a, error="候補の誰か、または「該当者なし」を選んでください", status=422
+        )
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            decide(town, a.ctx, report_id, number)
+    except NotFoundError:
+        raise  # the 404 page: no such row in this town
+    except LgcloudError as e:
+        return _ledger_page(request, a, error=e.message, status=422)
+    return RedirectResponse("/safety/ledger", status_code=303)
+
+
+@router.post("/safety/ledger/status", response_class=HTMLResponse)
+def ledger_status(
+    request: Request,
+    a: ActingDep,
+    person: Annotated[str, Form()],
+    status: Annotated[str, Form()],
+    location_kind: Annotated[str, Form()],
+    location: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """A clerk records where a person is and how (a phone call, a hospital's list)."""
+    a.require(Permission.VIEW_RESIDENTS)
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            record_status(town, a.ctx, person.strip(), status, location_kind, location, note)
+    except NotFoundError:
+        raise  # the 404 page: nobody of that number in this town
+    except LgcloudError as e:
+        return _ledger_page(request, a, error=e.message, status=422)
+    return RedirectResponse("/safety/ledger", status_code=303)
+
+
+@router.get("/safety/ledger/list", response_class=Response)
+def ledger_list(
+    request: Request,
+    a: ActingDep,
+    fmt: Annotated[str, Query(alias="format")] = "pdf",
+    as_of: str = "",
+    unaccounted: bool = False,
+) -> Response:
+    """Every resident by 行政区 with their status, or the unaccounted-for: a whole-town
+    list, so only roles that may export the register (EXPORT_REGISTER)."""
+    a.require(Permission.EXPORT_REGISTER)
+    try:
+        reference = form_date(as_of, "as_of") or today_jst()
+        data, _, _ = export_ledger(
+            platform_of(request),
+            a.ctx.town_code,
+            a.ctx,
+            as_of=reference,
+            unaccounted=unaccounted,
+            fmt=fmt,
+        )
+    except LgcloudError as e:
+        return _ledger_page(request, a, error=e.message, status=422)
+    stem = "unaccounted" if unaccounted else "residents-safety"
+    media = "application/pdf" if fmt == "pdf" else "text/csv; charset=utf-8"
+    return Response(
+        data,
+        media_type=media,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{stem}-{reference.isoformat()}.{fmt}"',
         },
     )

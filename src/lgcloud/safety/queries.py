@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Subquery, and_, func, or_, select
 
 from lgcloud.register.domain import Status
 from lgcloud.register.models import PersonVersion
@@ -37,13 +37,10 @@ class LedgerLine:
     source: str
 
 
-def ledger_lines(town: Town, as_of: date, *, unaccounted: bool = False) -> list[LedgerLine]:
-    """Every resident on ``as_of`` (the disaster date: who lived in the town then, as the
-    register says now, so a 転入 recorded late counts) by 行政区 and address, with their
-    ledger status; with ``unaccounted`` only those nobody has confirmed or who are
-    reported missing (:data:`UNACCOUNTED`)."""
+def _resident_versions(as_of: date) -> Subquery:
+    """(宛名番号, version_no) of each person's version in force on ``as_of`` as a resident."""
     pv = PersonVersion
-    latest = (
+    return (
         select(pv.addressee_number, func.max(pv.version_no).label("version_no"))
         .where(
             pv.valid_from <= as_of,
@@ -53,6 +50,15 @@ def ledger_lines(town: Town, as_of: date, *, unaccounted: bool = False) -> list[
         .group_by(pv.addressee_number)
         .subquery()
     )
+
+
+def ledger_lines(town: Town, as_of: date, *, unaccounted: bool = False) -> list[LedgerLine]:
+    """Every resident on ``as_of`` (the disaster date: who lived in the town then, as the
+    register says now, so a 転入 recorded late counts) by 行政区 and address, with their
+    ledger status; with ``unaccounted`` only those nobody has confirmed or who are
+    reported missing (:data:`UNACCOUNTED`)."""
+    pv = PersonVersion
+    latest = _resident_versions(as_of)
     stmt = (
         select(pv, SafetyEntry)
         .join(
@@ -86,6 +92,31 @@ def ledger_lines(town: Town, as_of: date, *, unaccounted: bool = False) -> list[
             )
         )
     return lines
+
+
+def district_counts(town: Town, as_of: date) -> list[tuple[str, dict[str, int]]]:
+    """(行政区, status → residents) of everyone resident on ``as_of``, counted in the
+    database (the screen shows it for a whole town at every visit)."""
+    pv = PersonVersion
+    latest = _resident_versions(as_of)
+    status = func.coalesce(SafetyEntry.status, UNCONFIRMED)
+    stmt = (
+        select(pv.district, status, func.count())
+        .join(
+            latest,
+            and_(
+                pv.addressee_number == latest.c.addressee_number,
+                pv.version_no == latest.c.version_no,
+            ),
+        )
+        .outerjoin(SafetyEntry, SafetyEntry.addressee_number == pv.addressee_number)
+        .group_by(pv.district, status)
+        .order_by(pv.district)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for district, state, n in town.session.execute(stmt).tuples():
+        out.setdefault(district or "", {})[state] = int(n)
+    return list(out.items())
 
 
 @dataclass(frozen=True)
@@ -134,4 +165,13 @@ def pending_count(town: Town) -> int:
     return town.session.scalar(select(func.count()).where(SafetyReport.decision == "pending")) or 0
 
 
-__all__ = ["UNACCOUNTED", "UNCONFIRMED", "LedgerLine", "PendingRow", "ledger_lines", "pending_rows"]
+__all__ = [
+    "UNACCOUNTED",
+    "UNCONFIRMED",
+    "LedgerLine",
+    "PendingRow",
+    "district_counts",
+    "ledger_lines",
+    "pending_count",
+    "pending_rows",
+]
