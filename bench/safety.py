@@ -18,7 +18,8 @@ Keys (issue 18): ``human_share`` (rows left to a clerk as 候補), ``recall_exac
 of the register 一致 with the right person), ``missed_share`` (people neither 一致 nor
 among the 候補), ``wrong_match_count``, ``baseline_recall_exact`` (the same share for an
 exact-match baseline measured in the same run: folded name or reading equal, birth date
-equal, one person only) and ``match_10k_vs_30k_s``.
+equal, one person only) and ``match_10k_vs_30k_s``; ``ledger_import_10k_vs_30k_s``, the
+same list imported into the safety ledger (matched, then written in short transactions).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def main() -> None:
     from lgcloud.core.context import Actor, RequestContext  # noqa: PLC0415
     from lgcloud.generate import evacuees as synthetic  # noqa: PLC0415
     from lgcloud.generate.town import generate_town  # noqa: PLC0415
+    from lgcloud.safety.ledger import import_list  # noqa: PLC0415
     from lgcloud.safety.matching import Match, Verdict  # noqa: PLC0415
     from lgcloud.safety.service import load_residents, match_evacuees  # noqa: PLC0415
     from lgcloud.tenancy.platform import Platform  # noqa: PLC0415
@@ -113,6 +115,11 @@ def main() -> None:
             times.append(time.perf_counter() - t)
         with out.open(encoding="utf-8", newline="") as f:
             table_rows = list(csv.reader(f))[1:]
+        # the same list into the safety ledger: matched read-only, written in chunks
+        t = time.perf_counter()
+        ledger = import_list(platform, TOWN, ctx, src, as_of=TODAY)
+        results["ledger_import_10k_vs_30k_s"] = (time.perf_counter() - t) * 10_000 / len(rows)
+        results["ledger_pending_rows"] = float(ledger.pending)
         platform.dispose()
     matches = [
         Match(r[0], Verdict(r[1]), r[2], int(r[3]), tuple(c for c in r[4].split(";") if c))

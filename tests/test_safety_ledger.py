@@ -350,3 +350,107 @@ def test_the_commands(town: Platform, tmp_path: Path) -> None:
     r = runner.invoke(app, ["list", *base, "--out", str(tmp_path / "x.txt")])
     assert r.exit_code == 2 and "pdf か csv" in r.output
     assert _entry(town, people[7].number).reported_at == datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
+
+
+# ------------------------------------------------------------ written during a disaster
+
+
+def test_a_ledger_kept_at_a_node_is_merged_into_the_centre(town: Platform, tmp_path: Path) -> None:
+    """A town node serving the town read-only in a disaster keeps the ledger (lists, 候補
+    decided there, clerks' records); at hand-back the centre merges it: the same list
+    imported at both sites is one list, the latest report wins across sites, a decision
+    the centre made otherwise is a 処理待ち item, and receiving it twice changes nothing."""
+    import dataclasses  # noqa: PLC0415
+
+    from lgcloud.continuity.handback import receive_handback  # noqa: PLC0415
+    from lgcloud.onboarding import onboard_town  # noqa: PLC0415
+    from lgcloud.worklist.models import PendingTask  # noqa: PLC0415
+
+    node = Platform(tmp_path / "node")  # a node's copy: SQLite, the same register
+    onboard_town(node, TOWN_A, "聖籠町")
+    generate_town(node, TOWN_A, residents=300, seed=21, today=TODAY)
+    people = _people(town)
+    assert [p.number for p in _people(node)] == [p.number for p in people]
+    x, y, w, z = people[10], people[11], people[12], people[13]
+    at_node = dataclasses.replace(make_ctx(), node="node-153079", mode="down_recovery")
+
+    def family(p: synthetic.Person) -> str:
+        return p.name.partition("\u3000")[0]
+
+    list_a = _write(
+        tmp_path / "a.csv",
+        [
+            _row(x, "公民館"),
+            {"受付番号": "P1", "氏名": family(y), "生年月日": y.birth.isoformat()},
+            {"受付番号": "P2", "氏名": family(w), "生年月日": w.birth.isoformat()},
+        ],
+    )
+    list_b = _write(
+        tmp_path / "b.csv",
+        [_row(x, "体育館"), {"氏名": "旅人\u3000太郎", "生年月日": "1977-07-07"}],
+    )
+    # both sites got list A; only the node got list B (at noon)
+    ledger.import_list(town, TOWN_A, make_ctx(), list_a, reported_at=MORNING)
+    ledger.import_list(node, TOWN_A, at_node, list_a, reported_at=MORNING)
+    ledger.import_list(node, TOWN_A, at_node, list_b, reported_at=NOON)
+    with node.town(TOWN_A) as t:
+        pending = {
+            r.receipt: r.id
+            for r in t.session.scalars(
+                select(SafetyReport).where(SafetyReport.decision == "pending")
+            )
+        }
+        ledger.decide(t, at_node, pending["P1"], y.number)
+        ledger.decide(t, at_node, pending["P2"], w.number)
+        ledger.record_status(t, at_node, z.number, "負傷", "病院", "県立病院", reported_at=EVENING)
+    with town.town(TOWN_A) as t:  # the centre decided P2 otherwise meanwhile
+        p2 = t.session.scalar(select(SafetyReport.id).where(SafetyReport.receipt == "P2"))
+        assert p2 is not None
+        ledger.decide(t, make_ctx(), p2, None)
+    with node.read_town(TOWN_A) as t:
+        handed = ledger.node_ledger(t, "node-153079")
+    assert [len(handed[k]) for k in ("lists", "decisions", "records")] == [2, 2, 1]
+    body = {"audit": [], "applications": [], "safety": handed}  # the node's hand-back
+    received = receive_handback(town, TOWN_A, "node-153079", body)
+    assert received["status"] == "received"
+    assert received["safety"] == {
+        "lists": 1,
+        "lists_known": 1,
+        "decisions": 1,
+        "decisions_known": 0,
+        "records": 1,
+        "records_known": 0,
+        "conflicts": 1,
+    }
+    assert (_entry(town, x.number).location, _entry(town, x.number).reports) == ("体育館", 2)
+    assert _entry(town, y.number).reports == 1
+    assert (_entry(town, z.number).status, _entry(town, z.number).location) == ("負傷", "県立病院")
+    with town.read_town(TOWN_A) as t:
+        (task,) = t.session.scalars(
+            select(PendingTask).where(PendingTask.kind == "safety_conflict")
+        ).all()
+        assert task.addressee_number == w.number and "P2" in task.summary
+    counts = (_count(town, SafetyList), _count(town, SafetyReport), _count(town, SafetyEntry))
+    with town.town(TOWN_A) as t:
+        again = ledger.receive_node_ledger(t, make_ctx(), "node-153079", handed, TODAY)
+    assert again.counts()["lists"] == again.counts()["decisions"] == again.counts()["records"] == 0
+    assert (
+        _count(town, SafetyList),
+        _count(town, SafetyReport),
+        _count(town, SafetyEntry),
+    ) == counts
+    with town.read_town(TOWN_A) as t:
+        assert len(t.session.scalars(select(PendingTask)).all()) == 1
+    node.dispose()
+
+
+def test_the_ledger_is_writable_on_a_read_only_copy_and_nothing_else_is(town: Platform) -> None:
+    import dataclasses  # noqa: PLC0415
+
+    from lgcloud.trail.journal import check_writable  # noqa: PLC0415
+
+    partner = dataclasses.replace(make_ctx(), node="partner-x", mode="partner")
+    for action in (ledger.ACTION_IMPORT, ledger.ACTION_DECIDE, ledger.ACTION_STATUS):
+        check_writable(partner, action)
+    with pytest.raises(RuleViolationError, match="読み取り専用"):
+        check_writable(partner, "record_event")

@@ -8,6 +8,9 @@ centre includes views made at the node, attributed to the clerk who made them.
 Voters checked in at the node (election day must survive a line cut) are reconciled into
 the town's check-ins in the same transaction (``elections.service.receive_node_checkins``):
 a voter also checked in at the centre meanwhile becomes a 処理待ち item, never dropped.
+The safety ledger the node kept (lists imported there, 候補 decided there, clerks' records)
+is merged in the same transaction (``safety.ledger.receive_node_ledger``): nothing doubled,
+a conflicting decision kept as a 処理待ち item.
 Receiving the same hand-back twice changes nothing the second time.
 """
 
@@ -24,6 +27,7 @@ from lgcloud.continuity.models import PendingApplication
 from lgcloud.core.clock import today_jst, utcnow
 from lgcloud.core.context import Actor, RequestContext
 from lgcloud.elections.service import receive_node_checkins
+from lgcloud.safety.ledger import receive_node_ledger
 from lgcloud.tenancy.platform import Platform
 from lgcloud.trail.journal import finish_write
 
@@ -34,8 +38,9 @@ def receive_handback(
     audit = list(body.get("audit") or [])
     applications = list(body.get("applications") or [])
     checkins = list(body.get("checkins") or [])
+    safety = body.get("safety") or {}
     digest_key = f"{node}:" + ",".join(str(e.get("entry_hash", "")) for e in audit[-1:])
-    if not audit and not applications and not checkins:
+    if not audit and not applications and not checkins and not any(safety.values()):
         return {"status": "nothing_to_receive", "audit": 0, "applications": []}
     ctx = RequestContext(town, Actor(None, f"node:{node}", ""), node=node, mode="normal")
     with platform.town(town) as t:
@@ -72,6 +77,11 @@ def receive_handback(
         reconciled = (
             receive_node_checkins(t, ctx, node, checkins, today_jst()) if checkins else None
         )
+        merged = (
+            receive_node_ledger(t, ctx, node, safety, today_jst()).counts()
+            if any(safety.values())
+            else None
+        )
     ids: list[int] = []
     with platform.platform_session() as s:
         for a in applications:
@@ -92,4 +102,5 @@ def receive_handback(
         "audit": len(audit),
         "applications": ids,
         "checkins": reconciled,
+        "safety": merged,
     }

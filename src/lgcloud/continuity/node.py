@@ -47,6 +47,7 @@ from lgcloud.core.logging import get_logger
 from lgcloud.db.engine import make_engine, sqlite_url
 from lgcloud.elections.service import node_checkins
 from lgcloud.register.models import NumberSequence, TownInfo
+from lgcloud.safety.ledger import node_ledger
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform, Town
 
@@ -439,12 +440,14 @@ class NodeService:
             )
         entries: list[dict[str, Any]] = []
         checkins: list[dict[str, Any]] = []
+        safety: dict[str, Any] = {}
         if self.service_path(town).exists():
             engine = make_engine(sqlite_url(str(self.service_path(town))))
             try:
                 with engine.connect() as conn:
                     with Session(bind=conn) as session:
                         checkins = node_checkins(Town(town, session), self.name)
+                        safety = node_ledger(Town(town, session), self.name)
                     rows = conn.execute(
                         select(AuditEntry.__table__)
                         .where(AuditEntry.seq > fork)
@@ -477,6 +480,7 @@ class NodeService:
             },
             "audit": entries,
             "checkins": checkins,
+            "safety": safety,
             "applications": [
                 {
                     "id": p.id,

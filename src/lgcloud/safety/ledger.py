@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,17 +42,22 @@ from lgcloud.safety.domain import (
     status_written,
     visitor_key,
 )
-from lgcloud.safety.matching import Evacuee, Match, ResidentIndex, Verdict
+from lgcloud.safety.matching import Evacuee, Match, ResidentIndex, Verdict, read_evacuee
 from lgcloud.safety.models import SafetyEntry, SafetyList, SafetyReport
 from lgcloud.safety.queries import ledger_lines
 from lgcloud.safety.service import load_residents, read_rows
 from lgcloud.tenancy.platform import Platform, Town
 from lgcloud.trail.journal import check_writable, finish_write
+from lgcloud.worklist.models import PendingTask
+from lgcloud.worklist.service import raise_task
 
 ACTION_IMPORT = "safety_list_imported"
 ACTION_DECIDE = "safety_report_decided"
 ACTION_STATUS = "safety_status_recorded"
 ACTION_EXPORT = "export_safety_ledger"
+ACTION_NODE = "safety_node_ledger_received"
+#: the 処理待ち list a conflicting decision goes to
+AREA = "safety"
 #: rows written per transaction (a few tens of milliseconds of the town's write lock)
 CHUNK = 400
 
@@ -142,6 +148,7 @@ def import_list(
                     complete=False,
                     imported_at=utcnow(),
                     imported_by=ctx.actor.label[:80],
+                    node=ctx.node[:60],
                 )
                 s.add(listed)
                 s.flush()
@@ -206,6 +213,7 @@ def _write_rows(
             age_text=v.get("年齢", "").strip()[:10],
             sex_text=v.get("性別", "").strip()[:10],
             address=v.get("住所", "").strip()[:200],
+            state_text=v.get("状態", "").strip()[:40],
             status=status.value,
             location_kind=LocationKind.SHELTER.value,
             location=place[:200],
@@ -318,6 +326,7 @@ def decide(town: Town, ctx: RequestContext, report_id: int, number: str | None) 
     _attach(entry, report, source)
     report.decided_by = ctx.actor.label[:80]
     report.decided_at = utcnow()
+    report.decided_node = ctx.node[:60]
     finish_write(
         s,
         ctx,
@@ -362,6 +371,7 @@ def record_status(
         decision="clerk",
         decided_by=ctx.actor.label[:80],
         decided_at=utcnow(),
+        decided_node=ctx.node[:60],
         note=note.strip(),
     )
     source = f"職員 {ctx.actor.label}"
@@ -427,6 +437,270 @@ def export_ledger(
     return data, len(lines), replaced
 
 
+# ------------------------------------------------------------ written during a disaster
+
+
+def node_ledger(town: Town, node: str) -> dict[str, Any]:
+    """What ``node`` wrote in the ledger while it served the town (its hand-back carries
+    it): the lists imported there with their rows as written, the 候補 decided there, and
+    the clerks' records made there."""
+    s = town.session
+    lists = []
+    for listed in s.scalars(
+        select(SafetyList).where(SafetyList.node == node).order_by(SafetyList.id)
+    ):
+        reports = s.scalars(
+            select(SafetyReport).where(SafetyReport.list_id == listed.id).order_by(SafetyReport.id)
+        )
+        lists.append(
+            {
+                "sha256": listed.sha256,
+                "file_name": listed.file_name,
+                "reported_at": listed.reported_at.isoformat(),
+                "as_of": listed.as_of.isoformat(),
+                "imported_by": listed.imported_by,
+                "rows": [_written(r) for r in reports],
+            }
+        )
+    decided = s.execute(
+        select(SafetyReport, SafetyList.sha256, SafetyEntry.addressee_number)
+        .join(SafetyList, SafetyList.id == SafetyReport.list_id)
+        .join(SafetyEntry, SafetyEntry.id == SafetyReport.entry_id)
+        .where(
+            SafetyReport.decided_node == node,
+            SafetyReport.decision.in_(("confirmed", "visitor")),
+        )
+        .order_by(SafetyReport.decided_at, SafetyReport.id)
+    ).tuples()
+    decisions = [
+        {
+            "sha256": sha,
+            "receipt": r.receipt,
+            "person": number if r.decision == "confirmed" else None,
+            "decided_by": r.decided_by,
+            "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+        }
+        for r, sha, number in decided
+    ]
+    recorded = s.execute(
+        select(SafetyReport, SafetyEntry.addressee_number)
+        .join(SafetyEntry, SafetyEntry.id == SafetyReport.entry_id)
+        .where(SafetyReport.decided_node == node, SafetyReport.decision == "clerk")
+        .order_by(SafetyReport.id)
+    ).tuples()
+    records = [
+        {
+            "person": number,
+            "status": r.status,
+            "location_kind": r.location_kind,
+            "location": r.location,
+            "note": r.note,
+            "reported_at": r.reported_at.isoformat(),
+            "decided_by": r.decided_by,
+        }
+        for r, number in recorded
+    ]
+    return {"lists": lists, "decisions": decisions, "records": records}
+
+
+def _written(r: SafetyReport) -> dict[str, str]:
+    """A report's row as the shelter wrote it (evacuees.csv's columns)."""
+    return {
+        "受付番号": r.receipt,
+        "氏名": r.name,
+        "ふりがな": r.kana,
+        "生年月日": r.birth_text,
+        "年齢": r.age_text,
+        "性別": r.sex_text,
+        "住所": r.address,
+        "避難所": r.location,
+        "状態": r.state_text,
+    }
+
+
+@dataclass
+class NodeMerge:
+    """What the centre did with a node's ledger."""
+
+    lists: int = 0  # lists new to the centre, matched and written
+    lists_known: int = 0  # lists the centre had already (the same file): nothing doubled
+    decisions: int = 0
+    decisions_known: int = 0
+    records: int = 0
+    records_known: int = 0
+    conflicts: int = 0  # kept as 処理待ち items
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def receive_node_ledger(
+    town: Town, ctx: RequestContext, node: str, payload: dict[str, Any], today: date
+) -> NodeMerge:
+    """Merge what a node wrote in the ledger while it served the town, in the hand-back's
+    transaction. The rules (docs/safety.md, "Written during a disaster"):
+
+    * a **list** the centre already has (the same file, by SHA-256) is skipped — the rows
+      are the same rows; a new one is matched against the centre's register (it may be
+      newer than the node's copy) and written as if imported here, with the node's time;
+    * a **decision** on a 候補 row is applied when the row still waits at the centre,
+      skipped when the centre decided it the same way, and otherwise kept as a
+      ``safety_conflict`` 処理待ち item with both decisions — never dropped;
+    * a clerk's **record** is added unless the same record is here already; like every
+      report, an entry shows it only if it is the latest (so a report made at the centre
+      after the node's is not hidden by the merge, nor the node's by an older one).
+
+    Receiving the same ledger twice changes nothing the second time."""
+    s = town.session
+    merge = NodeMerge()
+    reached: set[str] = set()
+    index: ResidentIndex | None = None
+    for given in payload.get("lists") or []:
+        if s.scalar(select(SafetyList.id).where(SafetyList.sha256 == given["sha256"])):
+            merge.lists_known += 1
+            continue
+        as_of = date.fromisoformat(given["as_of"])
+        if index is None or index.today != as_of:
+            index = ResidentIndex.build(load_residents(town), as_of)
+        rows = []
+        for n, values in enumerate(given["rows"], start=2):
+            e = read_evacuee(values["受付番号"], n, values)
+            rows.append(_Row(values, e, index.match(e)))
+        shelters = Counter(r.values.get("避難所", "") for r in rows if r.values.get("避難所"))
+        listed = SafetyList(
+            file_name=given["file_name"][:200],
+            sha256=given["sha256"],
+            shelter=(shelters.most_common(1)[0][0] if shelters else given["file_name"])[:100],
+            reported_at=datetime.fromisoformat(given["reported_at"]),
+            as_of=as_of,
+            rows=len(rows),
+            complete=True,
+            imported_at=utcnow(),
+            imported_by=f"{given['imported_by']} @ {node}"[:80],
+            node=node[:60],
+        )
+        s.add(listed)
+        s.flush()
+        reached |= _write_rows(s, listed, rows, LedgerImport())
+        merge.lists += 1
+    for d in payload.get("decisions") or []:
+        outcome = _merge_decision(town, node, d, today)
+        setattr(merge, outcome, getattr(merge, outcome) + 1)
+        if d.get("person"):
+            reached.add(d["person"])
+    for r in payload.get("records") or []:
+        if _merge_record(town, node, r):
+            merge.records += 1
+            reached.add(r["person"])
+        else:
+            merge.records_known += 1
+    finish_write(
+        s,
+        ctx,
+        ACTION_NODE,
+        subjects=sorted(reached),
+        detail={"node": node, **merge.counts()},
+    )
+    return merge
+
+
+def _merge_decision(town: Town, node: str, d: dict[str, Any], today: date) -> str:
+    """Apply one decision made at the node: "decisions", "decisions_known" or "conflicts"."""
+    s = town.session
+    report = s.scalar(
+        select(SafetyReport)
+        .join(SafetyList, SafetyList.id == SafetyReport.list_id)
+        .where(SafetyList.sha256 == d["sha256"], SafetyReport.receipt == d["receipt"])
+    )
+    person: str | None = d.get("person")
+    if report is not None and report.decision == "pending":
+        listed = s.get_one(SafetyList, report.list_id)
+        source = f"{listed.file_name} 受付番号 {report.receipt}"
+        if person is not None:
+            entry = s.scalar(select(SafetyEntry).where(SafetyEntry.addressee_number == person))
+            if entry is None:
+                entry = _new_entry(report, source, number=person)
+                s.add(entry)
+            report.decision = "confirmed"
+        else:
+            entry = _new_entry(report, source)
+            s.add(entry)
+            report.decision = "visitor"
+        s.flush()
+        _attach(entry, report, source)
+        report.decided_by = f"{d.get('decided_by') or ''} @ {node}"[:80]
+        report.decided_at = datetime.fromisoformat(d["decided_at"]) if d.get("decided_at") else None
+        report.decided_node = node[:60]
+        return "decisions"
+    here: str | None = None
+    if report is not None and report.entry_id is not None:
+        here = s.scalar(
+            select(SafetyEntry.addressee_number).where(SafetyEntry.id == report.entry_id)
+        )
+    decided = report is not None and report.decision in ("matched", "confirmed", "visitor")
+    if decided and here == person:
+        return "decisions_known"
+    centre = (here or "来訪者") if decided else "該当する行なし"
+    summary = (
+        f"安否台帳: 受付番号 {d['receipt']} の判断が {node} と本部で違います"
+        f"（{node}: {person or '来訪者'}、本部: {centre}）"
+    )
+    if s.scalar(
+        select(PendingTask.id).where(
+            PendingTask.kind == "safety_conflict", PendingTask.summary == summary
+        )
+    ):
+        return "conflicts"  # raised when this ledger was received before
+    raise_task(
+        town,
+        area=AREA,
+        kind="safety_conflict",
+        addressee_number=person or here or "",
+        summary=summary,
+        proposal={"node": node, "node_decision": d, "centre_person": here},
+        raised_on=today,
+        days_allowed=1,
+    )
+    return "conflicts"
+
+
+def _merge_record(town: Town, node: str, r: dict[str, Any]) -> bool:
+    """Add a clerk's record made at the node unless it is here already."""
+    s = town.session
+    at = datetime.fromisoformat(r["reported_at"])
+    entry = s.scalar(select(SafetyEntry).where(SafetyEntry.addressee_number == r["person"]))
+    if entry is not None and s.scalar(
+        select(SafetyReport.id).where(
+            SafetyReport.entry_id == entry.id,
+            SafetyReport.decision == "clerk",
+            SafetyReport.reported_at == at,
+            SafetyReport.status == r["status"],
+        )
+    ):
+        return False
+    report = SafetyReport(
+        list_id=None,
+        status=r["status"],
+        location_kind=r["location_kind"],
+        location=r.get("location") or "",
+        reported_at=at,
+        decision="clerk",
+        decided_by=f"{r.get('decided_by') or ''} @ {node}"[:80],
+        decided_at=utcnow(),
+        decided_node=node[:60],
+        note=r.get("note") or "",
+    )
+    source = f"職員 {report.decided_by}"
+    if entry is None:
+        entry = _new_entry(report, source, number=r["person"])
+        s.add(entry)
+        s.flush()
+    _attach(entry, report, source)
+    s.add(report)
+    s.flush()
+    return True
+
+
 __all__ = [
     "ACTION_DECIDE",
     "ACTION_EXPORT",
@@ -438,5 +712,7 @@ __all__ = [
     "decide",
     "export_ledger",
     "import_list",
+    "node_ledger",
+    "receive_node_ledger",
     "record_status",
 ]

@@ -27,6 +27,9 @@ class SafetyList(TownBase):
     complete: Mapped[bool] = mapped_column(Boolean)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
     imported_by: Mapped[str] = mapped_column(String(80))
+    #: the site it was imported at: "centre", or a town node / partner serving the town
+    #: during a disaster (its lists are handed back to the centre and merged)
+    node: Mapped[str] = mapped_column(String(60))
 
 
 class SafetyEntry(TownBase):
@@ -66,6 +69,7 @@ class SafetyReport(TownBase):
     age_text: Mapped[str] = mapped_column(String(10), default="")
     sex_text: Mapped[str] = mapped_column(String(10), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
+    state_text: Mapped[str] = mapped_column(String(40), default="")  # 状態 as written
     status: Mapped[str] = mapped_column(String(10))
     location_kind: Mapped[str] = mapped_column(String(10))
     location: Mapped[str] = mapped_column(String(200), default="")
@@ -79,6 +83,8 @@ class SafetyReport(TownBase):
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("safety_entries.id"))
     decided_by: Mapped[str | None] = mapped_column(String(80))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the site where the clerk decided or recorded it ("centre" or a node's name)
+    decided_node: Mapped[str | None] = mapped_column(String(60))
     note: Mapped[str] = mapped_column(String(400), default="")
 
     __table_args__ = (

@@ -26,6 +26,7 @@ AREAS: dict[str, str] = {
     "insurance": "国民健康保険",
     "seals": "印鑑登録",
     "elections": "選挙",
+    "safety": "安否確認",
 }
 
 

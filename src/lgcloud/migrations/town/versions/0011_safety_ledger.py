@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("complete", sa.Boolean(), nullable=False),
         sa.Column("imported_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("imported_by", sa.String(length=80), nullable=False),
+        sa.Column("node", sa.String(length=60), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_safety_lists")),
         sa.UniqueConstraint("sha256", name=op.f("uq_safety_lists_sha256")),
     )
@@ -68,6 +69,7 @@ def upgrade() -> None:
         sa.Column("age_text", sa.String(length=10), nullable=False),
         sa.Column("sex_text", sa.String(length=10), nullable=False),
         sa.Column("address", sa.String(length=200), nullable=False),
+        sa.Column("state_text", sa.String(length=40), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("location_kind", sa.String(length=10), nullable=False),
         sa.Column("location", sa.String(length=200), nullable=False),
@@ -79,6 +81,7 @@ def upgrade() -> None:
         sa.Column("entry_id", sa.Integer(), nullable=True),
         sa.Column("decided_by", sa.String(length=80), nullable=True),
         sa.Column("decided_at", lgcloud.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_node", sa.String(length=60), nullable=True),
         sa.Column("note", sa.String(length=400), nullable=False),
         sa.ForeignKeyConstraint(
             ["entry_id"],
