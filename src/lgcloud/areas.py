@@ -9,6 +9,8 @@ from lgcloud.elections import linkage as election_linkage
 from lgcloud.elections import parameters as election_parameters
 from lgcloud.insurance import linkage as insurance_linkage
 from lgcloud.insurance import parameters as insurance_parameters
+from lgcloud.safety import parameters as safety_parameters
+from lgcloud.safety import victims as safety_victims
 from lgcloud.seals import linkage as seal_linkage
 from lgcloud.seals import parameters as seal_parameters
 from lgcloud.taxation import parameters as taxation_parameters
@@ -18,6 +20,8 @@ INSTALLED = (
     election_parameters,
     insurance_linkage,
     insurance_parameters,
+    safety_parameters,
+    safety_victims,
     seal_linkage,
     seal_parameters,
     taxation_parameters,

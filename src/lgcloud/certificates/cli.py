@@ -37,14 +37,17 @@ def issue(
     kind: Annotated[
         str,
         typer.Option(
-            help="resident, income_tax, tax_payment, nhi_card, nhi_notice, seal, all_residents"
+            help="resident, income_tax, tax_payment, nhi_card, nhi_notice, seal, "
+            "all_residents, disaster (り災証明書)"
         ),
     ],
     out: Annotated[Path, typer.Option(help="where to write the PDF")],
     person: Annotated[str | None, typer.Option(help="宛名番号 (not for all_residents)")] = None,
     option: Annotated[
         list[str] | None,
-        typer.Option(help="key=value, e.g. fiscal_year=2026, include_honseki=true"),
+        typer.Option(
+            help="key=value, e.g. fiscal_year=2026, include_honseki=true, disaster=2026-01"
+        ),
     ] = None,
     base_url: Annotated[
         str, typer.Option(help="public URL printed in the QR code")

@@ -71,6 +71,7 @@ def issue_with_preview(
     include_resident_code: Annotated[bool, Form()] = False,
     include_individual_number: Annotated[bool, Form()] = False,
     include_removed: Annotated[bool, Form()] = False,
+    disaster: Annotated[str, Form()] = "",
 ) -> Response:
     """Issue a certificate (audited, signed, in 交付履歴) and answer with its preview: the
     PDF in an <iframe> served to this session only, a print button, and the updated
@@ -91,6 +92,8 @@ def issue_with_preview(
         }
     elif kind in (CertificateKind.INCOME_TAX, CertificateKind.TAX_PAYMENT):
         options = {"fiscal_year": fiscal_year}
+    elif kind is CertificateKind.DISASTER:
+        options = {"disaster": disaster.strip()}
     platform = platform_of(request)
     preview: Preview | None = None
     error: str | None = None

@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -25,6 +25,7 @@ from sqlalchemy import func, select, true
 from lgcloud.certificates import signing
 from lgcloud.certificates.models import Issuance, SigningKey
 from lgcloud.certificates.render import pdf_engine, qr_svg, require_printable
+from lgcloud.core.areas import load_areas
 from lgcloud.core.clock import JST, utcnow
 from lgcloud.core.context import RequestContext
 from lgcloud.core.dates import age_on, fiscal_year_of
@@ -53,6 +54,7 @@ class CertificateKind(StrEnum):
     NHI_NOTICE = "nhi_notice"  # 資格情報のお知らせ
     SEAL = "seal"  # 印鑑登録証明書
     ALL_RESIDENTS = "all_residents"  # 全住民一覧
+    DISASTER = "disaster"  # り災証明書
 
 
 KIND_LABELS = {
@@ -63,6 +65,7 @@ KIND_LABELS = {
     CertificateKind.NHI_NOTICE: "資格情報のお知らせ",
     CertificateKind.SEAL: "印鑑登録証明書",
     CertificateKind.ALL_RESIDENTS: "全住民一覧",
+    CertificateKind.DISASTER: "り災証明書",
 }
 
 
@@ -92,6 +95,18 @@ class TaxOptions(BaseModel):
 class NhiOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     on: date | None = None
+
+
+#: what a certificate of an area above this one prints, by kind: the area registers its
+#: builder (town, 宛名番号, options) → (body, the people it names) when ``lgcloud.areas``
+#: loads it (り災証明書: ``safety.victims``)
+DocumentBody = Callable[[Town, str, dict[str, Any]], tuple[dict[str, Any], list[str]]]
+DOCUMENT_BODIES: dict[CertificateKind, DocumentBody] = {}
+
+
+class DisasterOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    disaster: str = Field(min_length=1, max_length=20)  # the disaster's code
 
 
 _O = TypeVar("_O", bound=BaseModel)
@@ -525,6 +540,7 @@ TEMPLATES = {
     CertificateKind.NHI_NOTICE: "nhi_notice.typ",
     CertificateKind.SEAL: "seal.typ",
     CertificateKind.ALL_RESIDENTS: "all_residents.typ",
+    CertificateKind.DISASTER: "disaster.typ",
 }
 
 
@@ -574,6 +590,11 @@ def _draft(
             no = _options(NhiOptions, options)
             body = _nhi_doc(town, person, no, today)
             opts_dump = no.model_dump(mode="json")
+        elif kind is CertificateKind.DISASTER:
+            do = _options(DisasterOptions, options)
+            load_areas()  # the area that knows what it prints names itself (safety)
+            body, subjects = DOCUMENT_BODIES[kind](town, addressee_number, do.model_dump())
+            opts_dump = do.model_dump()
         else:
             body = _seal_doc(town, person)
             opts_dump = {}

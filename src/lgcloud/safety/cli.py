@@ -261,3 +261,82 @@ def list_command(
     console.print(f"wrote {out}: {listed} 人", markup=False)
     if replaced:
         console.print(f"印字できない文字 {replaced} 字を〓で印字しました", markup=False)
+
+
+@app.command("disaster")
+def disaster_command(
+    town: TownOpt,
+    code: Annotated[str, typer.Option(help="the town's own number for it, e.g. 2026-01")],
+    name: Annotated[str, typer.Option(help="e.g. 令和8年12月豪雨")],
+    occurred_on: Annotated[str, typer.Option("--occurred-on", help="発災日 YYYY-MM-DD")],
+    data_dir: DataDir = None,
+) -> None:
+    """Open a disaster's 被災者台帳 (damage surveys, り災証明書)."""
+    from lgcloud.safety.victims import open_disaster  # noqa: PLC0415
+
+    day = parse_date(occurred_on, "occurred_on")
+    assert day is not None
+    platform = open_platform(data_dir)
+    with refused_as_exit(), platform.town(town) as t:
+        d = open_disaster(t, operator_ctx(town, platform), code, name, day)
+        shown = f"{d.code} {d.name}（発災日 {d.occurred_on.isoformat()}）"
+    console.print(f"災害を登録しました: {shown}", markup=False)
+
+
+@app.command("survey")
+def survey_command(
+    town: TownOpt,
+    disaster: Annotated[str, typer.Option(help="the disaster's code")],
+    household: Annotated[str, typer.Option(help="世帯番号")],
+    damage: Annotated[str, typer.Option(help="損害割合 in percent, e.g. 42.5")],
+    surveyed_on: Annotated[str, typer.Option("--surveyed-on", help="調査日 YYYY-MM-DD")],
+    surveyor: Annotated[str, typer.Option(help="調査者")],
+    survey_round: Annotated[
+        str, typer.Option("--round", help="一次調査 二次調査 再調査")
+    ] = "一次調査",
+    note: Annotated[str, typer.Option(help="メモ")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Record the damage survey of a household's home (住家の被害認定); the category follows
+    from the 損害割合 and the thresholds in force on the survey's day."""
+    from lgcloud.safety.victims import record_survey  # noqa: PLC0415
+
+    day = parse_date(surveyed_on, "surveyed_on")
+    assert day is not None
+    platform = open_platform(data_dir)
+    with refused_as_exit(), platform.town(town) as t:
+        s = record_survey(
+            t,
+            operator_ctx(town, platform),
+            disaster,
+            household,
+            damage,
+            day,
+            surveyor,
+            survey_round=survey_round,
+            note=note,
+        )
+        shown = f"世帯 {s.household_number}: {s.category}（損害割合 {damage}%、{s.survey_round}）"
+    console.print(shown, markup=False)
+
+
+@app.command("victims")
+def victims_command(
+    town: TownOpt,
+    disaster: Annotated[str, typer.Option(help="the disaster's code")],
+    data_dir: DataDir = None,
+) -> None:
+    """The 被災者台帳 of a disaster: every surveyed household and its current survey."""
+    from lgcloud.safety.victims import victim_ledger  # noqa: PLC0415
+
+    platform = open_platform(data_dir)
+    with refused_as_exit(), platform.read_town(town) as t:
+        lines = victim_ledger(t, disaster)
+    table = Table("世帯番号", "世帯主", "人数", "住家", "被害の程度", "損害割合", "調査")
+    for x in lines:
+        ratio = f"{float(x.damage_ratio) * 100:g}%"
+        rounds = f"{x.surveyed_on.isoformat()} {x.survey_round}（{x.surveys} 回）"
+        table.add_row(
+            x.household_number, x.head, str(x.members), x.address, x.category, ratio, rounds
+        )
+    console.print(table)

@@ -4,7 +4,9 @@ means, which visitor a row is, and which report an entry shows. No I/O."""
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
@@ -92,3 +94,47 @@ def shows(report_time: datetime, entry_time: datetime | None) -> bool:
     or clerk's record; on a tie the one recorded last, so a correction on the same
     minute stands)."""
     return entry_time is None or report_time >= entry_time
+
+
+# ------------------------------------------------- 被災者台帳: the damage to a home
+
+
+class DamageCategory(StrEnum):
+    """住家の被害の程度, the Cabinet Office's categories (災害に係る住家の被害認定基準運用指針)."""
+
+    DESTROYED = "全壊"
+    LARGE_HALF = "大規模半壊"
+    MEDIUM_HALF = "中規模半壊"
+    HALF = "半壊"
+    SEMI_HALF = "準半壊"
+    BELOW_SEMI_HALF = "準半壊に至らない（一部損壊）"
+
+
+@dataclass(frozen=True)
+class DamageThresholds:
+    """The lowest 損害割合 (the share of the home's value lost, 0–1) of each category, as
+    the dated parameters give them on the day of the survey."""
+
+    destroyed: Decimal
+    large_half: Decimal
+    medium_half: Decimal
+    half: Decimal
+    semi_half: Decimal
+
+
+def damage_category(ratio: Decimal, t: DamageThresholds) -> DamageCategory:
+    """The category of a home whose 損害割合 is ``ratio`` (0–1): 全壊 from ``t.destroyed``
+    up, … 準半壊 from ``t.semi_half``; below it 準半壊に至らない. A ratio outside 0–1 is
+    refused (the surveyor typed a percentage as a ratio, or the reverse)."""
+    if not Decimal(0) <= ratio <= Decimal(1):
+        raise RuleViolationError("損害割合は 0〜100% です", field="damage_ratio")
+    for floor, category in (
+        (t.destroyed, DamageCategory.DESTROYED),
+        (t.large_half, DamageCategory.LARGE_HALF),
+        (t.medium_half, DamageCategory.MEDIUM_HALF),
+        (t.half, DamageCategory.HALF),
+        (t.semi_half, DamageCategory.SEMI_HALF),
+    ):
+        if ratio >= floor:
+            return category
+    return DamageCategory.BELOW_SEMI_HALF

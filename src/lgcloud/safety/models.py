@@ -92,3 +92,37 @@ class SafetyReport(TownBase):
         Index("ix_safety_reports_entry", "entry_id"),
         Index("ix_safety_reports_decision", "decision"),
     )
+
+
+class Disaster(TownBase):
+    """A disaster the town supports its victims after (its 被災者台帳 and り災証明書)."""
+
+    __tablename__ = "disasters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)  # the town's own, e.g. 2026-01
+    name: Mapped[str] = mapped_column(String(120))  # 令和8年12月豪雨
+    occurred_on: Mapped[date] = mapped_column(Date)  # 発災日
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_by: Mapped[str] = mapped_column(String(80))
+
+
+class DamageSurvey(TownBase):
+    """住家の被害認定: one survey of a household's home after a disaster. A later survey of
+    the same home (二次調査, 再調査) supersedes the earlier, which is kept."""
+
+    __tablename__ = "damage_surveys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    disaster_id: Mapped[int] = mapped_column(ForeignKey("disasters.id"))
+    household_number: Mapped[str] = mapped_column(ForeignKey("households.number"))
+    address: Mapped[str] = mapped_column(String(200))  # the home surveyed
+    damage_ratio: Mapped[str] = mapped_column(String(8))  # 損害割合 (decimal text, 0–1)
+    category: Mapped[str] = mapped_column(String(20))  # DamageCategory
+    surveyed_on: Mapped[date] = mapped_column(Date)
+    survey_round: Mapped[str] = mapped_column(String(10))  # 一次調査, 二次調査, 再調査
+    surveyor: Mapped[str] = mapped_column(String(80))
+    note: Mapped[str] = mapped_column(String(400), default="")
+    current: Mapped[bool] = mapped_column(Boolean)  # False once a later survey supersedes it
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(80))
+
+    __table_args__ = (Index("ix_damage_surveys_household", "disaster_id", "household_number"),)
