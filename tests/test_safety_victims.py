@@ -123,6 +123,7 @@ def test_a_survey_is_refused_with_the_field_at_fault(town: Platform) -> None:
         ({"damage_percent": "百"}, "damage_ratio"),
         ({"damage_percent": "120"}, "damage_ratio"),
         ({"surveyed_on": date(2026, 11, 1)}, "surveyed_on"),
+        ({"surveyed_on": date(2099, 1, 1)}, "surveyed_on"),
         ({"surveyor": " "}, "surveyor"),
         ({"survey_round": "三次調査"}, "round"),
     ]
@@ -186,3 +187,33 @@ def test_a_disaster_certificate_is_issued_and_verifies(town: Platform) -> None:
             town, make_ctx(), CertificateKind.DISASTER, addressee_number=applicant,
             options={"disaster": ""},
         )  # fmt: skip
+
+
+def test_a_new_threshold_applies_to_surveys_from_its_date(town: Platform) -> None:
+    """The 運用指針 changes: the town sets 半壊 from 25 % from 2026-11-25; a survey before
+    that date keeps the old threshold, one after it takes the new."""
+    from lgcloud.parameters.service import set_parameter  # noqa: PLC0415
+    from lgcloud.safety.parameters import HALF_MIN  # noqa: PLC0415
+
+    number, _, _ = _household(town)
+    with town.town(TOWN_A) as t:
+        set_parameter(
+            t,
+            make_ctx(),
+            HALF_MIN,
+            "0.25",
+            effective_from=date(2026, 11, 25),
+            today=TODAY,
+            source="運用指針の改定（試験）",
+            reason="試験",
+        )
+    with town.town(TOWN_A) as t:
+        before = victims.record_survey(
+            t, make_ctx(), "2026-01", number, "22", date(2026, 11, 24), "班A"
+        )
+        assert before.category == "半壊"
+    with town.town(TOWN_A) as t:
+        after = victims.record_survey(
+            t, make_ctx(), "2026-01", number, "22", date(2026, 11, 26), "班A", survey_round="再調査"
+        )
+        assert after.category == "準半壊"

@@ -119,6 +119,8 @@ def record_survey(
         raise RuleViolationError("調査は " + "・".join(ROUNDS) + " のどれかです", field="round")
     if surveyed_on < d.occurred_on:
         raise RuleViolationError("調査日が発災日より前です", field="surveyed_on")
+    if surveyed_on > today_jst():
+        raise RuleViolationError("調査日が未来の日付です", field="surveyed_on")
     if not surveyor.strip() or len(surveyor) > 80 or len(note) > 400:
         raise RuleViolationError("調査者（80 字まで）を入力してください", field="surveyor")
     try:
