@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,15 @@ from lgcloud.generate.town import generate_town
 from lgcloud.register.domain import HEAD
 from lgcloud.register.models import PersonVersion
 from lgcloud.safety import victims
-from lgcloud.safety.domain import DamageCategory, DamageThresholds, damage_category
+from lgcloud.safety.domain import (
+    DamageCategory,
+    DamageThresholds,
+    RebuildMethod,
+    SupportAmounts,
+    SupportKind,
+    damage_category,
+    support_amount,
+)
 from lgcloud.safety.models import DamageSurvey
 from lgcloud.tenancy.platform import Platform
 
@@ -217,3 +226,128 @@ def test_a_new_threshold_applies_to_surveys_from_its_date(town: Platform) -> Non
             t, make_ctx(), "2026-01", number, "22", date(2026, 11, 26), "班A", survey_round="再調査"
         )
         assert after.category == "準半壊"
+
+
+# ------------------------------------------------------------ 被災者生活再建支援金
+
+AMOUNTS = SupportAmounts(
+    1_000_000, 500_000, 2_000_000, 1_000_000, 500_000, 1_000_000, 500_000, 250_000, Decimal("0.75")
+)
+
+
+@pytest.mark.parametrize(
+    ("category", "members", "kind", "method", "yen"),
+    [
+        (DamageCategory.DESTROYED, 3, SupportKind.BASIC, None, 1_000_000),
+        (DamageCategory.DESTROYED, 1, SupportKind.BASIC, None, 750_000),
+        (DamageCategory.LARGE_HALF, 2, SupportKind.BASIC, None, 500_000),
+        (DamageCategory.LARGE_HALF, 1, SupportKind.BASIC, None, 375_000),
+        (DamageCategory.DESTROYED, 4, SupportKind.ADDITION, RebuildMethod.BUILD, 2_000_000),
+        (DamageCategory.LARGE_HALF, 2, SupportKind.ADDITION, RebuildMethod.REPAIR, 1_000_000),
+        (DamageCategory.DESTROYED, 1, SupportKind.ADDITION, RebuildMethod.RENT, 375_000),
+        (DamageCategory.MEDIUM_HALF, 2, SupportKind.ADDITION, RebuildMethod.BUILD, 1_000_000),
+        (DamageCategory.MEDIUM_HALF, 2, SupportKind.ADDITION, RebuildMethod.REPAIR, 500_000),
+        (DamageCategory.MEDIUM_HALF, 1, SupportKind.ADDITION, RebuildMethod.RENT, 187_500),
+    ],
+)
+def test_the_support_follows_the_damage_the_rebuilding_and_the_household(
+    category: DamageCategory,
+    members: int,
+    kind: SupportKind,
+    method: RebuildMethod | None,
+    yen: int,
+) -> None:
+    assert support_amount(category, members, kind, method, AMOUNTS) == yen
+
+
+@pytest.mark.parametrize(
+    ("category", "kind", "method", "field"),
+    [
+        (DamageCategory.MEDIUM_HALF, SupportKind.BASIC, None, "kind"),  # no 基礎支援金
+        (DamageCategory.HALF, SupportKind.ADDITION, RebuildMethod.REPAIR, "kind"),
+        (DamageCategory.DESTROYED, SupportKind.ADDITION, None, "method"),
+        (DamageCategory.DESTROYED, SupportKind.BASIC, RebuildMethod.BUILD, "method"),
+    ],
+)
+def test_support_that_the_law_does_not_give_is_refused(
+    category: DamageCategory, kind: SupportKind, method: RebuildMethod | None, field: str
+) -> None:
+    with pytest.raises(RuleViolationError) as refused:
+        support_amount(category, 2, kind, method, AMOUNTS)
+    assert refused.value.field == field
+
+
+def test_a_household_applies_and_is_granted(town: Platform) -> None:
+    number, members, _ = _household(town)
+    with town.town(TOWN_A) as t:
+        victims.record_survey(t, make_ctx(), "2026-01", number, "45", date(2026, 11, 22), "班A")
+    with town.town(TOWN_A) as t:
+        basic = victims.apply_support(
+            t, make_ctx(), "2026-01", number, "基礎支援金", None, date(2026, 11, 30)
+        )
+        addition = victims.apply_support(
+            t, make_ctx(), "2026-01", number, "加算支援金", "補修", date(2026, 11, 30)
+        )
+        assert (basic.amount_yen, addition.amount_yen) == (500_000, 1_000_000)  # 大規模半壊
+        assert basic.members == len(members)
+    with town.town(TOWN_A) as t, pytest.raises(RuleViolationError, match="すでにあります"):
+        victims.apply_support(
+            t, make_ctx(), "2026-01", number, "基礎支援金", None, date(2026, 12, 1)
+        )
+    with town.town(TOWN_A) as t:
+        victims.decide_support(t, make_ctx(), basic.id, True, date(2026, 12, 2))
+    with town.town(TOWN_A) as t, pytest.raises(RuleViolationError, match="理由"):
+        victims.decide_support(t, make_ctx(), addition.id, False, date(2026, 12, 2))
+    with town.read_town(TOWN_A) as t:
+        (line,) = victims.victim_ledger(t, "2026-01")
+        audits = t.session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action.like("safety_support_%"))
+        ).all()
+    assert (line.granted_yen, line.applied_yen) == (500_000, 1_000_000)
+    assert sorted(audits) == ["safety_support_applied"] * 2 + ["safety_support_decided"]
+
+
+def test_the_commands(town: Platform, tmp_path: Path) -> None:
+    """disaster → survey → victims → support → grant → the certificate, as an operator."""
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from conftest import cli_env  # noqa: PLC0415
+    from lgcloud.cli import app  # noqa: PLC0415
+
+    number, members, _ = _household(town)
+    runner = CliRunner(env={**cli_env(town), "COLUMNS": "240"})  # the ledger's wide table
+    base = ["--town", TOWN_A, "--data-dir", str(town.data_dir)]
+
+    def run(*args: str) -> str:
+        r = runner.invoke(app, [*args[:2], *base, *args[2:]])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    assert "災害を登録しました" in run(
+        "safety", "disaster", "--code", "2026-02", "--name", "地震", "--occurred-on", "2026-11-21"
+    )
+    out = run(
+        "safety", "survey", "--disaster", "2026-02", "--household", number,
+        "--damage", "52", "--surveyed-on", "2026-11-25", "--surveyor", "班C",
+    )  # fmt: skip
+    assert "全壊" in out
+    out = run(
+        "safety", "support", "--disaster", "2026-02", "--household", number,
+        "--kind", "基礎支援金", "--applied-on", "2026-11-28",
+    )  # fmt: skip
+    assert "1,000,000 円" in out
+    application = out.split("申請 ", 1)[1].split(":", 1)[0]
+    assert "支給決定" in run("safety", "grant", application, "--decided-on", "2026-11-30")
+    assert "決定 1,000,000 円" in run("safety", "victims", "--disaster", "2026-02")
+    pdf = tmp_path / "risai.pdf"
+    r = runner.invoke(
+        app,
+        ["issue", *base, "--kind", "disaster", "--person", members[0],
+         "--option", "disaster=2026-02", "--out", str(pdf)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert pdf.read_bytes().startswith(b"%PDF")
+    r = runner.invoke(app, ["safety", "survey", *base, "--disaster", "2026-02",
+                            "--household", number, "--damage", "x", "--surveyed-on",
+                            "2026-11-25", "--surveyor", "班C"])  # fmt: skip
+    assert r.exit_code == 2 and "損害割合" in r.output

@@ -332,11 +332,60 @@ def victims_command(
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.read_town(town) as t:
         lines = victim_ledger(t, disaster)
-    table = Table("世帯番号", "世帯主", "人数", "住家", "被害の程度", "損害割合", "調査")
+    table = Table("世帯番号", "世帯主", "人数", "住家", "被害の程度", "損害割合", "調査", "支援金")
     for x in lines:
         ratio = f"{float(x.damage_ratio) * 100:g}%"
         rounds = f"{x.surveyed_on.isoformat()} {x.survey_round}（{x.surveys} 回）"
+        money = f"決定 {x.granted_yen:,} 円" + (
+            f"／申請中 {x.applied_yen:,} 円" if x.applied_yen else ""
+        )
         table.add_row(
-            x.household_number, x.head, str(x.members), x.address, x.category, ratio, rounds
+            x.household_number, x.head, str(x.members), x.address, x.category, ratio, rounds, money
         )
     console.print(table)
+
+
+@app.command("support")
+def support_command(
+    town: TownOpt,
+    disaster: Annotated[str, typer.Option(help="the disaster's code")],
+    household: Annotated[str, typer.Option(help="世帯番号")],
+    kind: Annotated[str, typer.Option(help="基礎支援金 or 加算支援金")],
+    applied_on: Annotated[str, typer.Option("--applied-on", help="申請日 YYYY-MM-DD")],
+    method: Annotated[str | None, typer.Option(help="加算支援金: 建設・購入, 補修 or 賃借")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """A household applies for 被災者生活再建支援金; the amount follows from its survey,
+    its size and the law's amounts on the day applied."""
+    from lgcloud.safety.victims import apply_support  # noqa: PLC0415
+
+    day = parse_date(applied_on, "applied_on")
+    assert day is not None
+    platform = open_platform(data_dir)
+    with refused_as_exit(), platform.town(town) as t:
+        g = apply_support(t, operator_ctx(town, platform), disaster, household, kind, method, day)
+        shown = (
+            f"申請 {g.id}: 世帯 {g.household_number} {g.kind} {g.method or ''} {g.amount_yen:,} 円"
+        )
+    console.print(shown, markup=False)
+
+
+@app.command("grant")
+def grant_command(
+    town: TownOpt,
+    application: Annotated[int, typer.Argument(help="the application's number")],
+    decided_on: Annotated[str, typer.Option("--decided-on", help="決定日 YYYY-MM-DD")],
+    refuse: Annotated[bool, typer.Option("--refuse", help="不支給 (give --note)")] = False,
+    note: Annotated[str, typer.Option(help="the reason of a 不支給")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """支給決定 (or, with --refuse, 不支給) of a 支援金 application."""
+    from lgcloud.safety.victims import decide_support  # noqa: PLC0415
+
+    day = parse_date(decided_on, "decided_on")
+    assert day is not None
+    platform = open_platform(data_dir)
+    with refused_as_exit(), platform.town(town) as t:
+        g = decide_support(t, operator_ctx(town, platform), application, not refuse, day, note)
+        shown = f"申請 {g.id}: {g.status}"
+    console.print(shown, markup=False)

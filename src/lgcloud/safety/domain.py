@@ -138,3 +138,80 @@ def damage_category(ratio: Decimal, t: DamageThresholds) -> DamageCategory:
         if ratio >= floor:
             return category
     return DamageCategory.BELOW_SEMI_HALF
+
+
+# ------------------------------------------------- 被災者生活再建支援金
+
+
+class SupportKind(StrEnum):
+    BASIC = "基礎支援金"
+    ADDITION = "加算支援金"
+
+
+class RebuildMethod(StrEnum):
+    BUILD = "建設・購入"
+    REPAIR = "補修"
+    RENT = "賃借"
+
+
+@dataclass(frozen=True)
+class SupportAmounts:
+    """The amounts of 被災者生活再建支援法 第3条 on the day of the application (yen)."""
+
+    basic_destroyed: int
+    basic_large_half: int
+    add_build: int
+    add_repair: int
+    add_rent: int
+    add_build_medium: int
+    add_repair_medium: int
+    add_rent_medium: int
+    single_rate: Decimal
+
+
+def support_amount(
+    category: DamageCategory,
+    members: int,
+    kind: SupportKind,
+    method: RebuildMethod | None,
+    a: SupportAmounts,
+) -> int:
+    """The 支援金 of a household of ``members`` people whose home is ``category``: the
+    基礎支援金 by the damage (全壊 and 大規模半壊 only), or the 加算支援金 by how it rebuilds
+    (全壊 and 大規模半壊 at the full amounts, 中規模半壊 at its own); a household of one gets
+    ``single_rate`` of it, to the yen below. Anything else is refused, naming the field."""
+    if members < 1:
+        raise RuleViolationError("世帯に人がいません", field="household_number")
+    base: int | None
+    if kind is SupportKind.BASIC:
+        if method is not None:
+            raise RuleViolationError("基礎支援金に再建の方法はありません", field="method")
+        base = {
+            DamageCategory.DESTROYED: a.basic_destroyed,
+            DamageCategory.LARGE_HALF: a.basic_large_half,
+        }.get(category)
+    else:
+        if method is None:
+            raise RuleViolationError("加算支援金は再建の方法を選んでください", field="method")
+        if category in (DamageCategory.DESTROYED, DamageCategory.LARGE_HALF):
+            table = {
+                RebuildMethod.BUILD: a.add_build,
+                RebuildMethod.REPAIR: a.add_repair,
+                RebuildMethod.RENT: a.add_rent,
+            }
+        elif category is DamageCategory.MEDIUM_HALF:
+            table = {
+                RebuildMethod.BUILD: a.add_build_medium,
+                RebuildMethod.REPAIR: a.add_repair_medium,
+                RebuildMethod.RENT: a.add_rent_medium,
+            }
+        else:
+            table = {}
+        base = table.get(method)
+    if base is None:
+        raise RuleViolationError(
+            f"{category.value}の世帯は{kind.value}の対象ではありません", field="kind"
+        )
+    if members == 1:
+        return int(Decimal(base) * a.single_rate)
+    return base

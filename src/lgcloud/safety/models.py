@@ -126,3 +126,26 @@ class DamageSurvey(TownBase):
     recorded_by: Mapped[str] = mapped_column(String(80))
 
     __table_args__ = (Index("ix_damage_surveys_household", "disaster_id", "household_number"),)
+
+
+class SupportGrant(TownBase):
+    """被災者生活再建支援金: one application of a household (基礎支援金 or 加算支援金), its
+    amount as the law gave it on the day applied, and the decision."""
+
+    __tablename__ = "support_grants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    disaster_id: Mapped[int] = mapped_column(ForeignKey("disasters.id"))
+    household_number: Mapped[str] = mapped_column(ForeignKey("households.number"))
+    survey_id: Mapped[int] = mapped_column(ForeignKey("damage_surveys.id"))  # it rests on
+    kind: Mapped[str] = mapped_column(String(10))  # SupportKind
+    method: Mapped[str | None] = mapped_column(String(10))  # RebuildMethod (加算支援金)
+    members: Mapped[int] = mapped_column(Integer)  # household size on the disaster's date
+    amount_yen: Mapped[int] = mapped_column(Integer)
+    applied_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))  # 申請中 支給決定 不支給
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(400), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(80))
+
+    __table_args__ = (Index("ix_support_grants_household", "disaster_id", "household_number"),)

@@ -58,3 +58,51 @@ declare(
         (Entry("0.10", _SINCE, source=_GUIDELINE),),
     ),
 )
+
+
+# 被災者生活再建支援金 (被災者生活再建支援法 第3条; 内閣府「被災者生活再建支援制度の概要」):
+# 基礎支援金 by the damage, 加算支援金 by how the household rebuilds, 3/4 for a household of one
+_ACT = "被災者生活再建支援法 第3条"
+_ACT_MEDIUM = "被災者生活再建支援法 第3条（中規模半壊世帯: 令和2年法律第67号）"
+BASIC_DESTROYED = "safety.support_basic_destroyed"
+BASIC_LARGE_HALF = "safety.support_basic_large_half"
+ADD_BUILD = "safety.support_add_build"
+ADD_REPAIR = "safety.support_add_repair"
+ADD_RENT = "safety.support_add_rent"
+ADD_BUILD_MEDIUM = "safety.support_add_build_medium"
+ADD_REPAIR_MEDIUM = "safety.support_add_repair_medium"
+ADD_RENT_MEDIUM = "safety.support_add_rent_medium"
+SINGLE_RATE = "safety.support_single_rate"
+SUPPORT = (
+    BASIC_DESTROYED,
+    BASIC_LARGE_HALF,
+    ADD_BUILD,
+    ADD_REPAIR,
+    ADD_RENT,
+    ADD_BUILD_MEDIUM,
+    ADD_REPAIR_MEDIUM,
+    ADD_RENT_MEDIUM,
+    SINGLE_RATE,
+)
+
+
+def _yen(key: str, label: str, value: str, source: str = _ACT) -> Spec:
+    return Spec(key, label, "yen", (Entry(value, _SINCE, source=source),))
+
+
+declare(
+    _yen(BASIC_DESTROYED, "基礎支援金（全壊・解体・長期避難）", "1000000"),
+    _yen(BASIC_LARGE_HALF, "基礎支援金（大規模半壊）", "500000"),
+    _yen(ADD_BUILD, "加算支援金（建設・購入）", "2000000"),
+    _yen(ADD_REPAIR, "加算支援金（補修）", "1000000"),
+    _yen(ADD_RENT, "加算支援金（賃借、公営住宅を除く）", "500000"),
+    _yen(ADD_BUILD_MEDIUM, "加算支援金（中規模半壊・建設・購入）", "1000000", _ACT_MEDIUM),
+    _yen(ADD_REPAIR_MEDIUM, "加算支援金（中規模半壊・補修）", "500000", _ACT_MEDIUM),
+    _yen(ADD_RENT_MEDIUM, "加算支援金（中規模半壊・賃借）", "250000", _ACT_MEDIUM),
+    Spec(
+        SINGLE_RATE,
+        "単数世帯の支援金の割合",
+        "rate",
+        (Entry("0.75", _SINCE, source=_ACT + "（世帯人数が1人の場合は4分の3）"),),
+    ),
+)

@@ -27,14 +27,32 @@ from lgcloud.parameters.queries import parameters_on
 from lgcloud.register import queries as register_queries
 from lgcloud.register.domain import HEAD, PersonState, Status
 from lgcloud.register.models import Household
-from lgcloud.safety.domain import DamageCategory, DamageThresholds, damage_category
-from lgcloud.safety.models import DamageSurvey, Disaster
+from lgcloud.safety.domain import (
+    DamageCategory,
+    DamageThresholds,
+    RebuildMethod,
+    SupportAmounts,
+    SupportKind,
+    damage_category,
+    support_amount,
+)
+from lgcloud.safety.models import DamageSurvey, Disaster, SupportGrant
 from lgcloud.safety.parameters import (
+    ADD_BUILD,
+    ADD_BUILD_MEDIUM,
+    ADD_RENT,
+    ADD_RENT_MEDIUM,
+    ADD_REPAIR,
+    ADD_REPAIR_MEDIUM,
+    BASIC_DESTROYED,
+    BASIC_LARGE_HALF,
     DESTROYED_MIN,
     HALF_MIN,
     LARGE_HALF_MIN,
     MEDIUM_HALF_MIN,
     SEMI_HALF_MIN,
+    SINGLE_RATE,
+    SUPPORT,
     THRESHOLDS,
 )
 from lgcloud.tenancy.platform import Town
@@ -180,6 +198,140 @@ def record_survey(
     return survey
 
 
+def _amounts(town: Town, day: date) -> SupportAmounts:
+    p = parameters_on(town, day, *SUPPORT)
+    return SupportAmounts(
+        basic_destroyed=p.int(BASIC_DESTROYED),
+        basic_large_half=p.int(BASIC_LARGE_HALF),
+        add_build=p.int(ADD_BUILD),
+        add_repair=p.int(ADD_REPAIR),
+        add_rent=p.int(ADD_RENT),
+        add_build_medium=p.int(ADD_BUILD_MEDIUM),
+        add_repair_medium=p.int(ADD_REPAIR_MEDIUM),
+        add_rent_medium=p.int(ADD_RENT_MEDIUM),
+        single_rate=p.rate(SINGLE_RATE),
+    )
+
+
+GRANT_STATES = ("申請中", "支給決定", "不支給")
+
+
+def apply_support(
+    town: Town,
+    ctx: RequestContext,
+    disaster_code: str,
+    household_number: str,
+    kind: str,
+    method: str | None,
+    applied_on: date,
+) -> SupportGrant:
+    """A household applies for 被災者生活再建支援金: the amount follows from its current
+    survey, its size on the disaster's date and the law's amounts on the day applied
+    (``domain.support_amount``). One application of each kind per household and disaster
+    (a 加算支援金 once, whatever the method). Audited, naming the household."""
+    d = disaster(town, disaster_code)
+    try:
+        support_kind = SupportKind(kind)
+        rebuild = RebuildMethod(method) if method else None
+    except ValueError:
+        raise RuleViolationError(
+            "支援金は 基礎支援金・加算支援金、再建の方法は 建設・購入・補修・賃借 です",
+            field="kind",
+        ) from None
+    if not d.occurred_on <= applied_on <= today_jst():
+        raise RuleViolationError("申請日は発災日から今日までの日付です", field="applied_on")
+    s = town.session
+    survey = s.scalar(
+        select(DamageSurvey).where(
+            DamageSurvey.disaster_id == d.id,
+            DamageSurvey.household_number == household_number,
+            DamageSurvey.current.is_(True),
+        )
+    )
+    if survey is None:
+        raise RuleViolationError(
+            "この世帯の住家の被害認定（調査）がまだありません", field="household_number"
+        )
+    if s.scalar(
+        select(SupportGrant.id).where(
+            SupportGrant.disaster_id == d.id,
+            SupportGrant.household_number == household_number,
+            SupportGrant.kind == support_kind.value,
+            SupportGrant.status != "不支給",
+        )
+    ):
+        raise RuleViolationError(
+            f"この世帯の{support_kind.value}の申請はすでにあります", field="kind"
+        )
+    members = _members(town, household_number, d.occurred_on)
+    amount = support_amount(
+        DamageCategory(survey.category),
+        len(members),
+        support_kind,
+        rebuild,
+        _amounts(town, applied_on),
+    )
+    grant = SupportGrant(
+        disaster_id=d.id,
+        household_number=household_number,
+        survey_id=survey.id,
+        kind=support_kind.value,
+        method=rebuild.value if rebuild else None,
+        members=len(members),
+        amount_yen=amount,
+        applied_on=applied_on,
+        status="申請中",
+        decided_on=None,
+        note="",
+        recorded_at=utcnow(),
+        recorded_by=ctx.actor.label[:80],
+    )
+    s.add(grant)
+    s.flush()
+    finish_write(
+        s,
+        ctx,
+        "safety_support_applied",
+        subjects=[m.addressee_number for m in members],
+        detail={
+            "disaster": d.code,
+            "household": household_number,
+            "kind": grant.kind,
+            "method": grant.method,
+            "amount_yen": amount,
+            "category": survey.category,
+        },
+    )
+    return grant
+
+
+def decide_support(
+    town: Town, ctx: RequestContext, grant_id: int, granted: bool, decided_on: date, note: str = ""
+) -> SupportGrant:
+    """支給決定 or 不支給 of an application (still 申請中); audited."""
+    s = town.session
+    grant = s.get(SupportGrant, grant_id)
+    if grant is None:
+        raise NotFoundError("その申請はありません")
+    if grant.status != "申請中":
+        raise RuleViolationError(f"この申請はすでに{grant.status}です", field="grant")
+    if decided_on < grant.applied_on or decided_on > today_jst():
+        raise RuleViolationError("決定日は申請日から今日までの日付です", field="decided_on")
+    if not granted and not note.strip():
+        raise RuleViolationError("不支給の理由を入力してください", field="note")
+    grant.status = "支給決定" if granted else "不支給"
+    grant.decided_on = decided_on
+    grant.note = note.strip()[:400]
+    finish_write(
+        s,
+        ctx,
+        "safety_support_decided",
+        subjects=[],
+        detail={"grant": grant.id, "household": grant.household_number, "status": grant.status},
+    )
+    return grant
+
+
 @dataclass(frozen=True)
 class HouseholdDamage:
     """A line of the 被災者台帳: a household, its home and the current survey."""
@@ -193,6 +345,8 @@ class HouseholdDamage:
     surveyed_on: date
     survey_round: str
     surveys: int  # how many surveys of this home (the earlier ones superseded)
+    granted_yen: int = 0  # 支援金 decided (支給決定)
+    applied_yen: int = 0  # 支援金 still 申請中
 
 
 def victim_ledger(town: Town, disaster_code: str) -> list[HouseholdDamage]:
@@ -207,6 +361,13 @@ def victim_ledger(town: Town, disaster_code: str) -> list[HouseholdDamage]:
         counts[survey.household_number] = counts.get(survey.household_number, 0) + 1
         if survey.current:
             current[survey.household_number] = survey
+    granted: dict[str, int] = {}
+    applied: dict[str, int] = {}
+    for g in s.scalars(select(SupportGrant).where(SupportGrant.disaster_id == d.id)):
+        if g.status == "支給決定":
+            granted[g.household_number] = granted.get(g.household_number, 0) + g.amount_yen
+        elif g.status == "申請中":
+            applied[g.household_number] = applied.get(g.household_number, 0) + g.amount_yen
     lines = []
     for number in sorted(current):
         survey = current[number]
@@ -223,6 +384,8 @@ def victim_ledger(town: Town, disaster_code: str) -> list[HouseholdDamage]:
                 survey.surveyed_on,
                 survey.survey_round,
                 counts[number],
+                granted.get(number, 0),
+                applied.get(number, 0),
             )
         )
     return lines
@@ -286,9 +449,12 @@ DOCUMENT_BODIES[CertificateKind.DISASTER] = _disaster_certificate
 
 
 __all__ = [
+    "GRANT_STATES",
     "ROUNDS",
     "HouseholdDamage",
+    "apply_support",
     "certificate_body",
+    "decide_support",
     "disaster",
     "open_disaster",
     "record_survey",
