@@ -454,3 +454,23 @@ def test_the_ledger_is_writable_on_a_read_only_copy_and_nothing_else_is(town: Pl
         check_writable(partner, action)
     with pytest.raises(RuleViolationError, match="読み取り専用"):
         check_writable(partner, "record_event")
+
+
+def test_the_same_list_imported_twice_at_once_is_refused_once(
+    town: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clerks import the same file at the same moment: the second is refused with a
+    message (not a server error) and nothing of it is written."""
+    people = _people(town)
+    path = _write(tmp_path / "a.csv", [_row(p, "公民館") for p in people[:3]])
+    real = ledger.read_rows
+
+    def meanwhile(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(ledger, "read_rows", real)
+        ledger.import_list(town, TOWN_A, make_ctx(), path)  # the other clerk's, first
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger, "read_rows", meanwhile)
+    with pytest.raises(RuleViolationError, match="同時に取り込まれています"):
+        ledger.import_list(town, TOWN_A, make_ctx(), path)
+    assert (_count(town, SafetyList), _count(town, SafetyReport)) == (1, 3)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lgcloud.core.clock import today_jst, utcnow
@@ -151,7 +152,12 @@ def import_list(
                     node=ctx.node[:60],
                 )
                 s.add(listed)
-                s.flush()
+                try:
+                    s.flush()
+                except IntegrityError:  # the same file imported by another clerk meanwhile
+                    raise RuleViolationError(
+                        f"{path.name} は別の取り込みで同時に取り込まれています"
+                    ) from None
                 list_id = listed.id
             else:
                 listed = s.get_one(SafetyList, list_id)
