@@ -49,3 +49,41 @@ def test_match_a_shelter_list(ui: UI, served: Served, tmp_path: Path) -> None:
     out = list(csv.reader(io.StringIO(saved.read_bytes().decode("utf-8"))))
     assert out[0] == ["受付番号", "判定", "宛名番号", "スコア", "候補"]
     assert len(out) == 41
+
+
+def test_the_safety_ledger_in_the_browser(ui: UI, served: Served, tmp_path: Path) -> None:
+    """A clerk imports a shelter's list into the 安否台帳, decides a 候補 row on screen
+    (the row leaves the list, the district table counts it), and the page passes axe."""
+    from .test_accessibility import Axe  # noqa: PLC0415
+
+    town = "153079"
+    with served.platform.town(town) as t:
+        people = source_people(t)
+    seen, maybe = people[3], people[4]
+    family = maybe.name.partition("\u3000")[0]
+    upload = tmp_path / "kominkan.csv"
+    upload.write_text(
+        "受付番号,氏名,生年月日,避難所,状態\r\n"
+        f"1,{seen.name},{seen.birth.isoformat()},公民館,無事\r\n"
+        f"2,{family},{maybe.birth.isoformat()},公民館,負傷\r\n",
+        encoding="utf-8",
+    )
+    ui.login(served.url, town, "1001", served.passwords[town])
+    page = ui.page
+    axe = Axe(ui)
+    page.click("nav a[href='/safety/ledger']")
+    page.wait_for_url(re.compile(r"/safety/ledger$"))
+    axe.check("ledger")
+    page.set_input_files("#ledger-evacuees", str(upload))
+    page.click("[data-testid=ledger-import] button[type=submit]")
+    page.locator("[data-testid=ledger-message]").wait_for()
+    ui.shot("ledger-imported")
+    pending = page.locator("[data-testid=ledger-pending] tbody tr")
+    assert pending.count() >= 1
+    axe.check("ledger-pending")
+    row = page.locator("[data-testid=ledger-pending] tbody tr", has_text=family).first
+    row.locator(f"input[value='{maybe.number}']").check()
+    row.get_by_role("button", name="決定").click()
+    page.wait_for_url(re.compile(r"/safety/ledger$"))
+    assert page.locator(f"[data-testid=ledger-pending] input[value='{maybe.number}']").count() == 0
+    axe.assert_clean()

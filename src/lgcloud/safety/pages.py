@@ -311,7 +311,7 @@ def _ledger_page(request: Request, a: Acting, **extra: Any) -> Response:
     """The ledger: counts per 行政区, the 候補 rows to decide (with each candidate's name,
     birth date, address and standing), the import form, a clerk's own record, the lists."""
     status = int(extra.pop("status", 200))
-    as_of = extra.get("as_of_date") or today_jst()
+    as_of = today_jst()  # the counts are of today's residents; the lists take a 基準日
     with platform_of(request).read_town(a.ctx.town_code) as town:
         counts = district_counts(town, as_of)
         pending = pending_rows(town)
