@@ -633,6 +633,39 @@ def test_expired_session_row_is_deleted(world: World) -> None:
         assert s.get(LoginSession, token_hash(token)) is None
 
 
+def _last_seen(w: World, token: str, ago: timedelta) -> None:
+    with w.platform.platform_session() as s:
+        row = s.get(LoginSession, token_hash(token))
+        assert row is not None
+        row.last_seen_at = utcnow() - ago
+
+
+def test_an_idle_session_ends(world: World) -> None:
+    """A shared terminal left logged in: nobody used the session for 31 minutes, so it
+    ended (and the answer says why)."""
+    token = _token(world, X)
+    _last_seen(world, token, timedelta(minutes=31))
+    r = world.client.get("/api/me", headers=_auth(token))
+    assert r.status_code == 401 and "一定時間操作がなかった" in r.json()["detail"]
+    with world.platform.platform_session() as s:
+        assert s.get(LoginSession, token_hash(token)) is None
+
+
+def test_a_used_session_stays_and_its_use_is_written_once_a_minute(world: World) -> None:
+    token = _token(world, X)
+    _last_seen(world, token, timedelta(minutes=29))
+    assert _me(world, token) == X.staff  # 29 minutes idle: still alive, and now touched
+    with world.platform.platform_read() as s:
+        row = s.get(LoginSession, token_hash(token))
+        assert row is not None
+        touched = row.last_seen_at
+    assert utcnow() - touched < timedelta(seconds=30)
+    assert _me(world, token) == X.staff  # within the minute: read only, not written again
+    with world.platform.platform_read() as s:
+        row = s.get(LoginSession, token_hash(token))
+        assert row is not None and row.last_seen_at == touched
+
+
 # --------------------------------------------------------------------------- plumbing
 
 

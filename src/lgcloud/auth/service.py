@@ -18,7 +18,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from lgcloud.auth.models import Clerk
 from lgcloud.auth.roles import Permission, Role, parse_roles, permissions_of
@@ -40,6 +40,11 @@ from lgcloud.trail.journal import check_writable, finish_write
 MAX_FAILURES = 5
 LOCK_DURATION = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
+#: a session nobody used for this long ends (a shared counter terminal left logged in)
+SESSION_IDLE_LIMIT = timedelta(minutes=30)
+#: how often a session's last use is written: at most once a minute per session, so that
+#: resolving a session stays a read on nearly every request
+SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 10
 PIN_LENGTHS = range(4, 9)
 
@@ -457,17 +462,36 @@ class SessionInfo:
 
 
 def resolve_session(platform: Platform, token: str) -> SessionInfo:
-    """The session for ``token``, or AuthenticationError if missing or expired."""
+    """The session for ``token``, or AuthenticationError if missing, expired (12 hours
+    after login) or idle (nobody used it for :data:`SESSION_IDLE_LIMIT`). Its last use is
+    recorded at most once per :data:`SESSION_TOUCH_INTERVAL`."""
     h = token_hash(token)
     now = utcnow()
     with platform.platform_read() as s:  # every request: no write lock
         row = s.get(LoginSession, h)
-        if row is not None and row.expires_at > now:
-            return SessionInfo(row.town_code, row.clerk_id, h)
-    if row is not None:
-        with platform.platform_session() as s:  # expired: removed
-            s.execute(delete(LoginSession).where(LoginSession.token_hash == h))
-    raise AuthenticationError("ログインしてください")
+        alive = (
+            row is not None
+            and row.expires_at > now
+            and now - row.last_seen_at <= SESSION_IDLE_LIMIT
+        )
+        stale = alive and row is not None and now - row.last_seen_at > SESSION_TOUCH_INTERVAL
+        info = SessionInfo(row.town_code, row.clerk_id, h) if alive and row else None
+    if info is not None:
+        if stale:
+            with platform.platform_session() as s:
+                s.execute(
+                    update(LoginSession)
+                    .where(LoginSession.token_hash == h, LoginSession.last_seen_at < now)
+                    .values(last_seen_at=now)
+                )
+        return info
+    if row is None:
+        raise AuthenticationError("ログインしてください")
+    with platform.platform_session() as s:  # expired or idle: removed
+        s.execute(delete(LoginSession).where(LoginSession.token_hash == h))
+    raise AuthenticationError(
+        "ログインしてください（一定時間操作がなかったか、ログインの有効期限が切れました）"
+    )
 
 
 def quick_switch(
