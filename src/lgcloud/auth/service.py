@@ -504,24 +504,50 @@ def quick_switch(
     session_info = resolve_session(platform, token)
     if session_info.town_code != ctx.town_code:
         raise AuthenticationError(GENERIC_FAILURE)
-    result = _check_secret(
-        platform,
-        ctx,
-        staff_number,
-        pin,
-        kind="pin",
-        success_detail={
-            "from_clerk_id": ctx.actor.clerk_id,
-            "from_staff_number": ctx.actor.staff_number,
-        },
-    )
+    try:
+        result = _check_secret(
+            platform,
+            ctx,
+            staff_number,
+            pin,
+            kind="pin",
+            success_detail={
+                "from_clerk_id": ctx.actor.clerk_id,
+                "from_staff_number": ctx.actor.staff_number,
+            },
+        )
+    except AuthenticationError:
+        _pin_failed(platform, ctx, session_info.token_hash)
+        raise
     with platform.platform_session() as s:
         row = s.get(LoginSession, session_info.token_hash)
         if row is None:
             raise AuthenticationError("ログインしてください")
         row.clerk_id = result.id
         row.last_seen_at = utcnow()
+        row.pin_failures = 0
     return result
+
+
+def _pin_failed(platform: Platform, ctx: RequestContext, token_hash_: str) -> None:
+    """Count a wrong PIN against the terminal's session; :data:`MAX_FAILURES` in a row end
+    it (whoever is guessing PINs at a terminal must log in again with a password), audited."""
+    with platform.platform_session() as s:
+        row = s.get(LoginSession, token_hash_)
+        if row is None:
+            return
+        row.pin_failures = (row.pin_failures or 0) + 1
+        ended = row.pin_failures >= MAX_FAILURES
+        if ended:
+            s.delete(row)
+    if ended:
+        platform.record_read(
+            ctx, "logout", detail={"reason": "pin_failures", "failures": MAX_FAILURES}
+        )
+        raise AuthenticationError(
+            "PIN を続けて間違えたため、この端末のログインを終了しました。"
+            "パスワードでログインしてください"
+        )
 
 
 def logout(platform: Platform, ctx: RequestContext, token: str) -> None:

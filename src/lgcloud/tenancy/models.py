@@ -44,3 +44,5 @@ class LoginSession(PlatformBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: wrong PINs in a row at this terminal: a streak ends the session (auth.service)
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
