@@ -534,6 +534,15 @@ class _KeyBlock:
         return block
 
 
+#: the keys of a person the name prefilter reads in bulk (ResidentIndex._keys)
+_KEY_ATTRIBUTES: Final = (
+    "name_key",
+    "swapped_name_key",
+    "given_name_key",
+    "kana_key",
+    "swapped_kana_key",
+    "given_kana_key",
+)
 #: a row with more people born near its date than this has them filtered by name in C first
 _PREFILTER_ABOVE: Final = 6
 
@@ -567,16 +576,17 @@ class ResidentIndex:
     _by_year: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     _by_given_name: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     _by_given_kana: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    _addresses: list[str] = field(default_factory=list)
+    _addresses: dict[int, str] = field(default_factory=dict)  # normalised when first scored
     _all: _KeyBlock = field(default_factory=_KeyBlock)
-    _by_age: dict[int, _KeyBlock] = field(default_factory=dict)
+    _by_year_block: dict[int, _KeyBlock] = field(default_factory=dict)
+    #: each person's keys by attribute name, as lists over the index (read in bulk)
+    _keys: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, residents: Iterable[ResidentRecord], today: date) -> ResidentIndex:
         index = cls(today)
         for i, r in enumerate(residents):
             index.residents.append(r)
-            index._addresses.append(normalize_address(r.address))
             index._by_birth[_digits(r.birth)].append(i)
             index._by_year[r.birth.year].append(i)
             if r.given_name_key:
@@ -584,25 +594,28 @@ class ResidentIndex:
             if r.given_kana_key:
                 index._by_given_kana[r.given_kana_key].append(i)
         index._all = _KeyBlock.of(index.residents, range(len(index.residents)))
+        for attribute in _KEY_ATTRIBUTES:
+            index._keys[attribute] = [getattr(r, attribute) for r in index.residents]
         return index
 
     def __len__(self) -> int:
         return len(self.residents)
 
     # -- blocking
-    def _age_block(self, age: int) -> _KeyBlock:
-        """Residents whose age is within one year of ``age`` (cached per age)."""
-        block = self._by_age.get(age)
+    def _year_block(self, year: int) -> _KeyBlock:
+        """The keys of the people born in ``year`` (cached per year: an age covers three
+        or four years, and each person is in one block only)."""
+        block = self._by_year_block.get(year)
         if block is None:
-            years = range(self.today.year - age - 2, self.today.year - age + 2)
-            members = (
-                i
-                for y in years
-                for i in self._by_year.get(y, ())
-                if abs(age_on(self.residents[i].birth, self.today) - age) <= 1
-            )
-            block = self._by_age[age] = _KeyBlock.of(self.residents, members)
+            block = _KeyBlock.of(self.residents, self._by_year.get(year, ()))
+            self._by_year_block[year] = block
         return block
+
+    def _address_of(self, i: int) -> str:
+        address = self._addresses.get(i)
+        if address is None:
+            address = self._addresses[i] = normalize_address(self.residents[i].address)
+        return address
 
     def _birth_compatible(self, e: Evacuee, i: int) -> bool:
         r = self.residents[i]
@@ -626,16 +639,20 @@ class ResidentIndex:
             for text in _slip_variants(e.birth):
                 found.update(by_birth.get(text, ()))
             return found
-        block = self._age_block(e.age) if e.age is not None else self._all
+        if e.age is not None:  # the years of birth an age ±1 covers, then the exact filter
+            years = range(self.today.year - e.age - 2, self.today.year - e.age + 2)
+            blocks = [self._year_block(y) for y in years]
+        else:
+            blocks = [self._all]
         # the blocks hold every key both ways round (太郎山田 too), so the row's own
         # order is enough: its swapped order would find the same people
-        queries: list[tuple[str, list[str], dict[str, list[int]]]] = []
-        if e.name_key:
-            queries.append((e.name_key, block.names, block.by_name))
-        if e.kana_key:
-            queries.append((e.kana_key, block.kanas, block.by_kana))
-        for query, choices, keys in queries:
-            found |= _fuzzy(query, choices, keys)
+        for block in blocks:
+            if e.name_key:
+                found |= _fuzzy(e.name_key, block.names, block.by_name)
+            if e.kana_key:
+                found |= _fuzzy(e.kana_key, block.kanas, block.by_kana)
+        if e.age is not None:
+            found = {i for i in found if self._birth_compatible(e, i)}
         given = set(self._by_given_name.get(e.name_key, ())) | set(
             self._by_given_kana.get(e.kana_key, ())
         )
@@ -656,20 +673,19 @@ class ResidentIndex:
         assert e.birth is not None
         keep = set(self._by_birth.get(_digits(e.birth), ()))
         rest = found - keep
-        rs = self.residents
+        keys = self._keys
         for query, parts, full_of, swapped_of, given_of in (
             (e.name_key, e.name_parts, "name_key", "swapped_name_key", "given_name_key"),
             (e.kana_key, e.kana_parts, "kana_key", "swapped_kana_key", "given_kana_key"),
         ):
             if not query or not rest:
                 continue
-            full = {i: getattr(rs[i], full_of) for i in rest}
-            close = _alike(query, full, 50) | _alike(
-                query, {i: getattr(rs[i], swapped_of) for i in rest}, 50
-            )
+            full_keys, swapped_keys, given_keys = keys[full_of], keys[swapped_of], keys[given_of]
+            full = {i: full_keys[i] for i in rest}
+            close = _alike(query, full, 50) | _alike(query, {i: swapped_keys[i] for i in rest}, 50)
             if parts is not None:
                 close |= _alike(parts[1] + parts[0], full, 50)
-            close |= _alike(query, {i: getattr(rs[i], given_of) for i in rest}, 83)
+            close |= _alike(query, {i: given_keys[i] for i in rest}, 83)
             keep |= close
             rest -= close
         return keep
@@ -679,7 +695,7 @@ class ResidentIndex:
         r = self.residents[i]
         sim, equal = _name_evidence(e, r)
         birth_kind, birth_points = _birth_evidence(e, r, self.today)
-        address = _address_similarity(e, self._addresses[i])
+        address = _address_similarity(e, self._address_of(i)) if e.address else 0.0
         points = 50 * sim * sim + birth_points + 10 * address
         if e.sex is not None:
             points += 5 if e.sex == r.sex else -15
