@@ -17,7 +17,6 @@ skipped); a complete one is refused as already imported.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from lgcloud.safety.domain import (
 from lgcloud.safety.matching import Evacuee, Match, ResidentIndex, Verdict, read_evacuee
 from lgcloud.safety.models import SafetyEntry, SafetyList, SafetyReport
 from lgcloud.safety.queries import ledger_lines
-from lgcloud.safety.service import load_residents, read_rows
+from lgcloud.safety.service import file_sha256, load_residents, read_rows
 from lgcloud.tenancy.platform import Platform, Town
 from lgcloud.trail.journal import check_writable, finish_write
 from lgcloud.worklist.models import PendingTask
@@ -85,14 +84,6 @@ class _Row:
     match: Match
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def import_list(
     platform: Platform,
     code: str,
@@ -109,7 +100,7 @@ def import_list(
     default): an entry shows its latest report, so an old list imported late does not
     hide a newer one. ``as_of`` is the reference date of ages (the disaster's)."""
     check_writable(ctx, ACTION_IMPORT)  # before any work
-    sha = _sha256(path)
+    sha = file_sha256(path)
     as_of = as_of or today_jst()
     with platform.read_town(code) as town:
         stored = town.session.scalar(select(SafetyList).where(SafetyList.sha256 == sha))
@@ -303,6 +294,21 @@ def _attach(entry: SafetyEntry, report: SafetyReport, source: str) -> None:
             entry.name, entry.kana = report.name, report.kana
 
 
+def _settle(s: Session, report: SafetyReport, number: str | None, source: str) -> SafetyEntry:
+    """Join a waiting row to person ``number``'s entry (made if none), or, with ``None``,
+    to a visitor's entry of its own; the row is then confirmed or a visitor."""
+    entry: SafetyEntry | None = None
+    if number is not None:
+        entry = s.scalar(select(SafetyEntry).where(SafetyEntry.addressee_number == number))
+    if entry is None:
+        entry = _new_entry(report, source, number=number)
+        s.add(entry)
+    report.decision = "confirmed" if number is not None else "visitor"
+    s.flush()
+    _attach(entry, report, source)
+    return entry
+
+
 def decide(town: Town, ctx: RequestContext, report_id: int, number: str | None) -> SafetyEntry:
     """A clerk's decision on a 候補 row: it is person ``number`` (one of its candidates,
     or anyone of the register the clerk found), or, with ``None``, none of them — a
@@ -317,20 +323,9 @@ def decide(town: Town, ctx: RequestContext, report_id: int, number: str | None) 
     source = (
         f"{listed.file_name} 受付番号 {report.receipt}" if listed else f"受付番号 {report.receipt}"
     )
-    if number is not None:
-        if s.get(Person, number) is None:
-            raise NotFoundError(f"宛名番号 {number} の人は住民記録にありません")
-        entry = s.scalar(select(SafetyEntry).where(SafetyEntry.addressee_number == number))
-        if entry is None:
-            entry = _new_entry(report, source, number=number)
-            s.add(entry)
-        report.decision = "confirmed"
-    else:
-        entry = _new_entry(report, source)
-        s.add(entry)
-        report.decision = "visitor"
-    s.flush()
-    _attach(entry, report, source)
+    if number is not None and s.get(Person, number) is None:
+        raise NotFoundError(f"宛名番号 {number} の人は住民記録にありません")
+    entry = _settle(s, report, number, source)
     report.decided_by = ctx.actor.label[:80]
     report.decided_at = utcnow()
     report.decided_node = ctx.node[:60]
@@ -622,19 +617,7 @@ def _merge_decision(town: Town, node: str, d: dict[str, Any], today: date) -> st
     person: str | None = d.get("person")
     if report is not None and report.decision == "pending":
         listed = s.get_one(SafetyList, report.list_id)
-        source = f"{listed.file_name} 受付番号 {report.receipt}"
-        if person is not None:
-            entry = s.scalar(select(SafetyEntry).where(SafetyEntry.addressee_number == person))
-            if entry is None:
-                entry = _new_entry(report, source, number=person)
-                s.add(entry)
-            report.decision = "confirmed"
-        else:
-            entry = _new_entry(report, source)
-            s.add(entry)
-            report.decision = "visitor"
-        s.flush()
-        _attach(entry, report, source)
+        _settle(s, report, person, f"{listed.file_name} 受付番号 {report.receipt}")
         report.decided_by = f"{d.get('decided_by') or ''} @ {node}"[:80]
         report.decided_at = datetime.fromisoformat(d["decided_at"]) if d.get("decided_at") else None
         report.decided_node = node[:60]

@@ -181,7 +181,8 @@ def read_rows(
             raise _refuse(name, 1, "", "見出し行がありません")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file (hex), read in blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -208,7 +209,7 @@ def match_file(
     index = ResidentIndex.build(people, as_of)
     former = sum(1 for r in people if r.removal_reason)
     report = MatchReport(
-        sha256=_sha256(path), residents=len(people) - former, former=former, as_of=as_of
+        sha256=file_sha256(path), residents=len(people) - former, former=former, as_of=as_of
     )
     counts: Counter[str] = Counter()
     proposed: set[str] = set()
@@ -229,7 +230,7 @@ def match_file(
             report.notes.extend((evacuee.receipt, note) for note in evacuee.notes)
     report.counts = {v.value: counts.get(v.value, 0) for v in Verdict}
     report.subjects = sorted(proposed)
-    report.out_sha256 = _sha256(out)
+    report.out_sha256 = file_sha256(out)
     return report
 
 
