@@ -347,7 +347,61 @@ def test_the_commands(town: Platform, tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert pdf.read_bytes().startswith(b"%PDF")
+    me, others = _someone_with_family(town)
+    out = run(
+        "safety", "identify", "--name", me.name, "--birth", me.birth_date.isoformat(),
+        "--member", others[0],
+    )  # fmt: skip
+    assert f"確認できました: 宛名番号 {me.addressee_number}" in out
+    r = runner.invoke(
+        app, ["safety", "identify", *base, "--name", me.name, "--birth", str(me.birth_date)]
+    )
+    assert r.exit_code == 1 and "確認できません" in r.output
     r = runner.invoke(app, ["safety", "survey", *base, "--disaster", "2026-02",
                             "--household", number, "--damage", "x", "--surveyed-on",
                             "2026-11-25", "--surveyor", "班C"])  # fmt: skip
     assert r.exit_code == 2 and "損害割合" in r.output
+
+
+# ------------------------------------------------------------ identity without papers
+
+
+def _someone_with_family(platform: Platform) -> tuple[PersonVersion, list[str]]:
+    """A current resident living with others: (their version, the others' names)."""
+    number, members, _ = _household(platform)
+    with platform.read_town(TOWN_A) as t:
+        versions = t.session.scalars(
+            select(PersonVersion).where(
+                PersonVersion.household_number == number, PersonVersion.is_current
+            )
+        ).all()
+        t.session.expunge_all()
+    me = next(v for v in versions if v.addressee_number == members[0])
+    return me, [v.name for v in versions if v.addressee_number != me.addressee_number]
+
+
+def test_identity_is_confirmed_by_the_address_or_a_member_of_the_household(
+    town: Platform,
+) -> None:
+    from lgcloud.safety.identity import ACTION, check_identity  # noqa: PLC0415
+
+    me, others = _someone_with_family(town)
+    birth = me.birth_date.isoformat()
+    with town.town(TOWN_A) as t:
+        by_address = check_identity(t, make_ctx(), name=me.name, birth=birth, address=me.address)
+        by_member = check_identity(t, make_ctx(), name=me.name, birth=birth, members=others[:1])
+        bare = check_identity(t, make_ctx(), name=me.name, birth=birth, members=["他人 太郎"])
+        stranger = check_identity(t, make_ctx(), name="旅人 太郎", birth="1901-01-01")
+    assert (by_address.confirmed, by_address.number) == (True, me.addressee_number)
+    assert by_member.confirmed and [ok for _, ok, _ in by_member.checks] == [True, False, True]
+    # a name and a birthday are what a stranger could know: not enough
+    assert not bare.confirmed and bare.number == me.addressee_number
+    assert "住所か同じ世帯の人の名前が必要" in bare.reason
+    assert not stranger.confirmed and stranger.number == ""
+    with town.read_town(TOWN_A) as t:
+        entries = t.session.scalars(select(AuditEntry).where(AuditEntry.action == ACTION)).all()
+    assert len(entries) == 4
+    assert entries[0].subjects == [me.addressee_number] and entries[3].subjects == []
+    with town.town(TOWN_A) as t, pytest.raises(RuleViolationError) as refused:
+        check_identity(t, make_ctx(), name=me.name, birth="昭和99年1月1日")
+    assert refused.value.field == "birth"

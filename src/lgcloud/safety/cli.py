@@ -389,3 +389,42 @@ def grant_command(
         g = decide_support(t, operator_ctx(town, platform), application, not refuse, day, note)
         shown = f"申請 {g.id}: {g.status}"
     console.print(shown, markup=False)
+
+
+@app.command("identify")
+def identify_command(
+    town: TownOpt,
+    name: Annotated[str, typer.Option(help="氏名 as the person states it")],
+    birth: Annotated[str, typer.Option(help="生年月日 (ISO or 和暦)")],
+    kana: Annotated[str, typer.Option(help="ふりがな")] = "",
+    address: Annotated[str, typer.Option(help="住所 as stated")] = "",
+    member: Annotated[
+        list[str] | None, typer.Option(help="a person they live with (repeatable)")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Confirm the identity of someone who lost their papers: what they state, checked
+    against the register (audited)."""
+    from lgcloud.safety.identity import check_identity  # noqa: PLC0415
+
+    platform = open_platform(data_dir)
+    with refused_as_exit(), platform.town(town) as t:
+        result = check_identity(
+            t,
+            operator_ctx(town, platform),
+            name=name,
+            birth=birth,
+            kana=kana,
+            address=address,
+            members=member or [],
+        )
+    head = (
+        f"確認できました: 宛名番号 {result.number} {result.name}"
+        if result.confirmed
+        else "確認できません"
+    )
+    console.print(f"{head}（{result.reason}）", markup=False)
+    for what, ok, detail in result.checks:
+        console.print(f"  {'○' if ok else '×'} {what}: {detail}", markup=False)
+    if not result.confirmed:
+        raise typer.Exit(1)

@@ -55,6 +55,7 @@ __all__ = [
     "ResidentIndex",
     "ResidentRecord",
     "Verdict",
+    "dates_near",
     "normalize_address",
     "parse_age",
     "parse_birth_date",
@@ -466,6 +467,18 @@ def _slip_variants(d: date) -> set[str]:
     texts.add(f"{d.year:04d}{d.day:02d}{d.month:02d}")
     texts.discard(digits)
     return texts
+
+
+def dates_near(d: date) -> set[date]:
+    """``d`` and the real dates one typing slip or one day away from it: the birth dates
+    a person who states ``d`` may be registered with."""
+    out = {d}
+    for text in _slip_variants(d):
+        try:
+            out.add(date(int(text[:4]), int(text[4:6]), int(text[6:])))
+        except ValueError:
+            continue
+    return out
 
 
 def _birth_evidence(e: Evacuee, r: ResidentRecord, today: date) -> tuple[str, float]:

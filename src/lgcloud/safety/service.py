@@ -16,7 +16,7 @@ import hashlib
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -64,11 +64,12 @@ class MatchReport:
     as_of: date | None = None  # the reference date of ages and residence
 
 
-def load_residents(town: Town) -> list[ResidentRecord]:
+def load_residents(town: Town, *, born_on: Collection[date] | None = None) -> list[ResidentRecord]:
     """Everyone the town's register knows: current residents and 除票 (moved out, dead,
     removed ex officio), each as of their current version with their stored search keys.
     A shelter lists people, not residents: someone who moved out last month or died since
-    the list was written must be found and said so (``ResidentRecord.standing``)."""
+    the list was written must be found and said so (``ResidentRecord.standing``). With
+    ``born_on``, only the people born on those days."""
     pv = PersonVersion
     stmt = (
         select(
@@ -91,6 +92,8 @@ def load_residents(town: Town) -> list[ResidentRecord]:
         .order_by(pv.addressee_number)
         .execution_options(yield_per=5000)
     )
+    if born_on is not None:  # only the people born on these days
+        stmt = stmt.where(pv.birth_date.in_(list(born_on)))
     return [
         ResidentRecord(
             number=r.addressee_number,
