@@ -20,6 +20,7 @@ from lgcloud.auth.roles import Role
 from lgcloud.core.clock import utcnow
 from lgcloud.generate.evacuees import noisy_evacuees, source_people, write_evacuees
 from lgcloud.generate.town import generate_town
+from lgcloud.register.models import PersonVersion
 from lgcloud.safety import pages as safety_page
 from lgcloud.tenancy.models import HostedTown
 from lgcloud.tenancy.platform import Platform
@@ -231,3 +232,53 @@ def test_the_ledger_page_imports_decides_and_keeps(app: FastAPI, tmp_path: Path)
     assert r.status_code == 422 and "2026-12-01T09:30" in r.text
     assert 'data-testid="ledger-downloads"' not in page  # a counter clerk: no whole-town list
     assert c.get("/safety/ledger/list", params={"format": "csv"}).status_code == 403
+
+
+def test_the_victim_ledger_page(app: FastAPI) -> None:
+    """Business staff open a disaster, record a survey and a 支援金 and decide it on the
+    page; any clerk checks an identity there; a counter clerk cannot write."""
+    platform: Platform = app.state.platform
+    add_clerks(platform, TOWN_A, {"G1": {Role.BUSINESS_STAFF}}, PASSWORD, surname="業務")
+    with platform.read_town(TOWN_A) as town:
+        v = town.session.scalars(
+            select(PersonVersion).where(
+                PersonVersion.is_current, PersonVersion.status == "resident"
+            )
+        ).first()
+        assert v is not None
+        household, name, birth = v.household_number, v.name, v.birth_date.isoformat()
+        address = v.address
+        size = len(
+            town.session.scalars(
+                select(PersonVersion.addressee_number).where(
+                    PersonVersion.household_number == household,
+                    PersonVersion.is_current,
+                    PersonVersion.status == "resident",
+                )
+            ).all()
+        )
+    basic = "375,000 円" if size == 1 else "500,000 円"  # 大規模半壊; 3/4 for one person
+    c = _login(app, "G1")
+    assert 'href="/safety/victims"' in c.get("/").text
+    form = {"code": "2026-01", "name": "令和8年11月豪雨", "occurred_on": "令和8年11月20日"}
+    r = c.post("/safety/victims/disasters", data=form)
+    assert r.status_code == 303 and r.headers["location"] == "/safety/victims?disaster=2026-01"
+    survey = {"household_number": household, "damage_percent": "45", "surveyed_on": "2026-11-22",
+              "surveyor": "調査班A"}  # fmt: skip
+    assert c.post("/safety/victims/2026-01/surveys", data=survey).status_code == 303
+    bad = c.post("/safety/victims/2026-01/surveys", data=survey | {"damage_percent": "145"})
+    assert bad.status_code == 422 and "損害割合" in bad.text
+    support = {"household_number": household, "kind": "基礎支援金", "applied_on": "2026-11-25"}
+    assert c.post("/safety/victims/2026-01/support", data=support).status_code == 303
+    page = c.get("/safety/victims", params={"disaster": "2026-01"}).text
+    ledger = page.split('data-testid="victim-ledger"')[1].split("</table>")[0]
+    assert household in ledger and "大規模半壊" in ledger and basic in page
+    grant = re.search(r'data-testid="grant-(\d+)"', page)
+    assert grant is not None
+    decided = {"outcome": "granted", "decided_on": "2026-11-27"}
+    assert c.post(f"/safety/victims/grants/{grant.group(1)}", data=decided).status_code == 303
+    assert f"{basic}／0 円" in c.get("/safety/victims").text
+    r = c.post("/safety/victims/identity", data={"name": name, "birth": birth, "address": address})
+    assert r.status_code == 200 and "確認できました" in r.text
+    counter = _login(app, "C1")
+    assert counter.post("/safety/victims/disasters", data=form | {"code": "x"}).status_code == 403

@@ -59,6 +59,7 @@ PAGE_REDIRECTS = (
     "/elections/a-2029",  # the election created by the walk (POST /elections)
     "/elections?done=districts#districts",
     "/elections?done=runs#runs",
+    "/safety/victims?disaster=A-01",  # the disaster created by the walk
 )
 
 UNAUTHENTICATED_JSON = {"detail": "ログインしてください", "field": None}
@@ -119,6 +120,7 @@ class World:
     b_ticket: str = ""
     b_notice_run: str = ""
     b_report: str = ""  # a 候補 row of town B's safety ledger (/safety/ledger)
+    b_grant: str = ""  # a 支援金 application of town B (/safety/victims), disaster B-01
     b_notice_file: str = ""
 
 
@@ -240,6 +242,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             days_allowed=14,
         ).code
     b_report = _b_pending_report(platform, platform.data_dir, person.name, person.birth_date)
+    b_grant = _b_grant(platform, person.household_number)
     b_elections = _b_elections(platform)
     _a_election(platform)
     yield World(
@@ -258,6 +261,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         b_result=b_result,
         b_task=b_task,
         b_report=str(b_report),
+        b_grant=str(b_grant),
         **b_elections,
     )
     platform.dispose()
@@ -356,6 +360,20 @@ def _b_export_job(c: TestClient) -> str:
             return job
         time.sleep(0.05)
     raise AssertionError("town B's export job did not end")
+
+
+def _b_grant(platform: Platform, household: str) -> int:
+    """Town B's disaster B-01, a survey of a household's home and its 支援金 application."""
+    from lgcloud.safety import victims  # noqa: PLC0415
+
+    with platform.town(TOWN_B) as town:
+        victims.open_disaster(town, make_ctx(TOWN_B), "B-01", "B町の試験災害", date(2026, 11, 1))
+        victims.record_survey(
+            town, make_ctx(TOWN_B), "B-01", household, "60", date(2026, 11, 2), "B班"
+        )
+        return victims.apply_support(
+            town, make_ctx(TOWN_B), "B-01", household, "基礎支援金", None, date(2026, 11, 3)
+        ).id
 
 
 def _b_pending_report(platform: Platform, folder: Path, name: str, birth: date) -> int:
@@ -874,6 +892,107 @@ def route_calls(w: World) -> dict[tuple[str, str], list[Call]]:
                 expect=refused,
             ),
         ],
+        # 被災者台帳: town B's household and disaster are never reached from town A
+        ("GET", "/safety/victims"): [Call("page"), Call("B disaster", query={"disaster": "B-01"})],
+        ("POST", "/safety/victims/disasters"): [
+            Call(
+                "A",
+                form={"code": "A-01", "name": "試験災害", "occurred_on": "2026-11-20"},
+                expect=started,
+            ),
+            Call(
+                "bad date",
+                form={"code": "A-02", "name": "x", "occurred_on": "昨日"},
+                expect=refused,
+            ),
+        ],
+        ("POST", "/safety/victims/{code}/surveys"): [
+            Call(
+                "B disaster",
+                {"code": "B-01"},
+                form={
+                    "household_number": w.b_household,
+                    "damage_percent": "60",
+                    "surveyed_on": "2026-11-22",
+                    "surveyor": "班",
+                },
+                expect=not_found,
+            ),
+            Call(
+                "B household",
+                {"code": "A-01"},
+                form={
+                    "household_number": w.b_household,
+                    "damage_percent": "60",
+                    "surveyed_on": "2026-11-22",
+                    "surveyor": "班",
+                },
+                expect=not_found,
+            ),
+            Call(
+                "bogus",
+                {"code": BOGUS_NUMBER},
+                form={
+                    "household_number": BOGUS_NUMBER,
+                    "damage_percent": "60",
+                    "surveyed_on": "2026-11-22",
+                    "surveyor": "班",
+                },
+                expect=not_found,
+            ),
+        ],
+        ("POST", "/safety/victims/{code}/support"): [
+            Call(
+                "B disaster",
+                {"code": "B-01"},
+                form={
+                    "household_number": w.b_household,
+                    "kind": "基礎支援金",
+                    "applied_on": "2026-11-25",
+                },
+                expect=not_found,
+            ),
+            Call(
+                "B household",
+                {"code": "A-01"},
+                form={
+                    "household_number": w.b_household,
+                    "kind": "基礎支援金",
+                    "applied_on": "2026-11-25",
+                },
+                expect=refused | not_found,
+            ),
+            Call(
+                "bogus",
+                {"code": BOGUS_NUMBER},
+                form={
+                    "household_number": BOGUS_NUMBER,
+                    "kind": "基礎支援金",
+                    "applied_on": "2026-11-25",
+                },
+                expect=not_found,
+            ),
+        ],
+        ("POST", "/safety/victims/grants/{grant_id}"): [
+            Call(
+                "B grant",
+                {"grant_id": w.b_grant},
+                form={"outcome": "granted", "decided_on": "2026-11-26"},
+                expect=not_found,
+            ),
+            Call(
+                "bogus",
+                {"grant_id": BOGUS_NUMBER},
+                form={"outcome": "granted", "decided_on": "2026-11-26"},
+                expect=not_found,
+            ),
+        ],
+        ("POST", "/safety/victims/identity"): [
+            Call(
+                "B person",
+                form={"name": w.b_person_name, "birth": "1970-01-01", "address": w.b_address},
+            ),
+        ],
         ("GET", "/safety/ledger/list"): [
             Call("csv", query={"format": "csv"}),
             Call("unaccounted pdf", query={"format": "pdf", "unaccounted": "1"}),
@@ -1134,6 +1253,8 @@ def test_route_table_has_real_and_bogus_values(world: World) -> None:
             world.b_run,
             world.b_notice_run,
             world.b_report,
+            world.b_grant,
+            "B-01",  # town B's disaster
             "B1",  # town B's 投票区
         }
         assert used & real, template

@@ -19,10 +19,12 @@ import secrets
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -40,10 +42,21 @@ from lgcloud.register.domain import Status
 from lgcloud.register.models import PersonVersion
 from lgcloud.safety.documents import NO_DISTRICT
 from lgcloud.safety.domain import LocationKind, SafetyStatus
+from lgcloud.safety.identity import check_identity
 from lgcloud.safety.ledger import decide, export_ledger, import_list, record_status
 from lgcloud.safety.matching import standing
+from lgcloud.safety.models import Disaster, SupportGrant
 from lgcloud.safety.queries import UNCONFIRMED, district_counts, pending_count, pending_rows
 from lgcloud.safety.service import match_evacuees_in
+from lgcloud.safety.victims import (
+    ROUNDS,
+    apply_support,
+    decide_support,
+    open_disaster,
+    record_survey,
+    victim_ledger,
+)
+from lgcloud.tenancy.platform import Town
 
 router = APIRouter()
 
@@ -481,3 +494,184 @@ def ledger_list(
             "Content-Disposition": f'attachment; filename="{stem}-{reference.isoformat()}.{fmt}"',
         },
     )
+
+
+# ------------------------------------------------------------ 被災者台帳 (/safety/victims)
+
+
+def _victims_page(request: Request, a: Acting, code: str = "", **extra: Any) -> Response:
+    status = int(extra.pop("status", 200))
+    with platform_of(request).read_town(a.ctx.town_code) as town:
+        disasters = list(
+            town.session.scalars(select(Disaster).order_by(Disaster.occurred_on.desc()))
+        )
+        chosen = next((d for d in disasters if d.code == code), disasters[0] if disasters else None)
+        lines = victim_ledger(town, chosen.code) if chosen else []
+        grants = (
+            list(
+                town.session.scalars(
+                    select(SupportGrant)
+                    .where(SupportGrant.disaster_id == chosen.id)
+                    .order_by(SupportGrant.id)
+                )
+            )
+            if chosen
+            else []
+        )
+        for g in grants:
+            town.session.expunge(g)
+        for d in disasters:
+            town.session.expunge(d)
+    return templates.TemplateResponse(
+        request,
+        "safety/victims.html",
+        {
+            **page_context(request, a),
+            "disasters": disasters,
+            "disaster": chosen,
+            "lines": lines,
+            "grants": grants,
+            "rounds": ROUNDS,
+            "can_record": Permission.RECORD_EVENTS in a.clerk.permissions,
+            "today": today_jst().isoformat(),
+            **extra,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/safety/victims", response_class=HTMLResponse)
+def victims_page(request: Request, a: ActingDep, disaster: str = "") -> Response:
+    a.require(Permission.VIEW_RESIDENTS)
+    return _victims_page(request, a, disaster)
+
+
+def _victims_write(
+    request: Request, a: Acting, code: str, write: Callable[[Town], None]
+) -> Response:
+    """Run one write of the victim ledger; a refusal re-renders the page with its message."""
+    a.require(Permission.RECORD_EVENTS)
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            write(town)
+    except NotFoundError:
+        raise
+    except LgcloudError as e:
+        return _victims_page(request, a, code, error=e.message, status=422)
+    return RedirectResponse(f"/safety/victims?disaster={quote(code)}", status_code=303)
+
+
+@router.post("/safety/victims/disasters", response_class=HTMLResponse)
+def victims_open(
+    request: Request,
+    a: ActingDep,
+    code: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    occurred_on: Annotated[str, Form()],
+) -> Response:
+    def write(town: Town) -> None:
+        day = form_date(occurred_on, "occurred_on")
+        if day is None:
+            raise RuleViolationError("発災日を入力してください", field="occurred_on")
+        open_disaster(town, a.ctx, code, name, day)
+
+    return _victims_write(request, a, code.strip(), write)
+
+
+@router.post("/safety/victims/{code}/surveys", response_class=HTMLResponse)
+def victims_survey(
+    request: Request,
+    a: ActingDep,
+    code: str,
+    household_number: Annotated[str, Form()],
+    damage_percent: Annotated[str, Form()],
+    surveyed_on: Annotated[str, Form()],
+    surveyor: Annotated[str, Form()],
+    survey_round: Annotated[str, Form()] = "一次調査",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    def write(town: Town) -> None:
+        day = form_date(surveyed_on, "surveyed_on")
+        if day is None:
+            raise RuleViolationError("調査日を入力してください", field="surveyed_on")
+        record_survey(
+            town,
+            a.ctx,
+            code,
+            household_number.strip(),
+            damage_percent,
+            day,
+            surveyor,
+            survey_round=survey_round,
+            note=note,
+        )
+
+    return _victims_write(request, a, code, write)
+
+
+@router.post("/safety/victims/{code}/support", response_class=HTMLResponse)
+def victims_support(
+    request: Request,
+    a: ActingDep,
+    code: str,
+    household_number: Annotated[str, Form()],
+    kind: Annotated[str, Form()],
+    applied_on: Annotated[str, Form()],
+    method: Annotated[str, Form()] = "",
+) -> Response:
+    def write(town: Town) -> None:
+        day = form_date(applied_on, "applied_on")
+        if day is None:
+            raise RuleViolationError("申請日を入力してください", field="applied_on")
+        apply_support(town, a.ctx, code, household_number.strip(), kind, method or None, day)
+
+    return _victims_write(request, a, code, write)
+
+
+@router.post("/safety/victims/grants/{grant_id}", response_class=HTMLResponse)
+def victims_grant(
+    request: Request,
+    a: ActingDep,
+    grant_id: int,
+    outcome: Annotated[str, Form()],
+    decided_on: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """支給決定 or 不支給 of an application."""
+    a.require(Permission.RECORD_EVENTS)
+    with platform_of(request).read_town(a.ctx.town_code) as town:
+        grant = town.session.get(SupportGrant, grant_id)
+        if grant is None:
+            raise NotFoundError("その申請はありません")
+        code = town.session.get_one(Disaster, grant.disaster_id).code
+
+    def write(town: Town) -> None:
+        day = form_date(decided_on, "decided_on")
+        if day is None:
+            raise RuleViolationError("決定日を入力してください", field="decided_on")
+        decide_support(town, a.ctx, grant_id, outcome == "granted", day, note)
+
+    return _victims_write(request, a, code, write)
+
+
+@router.post("/safety/victims/identity", response_class=HTMLResponse)
+def victims_identity(
+    request: Request,
+    a: ActingDep,
+    name: Annotated[str, Form()],
+    birth: Annotated[str, Form()],
+    kana: Annotated[str, Form()] = "",
+    address: Annotated[str, Form()] = "",
+    members: Annotated[str, Form()] = "",
+) -> Response:
+    """Identity without papers: the result is shown on the page (audited)."""
+    a.require(Permission.VIEW_RESIDENTS)
+    stated = [m for m in members.replace("、", "\n").replace(",", "\n").splitlines() if m.strip()]
+    try:
+        with platform_of(request).town(a.ctx.town_code) as town:
+            result = check_identity(
+                town, a.ctx, name=name, birth=birth, kana=kana, address=address, members=stated
+            )
+    except LgcloudError as e:
+        return _victims_page(request, a, error=e.message, status=422)
+    return _victims_page(request, a, identity=result)
