@@ -87,3 +87,50 @@ def test_the_safety_ledger_in_the_browser(ui: UI, served: Served, tmp_path: Path
     page.wait_for_url(re.compile(r"/safety/ledger$"))
     assert page.locator(f"[data-testid=ledger-pending] input[value='{maybe.number}']").count() == 0
     axe.assert_clean()
+
+
+def test_the_victim_ledger_in_the_browser(ui: UI, served: Served) -> None:
+    """Business staff open a disaster and record a survey on screen; the page passes axe
+    with the ledger and its forms, and with an identity check's result."""
+    from .test_accessibility import Axe  # noqa: PLC0415
+
+    town = "155811"
+    with served.platform.town(town) as t:
+        person = source_people(t)[2]
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from lgcloud.register.models import PersonVersion  # noqa: PLC0415
+
+    with served.platform.read_town(town) as t:
+        household = t.session.scalar(
+            select(PersonVersion.household_number).where(
+                PersonVersion.addressee_number == person.number, PersonVersion.is_current
+            )
+        )
+    ui.login(served.url, town, "2001", served.passwords[town])
+    page = ui.page
+    axe = Axe(ui)
+    page.click("nav a[href='/safety/victims']")
+    page.wait_for_url(re.compile(r"/safety/victims$"))
+    axe.check("victims-empty")
+    page.fill("#d-code", "2026-E2E")
+    page.fill("#d-name", "試験の豪雨")
+    page.fill("#d-on", "令和8年11月20日")
+    page.get_by_test_id("disaster-form").get_by_role("button").click()
+    page.wait_for_url(re.compile(r"disaster=2026-E2E"))
+    page.fill("#s-household", str(household))
+    page.fill("#s-damage", "55")
+    page.fill("#s-on", "2026-11-22")
+    page.fill("#s-surveyor", "調査班A")
+    page.get_by_test_id("survey-form").get_by_role("button").click()
+    page.locator("[data-testid=victim-ledger]").wait_for()
+    assert "全壊" in page.locator("[data-testid=victim-ledger]").inner_text()
+    axe.check("victims-ledger")
+    page.fill("#i-name", person.name)
+    page.fill("#i-birth", person.birth.isoformat())
+    page.fill("#i-address", person.address)
+    page.get_by_test_id("identity-form").get_by_role("button").click()
+    page.locator("[data-testid=identity-result]").wait_for()
+    ui.shot("victims-identity")
+    axe.check("victims-identity")
+    axe.assert_clean()
