@@ -5,6 +5,7 @@ a change on or a complete list of parameters is read. A new area adds its module
 
 from __future__ import annotations
 
+from lgcloud.child_allowance import parameters as child_allowance_parameters
 from lgcloud.elections import linkage as election_linkage
 from lgcloud.elections import parameters as election_parameters
 from lgcloud.insurance import linkage as insurance_linkage
@@ -16,6 +17,7 @@ from lgcloud.seals import parameters as seal_parameters
 from lgcloud.taxation import parameters as taxation_parameters
 
 INSTALLED = (
+    child_allowance_parameters,
     election_linkage,
     election_parameters,
     insurance_linkage,
