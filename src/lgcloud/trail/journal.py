@@ -37,8 +37,12 @@ READ_ONLY_MODES = frozenset({"down_recovery", "partner"})
 #: Everything else (life events, taxes, insurance, seals, clerks, imports) is refused.
 _READ_ONLY_ALLOWED = (
     # the safety ledger is the one thing that must be written during a disaster: a node or
-    # partner serving the town keeps it, and hands it back (safety.ledger.node_ledger)
-    "safety_",
+    # partner serving the town keeps it, and hands it back (safety.ledger.node_ledger);
+    # the victim ledger's surveys and 支援金 are not handed back, so they wait for the centre
+    "safety_list_imported",
+    "safety_report_decided",
+    "safety_status_recorded",
+    "safety_identity_checked",
     "view_",
     "search",
     "login",
