@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from lgcloud.parameters.registry import declare
-from lgcloud.parameters.rules import Entry, Spec
+from lgcloud.parameters.rules import Spec
 
 AMOUNT_UNDER_3 = "child_allowance.amount_under_3"
 AMOUNT_3_AND_OVER = "child_allowance.amount_3_and_over"
@@ -31,46 +31,60 @@ _SINCE = date(2024, 10, 1)
 _AMENDED = "（令和6年法律第47号による改正後）"
 
 declare(
-    Spec(
+    Spec.one_value(
         AMOUNT_UNDER_3,
         "児童手当の月額（3歳未満、第1子・第2子）",
         "yen",
-        (Entry("15000", _SINCE, source="児童手当法 第6条第1項" + _AMENDED),),
+        "15000",
+        _SINCE,
+        "児童手当法 第6条第1項" + _AMENDED,
     ),
-    Spec(
+    Spec.one_value(
         AMOUNT_3_AND_OVER,
         "児童手当の月額（3歳以上、第1子・第2子）",
         "yen",
-        (Entry("10000", _SINCE, source="児童手当法 第6条第1項" + _AMENDED),),
+        "10000",
+        _SINCE,
+        "児童手当法 第6条第1項" + _AMENDED,
     ),
-    Spec(
+    Spec.one_value(
         AMOUNT_THIRD_CHILD,
         "児童手当の月額（第3子以降）",
         "yen",
-        (Entry("30000", _SINCE, source="児童手当法 第6条第1項" + _AMENDED),),
+        "30000",
+        _SINCE,
+        "児童手当法 第6条第1項" + _AMENDED,
     ),
-    Spec(
+    Spec.one_value(
         PAID_UNTIL_AGE,
         "支給対象の年齢（この年齢に達する日以後の最初の3月31日まで）",
         "years",
-        (Entry("18", _SINCE, source="児童手当法 第3条第1項（児童の定義）" + _AMENDED),),
+        "18",
+        _SINCE,
+        "児童手当法 第3条第1項（児童の定義）" + _AMENDED,
     ),
-    Spec(
+    Spec.one_value(
         COUNTED_UNTIL_AGE,
         "第3子以降を数える子の年齢（この年齢に達する日以後の最初の3月31日まで）",
         "years",
-        (Entry("22", _SINCE, source="児童手当法 第6条第1項（監護相当・生計費の負担）" + _AMENDED),),
+        "22",
+        _SINCE,
+        "児童手当法 第6条第1項（監護相当・生計費の負担）" + _AMENDED,
     ),
-    Spec(
+    Spec.one_value(
         LOWER_RATE_FROM_AGE,
         "月額が下がる年齢（3歳に満たない児童）",
         "years",
-        (Entry("3", _SINCE, source="児童手当法 第6条第1項" + _AMENDED),),
+        "3",
+        _SINCE,
+        "児童手当法 第6条第1項" + _AMENDED,
     ),
-    Spec(
+    Spec.one_value(
         GRACE_DAYS,
         "出生・転入から認定請求までの猶予日数（15日特例）",
         "days",
-        (Entry("15", _SINCE, source="児童手当法 第8条第3項"),),
+        "15",
+        _SINCE,
+        "児童手当法 第8条第3項",
     ),
 )

@@ -84,3 +84,10 @@ def parse_date(text: str | None, field: str) -> date | None:
     except ValueError:
         fail(LgcloudError(f"日付は YYYY-MM-DD で指定してください: {text}", field=field))
         raise  # unreachable: fail exits
+
+
+def parse_required_date(text: str, field: str) -> date:
+    """:func:`parse_date` for an option the command requires (never None)."""
+    day = parse_date(text, field)
+    assert day is not None  # typer refuses a missing required option first
+    return day

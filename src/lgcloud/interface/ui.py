@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from lgcloud.core.clock import JST
 from lgcloud.core.errors import RuleViolationError
 from lgcloud.core.wareki import parse_wareki
 from lgcloud.interface.stores import BlobStore
@@ -170,3 +171,25 @@ def form_date(text: str, field: str) -> date | None:
         raise RuleViolationError(
             "日付は 令和8年12月1日 か 2026-12-01 の形で入力してください", field=field
         ) from e
+
+
+def required_form_date(text: str, field: str, label: str) -> date:
+    """:func:`form_date` for a field that must be filled: empty → a refusal naming it."""
+    day = form_date(text, field)
+    if day is None:
+        raise RuleViolationError(f"{label}を入力してください", field=field)
+    return day
+
+
+def form_time(text: str, field: str) -> datetime | None:
+    """A local time as ``<input type=datetime-local>`` or a command sends it
+    (YYYY-MM-DDTHH:MM, JST unless it says otherwise); empty → None, else a refusal."""
+    if not text.strip():
+        return None
+    try:
+        written = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise RuleViolationError(
+            "日時は 2026-12-01T09:30（YYYY-MM-DDTHH:MM）の形で入力してください", field=field
+        ) from None
+    return written.replace(tzinfo=JST) if written.tzinfo is None else written

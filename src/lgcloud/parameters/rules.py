@@ -43,6 +43,13 @@ class Spec:
     kind: str
     shipped: tuple[Entry, ...] = field(default_factory=tuple)
 
+    @classmethod
+    def one_value(
+        cls, key: str, label: str, kind: str, value: str, effective_from: date, source: str
+    ) -> Spec:
+        """A parameter shipped with one value from ``effective_from`` (the usual case)."""
+        return cls(key, label, kind, (Entry(value, effective_from, source=source),))
+
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"{self.key}: unknown kind {self.kind}")

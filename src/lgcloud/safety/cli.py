@@ -18,6 +18,7 @@ from lgcloud.interface.commands import (
     open_platform,
     operator_ctx,
     parse_date,
+    parse_required_date,
     refused_as_exit,
 )
 
@@ -104,27 +105,19 @@ def import_command(
 ) -> None:
     """Import a shelter's list into the town's safety ledger (安否台帳): one entry per
     person across every list, the latest report shown; 候補 rows wait for a clerk."""
-    from datetime import datetime  # noqa: PLC0415
-
     from rich.progress import Progress  # noqa: PLC0415
 
-    from lgcloud.core.clock import JST  # noqa: PLC0415
     from lgcloud.core.jobs import as_batch  # noqa: PLC0415
     from lgcloud.interchange.residents import ImportRefusedError  # noqa: PLC0415
+    from lgcloud.interface.ui import form_time  # noqa: PLC0415
     from lgcloud.safety.ledger import import_list  # noqa: PLC0415
 
     as_batch()
     if not evacuees.is_file():
         err.print(f"[red]エラー:[/red] ファイルがありません: {evacuees}", markup=True)
         raise typer.Exit(2)
-    when: datetime | None = None
-    if reported_at is not None:
-        try:
-            written = datetime.fromisoformat(reported_at)
-        except ValueError:
-            fail(LgcloudError(f"日時は YYYY-MM-DDTHH:MM で指定してください: {reported_at}"))
-            return
-        when = written.replace(tzinfo=JST) if written.tzinfo is None else written
+    with refused_as_exit():
+        when = form_time(reported_at or "", "reported_at")
     reference = parse_date(as_of, "as_of")
     platform = open_platform(data_dir)
     try:
@@ -274,8 +267,7 @@ def disaster_command(
     """Open a disaster's 被災者台帳 (damage surveys, り災証明書)."""
     from lgcloud.safety.victims import open_disaster  # noqa: PLC0415
 
-    day = parse_date(occurred_on, "occurred_on")
-    assert day is not None
+    day = parse_required_date(occurred_on, "occurred_on")
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         d = open_disaster(t, operator_ctx(town, platform), code, name, day)
@@ -301,8 +293,7 @@ def survey_command(
     from the 損害割合 and the thresholds in force on the survey's day."""
     from lgcloud.safety.victims import record_survey  # noqa: PLC0415
 
-    day = parse_date(surveyed_on, "surveyed_on")
-    assert day is not None
+    day = parse_required_date(surveyed_on, "surveyed_on")
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         s = record_survey(
@@ -359,8 +350,7 @@ def support_command(
     its size and the law's amounts on the day applied."""
     from lgcloud.safety.victims import apply_support  # noqa: PLC0415
 
-    day = parse_date(applied_on, "applied_on")
-    assert day is not None
+    day = parse_required_date(applied_on, "applied_on")
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         g = apply_support(t, operator_ctx(town, platform), disaster, household, kind, method, day)
@@ -382,8 +372,7 @@ def grant_command(
     """支給決定 (or, with --refuse, 不支給) of a 支援金 application."""
     from lgcloud.safety.victims import decide_support  # noqa: PLC0415
 
-    day = parse_date(decided_on, "decided_on")
-    assert day is not None
+    day = parse_required_date(decided_on, "decided_on")
     platform = open_platform(data_dir)
     with refused_as_exit(), platform.town(town) as t:
         g = decide_support(t, operator_ctx(town, platform), application, not refuse, day, note)

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -31,13 +31,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select, true
 
 from lgcloud.auth.roles import Permission
-from lgcloud.core.clock import JST, today_jst
-from lgcloud.core.errors import LgcloudError, NotFoundError, RuleViolationError
+from lgcloud.core.clock import today_jst
+from lgcloud.core.errors import LgcloudError, NotFoundError
 from lgcloud.interchange.codec import EncodingError, decode_lines
 from lgcloud.interface.deps import Acting, acting, platform_of
 from lgcloud.interface.rendering import page_context, templates
 from lgcloud.interface.stores import BlobStore, app_store
-from lgcloud.interface.ui import form_date, safe_upload_name
+from lgcloud.interface.ui import form_date, form_time, required_form_date, safe_upload_name
 from lgcloud.register.domain import Status
 from lgcloud.register.models import PersonVersion
 from lgcloud.safety.documents import NO_DISTRICT
@@ -375,7 +375,7 @@ def ledger_import(
     name = safe_upload_name(evacuees.filename, "evacuees.csv")
     try:
         reference = form_date(as_of, "as_of")
-        when = _form_time(reported_at)
+        when = form_time(reported_at, "reported_at")
     except LgcloudError as e:
         return _ledger_page(request, a, error=e.message, status=422)
     with tempfile.TemporaryDirectory(prefix="lgcloud-ledger-") as tmp:
@@ -403,19 +403,6 @@ def ledger_import(
         f"ください。住民記録にない人 {result.visitors} 行、氏名なし {result.unreadable} 行。"
     )
     return _ledger_page(request, a, message=done)
-
-
-def _form_time(text: str) -> datetime | None:
-    """A time a form sends (``<input type=datetime-local>``: YYYY-MM-DDTHH:MM, JST)."""
-    if not text.strip():
-        return None
-    try:
-        written = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise RuleViolationError(
-            "日時は 2026-12-01T09:30 の形で入力してください", field="reported_at"
-        ) from None
-    return written.replace(tzinfo=JST) if written.tzinfo is None else written
 
 
 @router.post("/safety/ledger/reports/{report_id}", response_class=HTMLResponse)
@@ -570,9 +557,7 @@ def victims_open(
     occurred_on: Annotated[str, Form()],
 ) -> Response:
     def write(town: Town) -> None:
-        day = form_date(occurred_on, "occurred_on")
-        if day is None:
-            raise RuleViolationError("発災日を入力してください", field="occurred_on")
+        day = required_form_date(occurred_on, "occurred_on", "発災日")
         open_disaster(town, a.ctx, code, name, day)
 
     return _victims_write(request, a, code.strip(), write)
@@ -591,9 +576,7 @@ def victims_survey(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     def write(town: Town) -> None:
-        day = form_date(surveyed_on, "surveyed_on")
-        if day is None:
-            raise RuleViolationError("調査日を入力してください", field="surveyed_on")
+        day = required_form_date(surveyed_on, "surveyed_on", "調査日")
         record_survey(
             town,
             a.ctx,
@@ -620,9 +603,7 @@ def victims_support(
     method: Annotated[str, Form()] = "",
 ) -> Response:
     def write(town: Town) -> None:
-        day = form_date(applied_on, "applied_on")
-        if day is None:
-            raise RuleViolationError("申請日を入力してください", field="applied_on")
+        day = required_form_date(applied_on, "applied_on", "申請日")
         apply_support(town, a.ctx, code, household_number.strip(), kind, method or None, day)
 
     return _victims_write(request, a, code, write)
@@ -646,9 +627,7 @@ def victims_grant(
         code = town.session.get_one(Disaster, grant.disaster_id).code
 
     def write(town: Town) -> None:
-        day = form_date(decided_on, "decided_on")
-        if day is None:
-            raise RuleViolationError("決定日を入力してください", field="decided_on")
+        day = required_form_date(decided_on, "decided_on", "決定日")
         decide_support(town, a.ctx, grant_id, outcome == "granted", day, note)
 
     return _victims_write(request, a, code, write)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from lgcloud.parameters.registry import declare
-from lgcloud.parameters.rules import Entry, Spec
+from lgcloud.parameters.rules import Spec
 
 DESTROYED_MIN = "safety.damage_destroyed_min"
 LARGE_HALF_MIN = "safety.damage_large_half_min"
@@ -21,41 +21,21 @@ _GUIDELINE = "災害に係る住家の被害認定基準運用指針（内閣府
 _SINCE = date(2020, 12, 4)
 
 declare(
-    Spec(
-        DESTROYED_MIN,
-        "全壊となる損害割合（以上）",
-        "rate",
-        (Entry("0.50", _SINCE, source=_GUIDELINE),),
+    Spec.one_value(DESTROYED_MIN, "全壊となる損害割合（以上）", "rate", "0.50", _SINCE, _GUIDELINE),
+    Spec.one_value(
+        LARGE_HALF_MIN, "大規模半壊となる損害割合（以上）", "rate", "0.40", _SINCE, _GUIDELINE
     ),
-    Spec(
-        LARGE_HALF_MIN,
-        "大規模半壊となる損害割合（以上）",
-        "rate",
-        (Entry("0.40", _SINCE, source=_GUIDELINE),),
-    ),
-    Spec(
+    Spec.one_value(
         MEDIUM_HALF_MIN,
         "中規模半壊となる損害割合（以上）",
         "rate",
-        (
-            Entry(
-                "0.30",
-                _SINCE,
-                source=_GUIDELINE + "；被災者生活再建支援法 第2条第2号ハ（令和2年法律第67号）",
-            ),
-        ),
+        "0.30",
+        _SINCE,
+        _GUIDELINE + "；被災者生活再建支援法 第2条第2号ハ（令和2年法律第67号）",
     ),
-    Spec(
-        HALF_MIN,
-        "半壊となる損害割合（以上）",
-        "rate",
-        (Entry("0.20", _SINCE, source=_GUIDELINE),),
-    ),
-    Spec(
-        SEMI_HALF_MIN,
-        "準半壊となる損害割合（以上）",
-        "rate",
-        (Entry("0.10", _SINCE, source=_GUIDELINE),),
+    Spec.one_value(HALF_MIN, "半壊となる損害割合（以上）", "rate", "0.20", _SINCE, _GUIDELINE),
+    Spec.one_value(
+        SEMI_HALF_MIN, "準半壊となる損害割合（以上）", "rate", "0.10", _SINCE, _GUIDELINE
     ),
 )
 
@@ -86,23 +66,34 @@ SUPPORT = (
 )
 
 
-def _yen(key: str, label: str, value: str, source: str = _ACT) -> Spec:
-    return Spec(key, label, "yen", (Entry(value, _SINCE, source=source),))
-
-
 declare(
-    _yen(BASIC_DESTROYED, "基礎支援金（全壊・解体・長期避難）", "1000000"),
-    _yen(BASIC_LARGE_HALF, "基礎支援金（大規模半壊）", "500000"),
-    _yen(ADD_BUILD, "加算支援金（建設・購入）", "2000000"),
-    _yen(ADD_REPAIR, "加算支援金（補修）", "1000000"),
-    _yen(ADD_RENT, "加算支援金（賃借、公営住宅を除く）", "500000"),
-    _yen(ADD_BUILD_MEDIUM, "加算支援金（中規模半壊・建設・購入）", "1000000", _ACT_MEDIUM),
-    _yen(ADD_REPAIR_MEDIUM, "加算支援金（中規模半壊・補修）", "500000", _ACT_MEDIUM),
-    _yen(ADD_RENT_MEDIUM, "加算支援金（中規模半壊・賃借）", "250000", _ACT_MEDIUM),
-    Spec(
+    Spec.one_value(
+        BASIC_DESTROYED, "基礎支援金（全壊・解体・長期避難）", "yen", "1000000", _SINCE, _ACT
+    ),
+    Spec.one_value(BASIC_LARGE_HALF, "基礎支援金（大規模半壊）", "yen", "500000", _SINCE, _ACT),
+    Spec.one_value(ADD_BUILD, "加算支援金（建設・購入）", "yen", "2000000", _SINCE, _ACT),
+    Spec.one_value(ADD_REPAIR, "加算支援金（補修）", "yen", "1000000", _SINCE, _ACT),
+    Spec.one_value(ADD_RENT, "加算支援金（賃借、公営住宅を除く）", "yen", "500000", _SINCE, _ACT),
+    Spec.one_value(
+        ADD_BUILD_MEDIUM,
+        "加算支援金（中規模半壊・建設・購入）",
+        "yen",
+        "1000000",
+        _SINCE,
+        _ACT_MEDIUM,
+    ),
+    Spec.one_value(
+        ADD_REPAIR_MEDIUM, "加算支援金（中規模半壊・補修）", "yen", "500000", _SINCE, _ACT_MEDIUM
+    ),
+    Spec.one_value(
+        ADD_RENT_MEDIUM, "加算支援金（中規模半壊・賃借）", "yen", "250000", _SINCE, _ACT_MEDIUM
+    ),
+    Spec.one_value(
         SINGLE_RATE,
         "単数世帯の支援金の割合",
         "rate",
-        (Entry("0.75", _SINCE, source=_ACT + "（世帯人数が1人の場合は4分の3）"),),
+        "0.75",
+        _SINCE,
+        _ACT + "（世帯人数が1人の場合は4分の3）",
     ),
 )
