@@ -405,3 +405,32 @@ def test_identity_is_confirmed_by_the_address_or_a_member_of_the_household(
     with town.town(TOWN_A) as t, pytest.raises(RuleViolationError) as refused:
         check_identity(t, make_ctx(), name=me.name, birth="昭和99年1月1日")
     assert refused.value.field == "birth"
+
+
+def test_the_ledger_names_each_households_own_members(town: Platform) -> None:
+    """Several households surveyed: each line's head and size are its own (one query)."""
+    from lgcloud.register.queries import household_on  # noqa: PLC0415
+
+    with town.read_town(TOWN_A) as t:
+        numbers = sorted(
+            set(
+                t.session.scalars(
+                    select(PersonVersion.household_number).where(
+                        PersonVersion.is_current,
+                        PersonVersion.status == "resident",
+                        PersonVersion.resident_since < STORM,
+                    )
+                )
+            )
+        )[:4]
+    with town.town(TOWN_A) as t:
+        for n in numbers:
+            victims.record_survey(t, make_ctx(), "2026-01", n, "25", date(2026, 11, 22), "班")
+    with town.read_town(TOWN_A) as t:
+        lines = victims.victim_ledger(t, "2026-01")
+        expected = {n: household_on(t, n, STORM) for n in numbers}
+    assert [x.household_number for x in lines] == numbers
+    for x in lines:
+        members = expected[x.household_number]
+        heads = [m.name for m in members if m.relationship == HEAD]
+        assert (x.members, x.head) == (len(members), heads[0] if heads else "")

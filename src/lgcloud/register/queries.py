@@ -6,6 +6,7 @@ layer that knows the purpose (web or CLI); these functions only read.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, select, true, union
@@ -115,6 +116,23 @@ def household_on(town: Town, household_number: str, on: date) -> list[PersonStat
         .order_by(PersonVersion.addressee_number)
     )
     return [state_of(v) for v in town.session.scalars(stmt)]
+
+
+def households_on(
+    town: Town, household_numbers: Collection[str], on: date
+) -> dict[str, list[PersonState]]:
+    """Who lived in each of ``household_numbers`` on ``on``, in one query."""
+    out: dict[str, list[PersonState]] = {n: [] for n in household_numbers}
+    if not out:
+        return out
+    stmt = (
+        select(PersonVersion)
+        .where(PersonVersion.household_number.in_(list(out)), _as_of(on))
+        .order_by(PersonVersion.household_number, PersonVersion.addressee_number)
+    )
+    for v in town.session.scalars(stmt):
+        out[v.household_number].append(state_of(v))
+    return out
 
 
 def residents_at_address_on(town: Town, address: str, on: date) -> list[PersonState]:

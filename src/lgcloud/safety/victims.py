@@ -369,9 +369,10 @@ def victim_ledger(town: Town, disaster_code: str) -> list[HouseholdDamage]:
         elif g.status == "申請中":
             applied[g.household_number] = applied.get(g.household_number, 0) + g.amount_yen
     lines = []
+    households = register_queries.households_on(town, current, d.occurred_on)
     for number in sorted(current):
         survey = current[number]
-        members = _members(town, number, d.occurred_on)
+        members = households[number]
         head = next((m for m in members if m.relationship == HEAD), None)
         lines.append(
             HouseholdDamage(
